@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { defineEvent } from '../registry';
+import { Topics } from '../topics';
+import { odsCodeSchema } from '../identifiers';
+
+export const documentKindSchema = z.enum(['test-results', 'imaging', 'clinic-letters']);
+
+export const RecordsTransferRequested = defineEvent({
+  type: 'records.transfer-requested.v1',
+  topic: Topics.recordsCommands,
+  description:
+    'The referral process asks records-transfer to send the relevant results and imaging from the original organisation to the new team. Only sent with a recorded lawful basis.',
+  schema: z.object({
+    referralId: z.uuid(),
+    transferId: z.uuid(),
+    sourceOrganisation: odsCodeSchema,
+    targetOrganisation: odsCodeSchema.nullable().describe('null until the GP has chosen the new team'),
+    documentKinds: z.array(documentKindSchema).min(1),
+    lawfulBasis: z.object({
+      basis: z.enum(['explicit-consent']),
+      recordedAt: z.iso.datetime({ offset: false }),
+    }),
+    requestedAt: z.iso.datetime({ offset: false }),
+  }),
+});
+export type RecordsTransferRequestedData = z.infer<typeof RecordsTransferRequested.schema>;
+
+export const RecordsTransferQueued = defineEvent({
+  type: 'records.transfer-queued.v1',
+  topic: Topics.recordsEvents,
+  description: 'records-transfer has recorded a transfer request and holds it until it can run.',
+  schema: z.object({
+    referralId: z.uuid(),
+    transferId: z.uuid(),
+    status: z.enum(['awaiting-target', 'ready']),
+    queuedAt: z.iso.datetime({ offset: false }),
+  }),
+});
+export type RecordsTransferQueuedData = z.infer<typeof RecordsTransferQueued.schema>;

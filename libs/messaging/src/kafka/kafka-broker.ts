@@ -1,0 +1,176 @@
+import { Kafka, logLevel, type Consumer, type Producer, type LogEntry, CompressionTypes } from 'kafkajs';
+import type {
+  MessageBroker,
+  MessagePublisher,
+  MessageSubscriber,
+  OutgoingRecord,
+  RecordHandler,
+  SubscriptionOptions,
+} from '../port';
+
+export interface KafkaSettings {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: Record<string, unknown>) => void;
+}
+
+const levelName = (l: logLevel): 'error' | 'warn' | 'info' | 'debug' =>
+  l === logLevel.ERROR || l === logLevel.NOTHING ? 'error' : l === logLevel.WARN ? 'warn' : l === logLevel.INFO ? 'info' : 'debug';
+
+class KafkaPublisher implements MessagePublisher {
+  constructor(private readonly producer: Producer) {}
+
+  async publish(records: readonly OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const byTopic = new Map<string, OutgoingRecord[]>();
+    for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+    await this.producer.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic.entries()].map(([topic, rs]) => ({
+        topic,
+        messages: rs.map((r) => ({ key: r.message.key, value: r.message.value, headers: r.message.headers })),
+      })),
+    });
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+class KafkaSubscriber implements MessageSubscriber {
+  private consumer: Consumer | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: SubscriptionOptions,
+  ) {}
+
+  async run(handler: RecordHandler): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    for (const topic of this.options.topics) {
+      await consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning ?? true });
+    }
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 3,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (const m of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          await handler({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            headers: m.headers ?? {},
+          });
+          resolveOffset(m.offset);
+          // The committed offset is the next one to read: offset + 1, after the handler's database commit.
+          await consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() },
+          ]);
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+export class KafkaBroker implements MessageBroker {
+  private readonly kafka: Kafka;
+  private producerPromise: Promise<MessagePublisher> | undefined;
+  private readonly subscribers: KafkaSubscriber[] = [];
+
+  constructor(settings: KafkaSettings) {
+    this.kafka = new Kafka({
+      clientId: settings.clientId,
+      brokers: [...settings.brokers],
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+      retry: { initialRetryTime: 200, retries: 8 },
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log }: LogEntry) => {
+          const { message, ...extra } = log;
+          settings.log?.(levelName(level), `kafkajs: ${message}`, extra);
+        },
+    });
+  }
+
+  publisher(): Promise<MessagePublisher> {
+    this.producerPromise ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      await producer.connect();
+      return new KafkaPublisher(producer);
+    })();
+    return this.producerPromise;
+  }
+
+  subscriber(options: SubscriptionOptions): MessageSubscriber {
+    const s = new KafkaSubscriber(this.kafka, options);
+    this.subscribers.push(s);
+    return s;
+  }
+
+  async ping(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.describeCluster();
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Creates the topics that do not exist yet; existing ones are left as they are. Returns the names created. */
+  async ensureTopics(
+    topics: readonly { name: string; partitions: number; retentionMs: number }[],
+  ): Promise<string[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length === 0) return [];
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: -1,
+          configEntries: [
+            { name: 'retention.ms', value: String(t.retentionMs) },
+            { name: 'cleanup.policy', value: 'delete' },
+          ],
+        })),
+      });
+      return missing.map((t) => t.name);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.subscribers.map((s) => s.stop()));
+    if (this.producerPromise) await (await this.producerPromise).disconnect();
+  }
+}

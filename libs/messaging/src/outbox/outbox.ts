@@ -1,0 +1,65 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import {
+  createEnvelope,
+  toWireMessage,
+  type EventDefinition,
+  type EventEnvelope,
+} from '@sonet/contracts';
+import type { z } from 'zod';
+import { currentTraceHeaders } from '../trace';
+
+export interface NewEvent<D extends EventDefinition> {
+  /** Give a derived id (see deriveId) where a retry must produce the same event. */
+  readonly id: string;
+  readonly source: string;
+  /** The referral id. */
+  readonly subject: string;
+  readonly data: z.input<D['schema']>;
+  readonly time?: Date;
+}
+
+/**
+ * Builds a validated envelope for an event definition: data that does not match its schema
+ * never reaches the outbox. The trace context of the active span goes with it.
+ */
+export function buildEvent<D extends EventDefinition>(def: D, e: NewEvent<D>): EventEnvelope<z.output<D['schema']>> {
+  const data = def.schema.parse(e.data) as z.output<D['schema']>;
+  return createEnvelope({
+    id: e.id,
+    type: def.type,
+    source: e.source,
+    subject: e.subject,
+    ...(e.time ? { time: e.time } : {}),
+    data,
+    ...currentTraceHeaders(),
+  });
+}
+
+/**
+ * Transactional outbox: the event row is written with the same EntityManager (so the same
+ * transaction) as the business change; the relay publishes it afterwards. Inserting an id that is
+ * already there does nothing, so a retried step cannot publish twice.
+ * Returns true when the row was new.
+ */
+export async function appendToOutbox(em: EntityManager, topic: string, envelope: EventEnvelope): Promise<boolean> {
+  const wire = toWireMessage(envelope);
+  const res = await em.execute<{ id: string }[]>(
+    `insert into outbox (id, topic, key, headers, value, event_type)
+     values (?, ?, ?, ?::jsonb, ?, ?)
+     on conflict (id) do nothing
+     returning id`,
+    [envelope.id, topic, wire.key, JSON.stringify(wire.headers), wire.value.toString('utf8'), envelope.type],
+  );
+  return res.length === 1;
+}
+
+/** Builds an event for a definition and appends it to the outbox on the definition's topic. */
+export async function emitEvent<D extends EventDefinition>(
+  em: EntityManager,
+  def: D,
+  e: NewEvent<D>,
+): Promise<EventEnvelope<z.output<D['schema']>>> {
+  const envelope = buildEvent(def, e);
+  await appendToOutbox(em, def.topic, envelope);
+  return envelope;
+}

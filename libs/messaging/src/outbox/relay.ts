@@ -1,0 +1,107 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { MessagePublisher, OutgoingRecord } from '../port';
+
+export interface RelayOptions {
+  /** Rows published per transaction. */
+  readonly batchSize?: number;
+  /** Pause between polls when the outbox is empty. */
+  readonly idleMs?: number;
+  /** Advisory lock key: one relay at a time per database publishes, so per-key order holds across replicas. */
+  readonly lockKey?: number;
+  readonly onError?: (error: Error) => void;
+}
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  key: string;
+  headers: Record<string, string>;
+  value: string;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+
+/**
+ * Publishes outbox rows in insertion order. Rows are locked (FOR UPDATE SKIP LOCKED), sent, acknowledged
+ * by Kafka and only then marked published, in one transaction: a crash before the mark re-sends the batch
+ * (at-least-once; consumers dedupe on event id), a clean stop never does.
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly idleMs: number;
+  private readonly lockKey: number;
+  private abort = new AbortController();
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly publisher: MessagePublisher,
+    private readonly options: RelayOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 200;
+    this.idleMs = options.idleMs ?? 200;
+    this.lockKey = options.lockKey ?? 0x50_4e_4f_58; // "OUTX"
+  }
+
+  /** Publishes one batch; returns how many rows it published (0 when empty or another relay holds the lock). */
+  async publishBatch(): Promise<number> {
+    const em = this.orm.em.fork();
+    return em.transactional(async (tem) => {
+      const [lock] = await tem.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [this.lockKey]);
+      if (!lock?.locked) return 0;
+      const rows = await tem.execute<OutboxRow[]>(
+        `select id, topic, key, headers, value from outbox
+         where published_at is null order by seq limit ? for update skip locked`,
+        [this.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      const records: OutgoingRecord[] = rows.map((r) => ({
+        topic: r.topic,
+        message: { key: r.key, value: Buffer.from(r.value, 'utf8'), headers: r.headers },
+      }));
+      await this.publisher.publish(records);
+      await tem.execute('update outbox set published_at = now() where id = any(?::uuid[])', [rows.map((r) => r.id)]);
+      return rows.length;
+    });
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.abort = new AbortController();
+    const signal = this.abort.signal;
+    this.loop = (async () => {
+      let failures = 0;
+      while (!signal.aborted) {
+        try {
+          const n = await this.publishBatch();
+          failures = 0;
+          if (n < this.batchSize) await sleep(this.idleMs, signal);
+        } catch (e) {
+          failures++;
+          this.options.onError?.(e as Error);
+          await sleep(Math.min(30_000, this.idleMs * 2 ** Math.min(failures, 8)), signal);
+        }
+      }
+    })();
+  }
+
+  /** Waits for the batch in flight to finish, so a clean stop never re-sends. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** Rows waiting to be published (for readiness and metrics). */
+  async backlog(): Promise<number> {
+    const [row] = await this.orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox where published_at is null');
+    return Number(row?.n ?? 0);
+  }
+}

@@ -1,0 +1,50 @@
+import type { ReceivedWireMessage, WireMessage } from '@sonet/contracts';
+
+/**
+ * The small port between this project and its Kafka client. Only files under ./kafka import
+ * kafkajs (unmaintained upstream since 2023), so replacing it touches one folder.
+ */
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly message: WireMessage;
+}
+
+export interface MessagePublisher {
+  /** Resolves once every record is acknowledged by all in-sync replicas. */
+  publish(records: readonly OutgoingRecord[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface ReceivedRecord extends ReceivedWireMessage {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offset as a decimal string (offsets are 64-bit). */
+  readonly offset: string;
+}
+
+export interface SubscriptionOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Start from the earliest retained message when the group has no committed offset. */
+  readonly fromBeginning?: boolean;
+  /** Partitions handled at once; order within a partition is always kept. */
+  readonly partitionsConcurrently?: number;
+}
+
+/** Called for each record in partition order; the offset is committed only after it resolves. */
+export type RecordHandler = (record: ReceivedRecord) => Promise<void>;
+
+export interface MessageSubscriber {
+  run(handler: RecordHandler): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface MessageBroker {
+  publisher(): Promise<MessagePublisher>;
+  subscriber(options: SubscriptionOptions): MessageSubscriber;
+  /** Succeeds when the cluster answers a metadata request. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const MESSAGE_BROKER = Symbol('MessageBroker');

@@ -1,0 +1,30 @@
+/**
+ * Tables the messaging library needs in every service's database, as of version 1. A service's first
+ * migration runs this; a later change to these tables is a new constant and a new migration, never an
+ * edit here (migrations that already ran must stay as they were).
+ */
+export const MESSAGING_SCHEMA_V1 = `
+create table if not exists outbox (
+  seq bigserial primary key,
+  id uuid not null unique,
+  topic text not null,
+  key text not null,
+  event_type text not null,
+  headers jsonb not null,
+  value text not null,
+  created_at timestamptz not null default now(),
+  published_at timestamptz
+);
+create index if not exists outbox_unpublished_idx on outbox (seq) where published_at is null;
+
+create table if not exists inbox (
+  consumer text not null,
+  event_id uuid not null,
+  event_type text not null,
+  topic text not null,
+  partition integer not null,
+  "offset" bigint not null,
+  processed_at timestamptz not null default now(),
+  primary key (consumer, event_id)
+);
+`;

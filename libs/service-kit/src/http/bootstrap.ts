@@ -1,0 +1,43 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { CustomTransportStrategy } from '@nestjs/microservices';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { ProblemDetailsFilter } from './problem.filter';
+
+export interface ServiceBootstrapOptions {
+  readonly module: Type<unknown> | DynamicModule;
+  readonly host: string;
+  readonly port: number;
+  readonly openApi: { title: string; description: string; version: string };
+  /** Kafka consumers run as a Nest microservice (custom transport) beside the HTTP API. */
+  readonly transport?: (app: INestApplication) => CustomTransportStrategy;
+}
+
+/** Creates the HTTP app (Fastify), its OpenAPI document at /docs, and starts consumers and the listener. */
+export async function createServiceApp(options: ServiceBootstrapOptions): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    options.module,
+    new FastifyAdapter({ bodyLimit: 1024 * 1024, trustProxy: true }),
+    { bufferLogs: true },
+  );
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+
+  const doc = new DocumentBuilder()
+    .setTitle(options.openApi.title)
+    .setDescription(options.openApi.description)
+    .setVersion(options.openApi.version)
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs/openapi.json' });
+
+  if (options.transport) {
+    app.connectMicroservice({ strategy: options.transport(app) }, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+  }
+  await app.listen({ port: options.port, host: options.host });
+  return app;
+}

@@ -1,0 +1,44 @@
+/**
+ * RFC 9457 problem details. Domain and input errors are thrown as Problem; the filter answers
+ * them as application/problem+json. Types are URNs under this project's namespace.
+ */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+export class Problem extends Error {
+  constructor(readonly body: ProblemBody) {
+    super(body.detail ?? body.title);
+    this.name = 'Problem';
+  }
+
+  get status(): number {
+    return this.body.status;
+  }
+}
+
+const typeUri = (slug: string) => `urn:sonet:problem:${slug}`;
+
+export interface InvalidParam {
+  name: string;
+  reason: string;
+}
+
+export const validationProblem = (invalidParams: InvalidParam[], detail = 'The request is not valid.') =>
+  new Problem({ type: typeUri('validation'), title: 'Invalid request', status: 400, detail, 'invalid-params': invalidParams });
+
+export const notFoundProblem = (detail: string) =>
+  new Problem({ type: typeUri('not-found'), title: 'Not found', status: 404, detail });
+
+export const conflictProblem = (detail: string, extensions: Record<string, unknown> = {}) =>
+  new Problem({ type: typeUri('conflict'), title: 'Conflict', status: 409, detail, ...extensions });
+
+export const unavailableProblem = (detail: string) =>
+  new Problem({ type: typeUri('unavailable'), title: 'Service unavailable', status: 503, detail });
+
+export const problemType = typeUri;

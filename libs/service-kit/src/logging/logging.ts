@@ -1,0 +1,47 @@
+import { trace } from '@opentelemetry/api';
+import type { Params } from 'nestjs-pino';
+
+/**
+ * Paths never written to logs: credentials and patient identifiers. Request bodies are not logged at all;
+ * these catch the places an identifier could still slip in (headers, error objects carrying a payload).
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.nhsNumber',
+  '*.patient',
+  '*.email',
+  '*.phone',
+  'patient',
+  'nhsNumber',
+];
+
+/** Adds the active trace and span ids to every log line, so logs join traces. */
+export const traceMixin = (): Record<string, string> => {
+  const ctx = trace.getActiveSpan()?.spanContext();
+  return ctx ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {};
+};
+
+export function loggerParams(service: string, level: string): Params {
+  return {
+    pinoHttp: {
+      level,
+      base: { service },
+      messageKey: 'msg',
+      timestamp: () => `,"time":"${new Date().toISOString()}"`,
+      formatters: { level: (label: string) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      mixin: traceMixin,
+      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+      serializers: {
+        // Path only: query strings can hold search terms about patients.
+        req: (req: { id?: unknown; method?: string; url?: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: (req.url ?? '').split('?')[0],
+        }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      },
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+
+/** Applies a service's pending migrations; returns the names applied. */
+export async function runMigrations(options: Options): Promise<string[]> {
+  const orm = await MikroORM.init({ ...options, pool: { min: 0, max: 2 } });
+  try {
+    const applied = await orm.migrator.up();
+    return applied.map((m) => m.name);
+  } finally {
+    await orm.close(true);
+  }
+}
+
+/** Entry point of a service's `migrate` command: the explicit migration step, run before the service starts. */
+export async function runMigrationsCli(service: string, options: () => Options): Promise<void> {
+  try {
+    const applied = await runMigrations(options());
+    process.stdout.write(`[migrate] ${service}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}\n`);
+  } catch (e) {
+    process.stderr.write(`[migrate] ${service}: failed: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,66 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { REFERRAL_STATES } from './referral-state';
+
+/** A patient as the referral service knows them. Identifiers stay in this table; events carry them only where needed. */
+export const PatientSchema = defineEntity({
+  name: 'Patient',
+  tableName: 'patient',
+  properties: {
+    id: p.uuid().primary(),
+    nhsNumber: p.string().length(10).unique(),
+    name: p.string().length(200),
+    email: p.string().length(320).nullable(),
+    phone: p.string().length(32).nullable(),
+    preferredChannel: p.enum(['email', 'sms', 'letter'] as const),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export class Patient extends PatientSchema.class {}
+PatientSchema.setClass(Patient);
+
+/** The referral read model: what lists and GET answer from. The workflow's activities keep it current. */
+export const ReferralSchema = defineEntity({
+  name: 'Referral',
+  tableName: 'referral',
+  properties: {
+    id: p.uuid().primary(),
+    patient: () => p.manyToOne(Patient),
+    referringPractice: p.string().length(10),
+    originalTeamOds: p.string().length(10),
+    originalTeamName: p.string().length(200),
+    /** Rule 5: stays the original team until a care transfer is agreed. */
+    responsibleTeamOds: p.string().length(10),
+    specialty: p.string().length(100),
+    urgency: p.enum(['routine', 'urgent'] as const),
+    reason: p.text(),
+    explainedByOriginalTeam: p.boolean(),
+    recordsSharingConsent: p.boolean(),
+    consentRecordedAt: p.datetime().nullable(),
+    state: p.enum(REFERRAL_STATES),
+    workflowId: p.string().length(100),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    version: p.integer().version(),
+  },
+});
+export class Referral extends ReferralSchema.class {}
+ReferralSchema.setClass(Referral);
+
+/** One step in a referral's history, as shown to people. Keyed by the event id that recorded it, so retries add nothing. */
+export const TimelineEntrySchema = defineEntity({
+  name: 'TimelineEntry',
+  tableName: 'referral_timeline',
+  properties: {
+    id: p.uuid().primary(),
+    referral: () => p.manyToOne(Referral),
+    at: p.datetime(),
+    state: p.enum(REFERRAL_STATES),
+    eventType: p.string().length(100),
+    summary: p.string().length(500),
+  },
+});
+export class TimelineEntry extends TimelineEntrySchema.class {}
+TimelineEntrySchema.setClass(TimelineEntry);
+
+export const referralEntities = [PatientSchema, ReferralSchema, TimelineEntrySchema];

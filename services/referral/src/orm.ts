@@ -1,0 +1,7 @@
+import { ormOptions, databaseSettings } from '@sonet/service-kit';
+import type { ReferralConfig } from './config';
+import { referralEntities } from './domain/entities';
+import { referralMigrations } from './migrations';
+
+export const referralOrmOptions = (config: ReferralConfig) =>
+  ormOptions(databaseSettings(config), referralEntities, referralMigrations);

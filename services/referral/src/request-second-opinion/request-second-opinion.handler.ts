@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Client, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { unavailableProblem } from '@sonet/service-kit';
+import { Patient, Referral } from '../domain/entities';
+import { TEMPORAL_CLIENT, REFERRAL_CONFIG } from '../infrastructure/tokens';
+import type { ReferralConfig } from '../config';
+import { workflowIdFor, type SecondOpinionInput } from '../workflows/definitions';
+import type { RequestSecondOpinionCommand } from './request-second-opinion.command';
+
+export interface RequestSecondOpinionResult {
+  readonly referralId: string;
+  readonly workflowId: string;
+}
+
+/**
+ * Stores the request (patient and referral, state `requested`) and starts the referral's workflow.
+ * If Temporal cannot be reached the request is kept and the reconciler starts its workflow later;
+ * the caller hears 503 and can look the referral up by its id.
+ */
+@Injectable()
+export class RequestSecondOpinionHandler {
+  private readonly logger = new Logger(RequestSecondOpinionHandler.name);
+
+  constructor(
+    private readonly em: EntityManager,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+    @Inject(REFERRAL_CONFIG) private readonly config: ReferralConfig,
+  ) {}
+
+  async execute(cmd: RequestSecondOpinionCommand): Promise<RequestSecondOpinionResult> {
+    const referralId = randomUUID();
+    const workflowId = workflowIdFor(referralId);
+    await this.em.fork().transactional(async (em) => {
+      let patient = await em.findOne(Patient, { nhsNumber: cmd.patient.nhsNumber });
+      if (!patient) {
+        patient = em.create(Patient, {
+          id: randomUUID(),
+          nhsNumber: cmd.patient.nhsNumber,
+          name: cmd.patient.name,
+          email: cmd.patient.email ?? null,
+          phone: cmd.patient.phone ?? null,
+          preferredChannel: cmd.patient.preferredChannel,
+        });
+      } else {
+        // The latest contact details the GP recorded are the ones to use.
+        patient.name = cmd.patient.name;
+        patient.email = cmd.patient.email ?? null;
+        patient.phone = cmd.patient.phone ?? null;
+        patient.preferredChannel = cmd.patient.preferredChannel;
+      }
+      const now = new Date();
+      em.create(Referral, {
+        id: referralId,
+        patient,
+        referringPractice: cmd.referringPractice,
+        originalTeamOds: cmd.originalTeam.ods,
+        originalTeamName: cmd.originalTeam.name,
+        responsibleTeamOds: cmd.originalTeam.ods,
+        specialty: cmd.specialty,
+        urgency: cmd.urgency,
+        reason: cmd.reason,
+        explainedByOriginalTeam: cmd.explainedByOriginalTeam,
+        recordsSharingConsent: cmd.recordsSharingConsent,
+        consentRecordedAt: cmd.recordsSharingConsent ? now : null,
+        state: 'requested',
+        workflowId,
+      });
+    });
+    try {
+      await startSecondOpinionWorkflow(this.temporal, this.config.TEMPORAL_TASK_QUEUE, referralId);
+    } catch (e) {
+      this.logger.error({ err: e, referralId }, 'could not start the workflow; the reconciler will retry');
+      throw unavailableProblem(
+        `The referral ${referralId} was recorded, but its process could not be started yet; it will start automatically.`,
+      );
+    }
+    return { referralId, workflowId };
+  }
+}
+
+/** Starts the referral's workflow, or attaches to it if it already runs (idempotent). */
+export async function startSecondOpinionWorkflow(temporal: Client, taskQueue: string, referralId: string): Promise<void> {
+  const args: [SecondOpinionInput] = [{ referralId }];
+  await temporal.workflow.start('secondOpinionWorkflow', {
+    taskQueue,
+    workflowId: workflowIdFor(referralId),
+    args,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+  });
+}

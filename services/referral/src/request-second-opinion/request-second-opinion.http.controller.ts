@@ -1,0 +1,30 @@
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBadRequestResponse, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { parseOrProblem } from '@sonet/service-kit';
+import { requestSecondOpinionSchema } from './request-second-opinion.command';
+import { RequestSecondOpinionHandler } from './request-second-opinion.handler';
+
+@ApiTags('referrals')
+@Controller('v1/referrals')
+export class RequestSecondOpinionController {
+  constructor(private readonly handler: RequestSecondOpinionHandler) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Record a request for a second opinion (GP)',
+    description: 'Starts the referral process. Answers 202 with the referral id and a Location to follow it.',
+  })
+  @ApiBody({ schema: z.toJSONSchema(requestSecondOpinionSchema, { io: 'input', unrepresentable: 'any' }) as object })
+  @ApiAcceptedResponse({ description: 'The request is recorded and its process started.' })
+  @ApiBadRequestResponse({ description: 'problem+json naming each invalid field (e.g. an NHS number failing its check digit).' })
+  async create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ id: string; state: string; links: { self: string } }> {
+    const cmd = parseOrProblem(requestSecondOpinionSchema, body);
+    const { referralId } = await this.handler.execute(cmd);
+    const self = `/v1/referrals/${referralId}`;
+    void reply.header('location', self);
+    return { id: referralId, state: 'requested', links: { self } };
+  }
+}
