@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { EventEnvelope } from './envelope';
 import { EventRegistry } from './registry';
 import { ReferralRequested } from './events/referral';
 import { RecordsTransferQueued, RecordsTransferRequested } from './events/records';
@@ -11,3 +13,12 @@ export const Events = new EventRegistry([
   NotificationSent,
   NotificationFailed,
 ]);
+
+/** Event type → its envelope type; for typed handlers, e.g. `@EventPattern<EventMap>('referral.requested.v1')`. */
+export interface EventMap {
+  'referral.requested.v1': EventEnvelope<z.output<typeof ReferralRequested.schema>>;
+  'records.transfer-requested.v1': EventEnvelope<z.output<typeof RecordsTransferRequested.schema>>;
+  'records.transfer-queued.v1': EventEnvelope<z.output<typeof RecordsTransferQueued.schema>>;
+  'notification.sent.v1': EventEnvelope<z.output<typeof NotificationSent.schema>>;
+  'notification.failed.v1': EventEnvelope<z.output<typeof NotificationFailed.schema>>;
+}

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { TopicName } from './topics';
 
 /** One event type: its CloudEvents type (with major version), the topic it travels on and its data schema. */
-export interface EventDefinition<S extends z.ZodType = z.ZodType> {
-  readonly type: string;
+export interface EventDefinition<S extends z.ZodType = z.ZodType, T extends string = string> {
+  readonly type: T;
   readonly topic: TopicName;
   readonly description: string;
   readonly schema: S;
@@ -11,7 +11,7 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
 
 export type EventData<D extends EventDefinition> = z.infer<D['schema']>;
 
-export function defineEvent<S extends z.ZodType>(def: EventDefinition<S>): EventDefinition<S> {
+export function defineEvent<S extends z.ZodType, const T extends string>(def: EventDefinition<S, T>): EventDefinition<S, T> {
   if (!/\.v[0-9]+$/.test(def.type)) throw new Error(`event type ${def.type} must end in .vN`);
   return Object.freeze(def);
 }

@@ -67,7 +67,9 @@ export class OutboxRelay {
         message: { key: r.key, value: Buffer.from(r.value, 'utf8'), headers: r.headers },
       }));
       await this.publisher.publish(records);
-      await tem.execute('update outbox set published_at = now() where id = any(?::uuid[])', [rows.map((r) => r.id)]);
+      // One placeholder per id: the driver expands an array parameter into a list, not a Postgres array.
+      const ids = rows.map((r) => r.id);
+      await tem.execute(`update outbox set published_at = now() where id in (${ids.map(() => '?').join(', ')})`, ids);
       return rows.length;
     });
   }

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import type { Params } from 'nestjs-pino';
 
@@ -45,3 +46,12 @@ export function loggerParams(service: string, level: string): Params {
     },
   };
 }
+
+/** A log function for the messaging library's components, routed to Nest's logger (pino). */
+export const kafkaLog = (context: string) => {
+  const logger = new Logger(context);
+  return (level: 'warn' | 'error' | 'info', message: string, extra: Record<string, unknown>): void => {
+    if (level === 'info') logger.log(extra, message);
+    else logger[level](extra, message);
+  };
+};

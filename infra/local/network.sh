@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The whole second-opinion network on this machine: infrastructure, migrations, the four services and demo data.
+#
+#   infra/local/network.sh start [--no-demo]   install what is missing, start everything, wait until ready, print addresses
+#   infra/local/network.sh stop                stop the services, then the infrastructure
+#   infra/local/network.sh status              one line per service and per infrastructure component
+#
+# `npm start` / `npm stop` / `npm run status` call this. Idempotent: starting what runs is a no-op.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+# shellcheck source=node-env.sh
+source "$ROOT/infra/local/node-env.sh"
+
+LOG_DIR="$ROOT/.local/logs"
+RUN_DIR="$ROOT/.local/run"
+mkdir -p "$LOG_DIR" "$RUN_DIR" "$ROOT/.local/state"
+
+log() { printf '[network] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# name:port:database
+SERVICES=(
+  "referral:${REFERRAL_HTTP_PORT:-8081}:referral"
+  "records-transfer:${RECORDS_TRANSFER_HTTP_PORT:-8082}:records_transfer"
+  "notification:${NOTIFICATION_HTTP_PORT:-8083}:notification"
+  "audit:${AUDIT_HTTP_PORT:-8084}:audit"
+)
+
+# Installs npm dependencies when package-lock.json changed since the last install.
+ensure_dependencies() {
+  local stamp="$ROOT/.local/state/npm-install.sha" want
+  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [[ -d node_modules && -f $stamp && "$(<"$stamp")" == "$want" ]]; then return 0; fi
+  log "installing npm dependencies from package-lock.json (first time: about a minute)..."
+  # `npm ci` refuses here: the registry lacks some other-platform optional packages the lockfile names.
+  npm install --no-audit --no-fund --loglevel=error >&2
+  printf '%s\n' "$want" >"$stamp"
+}
+
+build() {
+  log "building services (swc + Temporal workflow bundle)..."
+  node tools/build.mjs
+}
+
+service_pid() {
+  local name=$1 pid
+  [[ -f $RUN_DIR/$name.pid ]] || return 1
+  pid="$(<"$RUN_DIR/$name.pid")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "dist/services/$name/" || return 1
+  printf '%s\n' "$pid"
+}
+
+migrate_all() {
+  local entry name db
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name _ db <<<"$entry"
+    PGDATABASE=$db node dist/services/"$name"/src/migrate.js
+  done
+}
+
+start_service() {
+  local name=$1 port=$2 db=$3
+  if service_pid "$name" >/dev/null; then log "$name already running"; return 0; fi
+  local -a env=(HTTP_PORT="$port" PGDATABASE="$db" NODE_ENV="${NODE_ENV:-development}")
+  [[ $name == referral ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/referral/workflow-bundle.js")
+  (
+    env "${env[@]}" setsid nohup node --enable-source-maps "dist/services/$name/src/main.js" >>"$LOG_DIR/$name.log" 2>&1 &
+    echo $! >"$RUN_DIR/$name.pid"
+  )
+}
+
+wait_ready() {
+  local name=$1 port=$2 deadline=$((SECONDS + ${READY_TIMEOUT:-90}))
+  until curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready"; do
+    if ! service_pid "$name" >/dev/null; then
+      tail -n 30 "$LOG_DIR/$name.log" >&2 || true
+      die "$name exited while starting (log: .local/logs/$name.log)"
+    fi
+    if ((SECONDS > deadline)); then
+      tail -n 30 "$LOG_DIR/$name.log" >&2 || true
+      die "$name not ready on :$port after ${READY_TIMEOUT:-90}s (log: .local/logs/$name.log)"
+    fi
+    sleep 0.5
+  done
+  log "$name ready on http://127.0.0.1:$port"
+}
+
+stop_service() {
+  local name=$1 pid i
+  pid="$(service_pid "$name")" || { rm -f "$RUN_DIR/$name.pid"; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 60; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill -0 "$pid" 2>/dev/null && { log "$name did not stop in 30s; killing"; kill -KILL "$pid" || true; }
+  rm -f "$RUN_DIR/$name.pid"
+  log "$name stopped"
+}
+
+print_summary() {
+  cat <<EOT
+
+  The second-opinion network is running.
+
+  Referral API (GP, patient, clinical teams)  http://127.0.0.1:${REFERRAL_HTTP_PORT:-8081}/docs
+  Records-transfer API                        http://127.0.0.1:${RECORDS_TRANSFER_HTTP_PORT:-8082}/docs
+  Notification API                            http://127.0.0.1:${NOTIFICATION_HTTP_PORT:-8083}/docs
+  Audit API                                   http://127.0.0.1:${AUDIT_HTTP_PORT:-8084}/docs
+  Temporal UI (workflows)                     http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}
+  Mail inbox (emails sent to patients)        http://127.0.0.1:${MAIL_HTTP_PORT:-8025}
+  Kafka bootstrap                             127.0.0.1:${KAFKA_PORT:-9092}   (read: infra/local/kafka.sh console-consume referral.events.v1)
+  PostgreSQL                                  postgres://sonet:sonet@127.0.0.1:${PGPORT:-5432}/<service db>
+
+  Logs: .local/logs/   Stop: npm stop   Status: npm run status
+EOT
+}
+
+cmd_start() {
+  local demo=1 started=$SECONDS entry name port db
+  [[ ${1:-} == --no-demo ]] && demo=0
+  ensure_dependencies
+  bash infra/local/stack.sh up
+  build
+  log "creating Kafka topics (declared in libs/contracts)..."
+  node dist/libs/messaging/src/cli/provision-topics.js
+  log "running database migrations..."
+  migrate_all
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name port db <<<"$entry"
+    start_service "$name" "$port" "$db"
+  done
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name port _ <<<"$entry"
+    wait_ready "$name" "$port"
+  done
+  if ((demo)); then node tools/demo-data.mjs; fi
+  log "network up in $((SECONDS - started))s"
+  print_summary
+}
+
+cmd_stop() {
+  local entry name
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name _ _ <<<"$entry"
+    stop_service "$name"
+  done
+  bash infra/local/stack.sh down
+}
+
+cmd_status() {
+  local entry name port rc=0 pid
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name port _ <<<"$entry"
+    if pid="$(service_pid "$name")"; then
+      if curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready"; then
+        printf '%-17s ready    http://127.0.0.1:%s  (pid %s)\n' "$name" "$port" "$pid"
+      else
+        printf '%-17s running  http://127.0.0.1:%s  (pid %s, not ready)\n' "$name" "$port" "$pid"; rc=3
+      fi
+    else
+      printf '%-17s stopped\n' "$name"; rc=3
+    fi
+  done
+  bash infra/local/stack.sh status || rc=3
+  return "$rc"
+}
+
+case "${1:-}" in
+  start) shift; cmd_start "$@" ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  services-running)
+    # Exit 0 when every service runs (used by test.sh to leave a developer's network as it found it).
+    for entry in "${SERVICES[@]}"; do IFS=: read -r name _ _ <<<"$entry"; service_pid "$name" >/dev/null || exit 1; done ;;
+  *) echo "usage: $0 start [--no-demo] | stop | status" >&2; exit 2 ;;
+esac

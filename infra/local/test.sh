@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test: unit (*.spec.ts), integration against the real servers (*.int.spec.ts) and end-to-end
+# across the running network (test/**/*.e2e.spec.ts). Starts what it needs (`network.sh start --no-demo`);
+# stops again what it started, so a developer's running network is left as it was.
+# Ends with the line `N passed, N failed[, N skipped]`. Extra arguments go to Jest.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+# shellcheck source=node-env.sh
+source "$ROOT/infra/local/node-env.sh"
+
+was_running=0
+bash infra/local/network.sh services-running 2>/dev/null && was_running=1
+
+bash infra/local/network.sh start --no-demo
+
+results="$ROOT/.local/test-results.json"
+rm -f "$results"
+set +e
+TZ=UTC NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning ${NODE_OPTIONS:-}" \
+  node_modules/.bin/jest --ci --maxWorkers=2 --json --outputFile="$results" "$@"
+status=$?
+set -e
+
+if ((was_running == 0)) && [[ -z ${KEEP_NETWORK:-} ]]; then
+  bash infra/local/network.sh stop >/dev/null 2>&1 || true
+fi
+
+if [[ -f $results ]]; then
+  node -e '
+    const r = require(process.argv[1]);
+    const skipped = r.numPendingTests + r.numTodoTests;
+    const failedSuites = r.testResults.filter((t) => t.status === "failed" && t.assertionResults.length === 0).length;
+    if (failedSuites) console.log(`${failedSuites} test file(s) failed to run`);
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + failedSuites} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  ' "$results"
+else
+  echo "0 passed, 1 failed"
+fi
+exit "$status"

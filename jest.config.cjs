@@ -1,0 +1,4 @@
+// Every project's tests in one run: unit (*.spec.ts), integration (*.int.spec.ts) and end-to-end (test/**/*.e2e.spec.ts).
+module.exports = {
+  projects: ['<rootDir>/libs/*/jest.config.cjs', '<rootDir>/services/*/jest.config.cjs', '<rootDir>/test/jest.config.cjs'],
+};

@@ -1,0 +1,16 @@
+import { randomInt } from 'node:crypto';
+
+/**
+ * A random NHS number in the 999 test range with a valid Modulus 11 check digit: never a real patient.
+ * Each test makes its own, so suites can run together without sharing patients.
+ */
+export function randomTestNhsNumber(): string {
+  for (;;) {
+    const nine = `999${String(randomInt(0, 1_000_000)).padStart(6, '0')}`;
+    let sum = 0;
+    for (let i = 0; i < 9; i++) sum += Number(nine[i]) * (10 - i);
+    const check = 11 - (sum % 11);
+    if (check === 10) continue;
+    return `${nine}${check === 11 ? 0 : check}`;
+  }
+}

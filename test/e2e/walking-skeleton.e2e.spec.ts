@@ -1,0 +1,153 @@
+import { Client, Connection } from '@temporalio/client';
+import { headerText } from '@sonet/contracts';
+import { collectRecords, eventually, integrationSettings, randomTestNhsNumber, uniqueSuffix } from '@sonet/testing';
+
+/**
+ * Drives the running network over HTTP as a GP system would, and checks every service's effect:
+ * the referral's state and timeline, the workflow in Temporal, the events on Kafka with CloudEvents
+ * headers, the records-transfer request, the audit record and the patient's email in the dev inbox.
+ */
+const settings = integrationSettings();
+const referralApi = process.env.REFERRAL_API_URL ?? 'http://127.0.0.1:8081';
+const transferApi = process.env.RECORDS_TRANSFER_API_URL ?? 'http://127.0.0.1:8082';
+const notificationApi = process.env.NOTIFICATION_API_URL ?? 'http://127.0.0.1:8083';
+const auditApi = process.env.AUDIT_API_URL ?? 'http://127.0.0.1:8084';
+
+const getJson = async <T>(url: string): Promise<{ status: number; body: T; contentType: string | null }> => {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as T, contentType: res.headers.get('content-type') };
+};
+
+const referralRequest = (email: string, nhsNumber: string) => ({
+  patient: { nhsNumber, name: 'E2E Patient', email, preferredChannel: 'email' },
+  referringPractice: 'A81001',
+  originalTeam: { ods: 'RJ122', name: 'Cardiology, St Elsewhere Hospital' },
+  specialty: 'cardiology',
+  reason: 'Wants a second view on the treatment plan.',
+  urgency: 'routine',
+  explainedByOriginalTeam: true,
+  recordsSharingConsent: true,
+});
+
+describe('a GP records a second-opinion request', () => {
+  const email = `e2e-${uniqueSuffix()}@patients.example`;
+  const nhsNumber = randomTestNhsNumber();
+  let referralId: string;
+  let kafka: Awaited<ReturnType<typeof collectRecords>>;
+  let temporal: Client;
+
+  beforeAll(async () => {
+    kafka = await collectRecords(['referral.events.v1', 'records.commands.v1']);
+    temporal = new Client({ connection: await Connection.connect({ address: settings.temporalAddress }) });
+    const res = await fetch(`${referralApi}/v1/referrals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(referralRequest(email, nhsNumber.replace(/(\d{3})(\d{3})(\d{4})/, '$1 $2 $3'))),
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { id: string };
+    referralId = body.id;
+    expect(res.headers.get('location')).toBe(`/v1/referrals/${referralId}`);
+  });
+
+  afterAll(async () => {
+    await kafka?.stop();
+    await temporal?.connection.close();
+  });
+
+  it('moves the referral to GP review and shows it in its timeline', async () => {
+    const view = await eventually(async () => {
+      const r = await getJson<{ state: string; responsibleTeam: { ods: string }; timeline: { event: string }[] }>(
+        `${referralApi}/v1/referrals/${referralId}`,
+      );
+      return r.body.state === 'gp-review' && r.body.timeline.length >= 2 ? r.body : undefined;
+    });
+    expect(view.timeline.map((t) => t.event)).toEqual(['referral.requested.v1', 'records.transfer-requested.v1']);
+    // Rule 5: the original team stays responsible.
+    expect(view.responsibleTeam.ods).toBe('RJ122');
+  });
+
+  it('runs a SecondOpinionWorkflow in Temporal that reports the same state', async () => {
+    const handle = temporal.workflow.getHandle(`second-opinion/${referralId}`);
+    const description = await handle.describe();
+    expect(description.status.name).toBe('RUNNING');
+    expect(description.taskQueue).toBe('second-opinion');
+    const status = await eventually(async () => {
+      const s = await handle.query<{ state: string }>('status');
+      return s.state === 'gp-review' ? s : undefined;
+    });
+    expect(status.state).toBe('gp-review');
+  });
+
+  it('publishes CloudEvents keyed by the referral id, never by the NHS number', async () => {
+    const events = await eventually(async () => {
+      const mine = kafka.records.filter((r) => r.key?.toString() === referralId);
+      return mine.length >= 2 ? mine : undefined;
+    });
+    const types = events.map((r) => headerText(r.headers.ce_type)).sort();
+    expect(types).toEqual(['records.transfer-requested.v1', 'referral.requested.v1']);
+    for (const r of events) {
+      expect(headerText(r.headers.ce_specversion)).toBe('1.0');
+      expect(headerText(r.headers.ce_subject)).toBe(referralId);
+      expect(headerText(r.headers.ce_source)).toMatch(/^\/sonet\//);
+      expect(headerText(r.headers.ce_time)).toMatch(/Z$/);
+      expect(r.key?.toString()).not.toContain(nhsNumber);
+    }
+  });
+
+  it('has records-transfer record the transfer request', async () => {
+    const transfers = await eventually(async () => {
+      const r = await getJson<{ items: { status: string; documentKinds: string[] }[] }>(
+        `${transferApi}/v1/transfers?referralId=${referralId}`,
+      );
+      return r.body.items.length ? r.body.items : undefined;
+    });
+    expect(transfers).toHaveLength(1);
+    expect(transfers[0]).toMatchObject({ status: 'awaiting-target', documentKinds: ['test-results', 'imaging'] });
+  });
+
+  it('sends the patient one acknowledgement email that points to PALS', async () => {
+    const messages = await eventually(async () => {
+      const r = await getJson<{ subject: string; text: string; to: { address: string }[] }[]>(
+        `${settings.mailHttp}/api/email?to.address=${encodeURIComponent(email)}`,
+      );
+      return r.body.length ? r.body : undefined;
+    });
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.text).toMatch(/PALS|Patient Advice and Liaison Service/);
+    expect(messages[0]!.text).not.toContain(nhsNumber);
+    const sent = await eventually(async () => {
+      const r = await getJson<{ items: { status: string }[] }>(`${notificationApi}/v1/notifications?referralId=${referralId}`);
+      return r.body.items.some((n) => n.status === 'sent') ? r.body.items : undefined;
+    });
+    expect(sent.filter((n) => n.status === 'sent')).toHaveLength(1);
+  });
+
+  it('keeps an audit record of every event about the referral, across services', async () => {
+    const expected = ['notification.sent.v1', 'records.transfer-queued.v1', 'records.transfer-requested.v1', 'referral.requested.v1'];
+    const entries = await eventually(async () => {
+      const r = await getJson<{ items: { type: string; eventId: string }[] }>(`${auditApi}/v1/audit/referrals/${referralId}/timeline`);
+      const types = new Set(r.body.items.map((e) => e.type));
+      return expected.every((t) => types.has(t)) ? r.body.items : undefined;
+    }, 30_000);
+    // Each event recorded once, however often Kafka delivered it.
+    const ids = entries.map((e) => e.eventId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(entries.map((e) => e.type).sort()).toEqual(expected);
+  });
+});
+
+describe('when the GP sends an NHS number that fails its check digit', () => {
+  it('answers 400 problem+json naming the field, without echoing the number', async () => {
+    const res = await fetch(`${referralApi}/v1/referrals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(referralRequest(`bad-${uniqueSuffix()}@patients.example`, '9434765918')),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const body = (await res.json()) as { 'invalid-params': { name: string }[] };
+    expect(body['invalid-params'].map((p) => p.name)).toContain('patient.nhsNumber');
+    expect(JSON.stringify(body)).not.toContain('9434765918');
+  });
+});

@@ -1,0 +1,76 @@
+// Demo data for a freshly started network: a few second-opinion requests from GP practices in a
+// fictional region, sent through the public API exactly as a GP system would. Runs once per state
+// directory (a marker in .local/state/demo), so restarting the network does not add duplicates.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const marker = join(root, '.local/state/demo/seeded');
+const api = `http://127.0.0.1:${process.env.REFERRAL_HTTP_PORT ?? 8081}`;
+
+/** NHS numbers in the 999 test range with a valid Modulus 11 check digit (never real patients). */
+function testNhsNumber(seed) {
+  for (let n = seed; ; n++) {
+    const nine = `999${String(n).padStart(6, '0')}`;
+    const sum = [...nine].reduce((s, d, i) => s + Number(d) * (10 - i), 0);
+    const check = 11 - (sum % 11);
+    if (check === 10) continue;
+    return `${nine}${check === 11 ? 0 : check}`;
+  }
+}
+
+const demo = [
+  {
+    patient: { nhsNumber: testNhsNumber(100001), name: 'Aisha Rahman', email: 'aisha.rahman@patients.example', preferredChannel: 'email' },
+    referringPractice: 'A81001',
+    originalTeam: { ods: 'RJ122', name: 'Cardiology, St Elsewhere Hospital' },
+    specialty: 'cardiology',
+    reason: 'Would like another view on whether surgery is needed for her valve disease before agreeing to it.',
+    urgency: 'routine',
+    explainedByOriginalTeam: true,
+    recordsSharingConsent: true,
+  },
+  {
+    patient: { nhsNumber: testNhsNumber(200002), name: 'Tom Whitfield', email: 'tom.whitfield@patients.example', preferredChannel: 'email' },
+    referringPractice: 'B82005',
+    originalTeam: { ods: 'RTH01', name: 'Oncology, County General Hospital' },
+    specialty: 'oncology',
+    reason: 'Unsure about the recommended chemotherapy regimen; asks for a second opinion at another centre.',
+    urgency: 'urgent',
+    explainedByOriginalTeam: true,
+    recordsSharingConsent: true,
+  },
+  {
+    patient: { nhsNumber: testNhsNumber(300003), name: 'Grace Okafor', email: 'grace.okafor@patients.example', preferredChannel: 'email' },
+    referringPractice: 'A81001',
+    originalTeam: { ods: 'RXF05', name: 'Rheumatology, Riverside Hospital' },
+    specialty: 'rheumatology',
+    reason: 'Diagnosis of lupus not yet confirmed; patient would like a different team to review the results.',
+    urgency: 'routine',
+    explainedByOriginalTeam: false,
+    recordsSharingConsent: false,
+  },
+];
+
+if (existsSync(marker)) {
+  process.stderr.write('[demo] demo referrals already created (delete .local/state/demo to create them again)\n');
+  process.exit(0);
+}
+
+const ids = [];
+for (const body of demo) {
+  const res = await fetch(`${api}/v1/referrals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 202) {
+    process.stderr.write(`[demo] creating a demo referral failed: HTTP ${res.status} ${await res.text()}\n`);
+    process.exit(1);
+  }
+  ids.push((await res.json()).id);
+}
+mkdirSync(dirname(marker), { recursive: true });
+writeFileSync(marker, `${ids.join('\n')}\n`);
+process.stderr.write(`[demo] created ${ids.length} demo referrals:\n${ids.map((id) => `         ${api}/v1/referrals/${id}`).join('\n')}\n`);
