@@ -15,6 +15,14 @@ bash infra/local/network.sh services-running 2>/dev/null && was_running=1
 
 bash infra/local/network.sh start --no-demo
 
+# Static checks first: cheap, and a type or boundary error is worth knowing before the slow suites.
+check_failures=0
+echo "[test] typecheck (tsc, strict)" >&2
+node_modules/.bin/tsc -p tsconfig.json || check_failures=$((check_failures + 1))
+echo "[test] lint (ESLint with Nx module boundaries)" >&2
+NX_DAEMON=false node_modules/.bin/nx show projects >/dev/null
+NX_DAEMON=false node_modules/.bin/eslint . || check_failures=$((check_failures + 1))
+
 results="$ROOT/.local/test-results.json"
 rm -f "$results"
 set +e
@@ -28,14 +36,17 @@ if ((was_running == 0)) && [[ -z ${KEEP_NETWORK:-} ]]; then
 fi
 
 if [[ -f $results ]]; then
-  node -e '
+  CHECK_FAILURES=$check_failures node -e '
     const r = require(process.argv[1]);
     const skipped = r.numPendingTests + r.numTodoTests;
     const failedSuites = r.testResults.filter((t) => t.status === "failed" && t.assertionResults.length === 0).length;
+    const checks = Number(process.env.CHECK_FAILURES);
     if (failedSuites) console.log(`${failedSuites} test file(s) failed to run`);
-    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + failedSuites} failed${skipped ? `, ${skipped} skipped` : ""}`);
+    if (checks) console.log(`${checks} static check(s) failed (typecheck or lint), counted as failures`);
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + failedSuites + checks} failed${skipped ? `, ${skipped} skipped` : ""}`);
   ' "$results"
 else
   echo "0 passed, 1 failed"
 fi
+((check_failures > 0 && status == 0)) && status=1
 exit "$status"

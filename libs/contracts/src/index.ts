@@ -6,3 +6,4 @@ export * from './events/referral';
 export * from './events/records';
 export * from './events/notification';
 export * from './catalogue';
+export * from './docs';

@@ -10,12 +10,12 @@ export const NotificationSent = defineEvent({
   topic: Topics.notificationEvents,
   description: 'A notification was handed to its channel (e.g. accepted by the SMTP server).',
   schema: z.object({
-    notificationId: z.uuid(),
-    referralId: z.uuid(),
+    notificationId: z.uuid().describe('one per (causing event, recipient, template)'),
+    referralId: z.uuid().describe('the referral'),
     causationEventId: z.uuid().describe('the event that caused this notification'),
-    recipientRole: recipientRoleSchema,
-    channel: contactChannelSchema,
-    template: z.string().min(1),
+    recipientRole: recipientRoleSchema.describe('who was told (no address: that stays in the notification service)'),
+    channel: contactChannelSchema.describe('email, sms or letter'),
+    template: z.string().min(1).describe('the message template used'),
     sentAt: z.iso.datetime({ offset: false }),
   }),
 });

@@ -11,16 +11,16 @@ export const RecordsTransferRequested = defineEvent({
   description:
     'The referral process asks records-transfer to send the relevant results and imaging from the original organisation to the new team. Only sent with a recorded lawful basis.',
   schema: z.object({
-    referralId: z.uuid(),
-    transferId: z.uuid(),
-    sourceOrganisation: odsCodeSchema,
+    referralId: z.uuid().describe('the referral the records belong to'),
+    transferId: z.uuid().describe('the transfer; stable across retries of the request'),
+    sourceOrganisation: odsCodeSchema.describe('ODS code of the organisation holding the results and imaging'),
     targetOrganisation: odsCodeSchema.nullable().describe('null until the GP has chosen the new team'),
-    documentKinds: z.array(documentKindSchema).min(1),
+    documentKinds: z.array(documentKindSchema).min(1).describe('which relevant records to send'),
     lawfulBasis: z.object({
       basis: z.enum(['explicit-consent']),
       recordedAt: z.iso.datetime({ offset: false }),
-    }),
-    requestedAt: z.iso.datetime({ offset: false }),
+    }).describe('the recorded lawful basis; nothing is sent without one (rule 4)'),
+    requestedAt: z.iso.datetime({ offset: false }).describe('when the transfer was requested (UTC)'),
   }),
 });
 export type RecordsTransferRequestedData = z.infer<typeof RecordsTransferRequested.schema>;
@@ -30,10 +30,10 @@ export const RecordsTransferQueued = defineEvent({
   topic: Topics.recordsEvents,
   description: 'records-transfer has recorded a transfer request and holds it until it can run.',
   schema: z.object({
-    referralId: z.uuid(),
-    transferId: z.uuid(),
-    status: z.enum(['awaiting-target', 'ready']),
-    queuedAt: z.iso.datetime({ offset: false }),
+    referralId: z.uuid().describe('the referral'),
+    transferId: z.uuid().describe('the transfer'),
+    status: z.enum(['awaiting-target', 'ready']).describe('awaiting-target until the GP has chosen the new team'),
+    queuedAt: z.iso.datetime({ offset: false }).describe('when records-transfer recorded the request (UTC)'),
   }),
 });
 export type RecordsTransferQueuedData = z.infer<typeof RecordsTransferQueued.schema>;

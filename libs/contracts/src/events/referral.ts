@@ -24,15 +24,15 @@ export const ReferralRequested = defineEvent({
   description:
     'A GP recorded a patient\'s request for a second opinion. Carries the patient details the notification and audit services need.',
   schema: z.object({
-    referralId: z.uuid(),
-    referringPractice: odsCodeSchema,
-    originalTeam: teamRefSchema,
-    specialty: z.string().min(1).max(100),
-    urgency: z.enum(['routine', 'urgent']),
-    reason: z.string().min(1).max(4000),
-    explainedByOriginalTeam: z.boolean(),
-    patient: patientDetailsSchema,
-    requestedAt: z.iso.datetime({ offset: false }),
+    referralId: z.uuid().describe('the referral (also the Kafka key and ce_subject)'),
+    referringPractice: odsCodeSchema.describe('ODS code of the GP practice that records the request'),
+    originalTeam: teamRefSchema.describe('the clinical team that gave the first opinion'),
+    specialty: z.string().min(1).max(100).describe('the specialty the second opinion is sought in'),
+    urgency: z.enum(['routine', 'urgent']).describe('urgent: a serious condition needing urgent treatment (rule 10)'),
+    reason: z.string().min(1).max(4000).describe('why the patient asks for a second opinion'),
+    explainedByOriginalTeam: z.boolean().describe('whether the first team went over the diagnosis first (rule 2; never required)'),
+    patient: patientDetailsSchema.describe('NHS number, name and contact details: for notification and audit only, never logged'),
+    requestedAt: z.iso.datetime({ offset: false }).describe('when the GP recorded the request (UTC)'),
   }),
 });
 export type ReferralRequestedData = z.infer<typeof ReferralRequested.schema>;

@@ -92,7 +92,9 @@ export class InboxProcessor {
 
   private async runWithRetries(record: ReceivedRecord, envelope: EventEnvelope, handler: InboxHandler): Promise<Outcome> {
     let lastError: Error = new Error('not attempted');
+    let attempts = 0;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      attempts = attempt;
       try {
         return await this.runOnce(record, envelope, handler);
       } catch (e) {
@@ -109,7 +111,8 @@ export class InboxProcessor {
       }
     }
     const kind = lastError instanceof PermanentError ? 'rejected' : 'handler-failed';
-    return this.deadLetter(record, kind, lastError.message, this.maxAttempts, envelope);
+    // The attempts actually made: fewer than maxAttempts when a permanent error stopped the retries.
+    return this.deadLetter(record, kind, lastError.message, attempts, envelope);
   }
 
   private async runOnce(record: ReceivedRecord, envelope: EventEnvelope, handler: InboxHandler): Promise<Outcome> {

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Consumer, type Producer, type LogEntry, CompressionTypes } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type LogEntry, CompressionTypes } from 'kafkajs';
 import type {
   MessageBroker,
   MessagePublisher,
@@ -118,6 +118,10 @@ export class KafkaBroker implements MessageBroker {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        // Murmur2 on the key, like the Java client: the same referral lands on the same partition from any producer.
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Idempotence needs unbounded retries by count; time still bounds a publish, so the relay can back off.
+        retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000, initialRetryTime: 200 },
       });
       await producer.connect();
       return new KafkaPublisher(producer);

@@ -1,0 +1,127 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { createEnvelope, dlqTopicOf, Events, headerText, RecordsTransferRequested, toWireMessage, Topics } from '@sonet/contracts';
+import { KafkaBroker, KafkaInboxServer, MESSAGE_BROKER, type MessageBroker, type MessagePublisher } from '@sonet/messaging';
+import { createServiceApp, runMigrations } from '@sonet/service-kit';
+import { collectRecords, eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
+import { RecordsTransferAppModule } from '../app.module';
+import { readRecordsTransferConfig } from '../config';
+import { recordsTransferOrmOptions } from '../orm';
+
+/** The records-transfer service against real PostgreSQL and Kafka, with its own database and consumer group. */
+describe('records-transfer consuming transfer requests', () => {
+  const settings = integrationSettings();
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let app: NestFastifyApplication;
+  let url: string;
+  let broker: KafkaBroker;
+  let publisher: MessagePublisher;
+  let dlq: Awaited<ReturnType<typeof collectRecords>>;
+
+  beforeAll(async () => {
+    db = await freshDatabase('records_transfer');
+    const config = readRecordsTransferConfig({
+      PGHOST: settings.pg.host,
+      PGPORT: String(settings.pg.port),
+      PGUSER: settings.pg.user,
+      PGPASSWORD: settings.pg.password,
+      PGDATABASE: db.dbName,
+      KAFKA_BROKERS: settings.kafkaBrokers.join(','),
+      KAFKA_CONSUMER_GROUP: `records-transfer.test-${uniqueSuffix()}`,
+      LOG_LEVEL: 'warn',
+    });
+    await runMigrations(recordsTransferOrmOptions(config));
+    app = await createServiceApp({
+      module: RecordsTransferAppModule.forRoot(config),
+      host: '127.0.0.1',
+      port: 0,
+      openApi: { title: 't', description: 't', version: '1' },
+      transport: (a) =>
+        new KafkaInboxServer(a.get(MikroORM), a.get<MessageBroker>(MESSAGE_BROKER), {
+          groupId: config.KAFKA_CONSUMER_GROUP,
+          topics: [Topics.recordsCommands],
+          registry: Events,
+          backoffMs: 10,
+        }),
+    });
+    url = await app.getUrl();
+    broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: 'records-transfer-test' });
+    publisher = await broker.publisher();
+    dlq = await collectRecords([dlqTopicOf(Topics.recordsCommands)]);
+  });
+
+  afterAll(async () => {
+    await dlq?.stop();
+    await broker?.close();
+    await app?.close();
+    await db?.drop();
+  });
+
+  const transferCommand = (referralId: string) =>
+    createEnvelope({
+      id: randomUUID(),
+      type: RecordsTransferRequested.type,
+      source: '/sonet/referral',
+      subject: referralId,
+      data: {
+        referralId,
+        transferId: randomUUID(),
+        sourceOrganisation: 'RJ122',
+        targetOrganisation: null,
+        documentKinds: ['test-results', 'imaging'],
+        lawfulBasis: { basis: 'explicit-consent', recordedAt: new Date().toISOString() },
+        requestedAt: new Date().toISOString(),
+      },
+    });
+
+  const transfersOf = async (referralId: string) => {
+    const res = await fetch(`${url}/v1/transfers?referralId=${referralId}`);
+    return ((await res.json()) as { items: { transferId: string; status: string }[] }).items;
+  };
+
+  it('records a transfer request once, however often Kafka delivers it', async () => {
+    const referralId = randomUUID();
+    const command = transferCommand(referralId);
+    const wire = toWireMessage(command);
+    await publisher.publish([{ topic: Topics.recordsCommands, message: wire }]);
+    await publisher.publish([{ topic: Topics.recordsCommands, message: wire }]);
+    // A later command on the same partition proves both deliveries were consumed before we count.
+    const marker = transferCommand(referralId);
+    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(marker) }]);
+    const items = await eventually(async () => {
+      const t = await transfersOf(referralId);
+      return t.length === 2 ? t : undefined;
+    });
+    expect(items.map((t) => t.transferId).sort()).toEqual([command.data.transferId, marker.data.transferId].sort());
+    expect(items.every((t) => t.status === 'awaiting-target')).toBe(true);
+  });
+
+  it('dead-letters a command that breaks its contract, with the reason, and goes on', async () => {
+    const referralId = randomUUID();
+    const bad = transferCommand(referralId);
+    const wire = toWireMessage({ ...bad, data: { ...bad.data, lawfulBasis: undefined } });
+    await publisher.publish([{ topic: Topics.recordsCommands, message: wire }]);
+    const good = transferCommand(referralId);
+    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(good) }]);
+    const dead = await eventually(async () => dlq.records.find((r) => headerText(r.headers.ce_id) === bad.id));
+    expect(headerText(dead.headers['dlq-reason'])).toBe('invalid-data');
+    expect(headerText(dead.headers['dlq-error'])).toMatch(/lawfulBasis/);
+    const items = await eventually(async () => {
+      const t = await transfersOf(referralId);
+      return t.length === 1 ? t : undefined;
+    });
+    expect(items[0]!.transferId).toBe(good.data.transferId);
+  });
+
+  it('answers a bad referral id with 400 problem+json', async () => {
+    const res = await fetch(`${url}/v1/transfers?referralId=not-a-uuid`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('is ready when its database and Kafka answer', async () => {
+    const res = await fetch(`${url}/health/ready`);
+    expect(res.status).toBe(200);
+  });
+});
