@@ -67,7 +67,8 @@ start_service() {
   local -a env=(HTTP_PORT="$port" PGDATABASE="$db" NODE_ENV="${NODE_ENV:-development}")
   [[ $name == referral ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/referral/workflow-bundle.js")
   (
-    env "${env[@]}" setsid nohup node --enable-source-maps "dist/services/$name/src/main.js" >>"$LOG_DIR/$name.log" 2>&1 &
+    env "${env[@]}" OTEL_SERVICE_NAME="$name" setsid nohup node --enable-source-maps \
+      --import ./dist/libs/observability/src/register.js "dist/services/$name/src/main.js" >>"$LOG_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
   )
 }

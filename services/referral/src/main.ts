@@ -1,7 +1,4 @@
-// Tracing first: instrumentations must patch libraries before they load.
-import { startTracing } from '@sonet/observability';
-startTracing('referral');
-
+// Tracing is started by the preload (node --import dist/libs/observability/src/register.js), before any library loads.
 import { createServiceApp } from '@sonet/service-kit';
 import { ReferralAppModule } from './app.module';
 import { readReferralConfig } from './config';

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, RequestMethod } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import type { Params } from 'nestjs-pino';
 
@@ -25,6 +25,7 @@ export const traceMixin = (): Record<string, string> => {
 
 export function loggerParams(service: string, level: string): Params {
   return {
+    forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
     pinoHttp: {
       level,
       base: { service },

@@ -2,7 +2,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { RecordsTransferRequested, ReferralRequested } from '@sonet/contracts';
-import { deriveId, emitEvent } from '@sonet/messaging';
+import { context } from '@opentelemetry/api';
+import { contextFromTraceHeaders, deriveId, emitEvent } from '@sonet/messaging';
 import { EVENT_SOURCE } from '../config';
 import { Referral, TimelineEntry } from '../domain/entities';
 import type { ReferralActivities } from '../workflows/definitions';
@@ -26,8 +27,15 @@ export function createReferralActivities(orm: MikroORM): ReferralActivities {
     return referral;
   };
 
+  /** Runs fn inside the trace of the request that created the referral, so its events join that trace. */
+  const inReferralTrace = async <T>(referralId: string, fn: () => Promise<T>): Promise<T> => {
+    const row = await orm.em.fork().findOne(Referral, { id: referralId }, { fields: ['traceparent'] });
+    const parent = row?.traceparent ? contextFromTraceHeaders({ traceparent: row.traceparent }) : context.active();
+    return context.with(parent, fn);
+  };
+
   return {
-    async recordRequested({ referralId }) {
+    recordRequested: ({ referralId }) => inReferralTrace(referralId, async () => {
       const eventId = stepId('requested');
       return orm.em.fork().transactional(async (em) => {
         const referral = await loadReferral(em, referralId);
@@ -69,9 +77,9 @@ export function createReferralActivities(orm: MikroORM): ReferralActivities {
         });
         return { at: at.toISOString() };
       });
-    },
+    }),
 
-    async requestRecordsTransfer({ referralId }) {
+    requestRecordsTransfer: ({ referralId }) => inReferralTrace(referralId, async () => {
       const eventId = stepId('records-transfer-requested');
       return orm.em.fork().transactional(async (em) => {
         const referral = await loadReferral(em, referralId);
@@ -105,6 +113,6 @@ export function createReferralActivities(orm: MikroORM): ReferralActivities {
         });
         return { requested: true, at: at.toISOString() };
       });
-    },
+    }),
   };
 }

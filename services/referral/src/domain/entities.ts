@@ -39,6 +39,8 @@ export const ReferralSchema = defineEntity({
     consentRecordedAt: p.datetime().nullable(),
     state: p.enum(REFERRAL_STATES),
     workflowId: p.string().length(100),
+    /** W3C trace context of the request that created the referral: activities emit their events in this trace. */
+    traceparent: p.string().length(55).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
     version: p.integer().version(),

@@ -33,6 +33,7 @@ export class Migration20261124090000_initial extends Migration {
         consent_recorded_at timestamptz,
         state text not null,
         workflow_id varchar(100) not null unique,
+        traceparent varchar(55),
         created_at timestamptz not null,
         updated_at timestamptz not null,
         version integer not null default 1

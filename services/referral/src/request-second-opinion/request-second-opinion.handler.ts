@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Client, WorkflowIdConflictPolicy } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
+import { currentTraceHeaders } from '@sonet/messaging';
 import { unavailableProblem } from '@sonet/service-kit';
 import { Patient, Referral } from '../domain/entities';
 import { TEMPORAL_CLIENT, REFERRAL_CONFIG } from '../infrastructure/tokens';
@@ -66,6 +67,7 @@ export class RequestSecondOpinionHandler {
         consentRecordedAt: cmd.recordsSharingConsent ? now : null,
         state: 'requested',
         workflowId,
+        traceparent: currentTraceHeaders().traceparent ?? null,
       });
     });
     try {

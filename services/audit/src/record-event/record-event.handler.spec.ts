@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createEnvelope, ReferralRequested, type EventEnvelope } from '@sonet/contracts';
+import type { AppendResult, AuditEntryDraft, AuditLog } from '../domain/audit-log';
+import { RecordEventHandler, toAuditEntryDraft, type RecordPosition } from './record-event.handler';
+
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const position: RecordPosition = { topic: 'referral.events.v1', partition: 4, offset: '9007199254740993' };
+
+const envelope = (overrides: Partial<Parameters<typeof createEnvelope>[0]> = {}): EventEnvelope =>
+  createEnvelope({
+    id: randomUUID(),
+    type: ReferralRequested.type,
+    source: '/sonet/referral',
+    subject: randomUUID(),
+    time: '2026-03-04T05:06:07.089Z',
+    data: { referralId: 'r-1', note: 'café ✓', nested: { n: 1, list: [1, 2], nothing: null } },
+    ...overrides,
+  });
+
+describe('recording an event in the audit log', () => {
+  describe('when an event arrives with trace context', () => {
+    const env = envelope({ traceparent: TRACEPARENT, tracestate: 'sonet=1' });
+    const draft = toAuditEntryDraft(env, position);
+
+    it('keeps the CloudEvents attributes in their own columns', () => {
+      expect(draft).toMatchObject({
+        eventId: env.id,
+        eventType: 'referral.requested.v1',
+        source: '/sonet/referral',
+        subject: env.subject,
+        eventTime: '2026-03-04T05:06:07.089Z',
+      });
+    });
+
+    it('keeps the ce_* headers and the trace context as they travelled', () => {
+      expect(draft.headers).toEqual({
+        ce_specversion: '1.0',
+        ce_id: env.id,
+        ce_type: 'referral.requested.v1',
+        ce_source: '/sonet/referral',
+        ce_subject: env.subject,
+        ce_time: '2026-03-04T05:06:07.089Z',
+        traceparent: TRACEPARENT,
+        tracestate: 'sonet=1',
+      });
+    });
+
+    it('keeps the data verbatim, nested values and unicode included', () => {
+      expect(draft.data).toEqual({ referralId: 'r-1', note: 'café ✓', nested: { n: 1, list: [1, 2], nothing: null } });
+    });
+
+    it('notes the topic, partition and the 64-bit offset it was read from, without losing digits', () => {
+      expect(draft).toMatchObject({ topic: 'referral.events.v1', partition: 4, kafkaOffset: '9007199254740993' });
+    });
+  });
+
+  describe('when an event carries no trace context', () => {
+    it('stores no trace headers rather than empty ones', () => {
+      const headers = toAuditEntryDraft(envelope(), position).headers;
+      expect(headers).not.toHaveProperty('traceparent');
+      expect(headers).not.toHaveProperty('tracestate');
+    });
+  });
+
+  describe('when the time has microseconds', () => {
+    it('passes ce_time on as a string, so the database keeps every digit', () => {
+      expect(toAuditEntryDraft(envelope({ time: '2026-03-04T05:06:07.123456Z' }), position).eventTime).toBe('2026-03-04T05:06:07.123456Z');
+    });
+  });
+
+  describe('when the event type is not in the contracts', () => {
+    it('records it all the same, data included', async () => {
+      const appended: AuditEntryDraft[] = [];
+      const auditLog = {
+        append: async (_em: EntityManager, entry: AuditEntryDraft): Promise<AppendResult> => {
+          appended.push(entry);
+          return { outcome: 'recorded', seq: '1' };
+        },
+      } as unknown as AuditLog;
+      const env = envelope({ type: 'someone-else.thing-happened.v7', data: ['not', 'an', 'object'] });
+
+      const result = await new RecordEventHandler(auditLog).execute({} as EntityManager, env, position);
+
+      expect(result).toEqual({ outcome: 'recorded', seq: '1' });
+      expect(appended).toEqual([toAuditEntryDraft(env, position)]);
+      expect(appended[0]?.data).toEqual(['not', 'an', 'object']);
+    });
+  });
+});

@@ -1,0 +1,19 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { referralIdSchema } from '@sonet/contracts';
+import { parseOrProblem } from '@sonet/service-kit';
+import { ReferralTimelineHandler, type ReferralTimeline } from './referral-timeline.handler';
+
+@ApiTags('audit')
+@Controller('v1/audit/referrals')
+export class ReferralTimelineController {
+  constructor(private readonly handler: ReferralTimelineHandler) {}
+
+  @Get(':id/timeline')
+  @ApiOperation({ summary: "A referral's audit entries in the order they happened" })
+  @ApiOkResponse({ description: 'The entries, ordered by event time, then by recording order.' })
+  @ApiBadRequestResponse({ description: 'problem+json: the id is not a UUID.' })
+  timeline(@Param('id') id: string): Promise<ReferralTimeline> {
+    return this.handler.execute(parseOrProblem(referralIdSchema, id, 'referral id'));
+  }
+}
