@@ -1,6 +1,4 @@
-import { startTracing } from '@sonet/observability';
-startTracing('records-transfer');
-
+// Tracing is started by the preload (node --import dist/libs/observability/src/register.js), before any library loads.
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Events, Topics } from '@sonet/contracts';
 import { KafkaInboxServer, MESSAGE_BROKER, type MessageBroker } from '@sonet/messaging';
