@@ -43,9 +43,9 @@ export const notificationConfigSchema = baseConfigSchema
     path: ['SMTP_PASSWORD'],
     message: 'SMTP_USER and SMTP_PASSWORD are set together or not at all',
   })
-  .refine((c) => c.SEND_LEASE_MS > c.SMTP_TIMEOUT_MS * 2, {
+  .refine((c) => c.SEND_LEASE_MS > c.SMTP_TIMEOUT_MS * 3, {
     path: ['SEND_LEASE_MS'],
-    message: 'must be more than twice SMTP_TIMEOUT_MS, or a slow send could be claimed twice',
+    message: 'must exceed 3 × SMTP_TIMEOUT_MS (connect, greeting, idle socket), or a slow send could be claimed twice',
   });
 
 export type NotificationConfig = z.output<typeof notificationConfigSchema>;

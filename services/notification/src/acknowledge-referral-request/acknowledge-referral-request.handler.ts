@@ -1,0 +1,67 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EventEnvelope, ReferralRequestedData } from '@sonet/contracts';
+import { NOTIFICATION_CONFIG, type NotificationConfig } from '../config';
+import type { Notification } from '../domain/entities';
+import { planNotification, recordNotifications, type PlannedNotification } from '../domain/planned-notification';
+import { safeErrorMessage } from '../domain/redaction';
+import { renderTemplate, type PalsContact } from '../templates';
+
+/**
+ * Who hears what when a GP records a request for a second opinion. For now: the patient gets an
+ * acknowledgement in their preferred channel. Pure, so the decision is tested without a database.
+ */
+export function planReferralRequested(event: EventEnvelope<ReferralRequestedData>, pals: PalsContact): PlannedNotification[] {
+  const { patient } = event.data;
+  return [
+    planNotification({
+      event,
+      referralId: event.data.referralId,
+      recipientRole: 'patient',
+      contact: patient,
+      template: 'patient-acknowledgement',
+      rendered: renderTemplate('patient-acknowledgement', { patientName: patient.name, pals }),
+    }),
+  ];
+}
+
+export const palsContactFrom = (config: NotificationConfig): PalsContact => ({
+  phone: config.PALS_PHONE,
+  email: config.PALS_EMAIL,
+  url: config.PALS_URL,
+  openingHours: config.PALS_OPENING_HOURS,
+});
+
+/** Records the notifications for a ReferralRequested event, in the inbox transaction; the dispatcher sends them. */
+@Injectable()
+export class AcknowledgeReferralRequestHandler {
+  private readonly logger = new Logger(AcknowledgeReferralRequestHandler.name);
+  private readonly pals: PalsContact;
+
+  constructor(@Inject(NOTIFICATION_CONFIG) config: NotificationConfig) {
+    this.pals = palsContactFrom(config);
+  }
+
+  async execute(em: EntityManager, event: EventEnvelope<ReferralRequestedData>): Promise<Notification[]> {
+    const planned = planReferralRequested(event, this.pals);
+    let recorded: Awaited<ReturnType<typeof recordNotifications>>;
+    try {
+      recorded = await recordNotifications(em, planned, new Date());
+      await em.flush();
+    } catch (e) {
+      // The inbox logs this message and copies it into dead-letter headers; a database error's detail would
+      // quote the row (address, name, body), so only a safe description travels on. Retried by the inbox.
+      throw new Error(`recording notifications failed: ${safeErrorMessage(e)}`);
+    }
+    for (const { notification: n, created } of recorded) {
+      if (created && n.status !== 'pending') {
+        // Ids and categories only: never the address or the name.
+        this.logger.warn(
+          { notificationId: n.id, referralId: n.referralId, recipientRole: n.recipientRole, channel: n.channel, status: n.status },
+          'notification recorded but not sendable',
+        );
+      }
+    }
+    return recorded.map((r) => r.notification);
+  }
+}

@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { headerText, ReferralRequested, Topics, toWireMessage, type EventEnvelope, type ReferralRequestedData } from '@sonet/contracts';
+import { buildEvent, KafkaBroker, type MessagePublisher, type ReceivedRecord } from '@sonet/messaging';
+import { runMigrations } from '@sonet/service-kit';
+import { collectRecords, eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
+import { readNotificationConfig, type NotificationConfig } from '../config';
+import { notificationOrmOptions } from '../orm';
+import { startNotificationService } from '../service';
+import { notificationIdFor } from '../domain/planned-notification';
+import { AcknowledgeReferralRequestHandler } from './acknowledge-referral-request.handler';
+
+jest.setTimeout(90_000);
+
+const settings = integrationSettings();
+const PALS_PHONE = '01632 960 777';
+
+interface MailDevMessage {
+  id: string;
+  subject: string;
+  text: string;
+  to: { address: string; name: string }[];
+  headers: Record<string, string>;
+}
+
+/**
+ * This instance's Message-ID domain. When the whole network runs, the real notification service consumes the
+ * same topic and also mails the test's address; its messages carry the default domain, so only ours count here.
+ */
+const MESSAGE_ID_DOMAIN = `notification-test-${uniqueSuffix()}.invalid`;
+
+/** Mail this instance sent to an address. */
+async function mailTo(address: string): Promise<MailDevMessage[]> {
+  const res = await fetch(`${settings.mailHttp}/api/email?to.address=${encodeURIComponent(address)}`);
+  if (!res.ok) throw new Error(`MailDev answered ${res.status}`);
+  const all = (await res.json()) as MailDevMessage[];
+  return all.filter((m) => m.to.some((t) => t.address === address) && (m.headers['message-id'] ?? '').endsWith(`@${MESSAGE_ID_DOMAIN}>`));
+}
+
+/**
+ * Starts the fresh consumer group at the end of referral.events.v1, so this suite handles only the events it
+ * publishes and does not re-send acknowledgements for the topic's history to other suites' mailboxes.
+ * (The shared messaging port has no offset API; this test-only helper talks to kafkajs directly.)
+ */
+async function startGroupAtEnd(groupId: string): Promise<void> {
+  const admin = new Kafka({ clientId: `test-admin-${uniqueSuffix()}`, brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    // Explicit offsets: resetOffsets({ earliest: false }) commits -1, which a consumer treats as "no offset".
+    const ends = await admin.fetchTopicOffsets(Topics.referralEvents);
+    await admin.setOffsets({ groupId, topic: Topics.referralEvents, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function referralRequested(referralId: string, email: string): EventEnvelope<ReferralRequestedData> {
+  return buildEvent(ReferralRequested, {
+    id: randomUUID(),
+    source: '/sonet/referral',
+    subject: referralId,
+    data: {
+      referralId,
+      referringPractice: 'A81001',
+      originalTeam: { ods: 'RX1', name: 'Cardiology, General Hospital' },
+      specialty: 'cardiology',
+      urgency: 'routine',
+      reason: 'Would like a second view on the proposed treatment',
+      explainedByOriginalTeam: false,
+      patient: { nhsNumber: '9434765919', name: 'Sam Tester', email, preferredChannel: 'email' },
+      requestedAt: new Date().toISOString(),
+    },
+  }) as EventEnvelope<ReferralRequestedData>;
+}
+
+describe('notification service against PostgreSQL, Kafka and MailDev', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let config: NotificationConfig;
+  let app: NestFastifyApplication;
+  let baseUrl: string;
+  let broker: KafkaBroker;
+  let publisher: MessagePublisher;
+  let notificationEvents: { records: ReceivedRecord[]; stop: () => Promise<void> };
+
+  const publish = (event: EventEnvelope) => publisher.publish([{ topic: Topics.referralEvents, message: toWireMessage(event) }]);
+  const rowsFor = (causationEventId: string) =>
+    app.get(MikroORM).em.fork().execute<{ id: string; status: string; attempts: number }[]>(
+      'select id, status, attempts from notification where causation_event_id = ?',
+      [causationEventId],
+    );
+  const outboxSentFor = (notificationId: string) =>
+    app.get(MikroORM).em.fork().execute<{ id: string }[]>(
+      `select id from outbox where event_type = 'notification.sent.v1' and value::jsonb ->> 'notificationId' = ?`,
+      [notificationId],
+    );
+  const sentEventsFor = (notificationId: string) =>
+    notificationEvents.records.filter(
+      (r) => headerText(r.headers.ce_type) === 'notification.sent.v1' && JSON.parse(String(r.value)).notificationId === notificationId,
+    );
+
+  beforeAll(async () => {
+    db = await freshDatabase('notification');
+    config = readNotificationConfig({
+      ...process.env,
+      PGDATABASE: db.dbName,
+      HTTP_PORT: '0',
+      KAFKA_CONSUMER_GROUP: `notification.test-${uniqueSuffix()}`,
+      LOG_LEVEL: 'warn',
+      DISPATCH_INTERVAL_MS: '100',
+      PALS_PHONE,
+      MESSAGE_ID_DOMAIN,
+    });
+    await runMigrations(notificationOrmOptions(config));
+    await startGroupAtEnd(config.KAFKA_CONSUMER_GROUP);
+    notificationEvents = await collectRecords([Topics.notificationEvents]);
+    app = await startNotificationService(config);
+    baseUrl = await app.getUrl();
+    broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: `test-publisher-${uniqueSuffix()}` });
+    publisher = await broker.publisher();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await broker?.close();
+    await notificationEvents?.stop();
+    await db?.drop();
+  });
+
+  it('is ready when the database, Kafka and the mail server answer', async () => {
+    const res = await fetch(`${baseUrl}/health/ready`);
+    const body = (await res.json()) as { details: Record<string, { status: string }> };
+    expect(res.status).toBe(200);
+    expect(Object.keys(body.details).sort()).toEqual(['database', 'kafka', 'smtp']);
+  });
+
+  describe('when a GP records a request for a second opinion', () => {
+    const referralId = randomUUID();
+    const email = `patient-${uniqueSuffix()}@example.test`;
+    let event: EventEnvelope<ReferralRequestedData>;
+    let notificationId: string;
+
+    beforeAll(async () => {
+      event = referralRequested(referralId, email);
+      notificationId = notificationIdFor(event.id, 'patient', 'patient-acknowledgement');
+      await publish(event);
+    });
+
+    it('emails the patient one acknowledgement that tells them how to reach PALS', async () => {
+      const [mail] = await eventually(async () => {
+        const m = await mailTo(email);
+        return m.length > 0 ? m : undefined;
+      }, 30_000);
+      expect(mail!.subject).toBe('We have received your request for a second opinion');
+      expect(mail!.text).toContain('Patient Advice and Liaison Service (PALS)');
+      expect(mail!.text).toContain(PALS_PHONE);
+      expect(mail!.text.replace(/\s/g, '')).not.toContain('9434765919');
+      expect(mail!.headers['message-id']).toBe(`<${notificationId}@${MESSAGE_ID_DOMAIN}>`);
+      await eventually(async () => ((await rowsFor(event.id))[0]?.status === 'sent' ? true : undefined));
+      expect(await mailTo(email)).toHaveLength(1);
+    });
+
+    it('publishes notification.sent.v1 for it on notification.events.v1', async () => {
+      const [sent] = await eventually(async () => {
+        const s = sentEventsFor(notificationId);
+        return s.length > 0 ? s : undefined;
+      }, 30_000);
+      expect(sent!.key?.toString()).toBe(referralId);
+      expect(JSON.parse(String(sent!.value))).toMatchObject({
+        notificationId,
+        referralId,
+        causationEventId: event.id,
+        recipientRole: 'patient',
+        channel: 'email',
+        template: 'patient-acknowledgement',
+      });
+    });
+
+    it('sends nothing more when the same event is delivered again', async () => {
+      await eventually(async () => ((await rowsFor(event.id))[0]?.status === 'sent' ? true : undefined), 30_000);
+      await publish(event);
+      // A later event with the same key lands on the same partition after the duplicate: once it has been
+      // handled, so has the duplicate. It goes to another address so it cannot be mistaken for a re-send.
+      const marker = referralRequested(referralId, `marker-${uniqueSuffix()}@example.test`);
+      await publish(marker);
+      await eventually(async () => ((await rowsFor(marker.id)).length === 1 ? true : undefined), 30_000);
+
+      expect(await rowsFor(event.id)).toEqual([{ id: notificationId, status: 'sent', attempts: 1 }]);
+      expect(await mailTo(email)).toHaveLength(1);
+      // Kafka may also carry the same event id from a running notification service; count our own outbox.
+      expect(await outboxSentFor(notificationId)).toHaveLength(1);
+    });
+
+    it('records the same event only once even outside the inbox (e.g. replayed under another consumer group)', async () => {
+      const handler = app.get(AcknowledgeReferralRequestHandler);
+      const orm = app.get(MikroORM);
+      await orm.em.fork().transactional((em) => handler.execute(em, event));
+      await orm.em.fork().transactional((em) => handler.execute(em, event));
+      expect(await rowsFor(event.id)).toHaveLength(1);
+    });
+
+    it('shows operations its delivery status without the address or the message', async () => {
+      const res = await fetch(`${baseUrl}/v1/notifications?referralId=${referralId}`);
+      expect(res.status).toBe(200);
+      const raw = await res.text();
+      expect(raw).not.toContain(email);
+      expect(raw).not.toContain('Sam Tester');
+      const body = JSON.parse(raw) as { items: Record<string, unknown>[] };
+      const item = body.items.find((i) => i.notificationId === notificationId);
+      expect(item).toMatchObject({
+        referralId,
+        recipientRole: 'patient',
+        channel: 'email',
+        template: 'patient-acknowledgement',
+        status: 'sent',
+        attempts: 1,
+        causationEventType: 'referral.requested.v1',
+      });
+      expect(typeof item!.sentAt).toBe('string');
+      expect(Object.keys(item!)).not.toEqual(expect.arrayContaining(['recipientAddress', 'subject', 'bodyText']));
+    });
+  });
+
+  it('answers 400 problem+json when the referral id is not a UUID', async () => {
+    const res = await fetch(`${baseUrl}/v1/notifications?referralId=not-a-uuid`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(await res.json()).toMatchObject({ status: 400, 'invalid-params': [{ name: 'referralId' }] });
+  });
+
+  it('answers 400 problem+json when the query has unknown parameters', async () => {
+    const res = await fetch(`${baseUrl}/v1/notifications?referralId=${randomUUID()}&email=x`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+  });
+});
