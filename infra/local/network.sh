@@ -75,7 +75,7 @@ start_service() {
 
 wait_ready() {
   local name=$1 port=$2 deadline=$((SECONDS + ${READY_TIMEOUT:-90}))
-  until curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready"; do
+  until curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null; do
     if ! service_pid "$name" >/dev/null; then
       tail -n 30 "$LOG_DIR/$name.log" >&2 || true
       die "$name exited while starting (log: .local/logs/$name.log)"
@@ -157,7 +157,7 @@ cmd_status() {
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name port _ <<<"$entry"
     if pid="$(service_pid "$name")"; then
-      if curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready"; then
+      if curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null; then
         printf '%-17s ready    http://127.0.0.1:%s  (pid %s)\n' "$name" "$port" "$pid"
       else
         printf '%-17s running  http://127.0.0.1:%s  (pid %s, not ready)\n' "$name" "$port" "$pid"; rc=3

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
 import { headerText } from '@sonet/contracts';
 import { collectRecords, eventually, integrationSettings, randomTestNhsNumber, uniqueSuffix } from '@sonet/testing';
 
@@ -31,6 +32,8 @@ const referralRequest = (email: string, nhsNumber: string) => ({
 
 describe('a GP records a second-opinion request', () => {
   const email = `e2e-${uniqueSuffix()}@patients.example`;
+  // The GP system's own trace: every hop downstream must continue it.
+  const traceId = randomBytes(16).toString('hex');
   const nhsNumber = randomTestNhsNumber();
   let referralId: string;
   let kafka: Awaited<ReturnType<typeof collectRecords>>;
@@ -41,7 +44,7 @@ describe('a GP records a second-opinion request', () => {
     temporal = new Client({ connection: await Connection.connect({ address: settings.temporalAddress }) });
     const res = await fetch(`${referralApi}/v1/referrals`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
       body: JSON.stringify(referralRequest(email, nhsNumber.replace(/(\d{3})(\d{3})(\d{4})/, '$1 $2 $3'))),
     });
     expect(res.status).toBe(202);
@@ -126,7 +129,7 @@ describe('a GP records a second-opinion request', () => {
   it('keeps an audit record of every event about the referral, across services', async () => {
     const expected = ['notification.sent.v1', 'records.transfer-queued.v1', 'records.transfer-requested.v1', 'referral.requested.v1'];
     const entries = await eventually(async () => {
-      const r = await getJson<{ items: { type: string; eventId: string }[] }>(`${auditApi}/v1/audit/referrals/${referralId}/timeline`);
+      const r = await getJson<{ items: { type: string; eventId: string; traceparent: string | null }[] }>(`${auditApi}/v1/audit/referrals/${referralId}/timeline`);
       const types = new Set(r.body.items.map((e) => e.type));
       return expected.every((t) => types.has(t)) ? r.body.items : undefined;
     }, 30_000);
@@ -134,6 +137,8 @@ describe('a GP records a second-opinion request', () => {
     const ids = entries.map((e) => e.eventId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(entries.map((e) => e.type).sort()).toEqual(expected);
+    // One trace from the GP's request, through the workflow's activities and every Kafka hop, to the audit record.
+    for (const e of entries) expect(e.traceparent?.split('-')[1]).toBe(traceId);
   });
 });
 

@@ -1,7 +1,6 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -10,7 +9,9 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 let sdk: NodeSDK | undefined;
 
 /**
- * Starts OpenTelemetry for a service process. Must run before the instrumented libraries load
+ * Starts OpenTelemetry for a service process. Kafka is deliberately not auto-instrumented: events carry the
+ * trace context captured when they were written to the outbox, and the kafkajs instrumentation would replace
+ * it with the relay's own context when publishing; libs/messaging propagates context itself. Must run before the instrumented libraries load
  * (the service's `main` imports this first). Spans go to an OTLP/HTTP collector when
  * OTEL_EXPORTER_OTLP_ENDPOINT is set; without it, context still propagates (trace ids in logs
  * and Kafka headers) but nothing is exported.
@@ -28,7 +29,6 @@ export function startTracing(serviceName: string, version = '0.1.0', extra: Span
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => (req.url ?? '').startsWith('/health') }),
       new PgInstrumentation({ enhancedDatabaseReporting: false }),
-      new KafkaJsInstrumentation(),
     ],
   });
   sdk.start();

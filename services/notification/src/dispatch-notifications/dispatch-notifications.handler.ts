@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { NotificationFailed, NotificationSent } from '@sonet/contracts';
-import { deriveId, emitEvent } from '@sonet/messaging';
+import { context } from '@opentelemetry/api';
+import { contextFromTraceHeaders, deriveId, emitEvent } from '@sonet/messaging';
 import { EVENT_SOURCE, NOTIFICATION_CONFIG, type NotificationConfig } from '../config';
 import { Notification } from '../domain/entities';
 import { safeErrorMessage } from '../domain/redaction';
@@ -21,6 +22,7 @@ export interface ClaimedNotification {
   readonly bodyText: string;
   /** Attempts including this one. */
   readonly attempts: number;
+  readonly traceparent: string | null;
 }
 
 export interface RetryPolicy {
@@ -52,6 +54,7 @@ interface ClaimedRow {
   subject: string;
   body_text: string;
   attempts: number;
+  traceparent: string | null;
 }
 
 /**
@@ -82,7 +85,12 @@ export class DispatchNotificationsHandler {
   async dispatchBatch(): Promise<number> {
     const claimed = await this.claim();
     // Concurrently, so every claimed row is finished well within its lease.
-    await Promise.all(claimed.map((n) => this.dispatchOne(n)));
+    // Each send runs in the trace of the event that caused it, so its outcome event continues that trace.
+    await Promise.all(
+      claimed.map((n) =>
+        context.with(n.traceparent ? contextFromTraceHeaders({ traceparent: n.traceparent }) : context.active(), () => this.dispatchOne(n)),
+      ),
+    );
     return claimed.length;
   }
 
@@ -97,7 +105,7 @@ export class DispatchNotificationsHandler {
                         limit ?
                         for update skip locked)
        returning n.id, n.referral_id, n.causation_event_id, n.recipient_role, n.channel, n.recipient_address,
-                 n.template, n.subject, n.body_text, n.attempts`,
+                 n.template, n.subject, n.body_text, n.attempts, n.traceparent`,
       [this.config.SEND_LEASE_MS, this.config.DISPATCH_BATCH_SIZE],
     );
     return rows.map((r) => ({
@@ -111,6 +119,7 @@ export class DispatchNotificationsHandler {
       subject: r.subject,
       bodyText: r.body_text,
       attempts: Number(r.attempts),
+      traceparent: r.traceparent,
     }));
   }
 

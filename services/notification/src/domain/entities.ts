@@ -37,6 +37,8 @@ export const NotificationSchema = defineEntity({
     createdAt: p.datetime(),
     sentAt: p.datetime().nullable(),
     failedAt: p.datetime().nullable(),
+    /** Trace context of the causing event: the send and its outcome event continue that trace. */
+    traceparent: p.string().length(55).nullable(),
   },
   uniques: [{ properties: ['causationEventId', 'recipientRole', 'template'], name: 'notification_once_uq' }],
 });

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import type { recipientRoleSchema } from '@sonet/contracts';
-import { deriveId } from '@sonet/messaging';
+import { currentTraceHeaders, deriveId } from '@sonet/messaging';
 import type { TemplateName } from '../templates';
 import { selectChannel, type ContactDetails } from './channel';
 import { Notification } from './entities';
@@ -86,6 +86,7 @@ export async function recordNotifications(
         nextAttemptAt: p.status === 'pending' ? now : null,
         lastError: null,
         createdAt: now,
+        traceparent: currentTraceHeaders().traceparent ?? null,
         sentAt: null,
         failedAt: null,
       }),

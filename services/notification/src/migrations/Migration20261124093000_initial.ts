@@ -25,6 +25,7 @@ export class Migration20261124093000_initial extends Migration {
         created_at timestamptz not null,
         sent_at timestamptz,
         failed_at timestamptz,
+        traceparent varchar(55),
         -- exactly once per (event, recipient, template), whichever consumer group wrote it
         constraint notification_once_uq unique (causation_event_id, recipient_role, template),
         constraint notification_pending_has_due_time check (status <> 'pending' or next_attempt_at is not null)
