@@ -1,5 +1,29 @@
 import nx from '@nx/eslint-plugin';
 
+/** Project dependency rules; tests (spec files) may also use the testing library. */
+const depConstraints = (inTests) => {
+  const t = (tags) => (inTests ? [...tags, 'type:testing'] : tags);
+  return [
+    // A service never imports another service; shared libraries import only shared libraries.
+    { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+    { sourceTag: 'scope:referral', onlyDependOnLibsWithTags: ['scope:referral', 'scope:shared'] },
+    { sourceTag: 'scope:records-transfer', onlyDependOnLibsWithTags: ['scope:records-transfer', 'scope:shared'] },
+    { sourceTag: 'scope:notification', onlyDependOnLibsWithTags: ['scope:notification', 'scope:shared'] },
+    { sourceTag: 'scope:audit', onlyDependOnLibsWithTags: ['scope:audit', 'scope:shared'] },
+    { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
+    // contracts depends on nothing but its schema library.
+    { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: t([]), bannedExternalImports: inTests ? [] : ['@nestjs/*', '@mikro-orm/*', 'kafkajs', '@temporalio/*', 'pg'] },
+    { sourceTag: 'type:util', onlyDependOnLibsWithTags: t(['type:contracts', 'type:util']) },
+    { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: t(['type:contracts', 'type:util']) },
+    // The testing library serves every project's tests, so it depends on no project but contracts and utils.
+    { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
+    { sourceTag: 'type:app', onlyDependOnLibsWithTags: t(['type:contracts', 'type:util', 'type:data-access']) },
+    { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access', 'type:testing'] },
+  ];
+};
+
+const boundaries = (inTests) => ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: depConstraints(inTests) }];
+
 const nodeBuiltins = ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process', 'worker_threads'];
 
 export default [
@@ -9,29 +33,7 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            // A service never imports another service; shared libraries import only shared libraries.
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:referral', onlyDependOnLibsWithTags: ['scope:referral', 'scope:shared'] },
-            { sourceTag: 'scope:records-transfer', onlyDependOnLibsWithTags: ['scope:records-transfer', 'scope:shared'] },
-            { sourceTag: 'scope:notification', onlyDependOnLibsWithTags: ['scope:notification', 'scope:shared'] },
-            { sourceTag: 'scope:audit', onlyDependOnLibsWithTags: ['scope:audit', 'scope:shared'] },
-            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
-            // contracts depends on nothing but its schema library.
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@nestjs/*', '@mikro-orm/*', 'kafkajs', '@temporalio/*', 'pg'] },
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
-            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access', 'type:testing'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access', 'type:testing'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries(false),
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/ban-ts-comment': ['error', { 'ts-ignore': 'allow-with-description', minimumDescriptionLength: 10 }],
@@ -40,7 +42,11 @@ export default [
   },
   {
     files: ['**/*.spec.ts'],
-    rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-empty-function': 'off' },
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries(true),
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-empty-function': 'off',
+    },
   },
   {
     // kafkajs stays behind the port in libs/messaging/src/kafka (it is unmaintained upstream; a swap must stay cheap).

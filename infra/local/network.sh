@@ -63,7 +63,6 @@ migrate_all() {
 
 start_service() {
   local name=$1 port=$2 db=$3
-  if service_pid "$name" >/dev/null; then log "$name already running"; return 0; fi
   local -a env=(HTTP_PORT="$port" PGDATABASE="$db" NODE_ENV="${NODE_ENV:-development}")
   [[ $name == referral ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/referral/workflow-bundle.js")
   (
@@ -130,6 +129,12 @@ cmd_start() {
   node dist/libs/messaging/src/cli/provision-topics.js
   log "running database migrations..."
   migrate_all
+  # Services still running from an earlier start run the code of an earlier build: restart them on this one.
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name _ _ <<<"$entry"
+    if service_pid "$name" >/dev/null; then stop_service "$name" & fi
+  done
+  wait
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name port db <<<"$entry"
     start_service "$name" "$port" "$db"

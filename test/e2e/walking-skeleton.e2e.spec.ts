@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { headerText } from '@sonet/contracts';
-import { collectRecords, eventually, integrationSettings, randomTestNhsNumber, uniqueSuffix } from '@sonet/testing';
+import { readTopicsIntoMemory } from '@sonet/messaging';
+import { eventually, integrationSettings, randomTestNhsNumber, uniqueSuffix } from '@sonet/testing';
 
 /**
  * Drives the running network over HTTP as a GP system would, and checks every service's effect:
@@ -36,11 +37,11 @@ describe('a GP records a second-opinion request', () => {
   const traceId = randomBytes(16).toString('hex');
   const nhsNumber = randomTestNhsNumber();
   let referralId: string;
-  let kafka: Awaited<ReturnType<typeof collectRecords>>;
+  let kafka: Awaited<ReturnType<typeof readTopicsIntoMemory>>;
   let temporal: Client;
 
   beforeAll(async () => {
-    kafka = await collectRecords(['referral.events.v1', 'records.commands.v1']);
+    kafka = await readTopicsIntoMemory(settings.kafkaBrokers, ['referral.events.v1', 'records.commands.v1']);
     temporal = new Client({ connection: await Connection.connect({ address: settings.temporalAddress }) });
     const res = await fetch(`${referralApi}/v1/referrals`, {
       method: 'POST',

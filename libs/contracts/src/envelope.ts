@@ -108,6 +108,16 @@ export function headerText(value: Buffer | string | (Buffer | string)[] | undefi
   return typeof one === 'string' ? one : one.toString('utf8');
 }
 
+/** Every header of a received message as text (the last value where a header repeats). */
+export function headerTextMap(headers: ReceivedWireMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    const t = headerText(v);
+    if (t !== undefined) out[k] = t;
+  }
+  return out;
+}
+
 /** Reads a binary-mode CloudEvent; throws EnvelopeError saying what is wrong. */
 export function fromWireMessage(message: ReceivedWireMessage): EventEnvelope<unknown> {
   const h = (name: string) => headerText(message.headers[name]);

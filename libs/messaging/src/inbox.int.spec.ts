@@ -13,11 +13,12 @@ import {
   type TopicName,
   type WireMessage,
 } from '@sonet/contracts';
-import { collectRecords, eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
 import { InboxProcessor, PermanentError, type InboxHandler, type Outcome } from './inbox/inbox-processor';
 import { KafkaBroker } from './kafka/kafka-broker';
 import type { MessagePublisher, MessageSubscriber, ReceivedRecord } from './port';
 import { MESSAGING_SCHEMA_V1 } from './schema';
+import { readTopicsIntoMemory } from './topic-reader';
+import { eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
 
 /*
  * The idempotent inbox on a real PostgreSQL and Kafka, wired as KafkaInboxServer wires it: a subscriber
@@ -26,6 +27,9 @@ import { MESSAGING_SCHEMA_V1 } from './schema';
 jest.setTimeout(60_000);
 
 const settings = integrationSettings();
+
+const collectRecords = (topics: readonly string[]) => readTopicsIntoMemory(settings.kafkaBrokers, topics);
+
 const sfx = uniqueSuffix();
 const TOPIC = `test.inbox-${sfx}.v1`;
 const DLQ = dlqTopicOf(TOPIC);

@@ -8,3 +8,4 @@ export * from './outbox/relay';
 export * from './inbox/inbox-processor';
 export * from './nest/kafka-inbox.server';
 export * from './nest/messaging.module';
+export * from './topic-reader';

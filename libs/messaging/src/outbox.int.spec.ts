@@ -3,12 +3,13 @@ import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { createEnvelope, defineEvent, fromWireMessage, type TopicName } from '@sonet/contracts';
-import { collectRecords, eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
 import { KafkaBroker } from './kafka/kafka-broker';
 import { appendToOutbox, emitEvent } from './outbox/outbox';
 import { OutboxRelay } from './outbox/relay';
 import type { MessagePublisher } from './port';
 import { MESSAGING_SCHEMA_V1 } from './schema';
+import { readTopicsIntoMemory } from './topic-reader';
+import { eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
 
 /*
  * The transactional outbox on a real PostgreSQL and Kafka: events appended in business transactions reach
@@ -18,6 +19,9 @@ import { MESSAGING_SCHEMA_V1 } from './schema';
 jest.setTimeout(60_000);
 
 const settings = integrationSettings();
+
+const collectRecords = (topics: readonly string[]) => readTopicsIntoMemory(settings.kafkaBrokers, topics);
+
 const sfx = uniqueSuffix();
 const TOPIC = `test.outbox-${sfx}.v1`;
 const PARTITIONS = 3;
@@ -68,6 +72,8 @@ async function messagesIn(topic: string): Promise<number> {
 
 describe('transactional outbox with the relay', () => {
   const cleanups: (() => Promise<void>)[] = [];
+  /** Relays a test started; stopped in afterAll too, in case a failed test left one running. */
+  const started: OutboxRelay[] = [];
   let orm: MikroORM;
   let broker: KafkaBroker;
 
@@ -81,6 +87,7 @@ describe('transactional outbox with the relay', () => {
   });
 
   afterAll(async () => {
+    await Promise.all(started.map((r) => r.stop()));
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     const admin = kafka.admin();
     await admin.connect();
@@ -110,28 +117,30 @@ describe('transactional outbox with the relay', () => {
     it('delivers every event exactly once, in insertion order per key', async () => {
       await append(300);
 
-      // First relay: stop it cleanly right after its third batch is acknowledged by Kafka.
+      // First relay: ask it to stop right after its third batch is acknowledged by Kafka, while that batch is
+      // still in flight (not yet marked). A relay error fails the test at once.
       const producer = await broker.publisher();
       let acknowledged = 0;
-      let stopping: Promise<void> | undefined;
+      let stopRequested!: (stopping: Promise<void>) => void;
+      let relay1Failed!: (e: Error) => void;
+      const stopped = new Promise<void>((resolve, reject) => {
+        stopRequested = resolve; // adopts relay1.stop()'s promise
+        relay1Failed = reject;
+      });
       const relay1: OutboxRelay = new OutboxRelay(
         orm,
         {
           publish: async (records) => {
             await producer.publish(records);
-            if (++acknowledged === 3) stopping = relay1.stop();
+            if (++acknowledged === 3) stopRequested(relay1.stop());
           },
           disconnect: async () => {},
         } satisfies MessagePublisher,
-        { batchSize: 20, idleMs: 50, onError: (e) => relay1Errors.push(e) },
+        { batchSize: 20, idleMs: 50, onError: (e) => relay1Failed(e) },
       );
-      const relay1Errors: Error[] = [];
+      started.push(relay1);
       relay1.start();
-      await eventually(async () => {
-        if (relay1Errors.length > 0) throw relay1Errors[0];
-        return stopping ? true : undefined;
-      });
-      await stopping;
+      await stopped;
 
       // The in-flight batch was marked before the relay stopped: nothing published is left unmarked.
       expect(await relay1.backlog()).toBe(300 - 3 * 20);
@@ -147,7 +156,10 @@ describe('transactional outbox with the relay', () => {
         new OutboxRelay(orm, await otherBroker.publisher(), { batchSize: 25, idleMs: 20, onError }),
       ];
       try {
-        for (const r of relays) r.start();
+        for (const r of relays) {
+          started.push(r);
+          r.start();
+        }
         await eventually(async () => ((await relays[0]!.backlog()) === 0 ? true : undefined), 30_000);
       } finally {
         await Promise.all(relays.map((r) => r.stop()));

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { KafkaBroker, type ReceivedRecord } from '@sonet/messaging';
 
 /** Where the integration tests find the real servers that infra/local starts (same defaults and env vars). */
 export const integrationSettings = () => ({
@@ -60,21 +59,6 @@ export async function freshDatabase(prefix: string): Promise<{ dbName: string; d
       } finally {
         await c.end();
       }
-    },
-  };
-}
-
-/** Reads some topics from the beginning into memory; tests filter by the ids they made themselves. */
-export async function collectRecords(topics: readonly string[]): Promise<{ records: ReceivedRecord[]; stop: () => Promise<void> }> {
-  const broker = new KafkaBroker({ brokers: integrationSettings().kafkaBrokers, clientId: `test-collector-${uniqueSuffix()}` });
-  const records: ReceivedRecord[] = [];
-  const sub = broker.subscriber({ groupId: `test-collector-${uniqueSuffix()}`, topics, fromBeginning: true });
-  await sub.run(async (r) => void records.push(r));
-  return {
-    records,
-    stop: async () => {
-      await sub.stop();
-      await broker.close();
     },
   };
 }

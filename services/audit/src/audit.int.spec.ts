@@ -239,10 +239,10 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       const em = app.get(MikroORM).em.fork();
 
       const first = await em.transactional((tem) =>
-        auditLog.append(tem, toAuditEntryDraft(event, { topic: Topics.recordsEvents, partition: 0, offset: '1' })),
+        auditLog.append(tem, toAuditEntryDraft(event, { topic: Topics.recordsEvents, partition: 0, offset: '1', headers: toWireMessage(event).headers })),
       );
       const again = await em.transactional((tem) =>
-        auditLog.append(tem, toAuditEntryDraft(event, { topic: Topics.recordsEvents, partition: 5, offset: '99' })),
+        auditLog.append(tem, toAuditEntryDraft(event, { topic: Topics.recordsEvents, partition: 5, offset: '99', headers: toWireMessage(event).headers })),
       );
 
       expect(first.outcome).toBe('recorded');
@@ -254,7 +254,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     it('refuses to append outside a transaction, where the ordering lock would not hold', async () => {
       const event = transferQueued(randomUUID(), '2026-01-12T09:00:00.000Z');
       await expect(
-        app.get(AuditLog).append(app.get(MikroORM).em.fork(), toAuditEntryDraft(event, { topic: Topics.recordsEvents, partition: 0, offset: '1' })),
+        app.get(AuditLog).append(app.get(MikroORM).em.fork(), toAuditEntryDraft(event, { topic: Topics.recordsEvents, partition: 0, offset: '1', headers: toWireMessage(event).headers })),
       ).rejects.toBeInstanceOf(AppendOutsideTransactionError);
     });
   });

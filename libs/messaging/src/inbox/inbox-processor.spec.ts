@@ -90,7 +90,7 @@ class FakeDlq implements MessagePublisher {
   async disconnect(): Promise<void> {}
 }
 
-const envelope = (data: unknown = { nhsNumber: '943 476 5919', n: 1 }, type = ThingHappened.type, id = randomUUID()) =>
+const envelope = (data: unknown = { nhsNumber: '943 476 5919', n: 1 }, type: string = ThingHappened.type, id = randomUUID()) =>
   createEnvelope({ id, type, source: 'urn:sonet:test', subject: randomUUID(), data });
 
 /** A record as the Kafka adapter hands it over: Buffer key, value and headers. */

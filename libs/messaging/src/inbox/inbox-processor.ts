@@ -1,5 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { dlqTopicOf, EnvelopeError, fromWireMessage, headerText, type EventEnvelope, type EventRegistry } from '@sonet/contracts';
+import { dlqTopicOf, EnvelopeError, fromWireMessage, headerTextMap, type EventEnvelope, type EventRegistry } from '@sonet/contracts';
 import type { MessagePublisher, ReceivedRecord } from '../port';
 import { contextFromTraceHeaders, inConsumerSpan } from '../trace';
 
@@ -10,6 +10,8 @@ export interface InboxContext {
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
+  /** Every Kafka header as received (ce_*, traceparent and any others), for consumers that keep them verbatim. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export type InboxHandler = (envelope: EventEnvelope, ctx: InboxContext) => Promise<void>;
@@ -124,7 +126,13 @@ export class InboxProcessor {
         [this.options.consumer, envelope.id, envelope.type, record.topic, record.partition, record.offset],
       );
       if (inserted.length === 0) return 'duplicate' as const;
-      await handler(envelope, { em: tem, topic: record.topic, partition: record.partition, offset: record.offset });
+      await handler(envelope, {
+        em: tem,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        headers: headerTextMap(record.headers),
+      });
       return 'processed' as const;
     });
   }
@@ -136,11 +144,7 @@ export class InboxProcessor {
     attempts: number,
     envelope?: EventEnvelope,
   ): Promise<Outcome> {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(record.headers)) {
-      const t = headerText(v);
-      if (t !== undefined) headers[k] = t;
-    }
+    const headers = headerTextMap(record.headers);
     Object.assign(headers, {
       'dlq-reason': kind,
       'dlq-error': reason.slice(0, 4000),

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { createEnvelope, ReferralRequested, type EventEnvelope } from '@sonet/contracts';
+import { createEnvelope, ReferralRequested, toWireMessage, type EventEnvelope } from '@sonet/contracts';
 import type { AppendResult, AuditEntryDraft, AuditLog } from '../domain/audit-log';
-import { RecordEventHandler, toAuditEntryDraft, type RecordPosition } from './record-event.handler';
+import { RecordEventHandler, toAuditEntryDraft, type ReceivedFrom } from './record-event.handler';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-const position: RecordPosition = { topic: 'referral.events.v1', partition: 4, offset: '9007199254740993' };
+/** Where the record was read, with the headers it travelled with (plus one a producer added on its own). */
+const receivedAs = (env: EventEnvelope): ReceivedFrom => ({
+  topic: 'referral.events.v1',
+  partition: 4,
+  offset: '9007199254740993',
+  headers: { ...toWireMessage(env).headers, 'x-producer-note': 'kept' },
+});
 
 const envelope = (overrides: Partial<Parameters<typeof createEnvelope>[0]> = {}): EventEnvelope =>
   createEnvelope({
@@ -21,7 +27,7 @@ const envelope = (overrides: Partial<Parameters<typeof createEnvelope>[0]> = {})
 describe('recording an event in the audit log', () => {
   describe('when an event arrives with trace context', () => {
     const env = envelope({ traceparent: TRACEPARENT, tracestate: 'sonet=1' });
-    const draft = toAuditEntryDraft(env, position);
+    const draft = toAuditEntryDraft(env, receivedAs(env));
 
     it('keeps the CloudEvents attributes in their own columns', () => {
       expect(draft).toMatchObject({
@@ -33,8 +39,10 @@ describe('recording an event in the audit log', () => {
       });
     });
 
-    it('keeps the ce_* headers and the trace context as they travelled', () => {
+    it('keeps every header as it travelled: ce_*, trace context and any other', () => {
       expect(draft.headers).toEqual({
+        'x-producer-note': 'kept',
+        'content-type': 'application/json',
         ce_specversion: '1.0',
         ce_id: env.id,
         ce_type: 'referral.requested.v1',
@@ -57,7 +65,7 @@ describe('recording an event in the audit log', () => {
 
   describe('when an event carries no trace context', () => {
     it('stores no trace headers rather than empty ones', () => {
-      const headers = toAuditEntryDraft(envelope(), position).headers;
+      const headers = toAuditEntryDraft(envelope(), receivedAs(envelope())).headers;
       expect(headers).not.toHaveProperty('traceparent');
       expect(headers).not.toHaveProperty('tracestate');
     });
@@ -65,7 +73,7 @@ describe('recording an event in the audit log', () => {
 
   describe('when the time has microseconds', () => {
     it('passes ce_time on as a string, so the database keeps every digit', () => {
-      expect(toAuditEntryDraft(envelope({ time: '2026-03-04T05:06:07.123456Z' }), position).eventTime).toBe('2026-03-04T05:06:07.123456Z');
+      expect(toAuditEntryDraft(envelope({ time: '2026-03-04T05:06:07.123456Z' }), receivedAs(envelope({ time: '2026-03-04T05:06:07.123456Z' }))).eventTime).toBe('2026-03-04T05:06:07.123456Z');
     });
   });
 
@@ -80,10 +88,10 @@ describe('recording an event in the audit log', () => {
       } as unknown as AuditLog;
       const env = envelope({ type: 'someone-else.thing-happened.v7', data: ['not', 'an', 'object'] });
 
-      const result = await new RecordEventHandler(auditLog).execute({} as EntityManager, env, position);
+      const result = await new RecordEventHandler(auditLog).execute({} as EntityManager, env, receivedAs(env));
 
       expect(result).toEqual({ outcome: 'recorded', seq: '1' });
-      expect(appended).toEqual([toAuditEntryDraft(env, position)]);
+      expect(appended).toEqual([toAuditEntryDraft(env, receivedAs(env))]);
       expect(appended[0]?.data).toEqual(['not', 'an', 'object']);
     });
   });

@@ -4,33 +4,18 @@ import type { EventEnvelope } from '@sonet/contracts';
 import { AuditLog, type AppendResult, type AuditEntryDraft } from '../domain/audit-log';
 import type { AuditHeaders } from '../domain/entities';
 
-/** Where a record was read from. */
-export interface RecordPosition {
+/** Where a record was read from, and the Kafka headers it carried, as received. */
+export interface ReceivedFrom {
   readonly topic: string;
   readonly partition: number;
   /** Decimal string (64-bit). */
   readonly offset: string;
-}
-
-/**
- * The CloudEvents attributes and trace context as they travel in Kafka binary mode. The inbox hands over the
- * parsed envelope, whose attributes were checked against exactly these headers, so this is what was sent.
- */
-export function cloudEventHeaders(envelope: EventEnvelope): AuditHeaders {
-  return {
-    ce_specversion: envelope.specversion,
-    ce_id: envelope.id,
-    ce_type: envelope.type,
-    ce_source: envelope.source,
-    ce_subject: envelope.subject,
-    ce_time: envelope.time,
-    ...(envelope.traceparent !== undefined ? { traceparent: envelope.traceparent } : {}),
-    ...(envelope.tracestate !== undefined ? { tracestate: envelope.tracestate } : {}),
-  };
+  /** Every header as it travelled (ce_*, traceparent, anything else a producer added). */
+  readonly headers: Readonly<AuditHeaders>;
 }
 
 /** The audit row for an event: attributes, headers and data exactly as received, plus where it was read. */
-export function toAuditEntryDraft(envelope: EventEnvelope, position: RecordPosition): AuditEntryDraft {
+export function toAuditEntryDraft(envelope: EventEnvelope, position: ReceivedFrom): AuditEntryDraft {
   return {
     eventId: envelope.id,
     eventType: envelope.type,
@@ -40,7 +25,7 @@ export function toAuditEntryDraft(envelope: EventEnvelope, position: RecordPosit
     topic: position.topic,
     partition: position.partition,
     kafkaOffset: position.offset,
-    headers: cloudEventHeaders(envelope),
+    headers: { ...position.headers },
     data: envelope.data,
   };
 }
@@ -50,7 +35,7 @@ export function toAuditEntryDraft(envelope: EventEnvelope, position: RecordPosit
 export class RecordEventHandler {
   constructor(private readonly auditLog: AuditLog) {}
 
-  execute(em: EntityManager, envelope: EventEnvelope, position: RecordPosition): Promise<AppendResult> {
+  execute(em: EntityManager, envelope: EventEnvelope, position: ReceivedFrom): Promise<AppendResult> {
     return this.auditLog.append(em, toAuditEntryDraft(envelope, position));
   }
 }

@@ -2,9 +2,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { createEnvelope, dlqTopicOf, Events, headerText, RecordsTransferRequested, toWireMessage, Topics } from '@sonet/contracts';
-import { KafkaBroker, KafkaInboxServer, MESSAGE_BROKER, type MessageBroker, type MessagePublisher } from '@sonet/messaging';
+import { KafkaBroker, KafkaInboxServer, MESSAGE_BROKER, type MessageBroker, type MessagePublisher, readTopicsIntoMemory } from '@sonet/messaging';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
-import { collectRecords, eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
+import { eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
 import { RecordsTransferAppModule } from '../app.module';
 import { readRecordsTransferConfig } from '../config';
 import { recordsTransferOrmOptions } from '../orm';
@@ -17,7 +17,7 @@ describe('records-transfer consuming transfer requests', () => {
   let url: string;
   let broker: KafkaBroker;
   let publisher: MessagePublisher;
-  let dlq: Awaited<ReturnType<typeof collectRecords>>;
+  let dlq: Awaited<ReturnType<typeof readTopicsIntoMemory>>;
 
   beforeAll(async () => {
     db = await freshDatabase('records_transfer');
@@ -48,7 +48,7 @@ describe('records-transfer consuming transfer requests', () => {
     url = await app.getUrl();
     broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: 'records-transfer-test' });
     publisher = await broker.publisher();
-    dlq = await collectRecords([dlqTopicOf(Topics.recordsCommands)]);
+    dlq = await readTopicsIntoMemory(settings.kafkaBrokers, [dlqTopicOf(Topics.recordsCommands)]);
   });
 
   afterAll(async () => {
