@@ -9,8 +9,6 @@ const moduleNameMapper = Object.fromEntries(
 
 module.exports = {
   testEnvironment: 'node',
-  // Integration tests wait on real servers (consumer-group joins take seconds); unit tests finish far sooner.
-  testTimeout: 60_000,
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

@@ -39,9 +39,10 @@ if [[ -f $results ]]; then
   CHECK_FAILURES=$check_failures node -e '
     const r = require(process.argv[1]);
     const skipped = r.numPendingTests + r.numTodoTests;
-    const failedSuites = r.testResults.filter((t) => t.status === "failed" && t.assertionResults.length === 0).length;
+    // A file that failed outside its tests (could not load, or a beforeAll/afterAll hook threw) counts once.
+    const failedSuites = r.testResults.filter((t) => t.status === "failed" && !t.assertionResults.some((a) => a.status === "failed")).length;
     const checks = Number(process.env.CHECK_FAILURES);
-    if (failedSuites) console.log(`${failedSuites} test file(s) failed to run`);
+    if (failedSuites) console.log(`${failedSuites} test file(s) failed outside their tests (load error or hook)`);
     if (checks) console.log(`${checks} static check(s) failed (typecheck or lint), counted as failures`);
     console.log(`${r.numPassedTests} passed, ${r.numFailedTests + failedSuites + checks} failed${skipped ? `, ${skipped} skipped` : ""}`);
   ' "$results"

@@ -9,3 +9,4 @@ export * from './logging/logging';
 export * from './orm/orm-config';
 export * from './orm/migrate';
 export * from './temporal/temporal-client.module';
+export * from './http/public';

@@ -1,0 +1,5 @@
+export * from './principal';
+export * from './verifier';
+export * from './dev-issuer';
+export * from './nest/auth.guard';
+export * from './nest/auth.module';
