@@ -4,8 +4,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const { mintDevToken } = require(join(root, 'dist/libs/auth/src/dev-issuer.js'));
 const marker = join(root, '.local/state/demo/seeded');
 const api = `http://127.0.0.1:${process.env.REFERRAL_HTTP_PORT ?? 8081}`;
 
@@ -23,7 +26,7 @@ function testNhsNumber(seed) {
 const demo = [
   {
     patient: { nhsNumber: testNhsNumber(100001), name: 'Aisha Rahman', email: 'aisha.rahman@patients.example', preferredChannel: 'email' },
-    referringPractice: 'A81001',
+    practice: 'A81001',
     originalTeam: { ods: 'RJ122', name: 'Cardiology, St Elsewhere Hospital' },
     specialty: 'cardiology',
     reason: 'Would like another view on whether surgery is needed for her valve disease before agreeing to it.',
@@ -33,7 +36,7 @@ const demo = [
   },
   {
     patient: { nhsNumber: testNhsNumber(200002), name: 'Tom Whitfield', email: 'tom.whitfield@patients.example', preferredChannel: 'email' },
-    referringPractice: 'B82005',
+    practice: 'B82005',
     originalTeam: { ods: 'RTH01', name: 'Oncology, County General Hospital' },
     specialty: 'oncology',
     reason: 'Unsure about the recommended chemotherapy regimen; asks for a second opinion at another centre.',
@@ -43,7 +46,7 @@ const demo = [
   },
   {
     patient: { nhsNumber: testNhsNumber(300003), name: 'Grace Okafor', email: 'grace.okafor@patients.example', preferredChannel: 'email' },
-    referringPractice: 'A81001',
+    practice: 'A81001',
     originalTeam: { ods: 'RXF05', name: 'Rheumatology, Riverside Hospital' },
     specialty: 'rheumatology',
     reason: 'Diagnosis of lupus not yet confirmed; patient would like a different team to review the results.',
@@ -59,10 +62,12 @@ if (existsSync(marker)) {
 }
 
 const ids = [];
-for (const body of demo) {
+for (const { practice, ...body } of demo) {
+  // Sent as the referring practice's GP system would: with a token naming the practice.
+  const token = await mintDevToken(join(root, '.local/state/auth'), { role: 'gp', organisation: practice, subject: `demo-gp@${practice}` });
   const res = await fetch(`${api}/v1/referrals`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify(body),
   });
   if (res.status !== 202) {

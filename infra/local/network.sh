@@ -63,7 +63,7 @@ migrate_all() {
 
 start_service() {
   local name=$1 port=$2 db=$3
-  local -a env=(HTTP_PORT="$port" PGDATABASE="$db" NODE_ENV="${NODE_ENV:-development}")
+  local -a env=(HTTP_PORT="$port" PGDATABASE="$db" NODE_ENV="${NODE_ENV:-development}" AUTH_JWKS_FILE="$ROOT/.local/state/auth/jwks.json")
   [[ $name == referral ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/referral/workflow-bundle.js")
   (
     env "${env[@]}" OTEL_SERVICE_NAME="$name" setsid nohup node --enable-source-maps \
@@ -129,6 +129,7 @@ cmd_start() {
   node dist/libs/messaging/src/cli/provision-topics.js
   log "running database migrations..."
   migrate_all
+  log "development token issuer: $(node dist/libs/auth/src/cli/init-dev-issuer.js "$ROOT/.local/state/auth")"
   # Services still running from an earlier start run the code of an earlier build: restart them on this one.
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name _ _ <<<"$entry"

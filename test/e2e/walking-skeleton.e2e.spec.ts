@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { headerText } from '@sonet/contracts';
 import { readTopicsIntoMemory } from '@sonet/messaging';
-import { eventually, integrationSettings, randomTestNhsNumber, uniqueSuffix } from '@sonet/testing';
+import { eventually, integrationSettings, randomTestNhsNumber, testTokens, uniqueSuffix } from '@sonet/testing';
 
 /**
  * Drives the running network over HTTP as a GP system would, and checks every service's effect:
@@ -15,14 +15,20 @@ const transferApi = process.env.RECORDS_TRANSFER_API_URL ?? 'http://127.0.0.1:80
 const notificationApi = process.env.NOTIFICATION_API_URL ?? 'http://127.0.0.1:8083';
 const auditApi = process.env.AUDIT_API_URL ?? 'http://127.0.0.1:8084';
 
-const getJson = async <T>(url: string): Promise<{ status: number; body: T; contentType: string | null }> => {
-  const res = await fetch(url);
+type Tokens = Awaited<ReturnType<typeof testTokens>>;
+let tokens: Tokens;
+beforeAll(async () => {
+  tokens = await testTokens();
+});
+
+/** GET as someone: [role, organisation(, NHS number)]. */
+const getJson = async <T>(url: string, as: Parameters<Tokens['bearer']>): Promise<{ status: number; body: T; contentType: string | null }> => {
+  const res = await fetch(url, { headers: await tokens.bearer(...as) });
   return { status: res.status, body: (await res.json()) as T, contentType: res.headers.get('content-type') };
 };
 
 const referralRequest = (email: string, nhsNumber: string) => ({
   patient: { nhsNumber, name: 'E2E Patient', email, preferredChannel: 'email' },
-  referringPractice: 'A81001',
   originalTeam: { ods: 'RJ122', name: 'Cardiology, St Elsewhere Hospital' },
   specialty: 'cardiology',
   reason: 'Wants a second view on the treatment plan.',
@@ -45,13 +51,24 @@ describe('a GP records a second-opinion request', () => {
     temporal = new Client({ connection: await Connection.connect({ address: settings.temporalAddress }) });
     const res = await fetch(`${referralApi}/v1/referrals`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      headers: {
+        'content-type': 'application/json',
+        traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+        ...(await tokens.bearer('gp', 'A81001')),
+      },
       body: JSON.stringify(referralRequest(email, nhsNumber.replace(/(\d{3})(\d{3})(\d{4})/, '$1 $2 $3'))),
     });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { id: string };
     referralId = body.id;
     expect(res.headers.get('location')).toBe(`/v1/referrals/${referralId}`);
+  });
+
+  it('shows the referral to the patient, and to no other practice or patient (404)', async () => {
+    expect((await getJson(`${referralApi}/v1/referrals/${referralId}`, ['patient', 'A81001', nhsNumber])).status).toBe(200);
+    expect((await getJson(`${referralApi}/v1/referrals/${referralId}`, ['gp', 'B82005'])).status).toBe(404);
+    expect((await getJson(`${referralApi}/v1/referrals/${referralId}`, ['patient', 'A81001', randomTestNhsNumber()])).status).toBe(404);
+    expect((await fetch(`${referralApi}/v1/referrals/${referralId}`)).status).toBe(401);
   });
 
   afterAll(async () => {
@@ -63,6 +80,7 @@ describe('a GP records a second-opinion request', () => {
     const view = await eventually(async () => {
       const r = await getJson<{ state: string; responsibleTeam: { ods: string }; timeline: { event: string }[] }>(
         `${referralApi}/v1/referrals/${referralId}`,
+        ['gp', 'A81001'],
       );
       return r.body.state === 'gp-review' && r.body.timeline.length >= 2 ? r.body : undefined;
     });
@@ -103,6 +121,7 @@ describe('a GP records a second-opinion request', () => {
     const transfers = await eventually(async () => {
       const r = await getJson<{ items: { status: string; documentKinds: string[] }[] }>(
         `${transferApi}/v1/transfers?referralId=${referralId}`,
+        ['ops', 'X26'],
       );
       return r.body.items.length ? r.body.items : undefined;
     });
@@ -114,6 +133,7 @@ describe('a GP records a second-opinion request', () => {
     const messages = await eventually(async () => {
       const r = await getJson<{ subject: string; text: string; to: { address: string }[] }[]>(
         `${settings.mailHttp}/api/email?to.address=${encodeURIComponent(email)}`,
+        ['ops', 'X26'],
       );
       return r.body.length ? r.body : undefined;
     });
@@ -121,7 +141,7 @@ describe('a GP records a second-opinion request', () => {
     expect(messages[0]!.text).toMatch(/PALS|Patient Advice and Liaison Service/);
     expect(messages[0]!.text).not.toContain(nhsNumber);
     const sent = await eventually(async () => {
-      const r = await getJson<{ items: { status: string }[] }>(`${notificationApi}/v1/notifications?referralId=${referralId}`);
+      const r = await getJson<{ items: { status: string }[] }>(`${notificationApi}/v1/notifications?referralId=${referralId}`, ['ops', 'X26']);
       return r.body.items.some((n) => n.status === 'sent') ? r.body.items : undefined;
     });
     expect(sent.filter((n) => n.status === 'sent')).toHaveLength(1);
@@ -130,7 +150,7 @@ describe('a GP records a second-opinion request', () => {
   it('keeps an audit record of every event about the referral, across services', async () => {
     const expected = ['notification.sent.v1', 'records.transfer-queued.v1', 'records.transfer-requested.v1', 'referral.requested.v1'];
     const entries = await eventually(async () => {
-      const r = await getJson<{ items: { type: string; eventId: string; traceparent: string | null }[] }>(`${auditApi}/v1/audit/referrals/${referralId}/timeline`);
+      const r = await getJson<{ items: { type: string; eventId: string; traceparent: string | null }[] }>(`${auditApi}/v1/audit/referrals/${referralId}/timeline`, ['auditor', 'X26']);
       const types = new Set(r.body.items.map((e) => e.type));
       return expected.every((t) => types.has(t)) ? r.body.items : undefined;
     }, 30_000);
@@ -147,7 +167,7 @@ describe('when the GP sends an NHS number that fails its check digit', () => {
   it('answers 400 problem+json naming the field, without echoing the number', async () => {
     const res = await fetch(`${referralApi}/v1/referrals`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await tokens.bearer('gp', 'A81001')) },
       body: JSON.stringify(referralRequest(`bad-${uniqueSuffix()}@patients.example`, '9434765918')),
     });
     expect(res.status).toBe(400);

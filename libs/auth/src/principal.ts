@@ -32,3 +32,10 @@ export const principalFromClaims = (claims: z.output<typeof tokenClaimsSchema>):
   organisation: claims.org,
   ...(claims.nhs ? { nhsNumber: claims.nhs } : {}),
 });
+
+/**
+ * Whether an organisation (the caller's ODS code) covers a site or team's ODS code: the same code, or a trust
+ * whose site codes start with it (site RJ122 belongs to trust RJ1).
+ */
+export const organisationCovers = (organisation: string, siteOrTeam: string): boolean =>
+  siteOrTeam === organisation || (organisation.length === 3 && siteOrTeam.length === 5 && siteOrTeam.startsWith(organisation));

@@ -57,3 +57,15 @@ export class TokenVerifier {
     return principalFromClaims(claims.data);
   }
 }
+
+/** Verifier settings from a service config built on baseConfigSchema. */
+export const verifierSettingsFrom = (config: {
+  AUTH_ISSUER: string;
+  AUTH_AUDIENCE: string;
+  AUTH_JWKS_URL?: string | undefined;
+  AUTH_JWKS_FILE: string;
+}): VerifierSettings => ({
+  issuer: config.AUTH_ISSUER,
+  audience: config.AUTH_AUDIENCE,
+  ...(config.AUTH_JWKS_URL ? { jwksUrl: config.AUTH_JWKS_URL } : { jwksFile: config.AUTH_JWKS_FILE }),
+});

@@ -1,3 +1,4 @@
 export * from './env';
 export * from './nhs';
 export * from './temporal';
+export * from './auth';

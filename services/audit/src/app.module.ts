@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type INestApplication } from '@nestjs/commo
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { LoggerModule } from 'nestjs-pino';
+import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
 import { Events } from '@sonet/contracts';
 import { KafkaInboxServer, MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
 import { HealthModule, kafkaLog, loggerParams, type ReadinessProbe } from '@sonet/service-kit';
@@ -22,6 +23,7 @@ export class AuditAppModule {
       module: AuditAppModule,
       imports: [
         LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
+        AuthModule.forRoot(verifierSettingsFrom(config)),
         MikroOrmModule.forRoot({ ...auditOrmOptions(config), driver: PostgreSqlDriver }),
         MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),
         HealthModule.forRoot({

@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RecordsTransferQueued, ReferralRequested, Topics, toWireMessage, type EventEnvelope } from '@sonet/contracts';
 import { buildEvent, KafkaBroker, type MessagePublisher } from '@sonet/messaging';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
-import { eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
+import { eventually, freshDatabase, integrationSettings, uniqueSuffix, testTokens } from '@sonet/testing';
 import { AuditAppModule, auditInboxServer } from './app.module';
 import { readAuditConfig, type AuditConfig } from './config';
 import { auditOrmOptions } from './orm';
@@ -90,15 +90,18 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       return eventIds.every((id) => rows.some((r) => r.event_id === id)) ? rows : undefined;
     }, 60_000);
 
+  let tokens: Awaited<ReturnType<typeof testTokens>>;
   const get = async (path: string) => {
-    const res = await fetch(`${baseUrl}${path}`);
+    const res = await fetch(`${baseUrl}${path}`, { headers: await tokens.bearer('auditor', 'X26') });
     return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: (await res.json()) as Record<string, unknown> };
   };
 
   beforeAll(async () => {
     const s = integrationSettings();
+    tokens = await testTokens();
     db = await freshDatabase('audit');
     config = readAuditConfig({
+      ...tokens.env,
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
       PGHOST: s.pg.host,
@@ -318,6 +321,22 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       const ready = await get('/health/ready');
       expect(ready.status).toBe(200);
       expect(ready.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, kafka: { status: 'up' } } });
+    });
+  });
+
+  describe('access control', () => {
+    it('refuses callers without a token (401 problem+json)', async () => {
+      const res = await fetch(`${baseUrl}/v1/audit/events?type=referral.requested.v1`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    });
+
+    it('refuses every role but auditor (403)', async () => {
+      for (const [role, org] of [['gp', 'A81001'], ['clinician', 'RJ1'], ['ops', 'X26']] as const) {
+        const res = await fetch(`${baseUrl}/v1/audit/events?type=referral.requested.v1`, { headers: await tokens.bearer(role, org) });
+        expect(res.status).toBe(403);
+      }
     });
   });
 });

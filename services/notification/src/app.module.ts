@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { LoggerModule } from 'nestjs-pino';
+import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
 import { MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
 import { HealthModule, loggerParams, type ReadinessProbe } from '@sonet/service-kit';
 import { NOTIFICATION_CONFIG, SERVICE_NAME, type NotificationConfig } from './config';
@@ -22,6 +23,7 @@ export class NotificationAppModule {
       module: NotificationAppModule,
       imports: [
         LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
+        AuthModule.forRoot(verifierSettingsFrom(config)),
         MikroOrmModule.forRoot({ ...notificationOrmOptions(config), driver: PostgreSqlDriver }),
         EmailChannelModule.forRoot(config),
         MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { LoggerModule } from 'nestjs-pino';
+import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
 import { MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
 import { HealthModule, loggerParams, type ReadinessProbe } from '@sonet/service-kit';
 import { RECORDS_TRANSFER_CONFIG, SERVICE_NAME, type RecordsTransferConfig } from './config';
@@ -17,6 +18,7 @@ export class RecordsTransferAppModule {
       module: RecordsTransferAppModule,
       imports: [
         LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
+        AuthModule.forRoot(verifierSettingsFrom(config)),
         MikroOrmModule.forRoot({ ...recordsTransferOrmOptions(config), driver: PostgreSqlDriver }),
         MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),
         HealthModule.forRoot({

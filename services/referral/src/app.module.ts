@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { LoggerModule } from 'nestjs-pino';
+import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
 import { Client } from '@temporalio/client';
 import { MessagingModule } from '@sonet/messaging';
 import { HealthModule, loggerParams, TemporalClientModule, type ReadinessProbe } from '@sonet/service-kit';
@@ -23,6 +24,7 @@ export class ReferralAppModule {
       module: ReferralAppModule,
       imports: [
         LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
+        AuthModule.forRoot(verifierSettingsFrom(config)),
         MikroOrmModule.forRoot({ ...referralOrmOptions(config), driver: PostgreSqlDriver }),
         TemporalClientModule.forRoot({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }),
         MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),

@@ -32,6 +32,9 @@ describe('loadConfig', () => {
         PGUSER: 'sonet',
         PGPASSWORD: 'sonet',
         DB_POOL_MAX: 10,
+        AUTH_ISSUER: 'https://dev-issuer.sonet.invalid',
+        AUTH_AUDIENCE: 'sonet',
+        AUTH_JWKS_FILE: '.local/state/auth/jwks.json',
         PGDATABASE: 'referral',
         REFERRAL_SLA_DAYS: 14,
       });

@@ -21,6 +21,11 @@ export const baseConfigSchema = z.object({
   PGUSER: z.string().default('sonet'),
   PGPASSWORD: z.string().default('sonet'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /** Bearer tokens: who issues them, for whom, and where their public keys are (a JWKS URL, or a file locally). */
+  AUTH_ISSUER: z.string().default('https://dev-issuer.sonet.invalid'),
+  AUTH_AUDIENCE: z.string().default('sonet'),
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_JWKS_FILE: z.string().default('.local/state/auth/jwks.json'),
 });
 
 /**

@@ -1,8 +1,11 @@
+import { Roles } from '@sonet/auth';
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
 import { MAX_PAGE_SIZE, parseEventsQuery, QueryEventsHandler, type EventsPage } from './query-events.handler';
 
 @ApiTags('audit')
+@ApiBearerAuth()
+@Roles('auditor')
 @Controller('v1/audit/events')
 export class QueryEventsController {
   constructor(private readonly handler: QueryEventsHandler) {}

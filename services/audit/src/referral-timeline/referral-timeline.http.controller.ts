@@ -1,10 +1,13 @@
+import { Roles } from '@sonet/auth';
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
 import { referralIdSchema } from '@sonet/contracts';
 import { parseOrProblem } from '@sonet/service-kit';
 import { ReferralTimelineHandler, type ReferralTimeline } from './referral-timeline.handler';
 
 @ApiTags('audit')
+@ApiBearerAuth()
+@Roles('auditor')
 @Controller('v1/audit/referrals')
 export class ReferralTimelineController {
   constructor(private readonly handler: ReferralTimelineHandler) {}

@@ -5,7 +5,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { headerText, ReferralRequested, Topics, toWireMessage, type EventEnvelope, type ReferralRequestedData } from '@sonet/contracts';
 import { buildEvent, KafkaBroker, type MessagePublisher, type ReceivedRecord, readTopicsIntoMemory } from '@sonet/messaging';
 import { runMigrations } from '@sonet/service-kit';
-import { eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
+import { eventually, freshDatabase, integrationSettings, uniqueSuffix, testTokens } from '@sonet/testing';
 import { readNotificationConfig, type NotificationConfig } from '../config';
 import { notificationOrmOptions } from '../orm';
 import { startNotificationService } from '../service';
@@ -100,10 +100,13 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
       (r) => headerText(r.headers.ce_type) === 'notification.sent.v1' && JSON.parse(String(r.value)).notificationId === notificationId,
     );
 
+  let tokens: Awaited<ReturnType<typeof testTokens>>;
   beforeAll(async () => {
+    tokens = await testTokens();
     db = await freshDatabase('notification');
     config = readNotificationConfig({
       ...process.env,
+      ...tokens.env,
       PGDATABASE: db.dbName,
       HTTP_PORT: '0',
       KAFKA_CONSUMER_GROUP: `notification.test-${uniqueSuffix()}`,
@@ -201,7 +204,7 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
     });
 
     it('shows operations its delivery status without the address or the message', async () => {
-      const res = await fetch(`${baseUrl}/v1/notifications?referralId=${referralId}`);
+      const res = await fetch(`${baseUrl}/v1/notifications?referralId=${referralId}`, { headers: await tokens.bearer('ops', 'X26') });
       expect(res.status).toBe(200);
       const raw = await res.text();
       expect(raw).not.toContain(email);
@@ -223,15 +226,21 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
   });
 
   it('answers 400 problem+json when the referral id is not a UUID', async () => {
-    const res = await fetch(`${baseUrl}/v1/notifications?referralId=not-a-uuid`);
+    const res = await fetch(`${baseUrl}/v1/notifications?referralId=not-a-uuid`, { headers: await tokens.bearer('ops', 'X26') });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(await res.json()).toMatchObject({ status: 400, 'invalid-params': [{ name: 'referralId' }] });
   });
 
   it('answers 400 problem+json when the query has unknown parameters', async () => {
-    const res = await fetch(`${baseUrl}/v1/notifications?referralId=${randomUUID()}&email=x`);
+    const res = await fetch(`${baseUrl}/v1/notifications?referralId=${randomUUID()}&email=x`, { headers: await tokens.bearer('ops', 'X26') });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('shows the operations view to operations staff only', async () => {
+    expect((await fetch(`${baseUrl}/v1/notifications?referralId=${randomUUID()}`)).status).toBe(401);
+    const asGp = await fetch(`${baseUrl}/v1/notifications?referralId=${randomUUID()}`, { headers: await tokens.bearer('gp', 'A81001') });
+    expect(asGp.status).toBe(403);
   });
 });

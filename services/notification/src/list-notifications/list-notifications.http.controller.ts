@@ -1,5 +1,6 @@
+import { Roles } from '@sonet/auth';
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
 import { z } from 'zod';
 import { parseOrProblem } from '@sonet/service-kit';
 import { ListNotificationsHandler, type NotificationView } from './list-notifications.handler';
@@ -7,6 +8,8 @@ import { ListNotificationsHandler, type NotificationView } from './list-notifica
 const querySchema = z.object({ referralId: z.uuid() }).strict();
 
 @ApiTags('notifications')
+@ApiBearerAuth()
+@Roles('ops')
 @Controller('v1/notifications')
 export class ListNotificationsController {
   constructor(private readonly handler: ListNotificationsHandler) {}

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createEnvelope, dlqTopicOf, Events, headerText, RecordsTransferRequested, toWireMessage, Topics } from '@sonet/contracts';
 import { KafkaBroker, KafkaInboxServer, MESSAGE_BROKER, type MessageBroker, type MessagePublisher, readTopicsIntoMemory } from '@sonet/messaging';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
-import { eventually, freshDatabase, integrationSettings, uniqueSuffix } from '@sonet/testing';
+import { eventually, freshDatabase, integrationSettings, uniqueSuffix, testTokens } from '@sonet/testing';
 import { RecordsTransferAppModule } from '../app.module';
 import { readRecordsTransferConfig } from '../config';
 import { recordsTransferOrmOptions } from '../orm';
@@ -19,9 +19,13 @@ describe('records-transfer consuming transfer requests', () => {
   let publisher: MessagePublisher;
   let dlq: Awaited<ReturnType<typeof readTopicsIntoMemory>>;
 
+  let tokens: Awaited<ReturnType<typeof testTokens>>;
+
   beforeAll(async () => {
+    tokens = await testTokens();
     db = await freshDatabase('records_transfer');
     const config = readRecordsTransferConfig({
+      ...tokens.env,
       PGHOST: settings.pg.host,
       PGPORT: String(settings.pg.port),
       PGUSER: settings.pg.user,
@@ -75,8 +79,8 @@ describe('records-transfer consuming transfer requests', () => {
       },
     });
 
-  const transfersOf = async (referralId: string) => {
-    const res = await fetch(`${url}/v1/transfers?referralId=${referralId}`);
+  const transfersOf = async (referralId: string, as: [Parameters<typeof tokens.bearer>[0], string] = ['ops', 'X26']) => {
+    const res = await fetch(`${url}/v1/transfers?referralId=${referralId}`, { headers: await tokens.bearer(...as) });
     return ((await res.json()) as { items: { transferId: string; status: string }[] }).items;
   };
 
@@ -115,7 +119,7 @@ describe('records-transfer consuming transfer requests', () => {
   });
 
   it('answers a bad referral id with 400 problem+json', async () => {
-    const res = await fetch(`${url}/v1/transfers?referralId=not-a-uuid`);
+    const res = await fetch(`${url}/v1/transfers?referralId=not-a-uuid`, { headers: await tokens.bearer('ops', 'X26') });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
@@ -123,5 +127,15 @@ describe('records-transfer consuming transfer requests', () => {
   it('is ready when its database and Kafka answer', async () => {
     const res = await fetch(`${url}/health/ready`);
     expect(res.status).toBe(200);
+  });
+
+  it('shows a clinician the transfers from or to their organisation only', async () => {
+    const referralId = randomUUID();
+    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(transferCommand(referralId)) }]);
+    await eventually(async () => ((await transfersOf(referralId)).length === 1 ? true : undefined));
+    expect(await transfersOf(referralId, ['clinician', 'RJ1'])).toHaveLength(1);
+    expect(await transfersOf(referralId, ['clinician', 'RXF'])).toHaveLength(0);
+    const asGp = await fetch(`${url}/v1/transfers?referralId=${referralId}`, { headers: await tokens.bearer('gp', 'A81001') });
+    expect(asGp.status).toBe(403);
   });
 });

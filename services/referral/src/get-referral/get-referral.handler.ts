@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
+import type { Principal } from '@sonet/auth';
 import { notFoundProblem } from '@sonet/service-kit';
+import { maySeeReferral } from '../domain/access';
 import { Referral, TimelineEntry } from '../domain/entities';
 import type { ReferralState } from '../domain/referral-state';
 
@@ -25,10 +27,20 @@ export interface ReferralView {
 export class GetReferralHandler {
   constructor(private readonly em: EntityManager) {}
 
-  async execute(id: string): Promise<ReferralView> {
+  async execute(id: string, principal: Principal): Promise<ReferralView> {
     const em = this.em.fork();
-    const referral = await em.findOne(Referral, { id });
-    if (!referral) throw notFoundProblem(`No referral ${id}.`);
+    const referral = await em.findOne(Referral, { id }, { populate: ['patient'] });
+    // Not found and not yours look the same: existence is not disclosed.
+    if (
+      !referral ||
+      !maySeeReferral(principal, {
+        referringPractice: referral.referringPractice,
+        originalTeamOds: referral.originalTeamOds,
+        patientNhsNumber: referral.patient.nhsNumber,
+      })
+    ) {
+      throw notFoundProblem(`No referral ${id}.`);
+    }
     const timeline = await em.find(TimelineEntry, { referral: id }, { orderBy: { at: 'asc' } });
     return {
       id: referral.id,

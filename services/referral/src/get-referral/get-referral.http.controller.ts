@@ -1,10 +1,13 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { referralIdSchema } from '@sonet/contracts';
 import { parseOrProblem } from '@sonet/service-kit';
 import { GetReferralHandler, type ReferralView } from './get-referral.handler';
 
 @ApiTags('referrals')
+@ApiBearerAuth()
+@Roles('gp', 'clinician', 'patient', 'ops')
 @Controller('v1/referrals')
 export class GetReferralController {
   constructor(private readonly handler: GetReferralHandler) {}
@@ -12,8 +15,8 @@ export class GetReferralController {
   @Get(':id')
   @ApiOperation({ summary: 'A referral: its state, responsible team and timeline' })
   @ApiOkResponse({ description: 'The referral.' })
-  @ApiNotFoundResponse({ description: 'problem+json: no such referral.' })
-  get(@Param('id') id: string): Promise<ReferralView> {
-    return this.handler.execute(parseOrProblem(referralIdSchema, id, 'referral id'));
+  @ApiNotFoundResponse({ description: 'problem+json: no such referral, or not one the caller may see.' })
+  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<ReferralView> {
+    return this.handler.execute(parseOrProblem(referralIdSchema, id, 'referral id'), principal);
   }
 }

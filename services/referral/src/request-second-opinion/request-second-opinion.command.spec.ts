@@ -2,8 +2,7 @@ import { requestSecondOpinionSchema } from './request-second-opinion.command';
 
 const valid = {
   patient: { nhsNumber: '943 476 5919', name: 'Ann Example', email: 'ann@example.org', preferredChannel: 'email' },
-  referringPractice: 'a81001',
-  originalTeam: { ods: 'RJ122', name: 'Cardiology' },
+  originalTeam: { ods: 'rj122', name: 'Cardiology' },
   specialty: 'cardiology',
   reason: 'Would like another view',
   recordsSharingConsent: true,
@@ -15,10 +14,10 @@ const issuesOf = (input: unknown) => {
 };
 
 describe('a request for a second opinion', () => {
-  it('normalises the NHS number and the ODS codes', () => {
+  it('normalises the NHS number and the ODS code', () => {
     const cmd = requestSecondOpinionSchema.parse(valid);
     expect(cmd.patient.nhsNumber).toBe('9434765919');
-    expect(cmd.referringPractice).toBe('A81001');
+    expect(cmd.originalTeam.ods).toBe('RJ122');
   });
 
   it('rule 2: records whether the original team explained the diagnosis, and never requires it', () => {
@@ -42,6 +41,10 @@ describe('a request for a second opinion', () => {
   it('needs an email address when the patient prefers email, and a phone number for SMS', () => {
     expect(issuesOf({ ...valid, patient: { ...valid.patient, email: undefined } })).toEqual(['patient.email']);
     expect(issuesOf({ ...valid, patient: { ...valid.patient, preferredChannel: 'sms' } })).toEqual(['patient.phone']);
+  });
+
+  it('takes the referring practice from the caller, never from the body', () => {
+    expect(issuesOf({ ...valid, referringPractice: 'B82005' })).toEqual(['']);
   });
 
   it('refuses fields it does not know, so a typo is not silently dropped', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { odsCodeSchema, patientDetailsSchema, teamRefSchema } from '@sonet/contracts';
+import { patientDetailsSchema, teamRefSchema } from '@sonet/contracts';
 
 /**
  * A GP records a patient's request for a second opinion (rule 3: it is a new referral, made by the GP).
@@ -8,7 +8,6 @@ import { odsCodeSchema, patientDetailsSchema, teamRefSchema } from '@sonet/contr
 export const requestSecondOpinionSchema = z
   .object({
     patient: patientDetailsSchema,
-    referringPractice: odsCodeSchema.describe('ODS code of the GP practice making the referral'),
     originalTeam: teamRefSchema.describe('the clinical team that gave the first opinion'),
     specialty: z.string().trim().min(1).max(100),
     reason: z.string().trim().min(1).max(4000),
@@ -28,4 +27,5 @@ export const requestSecondOpinionSchema = z
     }
   });
 
-export type RequestSecondOpinionCommand = z.output<typeof requestSecondOpinionSchema>;
+/** The request plus who makes it: the referring practice is the caller's organisation, never a body field. */
+export type RequestSecondOpinionCommand = z.output<typeof requestSecondOpinionSchema> & { readonly referringPractice: string };
