@@ -2,14 +2,25 @@ import type { z } from 'zod';
 import type { EventEnvelope } from './envelope';
 import { EventRegistry } from './registry';
 import { ReferralRequested } from './events/referral';
-import { RecordsTransferQueued, RecordsTransferRequested } from './events/records';
+import {
+  RecordsTransferCancelRequested,
+  RecordsTransferCompleted,
+  RecordsTransferFailed,
+  RecordsTransferQueued,
+  RecordsTransferRequested,
+} from './events/records';
+import { referralProcessEvents } from './events/referral-process';
 import { NotificationFailed, NotificationSent } from './events/notification';
 
 /** Every event type of the network. The AsyncAPI document and docs/events.md are generated from this. */
 export const Events = new EventRegistry([
   ReferralRequested,
+  ...referralProcessEvents,
   RecordsTransferRequested,
+  RecordsTransferCancelRequested,
   RecordsTransferQueued,
+  RecordsTransferCompleted,
+  RecordsTransferFailed,
   NotificationSent,
   NotificationFailed,
 ]);

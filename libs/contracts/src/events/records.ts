@@ -37,3 +37,34 @@ export const RecordsTransferQueued = defineEvent({
   }),
 });
 export type RecordsTransferQueuedData = z.infer<typeof RecordsTransferQueued.schema>;
+
+export const RecordsTransferCancelRequested = defineEvent({
+  type: 'records.transfer-cancel-requested.v1',
+  topic: Topics.recordsCommands,
+  description: 'The referral ended before its records were sent (e.g. withdrawn): stop and send nothing more.',
+  schema: z.object({
+    referralId: z.uuid(),
+    transferId: z.uuid(),
+    reason: z.string().describe('why the transfer is cancelled'),
+  }),
+});
+
+export const RecordsTransferCompleted = defineEvent({
+  type: 'records.transfer-completed.v1',
+  topic: Topics.recordsEvents,
+  description: 'Every relevant document reached the receiving organisation and was acknowledged; the digests prove what was sent (rule 4).',
+  schema: z.object({
+    referralId: z.uuid(),
+    transferId: z.uuid(),
+    documents: z
+      .array(z.object({ documentId: z.string(), kind: documentKindSchema, sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() }))
+      .describe('what was sent, with a SHA-256 digest per document'),
+  }),
+});
+
+export const RecordsTransferFailed = defineEvent({
+  type: 'records.transfer-failed.v1',
+  topic: Topics.recordsEvents,
+  description: 'The transfer gave up after its retries; operations and the receiving team need to act.',
+  schema: z.object({ referralId: z.uuid(), transferId: z.uuid(), reason: z.string() }),
+});

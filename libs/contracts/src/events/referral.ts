@@ -6,6 +6,8 @@ import { nhsNumberSchema, odsCodeSchema } from '../identifiers';
 export const teamRefSchema = z.object({
   ods: odsCodeSchema.describe('ODS code of the organisation or site the team belongs to'),
   name: z.string().min(1).max(200),
+  teamId: z.string().min(1).max(64).optional().describe('the team in the directory'),
+  contactEmail: z.email().optional().describe('where the team is told things (from the directory)'),
 });
 
 export const contactChannelSchema = z.enum(['email', 'sms', 'letter']);
@@ -26,6 +28,7 @@ export const ReferralRequested = defineEvent({
   schema: z.object({
     referralId: z.uuid().describe('the referral (also the Kafka key and ce_subject)'),
     referringPractice: odsCodeSchema.describe('ODS code of the GP practice that records the request'),
+    referringPracticeEmail: z.email().optional().describe('where the practice is told things (from the directory)'),
     originalTeam: teamRefSchema.describe('the clinical team that gave the first opinion'),
     specialty: z.string().min(1).max(100).describe('the specialty the second opinion is sought in'),
     urgency: z.enum(['routine', 'urgent']).describe('urgent: a serious condition needing urgent treatment (rule 10)'),
