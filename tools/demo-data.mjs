@@ -27,7 +27,7 @@ const demo = [
   {
     patient: { nhsNumber: testNhsNumber(100001), name: 'Aisha Rahman', email: 'aisha.rahman@patients.example', preferredChannel: 'email' },
     practice: 'A81001',
-    originalTeam: { ods: 'RJ122', name: 'Cardiology, St Elsewhere Hospital' },
+    originalTeamId: 'RJ122-CARD',
     specialty: 'cardiology',
     reason: 'Would like another view on whether surgery is needed for her valve disease before agreeing to it.',
     urgency: 'routine',
@@ -37,7 +37,7 @@ const demo = [
   {
     patient: { nhsNumber: testNhsNumber(200002), name: 'Tom Whitfield', email: 'tom.whitfield@patients.example', preferredChannel: 'email' },
     practice: 'B82005',
-    originalTeam: { ods: 'RTH01', name: 'Oncology, County General Hospital' },
+    originalTeamId: 'RTH01-ONC',
     specialty: 'oncology',
     reason: 'Unsure about the recommended chemotherapy regimen; asks for a second opinion at another centre.',
     urgency: 'urgent',
@@ -47,7 +47,7 @@ const demo = [
   {
     patient: { nhsNumber: testNhsNumber(300003), name: 'Grace Okafor', email: 'grace.okafor@patients.example', preferredChannel: 'email' },
     practice: 'A81001',
-    originalTeam: { ods: 'RXF05', name: 'Rheumatology, Riverside Hospital' },
+    originalTeamId: 'RXF05-RHEUM',
     specialty: 'rheumatology',
     reason: 'Diagnosis of lupus not yet confirmed; patient would like a different team to review the results.',
     urgency: 'routine',

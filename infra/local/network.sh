@@ -129,6 +129,7 @@ cmd_start() {
   node dist/libs/messaging/src/cli/provision-topics.js
   log "running database migrations..."
   migrate_all
+  node dist/services/referral/src/directory/seed.js
   log "development token issuer: $(node dist/libs/auth/src/cli/init-dev-issuer.js "$ROOT/.local/state/auth")"
   # Services still running from an earlier start run the code of an earlier build: restart them on this one.
   for entry in "${SERVICES[@]}"; do

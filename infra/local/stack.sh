@@ -5,7 +5,7 @@
 #   infra/local/stack.sh up          install what is missing, start all four in parallel, wait until healthy
 #   infra/local/stack.sh down        stop all (reverse order: mail, temporal, kafka, postgres)
 #   infra/local/stack.sh status      one line each + addresses; exit 0 only if all run
-#   infra/local/stack.sh install     download/build everything into .local/cache, start nothing
+#   infra/local/stack.sh install     download/build everything (and the Temporal test server) into .local/cache, start nothing
 #   infra/local/stack.sh reset --yes stop all and delete .local/state (caches are kept)
 set -euo pipefail
 
@@ -73,6 +73,7 @@ case "${1:-}" in
     ;;
   install)
     run_parallel install
+    "$INFRA_DIR/temporal-test-server.sh" install   # after the others: it shares Kafka's Maven repo
     log "everything installed in ${CACHE_DIR#"$ROOT"/}"
     ;;
   reset)

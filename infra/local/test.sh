@@ -14,6 +14,8 @@ was_running=0
 bash infra/local/network.sh services-running 2>/dev/null && was_running=1
 
 bash infra/local/network.sh start --no-demo
+# Jars of Temporal's time-skipping test server (workflow tests start their own); a no-op when cached.
+bash infra/local/temporal-test-server.sh install || echo "[test] WARNING: could not install the Temporal test server: time-skipping tests will fail" >&2
 
 # Static checks first: cheap, and a type or boundary error is worth knowing before the slow suites.
 check_failures=0

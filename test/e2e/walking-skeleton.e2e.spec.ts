@@ -29,7 +29,7 @@ const getJson = async <T>(url: string, as: Parameters<Tokens['bearer']>): Promis
 
 const referralRequest = (email: string, nhsNumber: string) => ({
   patient: { nhsNumber, name: 'E2E Patient', email, preferredChannel: 'email' },
-  originalTeam: { ods: 'RJ122', name: 'Cardiology, St Elsewhere Hospital' },
+  originalTeamId: 'RJ122-CARD',
   specialty: 'cardiology',
   reason: 'Wants a second view on the treatment plan.',
   urgency: 'routine',

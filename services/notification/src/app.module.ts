@@ -11,6 +11,8 @@ import { EMAIL_SENDER, type EmailSender } from './channels/email.sender';
 import { EmailChannelModule } from './channels/email-channel.module';
 import { AcknowledgeReferralRequestConsumer } from './acknowledge-referral-request/acknowledge-referral-request.consumer';
 import { AcknowledgeReferralRequestHandler } from './acknowledge-referral-request/acknowledge-referral-request.handler';
+import { NotifyReferralProgressConsumer } from './notify-referral-progress/notify-referral-progress.consumer';
+import { NotifyReferralProgressHandler } from './notify-referral-progress/notify-referral-progress.handler';
 import { DispatchNotificationsHandler } from './dispatch-notifications/dispatch-notifications.handler';
 import { NotificationDispatcherService } from './dispatch-notifications/notification-dispatcher.service';
 import { ListNotificationsController } from './list-notifications/list-notifications.http.controller';
@@ -36,10 +38,11 @@ export class NotificationAppModule {
           ],
         }),
       ],
-      controllers: [AcknowledgeReferralRequestConsumer, ListNotificationsController],
+      controllers: [AcknowledgeReferralRequestConsumer, NotifyReferralProgressConsumer, ListNotificationsController],
       providers: [
         { provide: NOTIFICATION_CONFIG, useValue: config },
         AcknowledgeReferralRequestHandler,
+        NotifyReferralProgressHandler,
         DispatchNotificationsHandler,
         NotificationDispatcherService,
         ListNotificationsHandler,

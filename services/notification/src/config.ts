@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseConfigSchema, loadConfig } from '@sonet/service-kit';
+import type { PalsContact } from './templates/pals';
 
 export const notificationConfigSchema = baseConfigSchema
   .extend({
@@ -56,3 +57,11 @@ export const SERVICE_NAME = 'notification';
 /** CloudEvents `source` of everything this service emits. */
 export const EVENT_SOURCE = '/sonet/notification';
 export const NOTIFICATION_CONFIG = Symbol('NotificationConfig');
+
+/** The configured PALS contact: printed in patient messages whose event carries none (rule 11). */
+export const palsContactFrom = (config: NotificationConfig): PalsContact => ({
+  phone: config.PALS_PHONE,
+  email: config.PALS_EMAIL,
+  url: config.PALS_URL,
+  openingHours: config.PALS_OPENING_HOURS,
+});

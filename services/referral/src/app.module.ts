@@ -9,24 +9,37 @@ import { HealthModule, loggerParams, TemporalClientModule, type ReadinessProbe }
 import { MESSAGE_BROKER, type MessageBroker } from '@sonet/messaging';
 import { SERVICE_NAME, type ReferralConfig } from './config';
 import { referralOrmOptions } from './orm';
-import { REFERRAL_CONFIG, TEMPORAL_CLIENT } from './infrastructure/tokens';
+import { PAYLOAD_CODEC, REFERRAL_CONFIG, TEMPORAL_CLIENT } from './infrastructure/tokens';
+import { AesGcmPayloadCodec, loadPayloadKey } from './infrastructure/payload-codec';
 import { TemporalWorkerService } from './infrastructure/temporal-worker.service';
 import { StartReconcilerService } from './infrastructure/start-reconciler.service';
 import { RequestSecondOpinionController } from './request-second-opinion/request-second-opinion.http.controller';
 import { RequestSecondOpinionHandler } from './request-second-opinion/request-second-opinion.handler';
 import { GetReferralController } from './get-referral/get-referral.http.controller';
 import { GetReferralHandler } from './get-referral/get-referral.handler';
+import { DirectoryModule } from './directory/directory.module';
+import { DecisionsController } from './decisions/decisions.http.controller';
+import { DecideHandler } from './decisions/decide.handler';
+import { RecordsOutcomeConsumer } from './records-outcome/records-outcome.consumer';
+import { ListReferralsController } from './list-referrals/list-referrals.http.controller';
+import { ListReferralsHandler } from './list-referrals/list-referrals.handler';
 
 @Module({})
 export class ReferralAppModule {
   static forRoot(config: ReferralConfig): DynamicModule {
+    // One codec for the client (decisions, queries) and the worker: both must read what the other wrote.
+    const codec = new AesGcmPayloadCodec(loadPayloadKey(config));
     return {
       module: ReferralAppModule,
       imports: [
         LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
         AuthModule.forRoot(verifierSettingsFrom(config)),
         MikroOrmModule.forRoot({ ...referralOrmOptions(config), driver: PostgreSqlDriver }),
-        TemporalClientModule.forRoot({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }),
+        TemporalClientModule.forRoot({
+          address: config.TEMPORAL_ADDRESS,
+          namespace: config.TEMPORAL_NAMESPACE,
+          dataConverter: { payloadCodecs: [codec] },
+        }),
         MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),
         HealthModule.forRoot({
           inject: [MikroORM, MESSAGE_BROKER, TEMPORAL_CLIENT],
@@ -36,14 +49,18 @@ export class ReferralAppModule {
             { name: 'temporal', check: async () => void (await temporal.workflowService.getSystemInfo({})) },
           ],
         }),
+        DirectoryModule,
       ],
-      controllers: [RequestSecondOpinionController, GetReferralController],
+      controllers: [RequestSecondOpinionController, ListReferralsController, GetReferralController, DecisionsController, RecordsOutcomeConsumer],
       providers: [
         { provide: REFERRAL_CONFIG, useValue: config },
+        { provide: PAYLOAD_CODEC, useValue: codec },
         TemporalWorkerService,
         StartReconcilerService,
         RequestSecondOpinionHandler,
         GetReferralHandler,
+        DecideHandler,
+        ListReferralsHandler,
       ],
     };
   }

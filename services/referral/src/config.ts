@@ -9,10 +9,26 @@ export const referralConfigSchema = baseConfigSchema.extend({
   TEMPORAL_TASK_QUEUE: z.string().default('second-opinion'),
   /** Prebuilt workflow bundle for production workers; unset = bundle the TypeScript sources at start (tests). */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  KAFKA_CONSUMER_GROUP: z.string().default('referral.records-outcomes'),
   /** Run the Temporal worker in this process (off for API-only replicas). */
   RUN_WORKER: z.stringbool().default(true),
   /** Referrals stuck before their workflow started (e.g. Temporal was down at POST time) are started after this. */
   START_RECONCILE_AFTER_MS: z.coerce.number().int().positive().default(30_000),
+  /** AES-256 key (base64) for Temporal payloads; required in production. */
+  TEMPORAL_PAYLOAD_KEY: z.string().optional(),
+  /** Development only: where the generated payload key is kept. */
+  TEMPORAL_PAYLOAD_KEY_FILE: z.string().default('.local/state/temporal-codec/payload.key'),
+  /** Rule 11: how patients reach PALS; carried by every event that ends a path. */
+  PALS_NAME: z.string().default('Patient Advice and Liaison Service (PALS)'),
+  PALS_PHONE: z.string().default('01632 960 000'),
+  PALS_EMAIL: z.email().default('pals@second-opinion.nhs.invalid'),
+  PALS_URL: z.url().default('https://second-opinion.nhs.invalid/pals'),
+  /**
+   * Timer overrides as JSON, by urgency and optionally specialty, in days, e.g.
+   * {"urgent":{"urgentEscalationDays":10},"specialties":{"oncology":{"urgent":{"triage":{"dueDays":2}}}}}.
+   * Defaults are in src/domain/timer-policy.ts.
+   */
+  TIMER_POLICY_JSON: z.string().optional(),
 });
 
 export type ReferralConfig = z.output<typeof referralConfigSchema>;

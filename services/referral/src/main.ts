@@ -1,5 +1,8 @@
 // Tracing is started by the preload (node --import dist/libs/observability/src/register.js), before any library loads.
-import { createServiceApp } from '@sonet/service-kit';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Events, Topics } from '@sonet/contracts';
+import { KafkaInboxServer, MESSAGE_BROKER, type MessageBroker } from '@sonet/messaging';
+import { createServiceApp, kafkaLog } from '@sonet/service-kit';
 import { ReferralAppModule } from './app.module';
 import { readReferralConfig } from './config';
 
@@ -14,6 +17,14 @@ async function main(): Promise<void> {
       description: 'Record and follow second-opinion referrals (GP, patient, clinical teams).',
       version: '1',
     },
+    // Records-transfer outcomes, turned into signals to the referral's workflow.
+    transport: (app) =>
+      new KafkaInboxServer(app.get(MikroORM), app.get<MessageBroker>(MESSAGE_BROKER), {
+        groupId: config.KAFKA_CONSUMER_GROUP,
+        topics: [Topics.recordsEvents],
+        registry: Events,
+        log: kafkaLog('referral'),
+      }),
   });
 }
 

@@ -1,5 +1,5 @@
 import { Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type DataConverter } from '@temporalio/client';
 
 /** DI token of the Temporal client. */
 export const TEMPORAL_CLIENT = Symbol('TemporalClient');
@@ -17,7 +17,7 @@ class TemporalConnectionCloser implements OnApplicationShutdown {
 @Module({})
 export class TemporalClientModule {
   /** A global Temporal client for starting, signalling and querying workflows; closed on shutdown. */
-  static forRoot(options: { address: string; namespace: string }): DynamicModule {
+  static forRoot(options: { address: string; namespace: string; dataConverter?: DataConverter }): DynamicModule {
     return {
       module: TemporalClientModule,
       global: true,
@@ -26,7 +26,7 @@ export class TemporalClientModule {
           provide: TEMPORAL_CLIENT,
           useFactory: async () => {
             const connection = await Connection.connect({ address: options.address, connectTimeout: '5s' });
-            return new Client({ connection, namespace: options.namespace });
+            return new Client({ connection, namespace: options.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
           },
         },
         { provide: TemporalConnectionCloser, inject: [TEMPORAL_CLIENT], useFactory: (c: Client) => new TemporalConnectionCloser(c) },

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventEnvelope, ReferralRequestedData } from '@sonet/contracts';
-import { NOTIFICATION_CONFIG, type NotificationConfig } from '../config';
+import { NOTIFICATION_CONFIG, palsContactFrom, type NotificationConfig } from '../config';
 import type { Notification } from '../domain/entities';
 import { planNotification, recordNotifications, type PlannedNotification } from '../domain/planned-notification';
+import { contactsFromRequested, loadContacts, saveContacts } from '../domain/referral-contacts';
 import { safeErrorMessage } from '../domain/redaction';
 import { renderTemplate, type PalsContact } from '../templates';
 
@@ -25,14 +26,12 @@ export function planReferralRequested(event: EventEnvelope<ReferralRequestedData
   ];
 }
 
-export const palsContactFrom = (config: NotificationConfig): PalsContact => ({
-  phone: config.PALS_PHONE,
-  email: config.PALS_EMAIL,
-  url: config.PALS_URL,
-  openingHours: config.PALS_OPENING_HOURS,
-});
+export { palsContactFrom };
 
-/** Records the notifications for a ReferralRequested event, in the inbox transaction; the dispatcher sends them. */
+/**
+ * Records the notifications for a ReferralRequested event, and the referral's contacts (who later events are
+ * told to), in the inbox transaction; the dispatcher sends them.
+ */
 @Injectable()
 export class AcknowledgeReferralRequestHandler {
   private readonly logger = new Logger(AcknowledgeReferralRequestHandler.name);
@@ -44,9 +43,12 @@ export class AcknowledgeReferralRequestHandler {
 
   async execute(em: EntityManager, event: EventEnvelope<ReferralRequestedData>): Promise<Notification[]> {
     const planned = planReferralRequested(event, this.pals);
+    const now = new Date();
     let recorded: Awaited<ReturnType<typeof recordNotifications>>;
     try {
-      recorded = await recordNotifications(em, planned, new Date());
+      recorded = await recordNotifications(em, planned, now);
+      const existing = await loadContacts(em, event.data.referralId);
+      await saveContacts(em, contactsFromRequested(event.data, existing), now);
       await em.flush();
     } catch (e) {
       // The inbox logs this message and copies it into dead-letter headers; a database error's detail would

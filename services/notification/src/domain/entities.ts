@@ -45,4 +45,36 @@ export const NotificationSchema = defineEntity({
 export class Notification extends NotificationSchema.class {}
 NotificationSchema.setClass(Notification);
 
-export const notificationEntities = [NotificationSchema];
+/**
+ * Per-referral contact projection: where each participant is told things, since most referral events carry
+ * only ids. Holds names and addresses (never the NHS number); never logged or served over HTTP.
+ */
+export const ReferralContactSchema = defineEntity({
+  name: 'ReferralContact',
+  tableName: 'referral_contact',
+  properties: {
+    referralId: p.uuid().primary(),
+    urgency: p.enum(['routine', 'urgent'] as const),
+    patientName: p.text(),
+    patientEmail: p.text().nullable(),
+    patientPhone: p.text().nullable(),
+    patientPreferredChannel: p.enum(contactChannelSchema.options),
+    referringPracticeOds: p.text(),
+    referringPracticeEmail: p.text().nullable(),
+    originalTeamName: p.text(),
+    originalTeamOds: p.text(),
+    originalTeamId: p.text().nullable(),
+    originalTeamEmail: p.text().nullable(),
+    originalTeamInformed: p.boolean().default(false),
+    targetTeamName: p.text().nullable(),
+    targetTeamOds: p.text().nullable(),
+    targetTeamId: p.text().nullable(),
+    targetTeamEmail: p.text().nullable(),
+    targetAttempt: p.integer().nullable(),
+    updatedAt: p.datetime(),
+  },
+});
+export class ReferralContact extends ReferralContactSchema.class {}
+ReferralContactSchema.setClass(ReferralContact);
+
+export const notificationEntities = [NotificationSchema, ReferralContactSchema];

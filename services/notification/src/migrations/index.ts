@@ -1,3 +1,4 @@
 import { Migration20261124093000_initial } from './Migration20261124093000_initial';
+import { Migration20261125090000_referral_contact } from './Migration20261125090000_referral_contact';
 
-export const notificationMigrations = [Migration20261124093000_initial];
+export const notificationMigrations = [Migration20261124093000_initial, Migration20261125090000_referral_contact];

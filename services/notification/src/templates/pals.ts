@@ -1,18 +1,34 @@
-/** How patients reach the Patient Advice and Liaison Service (DOMAIN rule 11); from configuration. */
+/**
+ * How patients reach the Patient Advice and Liaison Service (DOMAIN rule 11): the contact an event carries
+ * (declines, rejections, withdrawals, care retained), otherwise the one from configuration.
+ */
 export interface PalsContact {
+  /** The service's own name, e.g. "PALS, General Hospital"; printed when given. */
+  readonly name?: string | undefined;
   readonly phone: string;
   readonly email: string;
   readonly url: string;
-  readonly openingHours: string;
+  readonly openingHours?: string | undefined;
 }
 
+const DEFAULT_LEAD = 'If you need any advice or support, you can contact the Patient Advice and Liaison Service (PALS):';
+
+/** For messages that end a path (decline, rejection, withdrawal, care retained): PALS also hears concerns. */
+export const END_OF_PATH_LEAD =
+  'If you are unhappy with this decision, or need any advice or support, you can contact the Patient Advice and Liaison Service (PALS). They can listen to your concerns and help you:';
+
+const GENERIC_NAMES = new Set(['pals', 'patient advice and liaison service', 'patient advice and liaison service (pals)']);
+const distinctName = (name: string | undefined): string | undefined =>
+  name && name.trim() && !GENERIC_NAMES.has(name.trim().toLowerCase()) ? name.trim() : undefined;
+
 /** The PALS paragraph every patient-facing message ends with. */
-export const palsSection = (pals: PalsContact): string =>
+export const palsSection = (pals: PalsContact, lead: string = DEFAULT_LEAD): string =>
   [
     'Advice and support',
     '',
-    'If you need any advice or support, you can contact the Patient Advice and Liaison Service (PALS):',
-    `  Phone: ${pals.phone} (${pals.openingHours})`,
+    lead,
+    ...(distinctName(pals.name) ? [`  ${distinctName(pals.name)}`] : []),
+    `  Phone: ${pals.phone}${pals.openingHours ? ` (${pals.openingHours})` : ''}`,
     `  Email: ${pals.email}`,
     `  Website: ${pals.url}`,
   ].join('\n');

@@ -5,22 +5,70 @@ import { notFoundProblem } from '@sonet/service-kit';
 import { maySeeReferral } from '../domain/access';
 import { Referral, TimelineEntry } from '../domain/entities';
 import type { ReferralState } from '../domain/referral-state';
+import { allowedActions, type ActionType } from '../workflows/decider';
+
+export interface TeamView {
+  teamId: string | null;
+  ods: string;
+  name: string;
+}
 
 export interface ReferralView {
   id: string;
   state: ReferralState;
+  /** The ETag of decisions: send it back as If-Match to make a decision conditional on what you saw. */
+  revision: number;
+  allowedActions: ActionType[];
   urgency: 'routine' | 'urgent';
   specialty: string;
   referringPractice: string;
-  originalTeam: { ods: string; name: string };
+  originalTeam: TeamView;
+  /** The team asked for the second opinion, once the GP referred (rule 3); with its site and distance (rule 7). */
+  receivingTeam: (TeamView & { siteName: string | null; distanceKm: number | null }) | null;
   /** Rule 5: the team responsible for the patient's care; the original team until a care transfer is agreed. */
   responsibleTeam: { ods: string };
   explainedByOriginalTeam: boolean;
   recordsSharingConsent: boolean;
+  originalTeamInformed: boolean;
+  due: { step: string; at: string; overdue: boolean } | null;
+  appointment: { at: string; site: { ods: string | null; name: string | null } } | null;
+  opinionOutcome: 'concurs' | 'differs' | 'partially-differs' | null;
   createdAt: string;
   updatedAt: string;
   timeline: { at: string; state: ReferralState; event: string; summary: string }[];
 }
+
+export const toReferralView = (r: Referral, timeline: TimelineEntry[], now = new Date()): ReferralView => ({
+  id: r.id,
+  state: r.state,
+  revision: r.revision,
+  allowedActions: allowedActions({ state: r.state, originalTeamId: r.originalTeamId ?? '', originalTeamInformed: !!r.originalTeamInformedAt }),
+  urgency: r.urgency,
+  specialty: r.specialty,
+  referringPractice: r.referringPractice,
+  originalTeam: { teamId: r.originalTeamId ?? null, ods: r.originalTeamOds, name: r.originalTeamName },
+  receivingTeam: r.targetTeamOds
+    ? {
+        teamId: r.targetTeamId ?? null,
+        ods: r.targetTeamOds,
+        name: r.targetTeamName ?? '',
+        siteName: r.targetSiteName ?? null,
+        distanceKm: r.distanceKm ?? null,
+      }
+    : null,
+  responsibleTeam: { ods: r.responsibleTeamOds },
+  explainedByOriginalTeam: r.explainedByOriginalTeam,
+  recordsSharingConsent: r.recordsSharingConsent,
+  originalTeamInformed: !!r.originalTeamInformedAt,
+  due: r.dueAt && r.dueStep ? { step: r.dueStep, at: r.dueAt.toISOString(), overdue: r.dueAt < now } : null,
+  appointment: r.appointmentAt
+    ? { at: r.appointmentAt.toISOString(), site: { ods: r.appointmentSiteOds ?? null, name: r.appointmentSiteName ?? null } }
+    : null,
+  opinionOutcome: r.opinionOutcome ?? null,
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
+  timeline: timeline.map((t) => ({ at: t.at.toISOString(), state: t.state, event: t.eventType, summary: t.summary })),
+});
 
 /** The referral's current state and its timeline, from the read model. No patient identifiers. */
 @Injectable()
@@ -36,25 +84,13 @@ export class GetReferralHandler {
       !maySeeReferral(principal, {
         referringPractice: referral.referringPractice,
         originalTeamOds: referral.originalTeamOds,
+        targetTeamOds: referral.targetTeamOds ?? null,
         patientNhsNumber: referral.patient.nhsNumber,
       })
     ) {
       throw notFoundProblem(`No referral ${id}.`);
     }
-    const timeline = await em.find(TimelineEntry, { referral: id }, { orderBy: { at: 'asc' } });
-    return {
-      id: referral.id,
-      state: referral.state,
-      urgency: referral.urgency,
-      specialty: referral.specialty,
-      referringPractice: referral.referringPractice,
-      originalTeam: { ods: referral.originalTeamOds, name: referral.originalTeamName },
-      responsibleTeam: { ods: referral.responsibleTeamOds },
-      explainedByOriginalTeam: referral.explainedByOriginalTeam,
-      recordsSharingConsent: referral.recordsSharingConsent,
-      createdAt: referral.createdAt.toISOString(),
-      updatedAt: referral.updatedAt.toISOString(),
-      timeline: timeline.map((t) => ({ at: t.at.toISOString(), state: t.state, event: t.eventType, summary: t.summary })),
-    };
+    const timeline = await em.find(TimelineEntry, { referral: id }, { orderBy: { at: 'asc', id: 'asc' } });
+    return toReferralView(referral, timeline);
   }
 }

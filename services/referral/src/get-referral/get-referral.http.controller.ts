@@ -1,4 +1,6 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Param, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { etagOf } from '../decisions/decide.handler';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { referralIdSchema } from '@sonet/contracts';
@@ -16,7 +18,9 @@ export class GetReferralController {
   @ApiOperation({ summary: 'A referral: its state, responsible team and timeline' })
   @ApiOkResponse({ description: 'The referral.' })
   @ApiNotFoundResponse({ description: 'problem+json: no such referral, or not one the caller may see.' })
-  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<ReferralView> {
-    return this.handler.execute(parseOrProblem(referralIdSchema, id, 'referral id'), principal);
+  async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<ReferralView> {
+    const view = await this.handler.execute(parseOrProblem(referralIdSchema, id, 'referral id'), principal);
+    void reply.header('etag', etagOf(view.revision));
+    return view;
   }
 }

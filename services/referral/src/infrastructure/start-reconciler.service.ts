@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';
 import { Referral } from '../domain/entities';
-import { startSecondOpinionWorkflow } from '../request-second-opinion/request-second-opinion.handler';
+import { startSecondOpinionWorkflow, workflowInputFor } from '../request-second-opinion/start-workflow';
+import { parseTimerOverrides, type TimerOverrides } from '../domain/timer-policy';
 import type { ReferralConfig } from '../config';
 import { REFERRAL_CONFIG, TEMPORAL_CLIENT } from './tokens';
 
@@ -15,12 +16,15 @@ export class StartReconcilerService implements OnApplicationBootstrap, OnApplica
   private readonly logger = new Logger(StartReconcilerService.name);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private readonly timerOverrides: TimerOverrides;
 
   constructor(
     private readonly orm: MikroORM,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(REFERRAL_CONFIG) private readonly config: ReferralConfig,
-  ) {}
+  ) {
+    this.timerOverrides = parseTimerOverrides(config.TIMER_POLICY_JSON);
+  }
 
   onApplicationBootstrap(): void {
     const every = Math.max(5_000, Math.floor(this.config.START_RECONCILE_AFTER_MS / 2));
@@ -35,8 +39,12 @@ export class StartReconcilerService implements OnApplicationBootstrap, OnApplica
 
   async reconcileOnce(): Promise<number> {
     const before = new Date(Date.now() - this.config.START_RECONCILE_AFTER_MS);
-    const stuck = await this.orm.em.fork().find(Referral, { state: 'requested', createdAt: { $lt: before } }, { limit: 100, fields: ['id'] });
-    for (const r of stuck) await startSecondOpinionWorkflow(this.temporal, this.config.TEMPORAL_TASK_QUEUE, r.id);
+    const stuck = await this.orm.em
+      .fork()
+      .find(Referral, { state: 'requested', createdAt: { $lt: before } }, { limit: 100, fields: ['id', 'urgency', 'specialty', 'originalTeamId'] });
+    for (const r of stuck) {
+      await startSecondOpinionWorkflow(this.temporal, this.config.TEMPORAL_TASK_QUEUE, workflowInputFor(r, this.timerOverrides));
+    }
     return stuck.length;
   }
 

@@ -3,7 +3,8 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createReferralActivities } from '../activities/referral.activities';
 import type { ReferralConfig } from '../config';
-import { REFERRAL_CONFIG } from './tokens';
+import { PAYLOAD_CODEC, REFERRAL_CONFIG } from './tokens';
+import type { PayloadCodec } from '@temporalio/common';
 
 /**
  * Runs the `second-opinion` Temporal worker in this process. Started after the app has bootstrapped
@@ -19,6 +20,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, OnApplicat
   constructor(
     @Inject(REFERRAL_CONFIG) private readonly config: ReferralConfig,
     private readonly orm: MikroORM,
+    @Inject(PAYLOAD_CODEC) private readonly codec: PayloadCodec,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -28,7 +30,13 @@ export class TemporalWorkerService implements OnApplicationBootstrap, OnApplicat
       connection: this.connection,
       namespace: this.config.TEMPORAL_NAMESPACE,
       taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-      activities: createReferralActivities(this.orm),
+      activities: createReferralActivities(this.orm, {
+        name: this.config.PALS_NAME,
+        phone: this.config.PALS_PHONE,
+        email: this.config.PALS_EMAIL,
+        url: this.config.PALS_URL,
+      }),
+      dataConverter: { payloadCodecs: [this.codec] },
       ...(this.config.WORKFLOW_BUNDLE_PATH
         ? { workflowBundle: { codePath: this.config.WORKFLOW_BUNDLE_PATH } }
         : { workflowsPath: require.resolve('../workflows/index') }),

@@ -1,4 +1,6 @@
 import { Migration20261124090000_initial } from './Migration20261124090000_initial';
+import { Migration20261124130000_process } from './Migration20261124130000_process';
+import { Migration20261124120000_directory } from './Migration20261124120000_directory';
 
 /** Every migration of this service, in order. Listed explicitly so the compiled service finds them without globbing. */
-export const referralMigrations = [Migration20261124090000_initial];
+export const referralMigrations = [Migration20261124090000_initial, Migration20261124120000_directory, Migration20261124130000_process];

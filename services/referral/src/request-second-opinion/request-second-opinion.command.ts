@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { patientDetailsSchema, teamRefSchema } from '@sonet/contracts';
+import { patientDetailsSchema } from '@sonet/contracts';
 
 /**
  * A GP records a patient's request for a second opinion (rule 3: it is a new referral, made by the GP).
@@ -8,7 +8,7 @@ import { patientDetailsSchema, teamRefSchema } from '@sonet/contracts';
 export const requestSecondOpinionSchema = z
   .object({
     patient: patientDetailsSchema,
-    originalTeam: teamRefSchema.describe('the clinical team that gave the first opinion'),
+    originalTeamId: z.string().trim().min(1).max(64).describe('the clinical team that gave the first opinion (directory id)'),
     specialty: z.string().trim().min(1).max(100),
     reason: z.string().trim().min(1).max(4000),
     urgency: z.enum(['routine', 'urgent']).default('routine'),

@@ -1,13 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Client, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { currentTraceHeaders } from '@sonet/messaging';
-import { unavailableProblem } from '@sonet/service-kit';
+import { unavailableProblem, validationProblem } from '@sonet/service-kit';
+import { DirectoryService } from '../directory/directory.service';
+import { parseTimerOverrides, type TimerOverrides } from '../domain/timer-policy';
+import { startSecondOpinionWorkflow, workflowInputFor } from './start-workflow';
 import { Patient, Referral } from '../domain/entities';
 import { TEMPORAL_CLIENT, REFERRAL_CONFIG } from '../infrastructure/tokens';
 import type { ReferralConfig } from '../config';
-import { workflowIdFor, type SecondOpinionInput } from '../workflows/definitions';
+import { workflowIdFor } from '../workflows/definitions';
 import type { RequestSecondOpinionCommand } from './request-second-opinion.command';
 
 export interface RequestSecondOpinionResult {
@@ -23,14 +26,23 @@ export interface RequestSecondOpinionResult {
 @Injectable()
 export class RequestSecondOpinionHandler {
   private readonly logger = new Logger(RequestSecondOpinionHandler.name);
+  private readonly timerOverrides: TimerOverrides;
 
   constructor(
     private readonly em: EntityManager,
+    private readonly directory: DirectoryService,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(REFERRAL_CONFIG) private readonly config: ReferralConfig,
-  ) {}
+  ) {
+    this.timerOverrides = parseTimerOverrides(config.TIMER_POLICY_JSON);
+  }
 
   async execute(cmd: RequestSecondOpinionCommand): Promise<RequestSecondOpinionResult> {
+    const originalTeam = await this.directory.findTeam(cmd.originalTeamId);
+    if (!originalTeam) {
+      throw validationProblem([{ name: 'originalTeamId', reason: 'no such clinical team in the directory' }]);
+    }
+    const practice = await this.directory.findOrganisation(cmd.referringPractice);
     const referralId = randomUUID();
     const workflowId = workflowIdFor(referralId);
     await this.em.fork().transactional(async (em) => {
@@ -56,9 +68,12 @@ export class RequestSecondOpinionHandler {
         id: referralId,
         patient,
         referringPractice: cmd.referringPractice,
-        originalTeamOds: cmd.originalTeam.ods,
-        originalTeamName: cmd.originalTeam.name,
-        responsibleTeamOds: cmd.originalTeam.ods,
+        originalTeamId: originalTeam.id,
+        originalTeamOds: originalTeam.site.ods,
+        originalTeamName: originalTeam.name,
+        originalTeamEmail: originalTeam.contactEmail,
+        referringPracticeEmail: practice?.contactEmail ?? null,
+        responsibleTeamOds: originalTeam.site.ods,
         specialty: cmd.specialty,
         urgency: cmd.urgency,
         reason: cmd.reason,
@@ -71,7 +86,11 @@ export class RequestSecondOpinionHandler {
       });
     });
     try {
-      await startSecondOpinionWorkflow(this.temporal, this.config.TEMPORAL_TASK_QUEUE, referralId);
+      await startSecondOpinionWorkflow(
+        this.temporal,
+        this.config.TEMPORAL_TASK_QUEUE,
+        workflowInputFor({ id: referralId, urgency: cmd.urgency, specialty: cmd.specialty, originalTeamId: originalTeam.id }, this.timerOverrides),
+      );
     } catch (e) {
       this.logger.error({ err: e, referralId }, 'could not start the workflow; the reconciler will retry');
       throw unavailableProblem(
@@ -80,15 +99,4 @@ export class RequestSecondOpinionHandler {
     }
     return { referralId, workflowId };
   }
-}
-
-/** Starts the referral's workflow, or attaches to it if it already runs (idempotent). */
-export async function startSecondOpinionWorkflow(temporal: Client, taskQueue: string, referralId: string): Promise<void> {
-  const args: [SecondOpinionInput] = [{ referralId }];
-  await temporal.workflow.start('secondOpinionWorkflow', {
-    taskQueue,
-    workflowId: workflowIdFor(referralId),
-    args,
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-  });
 }

@@ -1,0 +1,123 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { organisationCovers, type Principal, type Role } from '@sonet/auth';
+import { conflictProblem, notFoundProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
+import { maySeeReferral } from '../domain/access';
+import { Referral } from '../domain/entities';
+import { TEMPORAL_CLIENT } from '../infrastructure/tokens';
+import { allowedActions, type DecisionAction } from '../workflows/decider';
+import {
+  decisionUpdate,
+  DECISION_NOT_ALLOWED,
+  DECISION_SAME_TEAM,
+  REVISION_MISMATCH,
+  workflowIdFor,
+  type Actor,
+  type SecondOpinionStatus,
+} from '../workflows/definitions';
+
+/** Who, in relation to the referral, may take a decision. */
+export type Party = 'referring-gp' | 'receiving-team' | 'patient';
+
+const forbidden = (detail: string) => new Problem({ type: problemType('forbidden'), title: 'Forbidden', status: 403, detail });
+
+const ROLE_OF_PARTY: Record<Party, Role> = { 'referring-gp': 'gp', 'receiving-team': 'clinician', patient: 'patient' };
+
+/** Parses If-Match ("3", W/"3"); undefined when absent. */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const m = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
+  if (!m) throw validationProblem([{ name: 'If-Match', reason: 'must be an ETag of this API, e.g. "3"' }]);
+  return Number(m[1]);
+}
+
+export const etagOf = (revision: number): string => `"${revision}"`;
+
+/**
+ * Takes a human decision: finds the referral (404 if the caller may not see it), checks the caller is the
+ * party this decision belongs to (403), then asks the referral's workflow through its `decision` Update. The
+ * workflow's validator refuses a decision its state does not allow before anything is recorded (409 naming the
+ * state and the allowed actions), or one made on a stale revision (412).
+ */
+@Injectable()
+export class DecideHandler {
+  constructor(
+    private readonly em: EntityManager,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+  ) {}
+
+  /** Loads the referral the caller may see, or 404. */
+  async referralFor(id: string, principal: Principal): Promise<Referral> {
+    const referral = await this.em.fork().findOne(Referral, { id }, { populate: ['patient'] });
+    if (
+      !referral ||
+      !maySeeReferral(principal, {
+        referringPractice: referral.referringPractice,
+        originalTeamOds: referral.originalTeamOds,
+        targetTeamOds: referral.targetTeamOds ?? null,
+        patientNhsNumber: referral.patient.nhsNumber,
+      })
+    ) {
+      throw notFoundProblem(`No referral ${id}.`);
+    }
+    return referral;
+  }
+
+  /** Throws 403 unless the caller is one of the parties allowed to take this decision. */
+  assertParty(referral: Referral, principal: Principal, parties: readonly Party[]): void {
+    const ok = parties.some((party) => {
+      switch (party) {
+        case 'referring-gp':
+          return principal.role === 'gp' && principal.organisation === referral.referringPractice;
+        case 'receiving-team':
+          return principal.role === 'clinician' && !!referral.targetTeamOds && organisationCovers(principal.organisation, referral.targetTeamOds);
+        case 'patient':
+          return principal.role === 'patient' && principal.nhsNumber === referral.patient.nhsNumber;
+      }
+    });
+    if (!ok) {
+      throw forbidden(`This decision is for ${parties.map((p) => p.replace('-', ' ')).join(' or ')} (as ${parties.map((p) => ROLE_OF_PARTY[p]).join('/')}).`);
+    }
+  }
+
+  async decide(referral: Referral, principal: Principal, action: DecisionAction, expectedRevision: number | undefined): Promise<SecondOpinionStatus> {
+    const actor: Actor = { role: principal.role === 'clinician' ? 'clinician' : principal.role === 'patient' ? 'patient' : 'gp', organisation: principal.organisation };
+    const handle = this.temporal.workflow.getHandle(workflowIdFor(referral.id));
+    try {
+      return await handle.executeUpdate(decisionUpdate, {
+        args: [{ action, actor, ...(expectedRevision !== undefined ? { expectedRevision } : {}) }],
+      });
+    } catch (e) {
+      throw this.toProblem(e, referral);
+    }
+  }
+
+  private toProblem(e: unknown, referral: Referral): Error {
+    const failure = e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure ? e.cause : undefined;
+    const details = (failure?.details?.[0] ?? {}) as { state?: string; revision?: number; allowedActions?: string[] };
+    const extensions = {
+      currentState: details.state ?? referral.state,
+      allowedActions: details.allowedActions ?? [],
+      revision: details.revision ?? referral.revision,
+    };
+    switch (failure?.type) {
+      case DECISION_NOT_ALLOWED:
+        return conflictProblem(failure.message, extensions);
+      case DECISION_SAME_TEAM:
+        return validationProblem([{ name: 'targetTeamId', reason: failure.message }]);
+      case REVISION_MISMATCH:
+        return new Problem({ type: problemType('precondition-failed'), title: 'Precondition failed', status: 412, detail: failure.message, ...extensions });
+    }
+    // The process has ended (its workflow completed): nothing more can be decided.
+    if (e instanceof WorkflowNotFoundError || (e instanceof Error && /already completed|workflow execution.*(completed|closed)/i.test(e.message))) {
+      return conflictProblem(`The referral is ${referral.state}; its process has ended.`, {
+        currentState: referral.state,
+        allowedActions: allowedActions({ state: referral.state, originalTeamId: referral.originalTeamId ?? '', originalTeamInformed: !!referral.originalTeamInformedAt }),
+        revision: referral.revision,
+      });
+    }
+    return e as Error;
+  }
+}

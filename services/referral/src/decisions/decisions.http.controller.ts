@@ -1,0 +1,183 @@
+import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { referralIdSchema } from '@sonet/contracts';
+import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
+import { parseOrProblem, validationProblem } from '@sonet/service-kit';
+import { DirectoryService } from '../directory/directory.service';
+import { distanceKm, roundKm } from '../directory/distance';
+import type { DecisionAction } from '../workflows/decider';
+import type { SecondOpinionStatus } from '../workflows/definitions';
+import { DecideHandler, etagOf, parseIfMatch, type Party } from './decide.handler';
+import {
+  appointmentSchema,
+  careTransferDecisionSchema,
+  emptySchema,
+  gpDecisionSchema,
+  moreInfoSchema,
+  opinionSchema,
+  triageSchema,
+  withdrawSchema,
+} from './decision.commands';
+
+const bodySchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as object;
+
+/**
+ * The decisions of the second-opinion process. Each answers the referral's new status with its ETag; an
+ * If-Match header makes the decision conditional on the revision the caller saw (412 if it moved on).
+ * A decision the current state does not allow answers 409 problem+json naming the state and allowed actions.
+ */
+@ApiTags('decisions')
+@ApiBearerAuth()
+@Controller('v1/referrals/:id')
+export class DecisionsController {
+  constructor(
+    private readonly handler: DecideHandler,
+    private readonly directory: DirectoryService,
+  ) {}
+
+  private async run(
+    id: string,
+    principal: Principal,
+    ifMatch: string | undefined,
+    reply: FastifyReply,
+    parties: readonly Party[],
+    build: (referral: Awaited<ReturnType<DecideHandler['referralFor']>>) => Promise<DecisionAction> | DecisionAction,
+  ): Promise<SecondOpinionStatus> {
+    const referralId = parseOrProblem(referralIdSchema, id, 'referral id');
+    const expected = parseIfMatch(ifMatch);
+    const referral = await this.handler.referralFor(referralId, principal);
+    this.handler.assertParty(referral, principal, parties);
+    const action = await build(referral);
+    const status = await this.handler.decide(referral, principal, action, expected);
+    void reply.header('etag', etagOf(status.revision));
+    return status;
+  }
+
+  @Post('gp-decision')
+  @HttpCode(200)
+  @Roles('gp')
+  @ApiOperation({ summary: 'GP: refer to a different clinical team (rule 3), or decline with a reason (rule 1)' })
+  @ApiBody({ schema: bodySchema(gpDecisionSchema) })
+  @ApiOkResponse({ description: 'The new status.' })
+  @ApiConflictResponse({ description: 'problem+json: not possible in the current state (currentState, allowedActions).' })
+  gpDecision(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const cmd = parseOrProblem(gpDecisionSchema, body);
+    return this.run(id, p, ifMatch, reply, ['referring-gp'], async (referral): Promise<DecisionAction> => {
+      if (cmd.decision === 'decline') return { type: 'decline', reason: cmd.reason };
+      const team = await this.directory.findTeam(cmd.targetTeamId);
+      if (!team) throw validationProblem([{ name: 'targetTeamId', reason: 'no such clinical team in the directory' }]);
+      if (!team.acceptsSecondOpinions) throw validationProblem([{ name: 'targetTeamId', reason: 'this team does not take second-opinion referrals' }]);
+      const practice = await this.directory.findOrganisation(referral.referringPractice);
+      return {
+        type: 'refer',
+        targetTeam: {
+          teamId: team.id,
+          ods: team.site.ods,
+          name: team.name,
+          siteName: team.site.name,
+          contactEmail: team.contactEmail,
+          // Rule 7: how far the patient may have to travel (from their practice).
+          ...(practice ? { distanceKm: roundKm(distanceKm(practice, team.site)) } : {}),
+        },
+      };
+    });
+  }
+
+  @Post('triage')
+  @HttpCode(200)
+  @Roles('clinician')
+  @ApiOperation({ summary: 'Receiving team: accept, reject with a reason, or ask for more information (rule 6)' })
+  @ApiBody({ schema: bodySchema(triageSchema) })
+  triage(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const cmd = parseOrProblem(triageSchema, body);
+    return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction =>
+      cmd.decision === 'accept'
+        ? { type: 'triage-accept' }
+        : cmd.decision === 'reject'
+          ? { type: 'triage-reject', reason: cmd.reason }
+          : { type: 'request-info', question: cmd.question },
+    );
+  }
+
+  @Post('more-info')
+  @HttpCode(200)
+  @Roles('gp')
+  @ApiOperation({ summary: 'GP: answer the receiving team\'s question; triage resumes' })
+  @ApiBody({ schema: bodySchema(moreInfoSchema) })
+  moreInfo(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const cmd = parseOrProblem(moreInfoSchema, body);
+    return this.run(id, p, ifMatch, reply, ['referring-gp'], (): DecisionAction => ({ type: 'provide-info', answer: cmd.answer }));
+  }
+
+  @Post('appointment')
+  @HttpCode(200)
+  @Roles('clinician')
+  @ApiOperation({ summary: 'Receiving team: book (or rebook) the appointment' })
+  @ApiBody({ schema: bodySchema(appointmentSchema) })
+  appointment(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const cmd = parseOrProblem(appointmentSchema, body);
+    return this.run(id, p, ifMatch, reply, ['receiving-team'], async (referral): Promise<DecisionAction> => {
+      const siteOds = cmd.siteOds ?? referral.targetTeamOds ?? '';
+      const site = await this.directory.findOrganisation(siteOds);
+      if (!site || site.kind !== 'site') throw validationProblem([{ name: 'siteOds', reason: 'no such hospital site in the directory' }]);
+      return { type: 'book-appointment', appointmentAt: cmd.appointmentAt, site: { ods: site.ods, name: site.name } };
+    });
+  }
+
+  @Post('opinion')
+  @HttpCode(200)
+  @Roles('clinician')
+  @ApiOperation({ summary: 'Receiving team: give the second opinion (concurs, differs, partially-differs) with a summary (rule 8)' })
+  @ApiBody({ schema: bodySchema(opinionSchema) })
+  opinion(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const cmd = parseOrProblem(opinionSchema, body);
+    return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction => ({
+      type: 'issue-opinion',
+      outcome: cmd.outcome,
+      summary: cmd.summary,
+      shareWithOriginalTeam: cmd.shareWithOriginalTeam,
+    }));
+  }
+
+  @Post('inform-original-team')
+  @HttpCode(200)
+  @Roles('patient', 'gp')
+  @ApiOperation({ summary: 'Patient or GP: tell the original team a second opinion is under way (rule 9)' })
+  informOriginalTeam(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    parseOrProblem(emptySchema, body ?? {});
+    return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'inform-original-team' }));
+  }
+
+  @Post('care-transfer')
+  @HttpCode(200)
+  @Roles('patient', 'gp')
+  @ApiOperation({ summary: 'Patient or GP: ask for the new team to take over care (rule 5)' })
+  careTransfer(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    parseOrProblem(emptySchema, body ?? {});
+    return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'request-care-transfer' }));
+  }
+
+  @Post('care-transfer/decision')
+  @HttpCode(200)
+  @Roles('clinician')
+  @ApiOperation({ summary: 'Receiving team: take over care, or not (the original team stays responsible)' })
+  @ApiBody({ schema: bodySchema(careTransferDecisionSchema) })
+  careTransferDecision(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const cmd = parseOrProblem(careTransferDecisionSchema, body);
+    return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction =>
+      cmd.decision === 'accept' ? { type: 'care-transfer-decision', accept: true } : { type: 'care-transfer-decision', accept: false, reason: cmd.reason },
+    );
+  }
+
+  @Post('withdraw')
+  @HttpCode(200)
+  @Roles('patient', 'gp')
+  @ApiOperation({ summary: 'Patient or GP: withdraw the request, from any open state' })
+  @ApiBody({ schema: bodySchema(withdrawSchema) })
+  withdraw(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const cmd = parseOrProblem(withdrawSchema, body ?? {});
+    return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'withdraw', ...(cmd.reason ? { reason: cmd.reason } : {}) }));
+  }
+}

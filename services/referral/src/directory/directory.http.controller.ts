@@ -1,0 +1,92 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Roles } from '@sonet/auth';
+import { notFoundProblem, parseOrProblem, validationProblem } from '@sonet/service-kit';
+import { DirectorySearchError, DirectoryService, type DirectoryTeam, type RankedTeam } from './directory.service';
+import { MAX_SEARCH_LIMIT, searchTeamsQuerySchema, teamIdSchema } from './search-teams.query';
+
+/** One team in a search result: who, where (rule 7: site, postcode and travel distance), how long the wait is. */
+export interface TeamListItem {
+  id: string;
+  name: string;
+  specialty: string;
+  site: { ods: string; name: string; postcode: string };
+  trust: { ods: string; name: string } | null;
+  distanceKm?: number;
+  waitWeeks: number;
+  contactEmail: string;
+}
+
+const listItem = (t: RankedTeam): TeamListItem => ({
+  id: t.id,
+  name: t.name,
+  specialty: t.specialty,
+  site: { ods: t.site.ods, name: t.site.name, postcode: t.site.postcode },
+  trust: t.trust,
+  ...(t.distanceKm !== undefined ? { distanceKm: t.distanceKm } : {}),
+  waitWeeks: t.waitWeeks,
+  contactEmail: t.contactEmail,
+});
+
+@ApiTags('directory')
+@ApiBearerAuth()
+@Roles('gp', 'clinician', 'ops', 'patient')
+@Controller('v1/directory/teams')
+export class DirectoryController {
+  constructor(private readonly directory: DirectoryService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Clinical teams a second opinion can go to, with where they are and how far (rule 7)',
+    description:
+      'Teams accepting second opinions. With an origin (near or practice) each has its straight-line distance in km ' +
+      '(to 0.1) and the list is nearest first, then shortest wait; without one, shortest wait first.',
+  })
+  @ApiQuery({ name: 'specialty', required: false, description: 'lower-case slug, e.g. cardiology' })
+  @ApiQuery({ name: 'near', required: false, description: 'origin as "lat,lon" in decimal degrees, e.g. 53.80,-1.55' })
+  @ApiQuery({ name: 'practice', required: false, description: 'origin: this GP practice (ODS code), e.g. A81001; not with near' })
+  @ApiQuery({ name: 'maxKm', required: false, description: 'only teams at most this far from the origin (needs near or practice)' })
+  @ApiQuery({ name: 'excludeTeamId', required: false, description: 'leave out this team, e.g. the one that gave the first opinion (rule 3)' })
+  @ApiQuery({ name: 'limit', required: false, description: `at most this many (1..${MAX_SEARCH_LIMIT}, default 20)` })
+  @ApiOkResponse({ description: '{ items: [...] } in ranking order.' })
+  @ApiBadRequestResponse({ description: 'problem+json naming each invalid query parameter (e.g. near out of range, maxKm without an origin, unknown practice).' })
+  async search(@Query() query: unknown): Promise<{ items: TeamListItem[] }> {
+    const q = parseOrProblem(searchTeamsQuerySchema, query, 'query');
+    try {
+      const teams = await this.directory.searchTeams({
+        ...(q.specialty ? { specialty: q.specialty } : {}),
+        ...(q.near ? { near: q.near } : {}),
+        ...(q.practice ? { practiceOds: q.practice } : {}),
+        ...(q.maxKm !== undefined ? { maxKm: q.maxKm } : {}),
+        ...(q.excludeTeamId ? { excludeTeamId: q.excludeTeamId } : {}),
+        limit: q.limit,
+      });
+      return { items: teams.map(listItem) };
+    } catch (e) {
+      if (e instanceof DirectorySearchError) throw validationProblem([{ name: e.param, reason: e.message }], 'The query is not valid.');
+      throw e;
+    }
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One clinical team: specialty, site and location, trust, wait, contact' })
+  @ApiParam({ name: 'id', description: 'team id, e.g. RJ122-CARD' })
+  @ApiOkResponse({ description: 'The team.' })
+  @ApiBadRequestResponse({ description: 'problem+json: not a team id.' })
+  @ApiNotFoundResponse({ description: 'problem+json: no such team.' })
+  async get(@Param('id') id: string): Promise<DirectoryTeam> {
+    const teamId = parseOrProblem(teamIdSchema, id, 'team id');
+    const team = await this.directory.findTeam(teamId);
+    if (!team) throw notFoundProblem(`No clinical team ${teamId} in the directory.`);
+    return team;
+  }
+}

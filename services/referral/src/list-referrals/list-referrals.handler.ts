@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager, type FilterQuery } from '@mikro-orm/postgresql';
+import type { Principal } from '@sonet/auth';
+import { Problem, problemType, validationProblem } from '@sonet/service-kit';
+import { Referral } from '../domain/entities';
+import { decodeCursor, encodeCursor, type ListReferralsQuery } from './list-referrals.query';
+
+export interface ReferralSummary {
+  id: string;
+  state: string;
+  urgency: string;
+  specialty: string;
+  patientName: string;
+  receivingTeam: { name: string; siteName: string | null } | null;
+  due: { step: string; at: string; overdue: boolean } | null;
+  revision: number;
+  createdAt: string;
+}
+
+/** ODS match for an organisation: the same code, or a trust's sites (trust code + two characters). */
+const covering = (column: 'targetTeamOds' | 'originalTeamOds', organisation: string): FilterQuery<Referral> =>
+  organisation.length === 3
+    ? { $or: [{ [column]: organisation }, { [column]: { $like: `${organisation}__` } }] }
+    : { [column]: organisation };
+
+/**
+ * Worklists, newest first, keyset-paginated. What a caller may list follows from who they are: a GP its practice's
+ * referrals; a clinician the referrals sent to its organisation (view=receiving, the triage queue) or from it
+ * (view=original); a patient their own; operations any.
+ */
+@Injectable()
+export class ListReferralsHandler {
+  constructor(private readonly em: EntityManager) {}
+
+  async execute(principal: Principal, q: ListReferralsQuery, now = new Date()): Promise<{ items: ReferralSummary[]; next: string | null }> {
+    const where: FilterQuery<Referral>[] = [this.scope(principal, q.view)];
+    if (q.state) where.push({ state: { $in: q.state } });
+    if (q.urgency) where.push({ urgency: q.urgency });
+    if (q.specialty) where.push({ specialty: q.specialty });
+    if (q.overdue !== undefined) where.push(q.overdue ? { dueAt: { $lt: now } } : { $or: [{ dueAt: null }, { dueAt: { $gte: now } }] });
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      if (!c) throw validationProblem([{ name: 'cursor', reason: 'not a cursor this API gave out' }]);
+      const at = new Date(c.createdAt);
+      where.push({ $or: [{ createdAt: { $lt: at } }, { createdAt: at, id: { $lt: c.id } }] });
+    }
+    const rows = await this.em.fork().find(Referral, { $and: where }, {
+      populate: ['patient'],
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => ({
+        id: r.id,
+        state: r.state,
+        urgency: r.urgency,
+        specialty: r.specialty,
+        patientName: r.patient.name,
+        receivingTeam: r.targetTeamName ? { name: r.targetTeamName, siteName: r.targetSiteName ?? null } : null,
+        due: r.dueAt && r.dueStep ? { step: r.dueStep, at: r.dueAt.toISOString(), overdue: r.dueAt < now } : null,
+        revision: r.revision,
+        createdAt: r.createdAt.toISOString(),
+      })),
+      next: rows.length > q.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
+    };
+  }
+
+  private scope(p: Principal, view: ListReferralsQuery['view']): FilterQuery<Referral> {
+    const refuse = (detail: string) => new Problem({ type: problemType('forbidden'), title: 'Forbidden', status: 403, detail });
+    switch (p.role) {
+      case 'gp':
+        if (view && view !== 'practice') throw refuse('a GP lists its practice\'s referrals (view=practice)');
+        return { referringPractice: p.organisation };
+      case 'clinician':
+        if (view === 'original') return covering('originalTeamOds', p.organisation);
+        if (view && view !== 'receiving') throw refuse('a clinical team lists referrals sent to it (view=receiving) or from it (view=original)');
+        return covering('targetTeamOds', p.organisation);
+      case 'patient':
+        if (view && view !== 'mine') throw refuse('a patient lists their own referrals (view=mine)');
+        return { patient: { nhsNumber: p.nhsNumber ?? '' } };
+      case 'ops':
+        return {};
+      default:
+        throw refuse(`${p.role} has no worklist in the referral service`);
+    }
+  }
+}
