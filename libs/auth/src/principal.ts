@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { nhsNumberSchema, odsCodeSchema } from '@sonet/contracts';
+import { actorRoleSchema, nhsNumberSchema, odsCodeSchema } from '@sonet/contracts';
 
 /** The roles of DOMAIN.md. */
-export const ROLES = ['patient', 'gp', 'clinician', 'ops', 'auditor', 'pals'] as const;
+export const ROLES = actorRoleSchema.options;
 export type Role = (typeof ROLES)[number];
 
 /** Who is calling, from a verified bearer token. */

@@ -11,6 +11,7 @@ import {
 } from './events/records';
 import { referralProcessEvents } from './events/referral-process';
 import { NotificationFailed, NotificationSent } from './events/notification';
+import { AccessRecorded } from './events/access';
 
 /** Every event type of the network. The AsyncAPI document and docs/events.md are generated from this. */
 export const Events = new EventRegistry([
@@ -23,6 +24,7 @@ export const Events = new EventRegistry([
   RecordsTransferFailed,
   NotificationSent,
   NotificationFailed,
+  AccessRecorded,
 ]);
 
 /** Event type → its envelope type; for typed handlers, e.g. `@EventPattern<EventMap>('referral.requested.v1')`. */
@@ -32,4 +34,5 @@ export interface EventMap {
   'records.transfer-queued.v1': EventEnvelope<z.output<typeof RecordsTransferQueued.schema>>;
   'notification.sent.v1': EventEnvelope<z.output<typeof NotificationSent.schema>>;
   'notification.failed.v1': EventEnvelope<z.output<typeof NotificationFailed.schema>>;
+  'access.recorded.v1': EventEnvelope<z.output<typeof AccessRecorded.schema>>;
 }

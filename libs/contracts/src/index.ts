@@ -6,5 +6,6 @@ export * from './events/referral';
 export * from './events/referral-process';
 export * from './events/records';
 export * from './events/notification';
+export * from './events/access';
 export * from './catalogue';
 export * from './docs';

@@ -34,8 +34,25 @@ export interface SubscriptionOptions {
 /** Called for each record in partition order; the offset is committed only after it resolves. */
 export type RecordHandler = (record: ReceivedRecord) => Promise<void>;
 
+/** Consecutive records of one partition, in partition order. */
+export interface RecordBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly ReceivedRecord[];
+}
+
+/** Called for each batch; the offset after the batch's last record is committed only after it resolves. */
+export type BatchHandler = (batch: RecordBatch) => Promise<void>;
+
+export interface BatchOptions {
+  /** Most records handed over at once (a fetch larger than this is split, in order). */
+  readonly maxBatchSize: number;
+}
+
 export interface MessageSubscriber {
   run(handler: RecordHandler): Promise<void>;
+  /** Like run, a batch of one partition's records at a time: for consumers that write many records in one transaction. */
+  runBatches(handler: BatchHandler, options: BatchOptions): Promise<void>;
   stop(): Promise<void>;
 }
 

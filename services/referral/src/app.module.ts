@@ -23,6 +23,7 @@ import { DecideHandler } from './decisions/decide.handler';
 import { RecordsOutcomeConsumer } from './records-outcome/records-outcome.consumer';
 import { ListReferralsController } from './list-referrals/list-referrals.http.controller';
 import { ListReferralsHandler } from './list-referrals/list-referrals.handler';
+import { MarthasRuleController } from './out-of-scope/marthas-rule.http.controller';
 
 @Module({})
 export class ReferralAppModule {
@@ -51,7 +52,7 @@ export class ReferralAppModule {
         }),
         DirectoryModule,
       ],
-      controllers: [RequestSecondOpinionController, ListReferralsController, GetReferralController, DecisionsController, RecordsOutcomeConsumer],
+      controllers: [RequestSecondOpinionController, ListReferralsController, GetReferralController, DecisionsController, RecordsOutcomeConsumer, MarthasRuleController],
       providers: [
         { provide: REFERRAL_CONFIG, useValue: config },
         { provide: PAYLOAD_CODEC, useValue: codec },

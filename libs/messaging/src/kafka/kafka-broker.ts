@@ -1,9 +1,12 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type LogEntry, CompressionTypes } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer, type LogEntry, CompressionTypes } from 'kafkajs';
 import type {
+  BatchHandler,
+  BatchOptions,
   MessageBroker,
   MessagePublisher,
   MessageSubscriber,
   OutgoingRecord,
+  ReceivedRecord,
   RecordHandler,
   SubscriptionOptions,
 } from '../port';
@@ -39,6 +42,15 @@ class KafkaPublisher implements MessagePublisher {
   }
 }
 
+const toRecord = (topic: string, partition: number, m: KafkaMessage): ReceivedRecord => ({
+  topic,
+  partition,
+  offset: m.offset,
+  key: m.key,
+  value: m.value,
+  headers: m.headers ?? {},
+});
+
 class KafkaSubscriber implements MessageSubscriber {
   private consumer: Consumer | undefined;
 
@@ -48,6 +60,34 @@ class KafkaSubscriber implements MessageSubscriber {
   ) {}
 
   async run(handler: RecordHandler): Promise<void> {
+    await this.start(async ({ batch, resolveOffset, heartbeat, isRunning, isStale }, consumer) => {
+      for (const m of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        await handler(toRecord(batch.topic, batch.partition, m));
+        resolveOffset(m.offset);
+        // The committed offset is the next one to read: offset + 1, after the handler's database commit.
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() }]);
+        await heartbeat();
+      }
+    });
+  }
+
+  async runBatches(handler: BatchHandler, options: BatchOptions): Promise<void> {
+    const size = Math.max(1, options.maxBatchSize);
+    await this.start(async ({ batch, resolveOffset, heartbeat, isRunning, isStale }, consumer) => {
+      for (let i = 0; i < batch.messages.length; i += size) {
+        if (!isRunning() || isStale()) break;
+        const chunk = batch.messages.slice(i, i + size);
+        await handler({ topic: batch.topic, partition: batch.partition, records: chunk.map((m) => toRecord(batch.topic, batch.partition, m)) });
+        const last = chunk[chunk.length - 1]!.offset;
+        resolveOffset(last);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        await heartbeat();
+      }
+    });
+  }
+
+  private async start(eachBatch: (payload: EachBatchPayload, consumer: Consumer) => Promise<void>): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
       allowAutoTopicCreation: false,
@@ -63,25 +103,7 @@ class KafkaSubscriber implements MessageSubscriber {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 3,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        for (const m of batch.messages) {
-          if (!isRunning() || isStale()) break;
-          await handler({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key,
-            value: m.value,
-            headers: m.headers ?? {},
-          });
-          resolveOffset(m.offset);
-          // The committed offset is the next one to read: offset + 1, after the handler's database commit.
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() },
-          ]);
-          await heartbeat();
-        }
-      },
+      eachBatch: (payload) => eachBatch(payload, consumer),
     });
   }
 

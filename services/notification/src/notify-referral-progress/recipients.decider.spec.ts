@@ -337,7 +337,7 @@ describe('who is told what about a referral', () => {
 
     it.each(endPaths)('rule 11: every end-path message to the patient carries PALS contact (%s)', (type) => {
       const { bodyText } = planFor(examples[type](), 'patient');
-      expect(bodyText).toContain('If you are unhappy with this decision, or need any advice or support, you can contact the Patient Advice and Liaison Service (PALS)');
+      expect(bodyText).toContain('you can contact the Patient Advice and Liaison Service (PALS). They can listen to your concerns and help you:');
       expect(bodyText).toContain(EVENT_PALS.name);
       expect(bodyText).toContain(EVENT_PALS.phone);
       expect(bodyText).toContain(EVENT_PALS.email);

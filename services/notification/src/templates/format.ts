@@ -53,12 +53,9 @@ export const shortRef = (referralId: string): string => referralId.slice(0, 8);
 
 export const PATIENT_FOOTER = 'This email was sent automatically. Please do not reply to it, as replies are not read.';
 
-export const professionalFooter = (referralId: string): string =>
-  [
-    `Referral reference: ${referralId}`,
-    '',
-    'This email was sent automatically by the second opinion referral service. Please do not reply to it: use the referral service to see the referral and respond.',
-  ].join('\n');
+/** Ends every message to a GP practice or team (the referral reference is in the message's patient lines). */
+export const PROFESSIONAL_FOOTER =
+  'This email was sent automatically by the second opinion referral service. Please do not reply to it: use the referral service to see the referral and respond.';
 
 /** Joins paragraphs (each a string or lines) with blank lines; skips empty ones, ends with a newline. */
 export function paragraphs(...items: readonly (string | readonly string[] | false | undefined | null)[]): string {

@@ -1,5 +1,5 @@
 import type { RenderedMessage } from './rendered-message';
-import { paragraphs, professionalFooter, quoted, shortRef, ukDate, ukDateTime } from './format';
+import { paragraphs, PROFESSIONAL_FOOTER, quoted, shortRef, ukDate, ukDateTime } from './format';
 import type { ActorRole, OpinionOutcome } from './patient.templates';
 import {
   DEAR_COLLEAGUE,
@@ -30,7 +30,7 @@ export function gpTriageAccepted(d: GpTriageAcceptedData): RenderedMessage {
       `${d.teamName} has triaged and accepted the second opinion referral below. They aim to book the appointment by ${ukDate(d.bookingDueAt)}. The patient has been told.`,
       patientLines(d),
       'No action is needed from you.',
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -56,7 +56,7 @@ export function gpTriageRejected(d: GpTriageRejectedData): RenderedMessage {
         `The referral has come back to you. You may refer the patient to another clinical team for a second opinion (it must be a different team from the one that gave the first opinion, ${d.originalTeamName}), or decide not to refer and record why.`,
       ],
       'The patient has been told, with how to reach the Patient Advice and Liaison Service (PALS).',
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -76,7 +76,7 @@ export function gpMoreInfoRequested(d: GpMoreInfoRequestedData): RenderedMessage
       patientLines(d),
       ['Their question', '', quoted(d.question)],
       `Please answer through the referral service by ${ukDateTime(d.dueAt)}.`,
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -102,7 +102,7 @@ export function gpOpinionIssued(d: GpOpinionIssuedData): RenderedMessage {
         ? `The patient has been sent the opinion. With the patient's agreement, the original team (${d.originalTeamName}) has been sent it too.`
         : `The patient has been sent the opinion. It has not been sent to the original team (${d.originalTeamName}).`,
       `Care has not moved: ${d.originalTeamName} remains responsible unless the patient asks for a transfer of care and the new team and its hospital agree.`,
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -121,7 +121,7 @@ export function gpCareTransferred(d: GpCareTransferredData): RenderedMessage {
       `At the patient's request, ${d.responsibleTeamName} and its hospital have agreed to take over the patient's care. From now on they are responsible for it, instead of ${d.previousTeamName}.`,
       patientLines(d),
       'The patient and the previous team have been told.',
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -142,7 +142,7 @@ export function gpCareRetained(d: GpCareRetainedData): RenderedMessage {
       patientLines(d),
       ['The reason', '', quoted(d.reason)],
       'The patient has been told, with how to reach the Patient Advice and Liaison Service (PALS).',
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -161,7 +161,7 @@ export function gpWithdrawn(d: GpWithdrawnData): RenderedMessage {
       patientLines(d),
       d.reason?.trim() ? ['The reason given', '', quoted(d.reason)] : undefined,
       'The patient has been told, with how to reach the Patient Advice and Liaison Service (PALS). No action is needed from you.',
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -169,7 +169,7 @@ export function gpWithdrawn(d: GpWithdrawnData): RenderedMessage {
 /** Rule 10: an urgent referral has waited past its threshold. */
 export function gpUrgentWaitEscalated(d: UrgentWaitData): RenderedMessage {
   return {
-    subject: subject(d.referralId, 'URGENT: wait for second opinion past threshold'),
+    subject: `URGENT: second opinion referral ${shortRef(d.referralId)} has waited past its clinical threshold`,
     text: paragraphs(
       DEAR_COLLEAGUE,
       `The urgent second opinion referral below has waited ${days(d.waitedDays)} without an appointment, past its clinical threshold of ${days(d.thresholdDays)}.`,
@@ -177,7 +177,7 @@ export function gpUrgentWaitEscalated(d: UrgentWaitData): RenderedMessage {
       `Please consider, with the patient and their clinical team (${d.originalTeamName}), whether any delay in starting treatment could affect the patient's wellbeing. Treatment need not wait for the second opinion.`,
       d.message.trim() ? ['From the referral service', '', quoted(d.message)] : undefined,
       `The original team (${d.originalTeamName}) has been told as well.`,
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -197,7 +197,7 @@ export function gpReminder(d: GpReminderData): RenderedMessage {
         ? `This is a reminder that a step on the second opinion referral below is overdue. You were asked to ${reminderStepText[d.step]} by ${ukDateTime(d.dueAt)}.`
         : `This is a reminder that a step on the second opinion referral below is due soon. Please ${reminderStepText[d.step]} by ${ukDateTime(d.dueAt)}.`,
       patientLines(d),
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -223,7 +223,7 @@ export function gpReferralClosed(d: GpReferralClosedData): RenderedMessage {
       `The second opinion referral below is now closed. ${closedOutcomeText[d.outcome]}`,
       patientLines(d),
       `Responsible for the patient's care: ${d.responsibleTeamName}.`,
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }

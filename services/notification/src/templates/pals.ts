@@ -13,9 +13,13 @@ export interface PalsContact {
 
 const DEFAULT_LEAD = 'If you need any advice or support, you can contact the Patient Advice and Liaison Service (PALS):';
 
-/** For messages that end a path (decline, rejection, withdrawal, care retained): PALS also hears concerns. */
-export const END_OF_PATH_LEAD =
+/** For messages that end a path on someone else's decision (decline, rejection, care retained): PALS hears concerns. */
+export const DECISION_LEAD =
   'If you are unhappy with this decision, or need any advice or support, you can contact the Patient Advice and Liaison Service (PALS). They can listen to your concerns and help you:';
+
+/** For a withdrawal, which may have been the patient's own choice. */
+export const WITHDRAWAL_LEAD =
+  'If you have any concerns about this, or need any advice or support, you can contact the Patient Advice and Liaison Service (PALS). They can listen to your concerns and help you:';
 
 const GENERIC_NAMES = new Set(['pals', 'patient advice and liaison service', 'patient advice and liaison service (pals)']);
 const distinctName = (name: string | undefined): string | undefined =>

@@ -1,4 +1,4 @@
-import { END_OF_PATH_LEAD, palsSection, type PalsContact } from './pals';
+import { DECISION_LEAD, palsSection, WITHDRAWAL_LEAD, type PalsContact } from './pals';
 import type { RenderedMessage } from './rendered-message';
 import { dear, distance, notAutomaticallyTakingOverCare, PATIENT_FOOTER, paragraphs, quoted, ukDate, ukDateTime } from './format';
 
@@ -31,7 +31,7 @@ export function patientGpDeclined(d: PatientGpDeclinedData): RenderedMessage {
       ['Why your GP made this decision', '', quoted(d.reason)],
       ['What you can do now', '', d.nextSteps.trim()],
       'You have the right to ask for a second opinion. If you would like to talk about this decision, please contact your GP practice. Your current clinical team is still responsible for your care.',
-      palsSection(d.pals, END_OF_PATH_LEAD),
+      palsSection(d.pals, DECISION_LEAD),
       PATIENT_FOOTER,
     ),
   };
@@ -137,7 +137,7 @@ export function patientTriageRejected(d: PatientTriageRejectedData): RenderedMes
         ...(d.nextSteps.trim() ? ['', d.nextSteps.trim()] : []),
       ],
       `Your current clinical team (${d.originalTeamName}) is still responsible for your care.`,
-      palsSection(d.pals, END_OF_PATH_LEAD),
+      palsSection(d.pals, DECISION_LEAD),
       PATIENT_FOOTER,
     ),
   };
@@ -241,7 +241,7 @@ export function patientCareRetained(d: PatientCareRetainedData): RenderedMessage
       `You asked to be treated by ${d.newTeamName ?? 'the clinical team that gave your second opinion'}. This will not go ahead, and your care will stay with your current clinical team (${d.responsibleTeamName}), who are still responsible for it.`,
       ['The reason', '', quoted(d.reason)],
       'Your GP has been told. If you would like to talk about your options, please contact your GP practice or your clinical team.',
-      palsSection(d.pals, END_OF_PATH_LEAD),
+      palsSection(d.pals, DECISION_LEAD),
       PATIENT_FOOTER,
     ),
   };
@@ -271,7 +271,7 @@ export function patientWithdrawn(d: PatientWithdrawnData): RenderedMessage {
       d.reason?.trim() ? ['The reason given', '', quoted(d.reason)] : undefined,
       'Nothing more will happen with this request, and any sending of your records for it has been stopped. Your GP has been told.',
       `Your current clinical team (${d.originalTeamName}) is still responsible for your care. If you change your mind, you can ask your GP for a second opinion again.`,
-      palsSection(d.pals, END_OF_PATH_LEAD),
+      palsSection(d.pals, WITHDRAWAL_LEAD),
       PATIENT_FOOTER,
     ),
   };

@@ -1,5 +1,5 @@
 import type { RenderedMessage } from './rendered-message';
-import { distance, paragraphs, professionalFooter, quoted, shortRef, ukDateTime } from './format';
+import { distance, paragraphs, PROFESSIONAL_FOOTER, quoted, shortRef, ukDateTime } from './format';
 import type { ActorRole, OpinionOutcome } from './patient.templates';
 import {
   DEAR_COLLEAGUE,
@@ -51,7 +51,7 @@ export function receivingTeamNewReferral(d: ReceivingTeamNewReferralData): Rende
       CARE_DOES_NOT_MOVE(d.originalTeamName),
       d.urgent &&
         'The patient has a serious condition that may need urgent treatment: the wait for an appointment is being watched, and the GP and the original team are told if it passes the clinical threshold.',
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -70,7 +70,7 @@ export function receivingTeamMoreInfoProvided(d: ReceivingTeamMoreInfoProvidedDa
       patientLines(d),
       ["The GP's answer", '', quoted(d.answer)],
       `Please complete triage by ${ukDateTime(d.triageDueAt)}.`,
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -89,7 +89,7 @@ export function receivingTeamCareTransferRequested(d: ReceivingTeamCareTransferR
       `The patient below has asked to be treated by your team${d.requestedBy === 'gp' ? ' (requested through their GP practice)' : ''}.`,
       patientLines(d),
       `Transfer of care is a separate arrangement from the second opinion: it needs both your team and your hospital to agree. Please record in the referral service whether you accept it. Until a transfer is agreed, ${d.originalTeamName} remains responsible for the patient's care.`,
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -105,7 +105,7 @@ export function receivingTeamWithdrawn(d: TeamWithdrawnData): RenderedMessage {
       DEAR_COLLEAGUE,
       `The second opinion referral below has been withdrawn ${withdrawnByProfessional[d.withdrawnBy]}. Please take no further action on it: do not triage it or book an appointment, and cancel any appointment already booked. Any records transfer for it has been cancelled.`,
       patientLines(d),
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -125,7 +125,7 @@ export function receivingTeamReminder(d: ReceivingTeamReminderData): RenderedMes
         ? `This is a reminder that a step on the second opinion referral below is overdue. Your team was asked to ${reminderStepText[d.step]} by ${ukDateTime(d.dueAt)}.`
         : `This is a reminder that a step on the second opinion referral below is due soon. Please ${reminderStepText[d.step]} by ${ukDateTime(d.dueAt)}.`,
       patientLines(d),
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -146,7 +146,7 @@ export function originalTeamInformed(d: OriginalTeamInformedData): RenderedMessa
       'Your team remains responsible for the patient\'s care: a second opinion does not transfer care unless the patient asks for a transfer and the new team and its hospital agree.',
       d.urgent &&
         "The referral is marked urgent. Please consider whether any delay in starting treatment could affect the patient's wellbeing: treatment need not wait for the second opinion.",
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -167,7 +167,7 @@ export function originalTeamOpinionIssued(d: OriginalTeamOpinionIssuedData): Ren
       patientLines(d),
       ['Summary', '', quoted(d.summary)],
       "Your team remains responsible for the patient's care unless the patient asks for a transfer and the new team and its hospital agree.",
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -185,7 +185,7 @@ export function originalTeamCareTransferred(d: OriginalTeamCareTransferredData):
       `At the patient's request, ${d.responsibleTeamName} and its hospital have agreed to take over the care of your patient below. From now on they are responsible for the patient's care, instead of your team.`,
       patientLines(d),
       'Please make sure the handover of care is complete. The patient and their GP have been told.',
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -193,7 +193,7 @@ export function originalTeamCareTransferred(d: OriginalTeamCareTransferredData):
 /** Rule 10: an urgent referral has waited past its threshold; the first team is asked to consider the delay. */
 export function originalTeamUrgentWaitEscalated(d: UrgentWaitData): RenderedMessage {
   return {
-    subject: subject(d.referralId, 'URGENT: wait for second opinion past threshold'),
+    subject: `URGENT: second opinion referral ${shortRef(d.referralId)} has waited past its clinical threshold`,
     text: paragraphs(
       DEAR_COLLEAGUE,
       `Your patient below is waiting for a second opinion${d.targetTeamName ? ` from ${d.targetTeamName}` : ''} on an urgent referral. They have waited ${days(d.waitedDays)} without an appointment, past the clinical threshold of ${days(d.thresholdDays)}.`,
@@ -201,7 +201,7 @@ export function originalTeamUrgentWaitEscalated(d: UrgentWaitData): RenderedMess
       "Your team remains responsible for the patient's care. Please consider whether any delay in starting treatment could affect the patient's wellbeing. Treatment need not wait for the second opinion.",
       d.message.trim() ? ['From the referral service', '', quoted(d.message)] : undefined,
       "The patient's GP has been told as well.",
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }
@@ -215,7 +215,7 @@ export function originalTeamWithdrawn(d: TeamWithdrawnData): RenderedMessage {
       `You were told that your patient below had asked for a second opinion. That request has now been withdrawn ${withdrawnByProfessional[d.withdrawnBy]}.`,
       patientLines(d),
       "Your team remains responsible for the patient's care. No action is needed from you.",
-      professionalFooter(d.referralId),
+      PROFESSIONAL_FOOTER,
     ),
   };
 }

@@ -8,6 +8,9 @@ import { Patient, Referral } from '../domain/entities';
 import { referralOrmOptions } from '../orm';
 import { workflowIdFor } from '../workflows/definitions';
 import { createReferralActivities } from './referral.activities';
+import type { TransitionRecord } from '../workflows/definitions';
+
+const PALS = { name: 'PALS', phone: '01632 960 000', email: 'pals@example.nhs.invalid', url: 'https://example.nhs.invalid/pals' };
 
 /** The activities against the real PostgreSQL: read model and outbox change together, and retries add nothing. */
 describe('referral activities', () => {
@@ -44,6 +47,7 @@ describe('referral activities', () => {
       id,
       patient,
       referringPractice: 'A81001',
+      originalTeamId: 'RJ122-CARD',
       originalTeamOds: 'RJ122',
       originalTeamName: 'Cardiology',
       responsibleTeamOds: 'RJ122',
@@ -64,14 +68,14 @@ describe('referral activities', () => {
     new MockActivityEnvironment({ workflowExecution: { workflowId: workflowIdFor(referralId), runId: randomUUID() } });
 
   const outboxOf = (referralId: string) =>
-    orm.em.fork().execute<{ id: string; event_type: string; key: string; headers: Record<string, string> }[]>(
-      'select id, event_type, key, headers from outbox where key = ? order by seq',
+    orm.em.fork().execute<{ id: string; event_type: string; key: string; headers: Record<string, string>; value: string }[]>(
+      'select id, event_type, key, headers, value from outbox where key = ? order by seq',
       [referralId],
     );
 
   it('records the request: state gp-review, one timeline entry and one referral.requested.v1 in the outbox', async () => {
     const referralId = await newReferral(true);
-    const activities = createReferralActivities(orm);
+    const activities = createReferralActivities(orm, PALS);
     await envFor(referralId).run(activities.recordRequested, { referralId });
     const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
     expect(referral.state).toBe('gp-review');
@@ -82,7 +86,7 @@ describe('referral activities', () => {
 
   it('emits the same event id when an activity is retried, so nothing is published twice', async () => {
     const referralId = await newReferral(true);
-    const activities = createReferralActivities(orm);
+    const activities = createReferralActivities(orm, PALS);
     const env = envFor(referralId);
     await env.run(activities.recordRequested, { referralId });
     await env.run(activities.recordRequested, { referralId });
@@ -94,11 +98,83 @@ describe('referral activities', () => {
 
   it('rule 4: sends no records transfer request without the patient\'s consent', async () => {
     const referralId = await newReferral(false);
-    const activities = createReferralActivities(orm);
+    const activities = createReferralActivities(orm, PALS);
     const env = envFor(referralId);
     await env.run(activities.recordRequested, { referralId });
     const result = (await env.run(activities.requestRecordsTransfer, { referralId })) as { requested: boolean };
     expect(result.requested).toBe(false);
     expect((await outboxOf(referralId)).map((r) => r.event_type)).toEqual(['referral.requested.v1']);
+  });
+
+  const transition = (referralId: string, seq: number, over: Partial<TransitionRecord>): TransitionRecord => ({
+    referralId,
+    seq,
+    fromState: 'gp-review',
+    toState: 'declined',
+    revision: seq,
+    actor: { role: 'gp', organisation: 'A81001' },
+    action: { type: 'decline', reason: 'no new information' },
+    attempt: 1,
+    ...over,
+  });
+
+  it('rule 1: records a decline with its reason and the PALS contact, and ends the referral', async () => {
+    const referralId = await newReferral(true);
+    const activities = createReferralActivities(orm, PALS);
+    const env = envFor(referralId);
+    await env.run(activities.recordRequested, { referralId });
+    await env.run(activities.recordTransition, transition(referralId, 1, {}));
+    const rows = await outboxOf(referralId);
+    expect(rows.map((r) => r.event_type)).toEqual(['referral.requested.v1', 'referral.gp-declined.v1']);
+    const declined = JSON.parse(rows[1]!.value) as { reason: string; pals: typeof PALS };
+    expect(declined.reason).toBe('no new information');
+    expect(declined.pals).toEqual(PALS);
+    const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
+    expect(referral.state).toBe('declined');
+    expect(referral.revision).toBe(1);
+    expect(referral.closedAt).not.toBeNull();
+  });
+
+  it('records a transition once, however often its activity is retried', async () => {
+    const referralId = await newReferral(true);
+    const activities = createReferralActivities(orm, PALS);
+    const env = envFor(referralId);
+    await env.run(activities.recordRequested, { referralId });
+    const refer = transition(referralId, 1, {
+      toState: 'awaiting-triage',
+      action: { type: 'refer', targetTeam: { teamId: 'RTH01-CARD', ods: 'RTH01', name: 'Cardiology', siteName: 'County General', distanceKm: 12.5 } },
+      dueAt: '2026-12-08T09:00:00.000Z',
+      dueStep: 'triage',
+    });
+    const first = (await env.run(activities.recordTransition, refer)) as { at: string };
+    const again = (await env.run(activities.recordTransition, refer)) as { at: string };
+    expect(again.at).toBe(first.at);
+    expect((await outboxOf(referralId)).map((r) => r.event_type)).toEqual(['referral.requested.v1', 'referral.referred.v1']);
+    const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
+    // Rule 7 and rule 5: the chosen team with its distance; the original team stays responsible.
+    expect(referral).toMatchObject({ state: 'awaiting-triage', targetTeamId: 'RTH01-CARD', distanceKm: 12.5, responsibleTeamOds: 'RJ122', dueStep: 'triage' });
+    const referred = JSON.parse((await outboxOf(referralId))[1]!.value) as { secondOpinion: boolean; attempt: number };
+    // Rule 3: the receiving team is told it is a second opinion.
+    expect(referred).toMatchObject({ secondOpinion: true, attempt: 1 });
+  });
+
+  it('rule 5: makes the receiving team responsible only when it accepts a care transfer', async () => {
+    const referralId = await newReferral(true);
+    const activities = createReferralActivities(orm, PALS);
+    const env = envFor(referralId);
+    await env.run(activities.recordRequested, { referralId });
+    await env.run(
+      activities.recordTransition,
+      transition(referralId, 1, {
+        toState: 'awaiting-triage',
+        action: { type: 'refer', targetTeam: { teamId: 'RTH01-CARD', ods: 'RTH01', name: 'Cardiology', siteName: 'County General' } },
+      }),
+    );
+    await env.run(
+      activities.recordTransition,
+      transition(referralId, 2, { fromState: 'care-transfer-requested', toState: 'care-transferred', action: { type: 'care-transfer-decision', accept: true } }),
+    );
+    const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
+    expect(referral.responsibleTeamOds).toBe('RTH01');
   });
 });

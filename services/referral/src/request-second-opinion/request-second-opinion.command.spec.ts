@@ -2,7 +2,7 @@ import { requestSecondOpinionSchema } from './request-second-opinion.command';
 
 const valid = {
   patient: { nhsNumber: '943 476 5919', name: 'Ann Example', email: 'ann@example.org', preferredChannel: 'email' },
-  originalTeam: { ods: 'rj122', name: 'Cardiology' },
+  originalTeamId: 'RJ122-CARD',
   specialty: 'cardiology',
   reason: 'Would like another view',
   recordsSharingConsent: true,
@@ -14,10 +14,10 @@ const issuesOf = (input: unknown) => {
 };
 
 describe('a request for a second opinion', () => {
-  it('normalises the NHS number and the ODS code', () => {
+  it('normalises the NHS number and keeps the original team\'s directory id', () => {
     const cmd = requestSecondOpinionSchema.parse(valid);
     expect(cmd.patient.nhsNumber).toBe('9434765919');
-    expect(cmd.originalTeam.ods).toBe('RJ122');
+    expect(cmd.originalTeamId).toBe('RJ122-CARD');
   });
 
   it('rule 2: records whether the original team explained the diagnosis, and never requires it', () => {

@@ -1,28 +1,51 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { randomUUID } from 'node:crypto';
-import { integrationSettings, eventually, quietTemporalRuntime, uniqueSuffix } from '@sonet/testing';
-import { statusQuery, workflowIdFor, type ReferralActivities } from './definitions';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { eventually, integrationSettings, quietTemporalRuntime, uniqueSuffix } from '@sonet/testing';
+import { AesGcmPayloadCodec } from '../infrastructure/payload-codec';
+import { timerPolicyFor } from '../domain/timer-policy';
+import type { DecisionAction } from './decider';
+import {
+  decisionUpdate,
+  DECISION_NOT_ALLOWED,
+  recordsTransferOutcomeSignal,
+  REVISION_MISMATCH,
+  statusQuery,
+  workflowIdFor,
+  type Actor,
+  type ReferralActivities,
+  type TransitionRecord,
+} from './definitions';
 import { secondOpinionWorkflow } from './second-opinion.workflow';
 
-/** The workflow against the real Temporal server, with its activities replaced by recorders. */
+/** The workflow against the real Temporal server; activities replaced by recorders; payloads encrypted. */
 describe('SecondOpinionWorkflow', () => {
   const taskQueue = `test-second-opinion-${uniqueSuffix()}`;
-  const calls: { name: string; referralId: string }[] = [];
+  const codec = new AesGcmPayloadCodec(randomBytes(32));
+  const calls = new Map<string, { name: string; input: unknown }[]>();
   let consent = true;
+  const record = (referralId: string, name: string, input: unknown) => calls.set(referralId, [...(calls.get(referralId) ?? []), { name, input }]);
+  const at = () => new Date().toISOString();
   const activities: ReferralActivities = {
-    recordRequested: async ({ referralId }) => {
-      calls.push({ name: 'recordRequested', referralId });
-      return { at: new Date().toISOString() };
+    recordRequested: async (i) => (record(i.referralId, 'recordRequested', i), { at: at() }),
+    requestRecordsTransfer: async (i) => {
+      record(i.referralId, 'requestRecordsTransfer', i);
+      return consent ? { requested: true, at: at(), transferId: randomUUID() } : { requested: false, at: at() };
     },
-    requestRecordsTransfer: async ({ referralId }) => {
-      calls.push({ name: 'requestRecordsTransfer', referralId });
-      return { requested: consent, at: new Date().toISOString() };
-    },
+    recordTransition: async (i) => (record(i.referralId, 'recordTransition', i), { at: at() }),
+    remind: async (i) => void record(i.referralId, 'remind', i),
+    escalateUrgentWait: async (i) => void record(i.referralId, 'escalateUrgentWait', i),
+    cancelRecordsTransfer: async (i) => void record(i.referralId, 'cancelRecordsTransfer', i),
+    recordTransferOutcome: async (i) => void record(i.referralId, 'recordTransferOutcome', i),
   };
+  const transitions = (id: string) => (calls.get(id) ?? []).filter((c) => c.name === 'recordTransition').map((c) => c.input as TransitionRecord);
+  const named = (id: string, name: string) => (calls.get(id) ?? []).filter((c) => c.name === name);
+
   let worker: Worker;
   let running: Promise<void>;
   let client: Client;
+  let rawClient: Client;
   let nativeConnection: NativeConnection;
 
   beforeAll(async () => {
@@ -34,9 +57,12 @@ describe('SecondOpinionWorkflow', () => {
       taskQueue,
       workflowsPath: require.resolve('./index'),
       activities,
+      dataConverter: { payloadCodecs: [codec] },
     });
     running = worker.run();
-    client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
+    const connection = await Connection.connect({ address: temporalAddress });
+    client = new Client({ connection, dataConverter: { payloadCodecs: [codec] } });
+    rawClient = new Client({ connection });
   });
 
   afterAll(async () => {
@@ -46,51 +72,136 @@ describe('SecondOpinionWorkflow', () => {
     await client.connection.close();
   });
 
-  const start = async () => {
+  const gp: Actor = { role: 'gp', organisation: 'A81001' };
+  const team: Actor = { role: 'clinician', organisation: 'RTH' };
+  const patient: Actor = { role: 'patient', organisation: 'A81001' };
+  const target = (teamId: string) => ({ teamId, ods: 'RTH01', name: 'Cardiology', siteName: 'County General', distanceKm: 12.3 });
+
+  const start = async (urgency: 'routine' | 'urgent' = 'routine') => {
     const referralId = randomUUID();
     const handle = await client.workflow.start(secondOpinionWorkflow, {
       taskQueue,
       workflowId: workflowIdFor(referralId),
-      args: [{ referralId }],
+      args: [{ referralId, urgency, originalTeamId: 'RJ122-CARD', policy: timerPolicyFor(urgency, 'cardiology', {}) }],
     });
+    await eventually(async () => ((await handle.query(statusQuery)).state === 'gp-review' ? true : undefined));
     return { referralId, handle };
   };
+  const decide = (handle: WorkflowHandle, action: DecisionAction, actor: Actor, expectedRevision?: number) =>
+    handle.executeUpdate(decisionUpdate, { args: [{ action, actor, ...(expectedRevision !== undefined ? { expectedRevision } : {}) }] });
+  const refusal = async (p: Promise<unknown>): Promise<ApplicationFailure> => {
+    const e = await p.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((e as WorkflowUpdateFailedError).cause).toBeInstanceOf(ApplicationFailure);
+    return (e as WorkflowUpdateFailedError).cause as ApplicationFailure;
+  };
 
-  it('records the request, asks for the records and waits for the GP in gp-review', async () => {
+  it('walks a referral from request to closed, one recorded transition per decision', async () => {
     const { referralId, handle } = await start();
-    const status = await eventually(async () => {
-      const s = await handle.query(statusQuery);
-      return s.state === 'gp-review' && s.timeline.length === 2 ? s : undefined;
-    });
-    expect(status.timeline.map((t) => t.event)).toEqual(['referral.requested.v1', 'records.transfer-requested.v1']);
-    expect(calls.filter((c) => c.referralId === referralId).map((c) => c.name)).toEqual(['recordRequested', 'requestRecordsTransfer']);
-    expect((await handle.describe()).status.name).toBe('RUNNING');
-    await handle.terminate('test done');
-  });
-
-  it('rule 4: shows no records transfer in the timeline when the patient did not consent', async () => {
-    consent = false;
-    try {
-      const { handle } = await start();
-      const status = await eventually(async () => {
-        const s = await handle.query(statusQuery);
-        return s.state === 'gp-review' ? s : undefined;
-      });
-      expect(status.timeline.map((t) => t.event)).toEqual(['referral.requested.v1']);
-      await handle.terminate('test done');
-    } finally {
-      consent = true;
+    const steps: [DecisionAction, Actor, string][] = [
+      [{ type: 'refer', targetTeam: target('RTH01-CARD') }, gp, 'awaiting-triage'],
+      [{ type: 'triage-accept' }, team, 'accepted'],
+      [{ type: 'book-appointment', appointmentAt: '2026-12-01T10:00:00.000Z', site: { ods: 'RTH01', name: 'County General' } }, team, 'appointment-booked'],
+      [{ type: 'issue-opinion', outcome: 'concurs', summary: 'the first opinion stands', shareWithOriginalTeam: true }, team, 'opinion-issued'],
+      [{ type: 'request-care-transfer' }, patient, 'care-transfer-requested'],
+      [{ type: 'care-transfer-decision', accept: true }, team, 'closed'],
+    ];
+    let revision = 0;
+    for (const [action, actor, state] of steps) {
+      const status = await decide(handle, action, actor, revision);
+      expect(status.state).toBe(state);
+      revision = status.revision;
     }
+    await handle.result();
+    expect(transitions(referralId).map((t) => t.toState)).toEqual([
+      'awaiting-triage',
+      'accepted',
+      'appointment-booked',
+      'opinion-issued',
+      'care-transfer-requested',
+      'care-transferred',
+      'closed',
+    ]);
+    // Rule 4: the records follow the referral to the team the GP chose.
+    expect(named(referralId, 'requestRecordsTransfer').map((c) => (c.input as { target?: { teamId: string } }).target?.teamId)).toEqual(['RTH01-CARD']);
   });
 
-  it('carries only the referral id in its input: no patient identifiers reach Temporal', async () => {
+  it('refuses a decision the state does not allow before anything is recorded, naming the allowed actions', async () => {
     const { referralId, handle } = await start();
-    await eventually(async () => ((await handle.query(statusQuery)).state === 'gp-review' ? true : undefined));
-    const history = JSON.stringify(await handle.fetchHistory());
-    const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
-    const input = Buffer.from(started?.input?.payloads?.[0]?.data ?? new Uint8Array()).toString('utf8');
-    expect(JSON.parse(input)).toEqual({ referralId });
-    expect(history).not.toMatch(/nhsNumber|email/);
+    const failure = await refusal(decide(handle, { type: 'triage-accept' }, team));
+    expect(failure.type).toBe(DECISION_NOT_ALLOWED);
+    expect(failure.details?.[0]).toMatchObject({ state: 'gp-review', allowedActions: ['refer', 'decline', 'inform-original-team', 'withdraw'] });
+    expect(transitions(referralId)).toEqual([]);
     await handle.terminate('test done');
+  });
+
+  it('refuses a decision made on a revision that is no longer current (If-Match)', async () => {
+    const { handle } = await start();
+    await decide(handle, { type: 'inform-original-team' }, patient, 0);
+    const failure = await refusal(decide(handle, { type: 'decline', reason: 'x' }, gp, 0));
+    expect(failure.type).toBe(REVISION_MISMATCH);
+    await handle.terminate('test done');
+  });
+
+  it('rule 5: keeps the original team responsible until a care transfer is accepted', async () => {
+    const { handle } = await start();
+    await decide(handle, { type: 'refer', targetTeam: target('RTH01-CARD') }, gp);
+    await decide(handle, { type: 'triage-accept' }, team);
+    expect((await handle.query(statusQuery)).responsibleTeam).toBe('original');
+    await decide(handle, { type: 'book-appointment', appointmentAt: '2026-12-01T10:00:00.000Z', site: { ods: 'RTH01', name: 'x' } }, team);
+    await decide(handle, { type: 'issue-opinion', outcome: 'differs', summary: 's', shareWithOriginalTeam: false }, team);
+    await decide(handle, { type: 'request-care-transfer' }, patient);
+    expect((await handle.query(statusQuery)).responsibleTeam).toBe('original');
+    await decide(handle, { type: 'care-transfer-decision', accept: false, reason: 'no capacity' }, team);
+    expect((await handle.query(statusQuery)).responsibleTeam).toBe('original');
+  });
+
+  it('rule 6: after a team rejects it, the GP refers to another team and the records follow the new team', async () => {
+    const { referralId, handle } = await start();
+    await decide(handle, { type: 'refer', targetTeam: target('RTH01-CARD') }, gp);
+    const rejected = await decide(handle, { type: 'triage-reject', reason: 'not our specialty' }, team);
+    expect(rejected.state).toBe('rejected-by-team');
+    expect(rejected.allowedActions).toContain('refer');
+    await decide(handle, { type: 'refer', targetTeam: target('RXF05-CARD') }, gp);
+    expect(named(referralId, 'cancelRecordsTransfer')).toHaveLength(1);
+    expect(named(referralId, 'requestRecordsTransfer').map((c) => (c.input as { target?: { teamId: string } }).target?.teamId)).toEqual([
+      'RTH01-CARD',
+      'RXF05-CARD',
+    ]);
+    expect(transitions(referralId).at(-1)?.attempt).toBe(2);
+    await handle.terminate('test done');
+  });
+
+  it('ends on withdrawal mid-way, cancelling the records transfer, and accepts no more decisions', async () => {
+    const { referralId, handle } = await start();
+    await decide(handle, { type: 'refer', targetTeam: target('RTH01-CARD') }, gp);
+    const status = await decide(handle, { type: 'withdraw', reason: 'feeling better' }, patient);
+    expect(status.state).toBe('withdrawn');
+    await handle.result();
+    expect(named(referralId, 'cancelRecordsTransfer')).toHaveLength(1);
+    await expect(decide(handle, { type: 'triage-accept' }, team)).rejects.toThrow();
+  });
+
+  it('records the records transfer\'s outcome when records-transfer reports it', async () => {
+    const { referralId, handle } = await start();
+    await decide(handle, { type: 'refer', targetTeam: target('RTH01-CARD') }, gp);
+    await handle.signal(recordsTransferOutcomeSignal, { transferId: randomUUID(), outcome: 'completed' });
+    await eventually(async () => (named(referralId, 'recordTransferOutcome').length === 1 ? true : undefined));
+    await handle.terminate('test done');
+  });
+
+  it('keeps decision free text out of Temporal\'s readable history (payloads are encrypted)', async () => {
+    const { referralId, handle } = await start();
+    const secret = `suspected lupus ${uniqueSuffix()}`;
+    await decide(handle, { type: 'decline', reason: secret }, gp);
+    await handle.result();
+    const raw = JSON.stringify(await rawClient.workflow.getHandle(workflowIdFor(referralId)).fetchHistory());
+    expect(raw).not.toContain(secret);
+    expect(raw).not.toContain('suspected');
+    // Readable to the service itself (the same key), so nothing is lost.
+    expect(transitions(referralId)[0]?.action).toMatchObject({ type: 'decline', reason: secret });
   });
 });
