@@ -8,5 +8,6 @@ export * from './health/health.module';
 export * from './logging/logging';
 export * from './orm/orm-config';
 export * from './orm/migrate';
+export * from './orm/native-query';
 export * from './temporal/temporal-client.module';
 export * from './http/public';

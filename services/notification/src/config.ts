@@ -22,7 +22,7 @@ export const notificationConfigSchema = baseConfigSchema
       .default('second-opinion.nhs.invalid'),
 
     /** PALS contact printed in patient messages (DOMAIN rule 11). Demo defaults are fictional. */
-    PALS_PHONE: z.string().min(3).default('01632 960 123'),
+    PALS_PHONE: z.string().min(3).default('01632 960 000'),
     PALS_EMAIL: z.email().default('pals@second-opinion.nhs.invalid'),
     PALS_URL: z.url().default('https://second-opinion.nhs.invalid/pals'),
     PALS_OPENING_HOURS: z.string().min(1).default('Monday to Friday, 9am to 5pm'),

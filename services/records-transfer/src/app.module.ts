@@ -10,6 +10,8 @@ import { recordsTransferOrmOptions } from './orm';
 import { RecordTransferRequestConsumer } from './record-transfer-request/record-transfer-request.consumer';
 import { RecordTransferRequestHandler } from './record-transfer-request/record-transfer-request.handler';
 import { GetTransfersController } from './get-transfers/get-transfers.http.controller';
+import { CancelTransferConsumer } from './cancel-transfer/cancel-transfer.consumer';
+import { CancelTransferHandler } from './cancel-transfer/cancel-transfer.handler';
 
 @Module({})
 export class RecordsTransferAppModule {
@@ -29,8 +31,8 @@ export class RecordsTransferAppModule {
           ],
         }),
       ],
-      controllers: [RecordTransferRequestConsumer, GetTransfersController],
-      providers: [{ provide: RECORDS_TRANSFER_CONFIG, useValue: config }, RecordTransferRequestHandler],
+      controllers: [RecordTransferRequestConsumer, CancelTransferConsumer, GetTransfersController],
+      providers: [{ provide: RECORDS_TRANSFER_CONFIG, useValue: config }, RecordTransferRequestHandler, CancelTransferHandler],
     };
   }
 }

@@ -7,6 +7,7 @@ export const teamRefSchema = z.object({
   ods: odsCodeSchema.describe('ODS code of the organisation or site the team belongs to'),
   name: z.string().min(1).max(200),
   teamId: z.string().min(1).max(64).optional().describe('the team in the directory'),
+  siteName: z.string().max(200).optional().describe('the hospital site where the team works (rule 7)'),
   contactEmail: z.email().optional().describe('where the team is told things (from the directory)'),
 });
 

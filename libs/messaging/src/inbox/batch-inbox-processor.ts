@@ -130,8 +130,7 @@ export class BatchInboxProcessor {
         return { processed, duplicates: items.length - processed, deadLettered: 0 };
       } catch (e) {
         lastError = e as Error;
-        if (e instanceof PermanentError || items.length > 1 && attempt === this.maxAttempts) break;
-        if (e instanceof PermanentError) break;
+        if (e instanceof PermanentError || lastError.name === 'ZodError') break;
         this.options.log?.('warn', 'batch handler failed; will retry', {
           consumer: this.options.consumer,
           topic: batch.topic,

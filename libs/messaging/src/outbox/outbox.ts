@@ -53,6 +53,22 @@ export async function appendToOutbox(em: EntityManager, topic: string, envelope:
   return res.length === 1;
 }
 
+/** Appends several events to the outbox in one statement (e.g. one access event per referral of a search). */
+export async function appendManyToOutbox(em: EntityManager, topic: string, envelopes: readonly EventEnvelope[]): Promise<void> {
+  if (envelopes.length === 0) return;
+  const params: unknown[] = [];
+  for (const envelope of envelopes) {
+    const wire = toWireMessage(envelope);
+    params.push(envelope.id, topic, wire.key, JSON.stringify(wire.headers), wire.value.toString('utf8'), envelope.type);
+  }
+  await em.execute(
+    `insert into outbox (id, topic, key, headers, value, event_type)
+     values ${envelopes.map(() => '(?, ?, ?, ?::jsonb, ?, ?)').join(', ')}
+     on conflict (id) do nothing`,
+    params,
+  );
+}
+
 /** Builds an event for a definition and appends it to the outbox on the definition's topic. */
 export async function emitEvent<D extends EventDefinition>(
   em: EntityManager,

@@ -70,6 +70,7 @@ export function decideRecipients(event: ReferralProcessEvent, c: ReferralContact
             ...toPatient,
             pals: defaults.pals,
             targetTeamName: target.name,
+            targetSiteName: d.targetTeam.siteName,
             originalTeamName: d.originalTeam.name,
             specialty: d.specialty,
             urgent,

@@ -39,6 +39,8 @@ export function patientGpDeclined(d: PatientGpDeclinedData): RenderedMessage {
 
 export interface PatientReferredData extends ToPatient {
   readonly targetTeamName: string;
+  /** Where the team works (rule 7: it may be another hospital). */
+  readonly targetSiteName?: string | undefined;
   readonly originalTeamName: string;
   readonly specialty: string;
   readonly urgent: boolean;
@@ -60,6 +62,7 @@ export function patientReferred(d: PatientReferredData): RenderedMessage {
         'Your new clinical team',
         '',
         `  Team: ${d.targetTeamName}`,
+        ...(d.targetSiteName ? [`  Where: ${d.targetSiteName}`] : []),
         `  Specialty: ${d.specialty}`,
         ...(d.distanceKm !== undefined ? [`  Distance: ${distance(d.distanceKm)} from your GP practice`] : []),
       ],

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { createEnvelope, dlqTopicOf, Events, headerText, RecordsTransferRequested, toWireMessage, Topics } from '@sonet/contracts';
+import { createEnvelope, dlqTopicOf, Events, headerText, RecordsTransferCancelRequested, RecordsTransferRequested, toWireMessage, Topics } from '@sonet/contracts';
 import { KafkaBroker, KafkaInboxServer, MESSAGE_BROKER, type MessageBroker, type MessagePublisher, readTopicsIntoMemory } from '@sonet/messaging';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
 import { eventually, freshDatabase, integrationSettings, uniqueSuffix, testTokens } from '@sonet/testing';
@@ -137,5 +137,24 @@ describe('records-transfer consuming transfer requests', () => {
     expect(await transfersOf(referralId, ['clinician', 'RXF'])).toHaveLength(0);
     const asGp = await fetch(`${url}/v1/transfers?referralId=${referralId}`, { headers: await tokens.bearer('gp', 'A81001') });
     expect(asGp.status).toBe(403);
+  });
+
+  it('cancels a transfer when the referral no longer needs it (withdrawn or sent elsewhere)', async () => {
+    const referralId = randomUUID();
+    const command = transferCommand(referralId);
+    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(command) }]);
+    const cancel = createEnvelope({
+      id: randomUUID(),
+      type: RecordsTransferCancelRequested.type,
+      source: '/sonet/referral',
+      subject: referralId,
+      data: { referralId, transferId: command.data.transferId, reason: 'referral withdrawn' },
+    });
+    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(cancel) }]);
+    const items = await eventually(async () => {
+      const t = await transfersOf(referralId);
+      return t.length === 1 && t[0]!.status === 'cancelled' ? t : undefined;
+    });
+    expect(items[0]!.transferId).toBe(command.data.transferId);
   });
 });

@@ -223,6 +223,7 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
                     ods: a.targetTeam.ods,
                     name: a.targetTeam.name,
                     teamId: a.targetTeam.teamId,
+                    siteName: a.targetTeam.siteName,
                     ...(a.targetTeam.contactEmail ? { contactEmail: a.targetTeam.contactEmail } : {}),
                   },
                   specialty: r.specialty,
