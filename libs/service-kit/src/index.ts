@@ -11,3 +11,4 @@ export * from './orm/migrate';
 export * from './orm/native-query';
 export * from './temporal/temporal-client.module';
 export * from './http/public';
+export * from './temporal/payload-codec';

@@ -10,7 +10,7 @@ import { MESSAGE_BROKER, type MessageBroker } from '@sonet/messaging';
 import { SERVICE_NAME, type ReferralConfig } from './config';
 import { referralOrmOptions } from './orm';
 import { PAYLOAD_CODEC, REFERRAL_CONFIG, TEMPORAL_CLIENT } from './infrastructure/tokens';
-import { AesGcmPayloadCodec, loadPayloadKey } from './infrastructure/payload-codec';
+import { AesGcmPayloadCodec, loadPayloadKey } from '@sonet/service-kit';
 import { TemporalWorkerService } from './infrastructure/temporal-worker.service';
 import { StartReconcilerService } from './infrastructure/start-reconciler.service';
 import { RequestSecondOpinionController } from './request-second-opinion/request-second-opinion.http.controller';

@@ -59,11 +59,13 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
     return referral;
   };
 
-  /** Runs fn inside the trace of the request that created the referral, so its events join that trace. */
-  const inReferralTrace = async <T>(referralId: string, fn: () => Promise<T>): Promise<T> => {
-    const row = await orm.em.fork().findOne(Referral, { id: referralId }, { fields: ['traceparent'] });
-    const parent = row?.traceparent ? contextFromTraceHeaders({ traceparent: row.traceparent }) : context.active();
-    return context.with(parent, fn);
+  /**
+   * Runs fn inside the trace of the request that caused the step (a decision's HTTP request), or else of the
+   * request that created the referral (timers), so the step's events join that trace.
+   */
+  const inReferralTrace = async <T>(referralId: string, fn: () => Promise<T>, traceparent?: string): Promise<T> => {
+    const tp = traceparent ?? (await orm.em.fork().findOne(Referral, { id: referralId }, { fields: ['traceparent'] }))?.traceparent;
+    return context.with(tp ? contextFromTraceHeaders({ traceparent: tp }) : context.active(), fn);
   };
 
   /**
@@ -80,6 +82,7 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
       apply?: (r: Referral, at: Date) => void;
       timelineType?: string;
     },
+    traceparent?: string,
   ): Promise<{ at: string }> =>
     inReferralTrace(referralId, () =>
       orm.em.fork().transactional(async (em) => {
@@ -103,6 +106,7 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
         });
         return { at: at.toISOString() };
       }),
+      traceparent,
     );
 
   const originalTeam = (r: Referral) => ({
@@ -154,7 +158,7 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
         },
       })),
 
-    async requestRecordsTransfer({ referralId, target }) {
+    async requestRecordsTransfer({ referralId, target, traceparent }) {
       const snapshot = await orm.em.fork().findOne(Referral, { id: referralId });
       if (!snapshot) throw ApplicationFailure.nonRetryable(`referral ${referralId} not found`, 'ReferralNotFound');
       // Rule 4: nothing is sent without a recorded lawful basis.
@@ -180,7 +184,7 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
             requestedAt: new Date().toISOString(),
           },
         },
-      }));
+      }), traceparent);
       return { requested: true, at, transferId };
     },
 
@@ -370,7 +374,7 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
               },
             };
         }
-      }),
+      }, rec.traceparent),
 
     async remind({ referralId, seq, step: waiting, dueAt, overdue }) {
       await step(referralId, stepId(`t${seq}`), (r) => ({
@@ -400,11 +404,16 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
       }));
     },
 
-    async cancelRecordsTransfer({ referralId, transferId, reason }) {
-      await step(referralId, stepId(`records-transfer-cancel-${transferId}`), (r) => ({
-        summary: 'The records transfer was cancelled.',
-        event: { def: RecordsTransferCancelRequested, data: { referralId: r.id, transferId, reason } },
-      }));
+    async cancelRecordsTransfer({ referralId, transferId, reason, traceparent }) {
+      await step(
+        referralId,
+        stepId(`records-transfer-cancel-${transferId}`),
+        (r) => ({
+          summary: 'The records transfer was cancelled.',
+          event: { def: RecordsTransferCancelRequested, data: { referralId: r.id, transferId, reason } },
+        }),
+        traceparent,
+      );
     },
 
     async recordTransferOutcome({ referralId, transferId, outcome, reason }) {

@@ -82,12 +82,19 @@ export class DecideHandler {
     }
   }
 
-  async decide(referral: Referral, principal: Principal, action: DecisionAction, expectedRevision: number | undefined): Promise<SecondOpinionStatus> {
+  /** `traceparent`: the HTTP request's trace, captured before any await (pooled I/O can lose async context). */
+  async decide(
+    referral: Referral,
+    principal: Principal,
+    action: DecisionAction,
+    expectedRevision: number | undefined,
+    traceparent: string | undefined,
+  ): Promise<SecondOpinionStatus> {
     const actor: Actor = { role: principal.role === 'clinician' ? 'clinician' : principal.role === 'patient' ? 'patient' : 'gp', organisation: principal.organisation };
     const handle = this.temporal.workflow.getHandle(workflowIdFor(referral.id));
     try {
       return await handle.executeUpdate(decisionUpdate, {
-        args: [{ action, actor, ...(expectedRevision !== undefined ? { expectedRevision } : {}) }],
+        args: [{ action, actor, ...(expectedRevision !== undefined ? { expectedRevision } : {}), ...(traceparent ? { traceparent } : {}) }],
       });
     } catch (e) {
       throw this.toProblem(e, referral);

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { referralIdSchema } from '@sonet/contracts';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
+import { currentTraceHeaders } from '@sonet/messaging';
 import { parseOrProblem, validationProblem } from '@sonet/service-kit';
 import { DirectoryService } from '../directory/directory.service';
 import { distanceKm, roundKm } from '../directory/distance';
@@ -45,12 +46,13 @@ export class DecisionsController {
     parties: readonly Party[],
     build: (referral: Awaited<ReturnType<DecideHandler['referralFor']>>) => Promise<DecisionAction> | DecisionAction,
   ): Promise<SecondOpinionStatus> {
+    const { traceparent } = currentTraceHeaders();
     const referralId = parseOrProblem(referralIdSchema, id, 'referral id');
     const expected = parseIfMatch(ifMatch);
     const referral = await this.handler.referralFor(referralId, principal);
     this.handler.assertParty(referral, principal, parties);
     const action = await build(referral);
-    const status = await this.handler.decide(referral, principal, action, expected);
+    const status = await this.handler.decide(referral, principal, action, expected, traceparent);
     void reply.header('etag', etagOf(status.revision));
     return status;
   }

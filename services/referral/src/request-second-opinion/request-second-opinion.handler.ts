@@ -38,6 +38,8 @@ export class RequestSecondOpinionHandler {
   }
 
   async execute(cmd: RequestSecondOpinionCommand): Promise<RequestSecondOpinionResult> {
+    // Captured before any await: pooled database I/O does not always keep the request's async context.
+    const { traceparent } = currentTraceHeaders();
     const originalTeam = await this.directory.findTeam(cmd.originalTeamId);
     if (!originalTeam) {
       throw validationProblem([{ name: 'originalTeamId', reason: 'no such clinical team in the directory' }]);
@@ -82,7 +84,7 @@ export class RequestSecondOpinionHandler {
         consentRecordedAt: cmd.recordsSharingConsent ? now : null,
         state: 'requested',
         workflowId,
-        traceparent: currentTraceHeaders().traceparent ?? null,
+        traceparent: traceparent ?? null,
       });
     });
     try {

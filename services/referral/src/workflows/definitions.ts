@@ -61,6 +61,8 @@ export interface DecisionRequest {
   readonly actor: Actor;
   /** If-Match: the revision the caller saw; the decision is refused if the referral has moved on. */
   readonly expectedRevision?: number;
+  /** W3C trace context of the HTTP request that took the decision: its events continue that trace. */
+  readonly traceparent?: string;
 }
 
 export const statusQuery = defineQuery<SecondOpinionStatus>('status');
@@ -90,6 +92,8 @@ export interface TransitionRecord {
   readonly dueStep?: WaitingStep;
   /** How many teams have been asked (1 for the first referral). */
   readonly attempt: number;
+  /** Trace of the request that caused the transition (absent for timers: the referral's own trace is used). */
+  readonly traceparent?: string;
 }
 
 /** What the workflow may ask of the outside world; implemented in ../activities. */
@@ -97,7 +101,7 @@ export interface ReferralActivities {
   /** Records the request in the read model and emits referral.requested.v1; returns when it happened. */
   recordRequested(input: { referralId: string; dueAt?: string }): Promise<{ at: string }>;
   /** Emits records.transfer-requested.v1 if the patient consented to sharing records; says whether it did. */
-  requestRecordsTransfer(input: { referralId: string; target?: TeamSnapshot }): Promise<{ requested: boolean; at: string; transferId?: string }>;
+  requestRecordsTransfer(input: { referralId: string; target?: TeamSnapshot; traceparent?: string }): Promise<{ requested: boolean; at: string; transferId?: string }>;
   /** Records a decision or a system transition: read model, timeline entry and event, in one transaction. */
   recordTransition(input: TransitionRecord): Promise<{ at: string }>;
   /** Emits referral.reminder-due.v1 (before a due time, or when overdue). */
@@ -105,7 +109,7 @@ export interface ReferralActivities {
   /** Rule 10: emits referral.urgent-wait-escalated.v1. */
   escalateUrgentWait(input: { referralId: string; waitedMs: number; thresholdMs: number }): Promise<void>;
   /** Emits records.transfer-cancel-requested.v1 for a transfer that should stop. */
-  cancelRecordsTransfer(input: { referralId: string; transferId: string; reason: string }): Promise<void>;
+  cancelRecordsTransfer(input: { referralId: string; transferId: string; reason: string; traceparent?: string }): Promise<void>;
   /** Notes the records transfer's outcome in the timeline. */
   recordTransferOutcome(input: { referralId: string; transferId: string; outcome: 'completed' | 'failed'; reason?: string }): Promise<void>;
 }

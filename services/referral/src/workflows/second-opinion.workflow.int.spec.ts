@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { eventually, integrationSettings, quietTemporalRuntime, uniqueSuffix } from '@sonet/testing';
-import { AesGcmPayloadCodec } from '../infrastructure/payload-codec';
+import { AesGcmPayloadCodec } from '@sonet/service-kit';
 import { timerPolicyFor } from '../domain/timer-policy';
 import type { DecisionAction } from './decider';
 import {

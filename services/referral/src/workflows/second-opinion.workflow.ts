@@ -126,6 +126,7 @@ export async function secondOpinionWorkflow(input: SecondOpinionInput): Promise<
     to: ReferralState,
     actor: Actor,
     eventType: string,
+    traceparent?: string,
   ): Promise<void> => {
     const from = state;
     const nextDue = isTerminal(to) ? undefined : dueFor(to);
@@ -140,6 +141,7 @@ export async function secondOpinionWorkflow(input: SecondOpinionInput): Promise<
       action,
       attempt: Math.max(attempt, 1),
       ...(nextDue ? { dueAt: nextDue.at, dueStep: nextDue.step } : {}),
+      ...(traceparent ? { traceparent } : {}),
     };
     const { at } = await activities.recordTransition(record);
     revision += 1;
@@ -180,27 +182,28 @@ export async function secondOpinionWorkflow(input: SecondOpinionInput): Promise<
     }
   };
 
-  const requestTransfer = async (target: TeamSnapshot) => {
+  const requestTransfer = async (target: TeamSnapshot, traceparent: string | undefined) => {
+    const trace = traceparent ? { traceparent } : {};
     if (transferId) {
-      await activities.cancelRecordsTransfer({ referralId, transferId, reason: 'referred to another team' });
+      await activities.cancelRecordsTransfer({ referralId, transferId, reason: 'referred to another team', ...trace });
     }
-    const t = await activities.requestRecordsTransfer({ referralId, target });
+    const t = await activities.requestRecordsTransfer({ referralId, target, ...trace });
     if (t.requested) {
       transferId = t.transferId;
       timeline.push({ at: t.at, state, event: 'records.transfer-requested.v1' });
     }
   };
 
-  const decide = async (action: DecisionAction, actor: Actor): Promise<void> => {
+  const decide = async (action: DecisionAction, actor: Actor, traceparent?: string): Promise<void> => {
     const to = nextState(context(), action);
     if (action.type === 'refer') {
       attempt += 1;
       targetTeam = action.targetTeam;
     }
-    await transition(action, to, actor, eventTypeOf(action));
+    await transition(action, to, actor, eventTypeOf(action), traceparent);
     switch (action.type) {
       case 'refer':
-        if (v2) await requestTransfer(action.targetTeam);
+        if (v2) await requestTransfer(action.targetTeam, traceparent);
         break;
       case 'inform-original-team':
         originalTeamInformed = true;
@@ -215,11 +218,14 @@ export async function secondOpinionWorkflow(input: SecondOpinionInput): Promise<
           'closed',
           SYSTEM,
           'referral.closed.v1',
+          traceparent,
         );
         break;
       case 'withdraw':
       case 'decline':
-        if (transferId) await activities.cancelRecordsTransfer({ referralId, transferId, reason: `referral ${to}` });
+        if (transferId) {
+          await activities.cancelRecordsTransfer({ referralId, transferId, reason: `referral ${to}`, ...(traceparent ? { traceparent } : {}) });
+        }
         break;
       default:
         break;
@@ -234,7 +240,7 @@ export async function secondOpinionWorkflow(input: SecondOpinionInput): Promise<
       exclusively(async () => {
         // Checked again here: an earlier decision may have changed the state after this one was validated.
         validate(req.action, req.expectedRevision);
-        await decide(req.action, req.actor);
+        await decide(req.action, req.actor, req.traceparent);
         return status();
       }),
     { validator: (req) => validate(req.action, req.expectedRevision) },
