@@ -187,3 +187,31 @@ describe('a referral withdrawn mid-way', () => {
     expect(mail.text).toMatch(/PALS|Patient Advice and Liaison Service/);
   });
 });
+
+describe('bad input to the decision endpoints', () => {
+  it('answers 400 problem+json naming the field, never 5xx', async () => {
+    const r = await newReferral();
+    const cases: [string, As, unknown, string][] = [
+      ['gp-decision', gp, { decision: 'refer' }, 'targetTeamId'],
+      ['gp-decision', gp, { decision: 'decline', reason: '' }, 'reason'],
+      ['gp-decision', gp, { decision: 'postpone' }, 'decision'],
+      ['gp-decision', gp, { decision: 'refer', targetTeamId: 'NO-SUCH-TEAM' }, 'targetTeamId'],
+      ['triage', receiving, { decision: 'reject' }, 'reason'],
+      ['more-info', gp, {}, 'answer'],
+      ['appointment', receiving, { appointmentAt: 'next tuesday' }, 'appointmentAt'],
+      ['opinion', receiving, { outcome: 'maybe', summary: 's' }, 'outcome'],
+      ['inform-original-team', r.patient, { note: 'x' }, 'note'],
+      ['care-transfer/decision', receiving, { decision: 'accept', extra: 1 }, 'extra'],
+      ['withdraw', r.patient, { reason: 42 }, 'reason'],
+    ];
+    for (const [endpoint, as, body, field] of cases) {
+      const res = await call('POST', `/v1/referrals/${r.id}/${endpoint}`, as, body);
+      // The receiving team cannot see the referral before it is referred: 404 comes before the body is read there.
+      expect([400, 404]).toContain(res.status);
+      expect(res.contentType).toMatch(/^application\/problem\+json/);
+      if (res.status === 400) expect((res.body['invalid-params'] as { name: string }[]).map((p) => p.name)).toContain(field);
+    }
+    expect((await call('POST', `/v1/referrals/not-a-uuid/withdraw`, gp, {})).status).toBe(400);
+    expect((await call('POST', `/v1/referrals/${r.id}/gp-decision`, gp, { decision: 'decline', reason: 'x' }, { 'if-match': 'yesterday' })).status).toBe(400);
+  });
+});

@@ -1,8 +1,15 @@
 import { type ZodError, type z } from 'zod';
 import { validationProblem, type InvalidParam } from './problem';
 
+/** One entry per invalid field; an unknown field is named itself (its value never is). */
 export const zodIssuesToParams = (error: ZodError): InvalidParam[] =>
-  error.issues.map((i) => ({ name: i.path.join('.') || '(body)', reason: i.message }));
+  error.issues.flatMap((i) => {
+    const at = i.path.join('.');
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((k) => ({ name: at ? `${at}.${k}` : k, reason: 'not a field this request takes' }));
+    }
+    return [{ name: at || '(body)', reason: i.message }];
+  });
 
 /**
  * Parses untrusted input with a schema, or throws a 400 problem naming each invalid field.
