@@ -3,8 +3,8 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { organisationCovers, type Principal, type Role } from '@sonet/auth';
-import { conflictProblem, notFoundProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
-import { maySeeReferral } from '../domain/access';
+import { conflictProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
+import { findVisibleReferral } from '../domain/access';
 import { Referral } from '../domain/entities';
 import { TEMPORAL_CLIENT } from '../infrastructure/tokens';
 import { allowedActions, type DecisionAction } from '../workflows/decider';
@@ -49,20 +49,8 @@ export class DecideHandler {
   ) {}
 
   /** Loads the referral the caller may see, or 404. */
-  async referralFor(id: string, principal: Principal): Promise<Referral> {
-    const referral = await this.em.fork().findOne(Referral, { id }, { populate: ['patient'] });
-    if (
-      !referral ||
-      !maySeeReferral(principal, {
-        referringPractice: referral.referringPractice,
-        originalTeamOds: referral.originalTeamOds,
-        targetTeamOds: referral.targetTeamOds ?? null,
-        patientNhsNumber: referral.patient.nhsNumber,
-      })
-    ) {
-      throw notFoundProblem(`No referral ${id}.`);
-    }
-    return referral;
+  referralFor(id: string, principal: Principal): Promise<Referral> {
+    return findVisibleReferral(this.em.fork(), id, principal);
   }
 
   /** Throws 403 unless the caller is one of the parties allowed to take this decision. */

@@ -1,4 +1,7 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { organisationCovers, type Principal } from '@sonet/auth';
+import { notFoundProblem } from '@sonet/service-kit';
+import { Referral } from './entities';
 
 /** What decides who may see a referral (everything else answers 404, so existence is not disclosed). */
 export interface ReferralAccessFacts {
@@ -29,4 +32,24 @@ export function maySeeReferral(principal: Principal, r: ReferralAccessFacts): bo
     default:
       return false;
   }
+}
+
+/**
+ * The referral with its patient, if the caller may see it; otherwise a 404 problem. Not found and not yours
+ * answer the same, so existence is not disclosed.
+ */
+export async function findVisibleReferral(em: EntityManager, id: string, principal: Principal): Promise<Referral> {
+  const referral = await em.findOne(Referral, { id }, { populate: ['patient'] });
+  if (
+    !referral ||
+    !maySeeReferral(principal, {
+      referringPractice: referral.referringPractice,
+      originalTeamOds: referral.originalTeamOds,
+      targetTeamOds: referral.targetTeamOds ?? null,
+      patientNhsNumber: referral.patient.nhsNumber,
+    })
+  ) {
+    throw notFoundProblem(`No referral ${id}.`);
+  }
+  return referral;
 }

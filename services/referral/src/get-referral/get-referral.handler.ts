@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '@sonet/auth';
-import { notFoundProblem } from '@sonet/service-kit';
-import { maySeeReferral } from '../domain/access';
+import { findVisibleReferral } from '../domain/access';
 import { Referral, TimelineEntry } from '../domain/entities';
 import type { ReferralState } from '../domain/referral-state';
 import { allowedActions, type ActionType } from '../workflows/decider';
@@ -77,19 +76,7 @@ export class GetReferralHandler {
 
   async execute(id: string, principal: Principal): Promise<ReferralView> {
     const em = this.em.fork();
-    const referral = await em.findOne(Referral, { id }, { populate: ['patient'] });
-    // Not found and not yours look the same: existence is not disclosed.
-    if (
-      !referral ||
-      !maySeeReferral(principal, {
-        referringPractice: referral.referringPractice,
-        originalTeamOds: referral.originalTeamOds,
-        targetTeamOds: referral.targetTeamOds ?? null,
-        patientNhsNumber: referral.patient.nhsNumber,
-      })
-    ) {
-      throw notFoundProblem(`No referral ${id}.`);
-    }
+    const referral = await findVisibleReferral(em, id, principal);
     const timeline = await em.find(TimelineEntry, { referral: id }, { orderBy: { at: 'asc', id: 'asc' } });
     return toReferralView(referral, timeline);
   }

@@ -24,14 +24,13 @@ describe('SecondOpinionWorkflow', () => {
   const taskQueue = `test-second-opinion-${uniqueSuffix()}`;
   const codec = new AesGcmPayloadCodec(randomBytes(32));
   const calls = new Map<string, { name: string; input: unknown }[]>();
-  let consent = true;
   const record = (referralId: string, name: string, input: unknown) => calls.set(referralId, [...(calls.get(referralId) ?? []), { name, input }]);
   const at = () => new Date().toISOString();
   const activities: ReferralActivities = {
     recordRequested: async (i) => (record(i.referralId, 'recordRequested', i), { at: at() }),
     requestRecordsTransfer: async (i) => {
       record(i.referralId, 'requestRecordsTransfer', i);
-      return consent ? { requested: true, at: at(), transferId: randomUUID() } : { requested: false, at: at() };
+      return { requested: true, at: at(), transferId: randomUUID() };
     },
     recordTransition: async (i) => (record(i.referralId, 'recordTransition', i), { at: at() }),
     remind: async (i) => void record(i.referralId, 'remind', i),

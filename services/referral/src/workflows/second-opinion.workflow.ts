@@ -305,9 +305,9 @@ export async function secondOpinionWorkflow(input: SecondOpinionInput): Promise<
   // --- Waits for decisions (Updates) and records-transfer outcomes (Signals) until the process ends.
   while (!isTerminal(state)) {
     await condition(() => isTerminal(state) || transferOutcomes.length > 0);
-    while (transferOutcomes.length > 0) {
-      const o = transferOutcomes.shift()!;
-      await exclusively(() => activities.recordTransferOutcome({ referralId, ...o }));
+    for (let o = transferOutcomes.shift(); o; o = transferOutcomes.shift()) {
+      const outcome = o;
+      await exclusively(() => activities.recordTransferOutcome({ referralId, ...outcome }));
     }
   }
   await condition(allHandlersFinished);

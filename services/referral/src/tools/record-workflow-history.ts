@@ -1,6 +1,6 @@
 // Records a workflow history fixture for the replay test: runs SecondOpinionWorkflow from the current sources
 // on the local Temporal server with stand-in activities, walks it through decisions, and writes the history.
-//   node dist/services/referral/src/workflows/histories/record.js <name>   (after `npm run build`)
+//   node dist/services/referral/src/tools/record-workflow-history.js <name>   (after `npm run build`)
 // Record a new fixture before each change to the workflow's logic; keep the old ones.
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { timerPolicyFor } from '../../domain/timer-policy';
-import { decisionUpdate, statusQuery, type Actor, type DecisionAction, type ReferralActivities } from '../definitions';
+import { timerPolicyFor } from '../domain/timer-policy';
+import { decisionUpdate, statusQuery, type Actor, type DecisionAction, type ReferralActivities } from '../workflows/definitions';
 
 async function main(name: string): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -29,7 +29,7 @@ async function main(name: string): Promise<void> {
   const worker = await Worker.create({
     connection,
     taskQueue,
-    workflowsPath: resolve(__dirname, '../../../../../../services/referral/src/workflows/index.ts'),
+    workflowsPath: resolve(__dirname, '../../../../../services/referral/src/workflows/index.ts'),
     activities,
   });
   const running = worker.run();
@@ -54,7 +54,7 @@ async function main(name: string): Promise<void> {
   await decide({ type: 'request-care-transfer' }, gp);
   await decide({ type: 'care-transfer-decision', accept: true }, team);
   await handle.result();
-  const out = join(resolve(__dirname, '../../../../../../services/referral/src/workflows/histories'), `${name}.json`);
+  const out = join(resolve(__dirname, '../../../../../services/referral/src/workflows/histories'), `${name}.json`);
   writeFileSync(out, historyToJSON(await handle.fetchHistory()));
   worker.shutdown();
   await running;
