@@ -169,6 +169,19 @@ describe('a GP records a second-opinion request and refers it', () => {
     expect(traceOf('records.transfer-requested.v1')).toBe(referTrace);
     expect(traceOf('records.transfer-queued.v1')).toBe(referTrace);
   });
+
+  it('records who read the referral: each read is an access event in the audit log', async () => {
+    await getJson(`${referralApi}/v1/referrals/${referralId}`, ['patient', 'A81001', nhsNumber]);
+    const reads = await eventually(async () => {
+      const r = await getJson<{ items: { type: string; data: { actor: { role: string; organisation: string }; resource: { kind: string } } }[] }>(
+        `${auditApi}/v1/audit/referrals/${referralId}/timeline`,
+        ['auditor', 'X26'],
+      );
+      const access = r.body.items.filter((e) => e.type === 'access.recorded.v1');
+      return access.some((e) => e.data.actor.role === 'patient') && access.some((e) => e.data.actor.role === 'gp') ? access : undefined;
+    }, 30_000);
+    expect(reads.map((e) => e.data.resource.kind)).toContain('referral');
+  });
 });
 
 describe('when the GP sends an NHS number that fails its check digit', () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '@sonet/auth';
+import { recordAccess } from '@sonet/messaging';
 import { findVisibleReferral } from '../domain/access';
 import { Referral, TimelineEntry } from '../domain/entities';
 import type { ReferralState } from '../domain/referral-state';
@@ -77,6 +78,8 @@ export class GetReferralHandler {
   async execute(id: string, principal: Principal): Promise<ReferralView> {
     const em = this.em.fork();
     const referral = await findVisibleReferral(em, id, principal);
+    // Who saw this patient's referral: recorded before the answer leaves (access.events.v1).
+    await recordAccess(em, principal, { referralId: referral.id, resource: { service: 'referral', kind: 'referral', action: 'read' } });
     const timeline = await em.find(TimelineEntry, { referral: id }, { orderBy: { at: 'asc', id: 'asc' } });
     return toReferralView(referral, timeline);
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager, type FilterQuery } from '@mikro-orm/postgresql';
 import type { Principal } from '@sonet/auth';
 import { Problem, problemType, validationProblem } from '@sonet/service-kit';
+import { recordAccess } from '@sonet/messaging';
 import { Referral } from '../domain/entities';
 import { decodeCursor, encodeCursor, type ListReferralsQuery } from './list-referrals.query';
 
@@ -44,13 +45,16 @@ export class ListReferralsHandler {
       const at = new Date(c.createdAt);
       where.push({ $or: [{ createdAt: { $lt: at } }, { createdAt: at, id: { $lt: c.id } }] });
     }
-    const rows = await this.em.fork().find(Referral, { $and: where }, {
+    const em = this.em.fork();
+    const rows = await em.find(Referral, { $and: where }, {
       populate: ['patient'],
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       limit: q.limit + 1,
     });
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
+    // A worklist shows patients' names: each listed referral's access is recorded.
+    await recordAccess(em, principal, { referralId: page.map((r) => r.id), resource: { service: 'referral', kind: 'referral-worklist', action: 'search' } });
     return {
       items: page.map((r) => ({
         id: r.id,
