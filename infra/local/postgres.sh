@@ -5,8 +5,9 @@
 #   infra/local/postgres.sh install|start|stop|status|reset
 #   infra/local/postgres.sh psql [DB] [psql args]   psql as the app role (default DB: postgres)
 #
-# Roles: superuser `sonet`, password `sonet` (TCP 127.0.0.1, scram-sha-256), plus the bootstrap
-# superuser `postgres` (unix socket only, trust). Databases owned by sonet, one per service:
+# Roles: superuser `sonet`, password `sonet` (TCP 127.0.0.1, scram-sha-256), the audit service's
+# `audit_writer`/`audit_writer` (no rights of its own: the audit migration grants SELECT/INSERT), plus the
+# bootstrap superuser `postgres` (unix socket only, trust). Databases owned by sonet, one per service:
 # referral, records_transfer, notification, audit (override with POSTGRES_DATABASES).
 # PostgreSQL refuses to run as root: as root the cluster runs as the `postgres` OS user.
 #
@@ -22,6 +23,8 @@ POSTGRES_DATABASES="${POSTGRES_DATABASES:-referral records_transfer notification
 POSTGRES_START_TIMEOUT="${POSTGRES_START_TIMEOUT:-60}"
 APP_ROLE=sonet
 APP_PASSWORD=sonet
+AUDIT_WRITER_ROLE=audit_writer
+AUDIT_WRITER_PASSWORD=audit_writer
 DATA_DIR="$STATE_DIR/data"
 SOCK_DIR="$STATE_DIR/socket"
 # unix socket paths are limited to 107 bytes: fall back to /tmp for deep checkouts
@@ -162,6 +165,10 @@ ensure_roles_and_dbs() {
   psql_admin -c "DO \$\$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$APP_ROLE') THEN
         CREATE ROLE $APP_ROLE LOGIN SUPERUSER PASSWORD '$APP_PASSWORD';
+      END IF;
+      -- The audit service's own role: SELECT and INSERT on its log only (its migrations grant them).
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$AUDIT_WRITER_ROLE') THEN
+        CREATE ROLE $AUDIT_WRITER_ROLE LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$AUDIT_WRITER_PASSWORD';
       END IF;
     END \$\$;" >/dev/null
   local db

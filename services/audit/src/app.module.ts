@@ -4,21 +4,33 @@ import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
 import { Events } from '@sonet/contracts';
-import { KafkaInboxServer, MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
+import { KafkaBatchInboxServer, MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
 import { HealthModule, kafkaLog, loggerParams, type ReadinessProbe } from '@sonet/service-kit';
 import { AUDIT_CONFIG, AUDITED_TOPICS, SERVICE_NAME, type AuditConfig } from './config';
 import { auditOrmOptions } from './orm';
-import { AuditLog } from './domain/audit-log';
+import { AUDIT_LOG_SETTINGS, AuditLog, type AuditLogSettings } from './domain/audit-log';
+import { CheckpointKeyring, CheckpointSigner } from './domain/checkpoint';
+import { PatientKeyer } from './domain/patient-identifiers';
+import { keyerFrom, keyringFrom, signerFrom } from './domain/keys';
+import { CheckpointLog } from './infrastructure/checkpoint-log';
+import { CheckpointService } from './checkpoints/checkpoint.service';
 import { RecordEventConsumer } from './record-event/record-event.consumer';
 import { RecordEventHandler } from './record-event/record-event.handler';
 import { QueryEventsController } from './query-events/query-events.http.controller';
 import { QueryEventsHandler } from './query-events/query-events.handler';
 import { ReferralTimelineController } from './referral-timeline/referral-timeline.http.controller';
 import { ReferralTimelineHandler } from './referral-timeline/referral-timeline.handler';
+import { VerifyLogController } from './verify-log/verify-log.http.controller';
+import { VerifyLogHandler } from './verify-log/verify-log.handler';
+import { ExportEvidenceController } from './export-evidence/export-evidence.http.controller';
+import { ExportEvidenceHandler } from './export-evidence/export-evidence.handler';
 
 @Module({})
 export class AuditAppModule {
   static forRoot(config: AuditConfig): DynamicModule {
+    const signer = signerFrom(config);
+    const keyer = keyerFrom(config);
+    const settings: AuditLogSettings = { chain: config.AUDIT_CHAIN, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY_ENTRIES, keyer, signer };
     return {
       module: AuditAppModule,
       imports: [
@@ -34,22 +46,37 @@ export class AuditAppModule {
           ],
         }),
       ],
-      controllers: [RecordEventConsumer, QueryEventsController, ReferralTimelineController],
-      providers: [{ provide: AUDIT_CONFIG, useValue: config }, AuditLog, RecordEventHandler, QueryEventsHandler, ReferralTimelineHandler],
+      controllers: [RecordEventConsumer, QueryEventsController, ReferralTimelineController, VerifyLogController, ExportEvidenceController],
+      providers: [
+        { provide: AUDIT_CONFIG, useValue: config },
+        { provide: AUDIT_LOG_SETTINGS, useValue: settings },
+        { provide: CheckpointSigner, useValue: signer },
+        { provide: CheckpointKeyring, useValue: keyringFrom(config, signer) },
+        { provide: PatientKeyer, useValue: keyer },
+        { provide: CheckpointLog, useValue: new CheckpointLog(config.AUDIT_CHECKPOINT_LOG_FILE) },
+        AuditLog,
+        CheckpointService,
+        RecordEventHandler,
+        QueryEventsHandler,
+        ReferralTimelineHandler,
+        VerifyLogHandler,
+        ExportEvidenceHandler,
+      ],
     };
   }
 }
 
 /**
- * The Kafka side of the app: every audited topic through the idempotent inbox into the catch-all consumer.
- * Data is not validated against the contracts: audit keeps events as they were sent, including types and
- * versions it does not know (an envelope that is not a CloudEvent still goes to the dead-letter topic).
+ * The Kafka side of the app: every audited topic, a partition's batch at a time, through the idempotent inbox
+ * into the chain. Data is not validated against the contracts: audit keeps events as they were sent, including
+ * types and versions it does not know (an envelope that is not a CloudEvent still goes to the dead-letter topic).
  */
-export const auditInboxServer = (app: INestApplication, config: AuditConfig): KafkaInboxServer =>
-  new KafkaInboxServer(app.get(MikroORM), app.get<MessageBroker>(MESSAGE_BROKER), {
+export const auditInboxServer = (app: INestApplication, config: AuditConfig): KafkaBatchInboxServer =>
+  new KafkaBatchInboxServer(app.get(MikroORM), app.get<MessageBroker>(MESSAGE_BROKER), {
     groupId: config.KAFKA_CONSUMER_GROUP,
     topics: AUDITED_TOPICS,
     registry: Events,
     validateData: false,
+    maxBatchSize: config.AUDIT_INGEST_BATCH_SIZE,
     log: kafkaLog(SERVICE_NAME),
   });

@@ -1,38 +1,69 @@
-import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RecordsTransferQueued, ReferralRequested, Topics, toWireMessage, type EventEnvelope } from '@sonet/contracts';
 import { buildEvent, KafkaBroker, type MessagePublisher } from '@sonet/messaging';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
-import { eventually, freshDatabase, integrationSettings, uniqueSuffix, testTokens } from '@sonet/testing';
+import { eventually, freshDatabase, integrationSettings, randomTestNhsNumber, testTokens, uniqueSuffix } from '@sonet/testing';
 import { AuditAppModule, auditInboxServer } from './app.module';
 import { readAuditConfig, type AuditConfig } from './config';
-import { auditOrmOptions } from './orm';
+import { auditOwnerOrmOptions } from './orm';
 import { AppendOutsideTransactionError, AuditLog } from './domain/audit-log';
+import { CheckpointKeyring, CheckpointSigner } from './domain/checkpoint';
+import { verifyEvidence, fromNdjson } from './domain/evidence';
+import { packFromFhirBundle, type FhirResource } from './domain/fhir';
+import { parseEntry } from './domain/entry-document';
+import { CheckpointService } from './checkpoints/checkpoint.service';
 import { toAuditEntryDraft } from './record-event/record-event.handler';
 import type { AuditEventView } from './domain/audit-event.view';
+import type { DatabaseVerifyReport } from './verify-log/verify-log';
+import { runCli } from './cli';
+import { applyRetention } from './retention/retention';
+import { verifyDatabase } from './verify-log/verify-log';
+import { RETENTION_EVENT_TYPE } from './domain/retention-entry';
+import { PatientKeyer } from './domain/patient-identifiers';
+import { AUDIT_WRITER_ROLE } from './migrations/Migration20261125100000_hash_chain';
 
 jest.setTimeout(120_000);
 
+/** A connection as the superuser the tests run as (the schema's owner), for what the service may not do. */
+export async function owner(database: string): Promise<Client> {
+  const c = new Client({ ...integrationSettings().pg, database });
+  await c.connect();
+  return c;
+}
+
+/** The service's role exists cluster-wide (infra/local/postgres.sh creates it; tests may run against an older cluster). */
+export async function ensureWriterRole(): Promise<void> {
+  const c = await owner('postgres');
+  try {
+    await c.query(`do $$ begin
+      if not exists (select from pg_roles where rolname = '${AUDIT_WRITER_ROLE}') then
+        create role ${AUDIT_WRITER_ROLE} login password '${AUDIT_WRITER_ROLE}';
+      end if;
+    exception when duplicate_object then null; end $$`);
+  } finally {
+    await c.end();
+  }
+}
+
+
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
-interface AuditRow {
+interface EntryRow {
   seq: string;
   event_id: string;
   event_type: string;
-  source: string;
   subject: string;
-  event_time: Date;
-  topic: string;
-  partition: number;
-  kafka_offset: string;
-  headers: Record<string, string>;
-  data: unknown;
+  canonical: string;
   recorded_at: Date;
 }
 
-const referralRequested = (referralId: string, time: string, traceparent?: string): EventEnvelope => ({
+const referralRequested = (referralId: string, time: string, nhsNumber: string, traceparent?: string): EventEnvelope => ({
   ...buildEvent(ReferralRequested, {
     id: randomUUID(),
     source: '/sonet/referral',
@@ -46,7 +77,7 @@ const referralRequested = (referralId: string, time: string, traceparent?: strin
       urgency: 'routine',
       reason: 'Second opinion on a proposed valve replacement.',
       explainedByOriginalTeam: true,
-      patient: { nhsNumber: '943 476 5919', name: 'Test Patient', email: 'patient@example.org', preferredChannel: 'email' },
+      patient: { nhsNumber, name: 'Test Patient', email: 'patient@example.org', preferredChannel: 'email' },
       requestedAt: time,
     },
   }),
@@ -62,10 +93,9 @@ const transferQueued = (referralId: string, time: string): EventEnvelope =>
     data: { referralId, transferId: randomUUID(), status: 'ready', queuedAt: time },
   });
 
-/** The ce_* and trace headers the event travelled with (content-type describes the body, not the event). */
-const travelledHeaders = (e: EventEnvelope): Record<string, string> => {
-  const { 'content-type': _contentType, ...headers } = toWireMessage(e).headers;
-  return headers;
+const received = (e: EventEnvelope, partition = 0, offset = '1') => {
+  const wire = toWireMessage(e);
+  return { topic: Topics.recordsEvents, partition, offset, headers: wire.headers, payload: wire.value };
 };
 
 describe('the audit service, against PostgreSQL and Kafka', () => {
@@ -76,29 +106,42 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   let sql: Client;
   let broker: KafkaBroker;
   let publisher: MessagePublisher;
+  let keyring: CheckpointKeyring;
+  let publicKeyFile: string;
+  let tokens: Awaited<ReturnType<typeof testTokens>>;
+  const dir = mkdtempSync(join(tmpdir(), 'sonet-audit-'));
 
-  const publish = (topic: string, ...events: EventEnvelope[]) =>
-    publisher.publish(events.map((e) => ({ topic, message: toWireMessage(e) })));
-
-  const rowsAbout = async (referralId: string): Promise<AuditRow[]> =>
-    (await sql.query<AuditRow>('select * from audit_entry where subject = $1 order by seq', [referralId])).rows;
-
+  const publish = (topic: string, ...events: EventEnvelope[]) => publisher.publish(events.map((e) => ({ topic, message: toWireMessage(e) })));
+  const rowsAbout = async (referralId: string): Promise<EntryRow[]> =>
+    (await sql.query<EntryRow>('select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry where subject = $1 order by seq', [referralId])).rows;
   /** Waits until audit holds every given event id, then returns what it holds about the referral. */
   const recorded = (referralId: string, ...eventIds: string[]) =>
     eventually(async () => {
       const rows = await rowsAbout(referralId);
       return eventIds.every((id) => rows.some((r) => r.event_id === id)) ? rows : undefined;
     }, 60_000);
-
-  let tokens: Awaited<ReturnType<typeof testTokens>>;
-  const get = async (path: string) => {
-    const res = await fetch(`${baseUrl}${path}`, { headers: await tokens.bearer('auditor', 'X26') });
-    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: (await res.json()) as Record<string, unknown> };
+  const request = async (method: 'GET' | 'POST', path: string, body?: unknown, as: Parameters<typeof tokens.bearer> = ['auditor', 'X26']) => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { ...(await tokens.bearer(...as)), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // NDJSON
+    }
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, body: parsed as Record<string, unknown> };
   };
+  const get = (path: string, as?: Parameters<typeof tokens.bearer>) => request('GET', path, undefined, as);
+  const verify = async () => (await get('/v1/audit/verify')).body as unknown as DatabaseVerifyReport;
 
   beforeAll(async () => {
     const s = integrationSettings();
     tokens = await testTokens();
+    await ensureWriterRole();
     db = await freshDatabase('audit');
     config = readAuditConfig({
       ...tokens.env,
@@ -106,13 +149,17 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       LOG_LEVEL: 'warn',
       PGHOST: s.pg.host,
       PGPORT: String(s.pg.port),
-      PGUSER: s.pg.user,
-      PGPASSWORD: s.pg.password,
+      PGOWNER_USER: s.pg.user,
+      PGOWNER_PASSWORD: s.pg.password,
       PGDATABASE: db.dbName,
       KAFKA_BROKERS: s.kafkaBrokers.join(','),
       KAFKA_CONSUMER_GROUP: `audit.ingest.test-${uniqueSuffix()}`,
+      AUDIT_CHECKPOINT_KEY_FILE: join(dir, 'key.pem'),
+      AUDIT_CHECKPOINT_LOG_FILE: join(dir, 'checkpoints.ndjson'),
+      AUDIT_CHECKPOINT_EVERY_ENTRIES: '5',
+      AUDIT_CHECKPOINT_EVERY_SECONDS: '3600',
     });
-    await runMigrations(auditOrmOptions(config));
+    await runMigrations(auditOwnerOrmOptions(config));
     app = await createServiceApp({
       module: AuditAppModule.forRoot(config),
       host: '127.0.0.1',
@@ -121,10 +168,13 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       transport: (a) => auditInboxServer(a, config),
     });
     baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    sql = new Client({ ...s.pg, database: db.dbName });
-    await sql.connect();
+    sql = await owner(db.dbName);
     broker = new KafkaBroker({ brokers: s.kafkaBrokers, clientId: `audit-test-${uniqueSuffix()}` });
     publisher = await broker.publisher();
+    const signer = app.get(CheckpointSigner);
+    keyring = CheckpointKeyring.fromPem(signer.publicKeyPem());
+    publicKeyFile = join(dir, 'public.pem');
+    writeFileSync(publicKeyFile, signer.publicKeyPem());
   });
 
   afterAll(async () => {
@@ -132,14 +182,16 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     await sql?.end();
     await app?.close();
     await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   describe('when a referral is requested and its records transfer is queued', () => {
     const referralId = randomUUID();
+    const nhsNumber = randomTestNhsNumber();
     // The transfer is published (and recorded) first, although the request happened an hour earlier.
-    const requested = referralRequested(referralId, '2026-01-10T09:00:00.000Z', TRACEPARENT);
+    const requested = referralRequested(referralId, '2026-01-10T09:00:00.000Z', nhsNumber, TRACEPARENT);
     const queued = transferQueued(referralId, '2026-01-10T10:00:00.000Z');
-    let rows: AuditRow[];
+    let rows: EntryRow[];
 
     beforeAll(async () => {
       await publish(Topics.recordsEvents, queued);
@@ -148,34 +200,25 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       rows = await recorded(referralId, queued.id, requested.id);
     });
 
-    it('stores each event once, in the order it was recorded', () => {
+    it('stores each event once, in chain order', () => {
       expect(rows.map((r) => r.event_id)).toEqual([queued.id, requested.id]);
       expect(BigInt(rows[1]!.seq)).toBeGreaterThan(BigInt(rows[0]!.seq));
     });
 
-    it('keeps the CloudEvents attributes, the trace context and where each event was read from', () => {
-      const [q, r] = rows;
-      expect(r).toMatchObject({
-        event_type: 'referral.requested.v1',
-        source: '/sonet/referral',
-        subject: referralId,
-        event_time: new Date('2026-01-10T09:00:00.000Z'),
-        topic: Topics.referralEvents,
-        headers: travelledHeaders(requested),
-      });
-      expect(r!.headers.traceparent).toBe(TRACEPARENT);
-      expect(q).toMatchObject({ event_type: 'records.transfer-queued.v1', topic: Topics.recordsEvents, headers: travelledHeaders(queued) });
-      expect(q!.headers).not.toHaveProperty('traceparent');
-      for (const row of rows) {
-        expect(row.partition).toBeGreaterThanOrEqual(0);
-        expect(row.kafka_offset).toMatch(/^[0-9]+$/);
-        expect(row.recorded_at).toBeInstanceOf(Date);
-      }
+    it('keeps the CloudEvents attributes, the trace context, where it was read and a digest of the body as sent', () => {
+      const d = parseEntry(rows[1]!.canonical);
+      expect(d.event).toMatchObject({ id: requested.id, type: 'referral.requested.v1', source: '/sonet/referral', subject: referralId, time: '2026-01-10T09:00:00.000Z' });
+      expect(d.headers).toMatchObject({ traceparent: TRACEPARENT, ce_specversion: '1.0' });
+      expect(d.received.topic).toBe(Topics.referralEvents);
+      expect(d.payloadSha256).toMatch(/^[0-9a-f]{64}$/);
     });
 
-    it('keeps the data exactly as it was sent', () => {
-      expect(rows[0]!.data).toEqual(JSON.parse(toWireMessage(queued).value.toString('utf8')));
-      expect(rows[1]!.data).toEqual(JSON.parse(toWireMessage(requested).value.toString('utf8')));
+    it('stores no patient identifier in clear: the NHS number, name and email become keyed digests', async () => {
+      const all = (await sql.query<{ t: string }>('select string_agg(canonical, \'\') || string_agg(coalesce(patient_key, \'\'), \'\') as t from audit_entry')).rows[0]!.t;
+      expect(all).not.toContain(nhsNumber);
+      expect(all).not.toContain('Test Patient');
+      expect(all).not.toContain('patient@example.org');
+      expect(parseEntry(rows[1]!.canonical).protected).toEqual(['patient.nhsNumber', 'patient.name', 'patient.email']);
     });
 
     it("answers the referral's timeline in the order things happened, not the order they were recorded", async () => {
@@ -183,160 +226,422 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       expect(res.status).toBe(200);
       const items = res.body.items as AuditEventView[];
       expect(items.map((i) => i.eventId)).toEqual([requested.id, queued.id]);
-      expect(items[0]).toEqual({
-        seq: rows[1]!.seq,
-        eventId: requested.id,
-        type: 'referral.requested.v1',
-        source: '/sonet/referral',
-        subject: referralId,
-        time: '2026-01-10T09:00:00.000Z',
-        topic: Topics.referralEvents,
-        recordedAt: rows[1]!.recorded_at.toISOString(),
-        traceparent: TRACEPARENT,
-        data: rows[1]!.data,
-      });
+      expect(items[0]).toMatchObject({ seq: rows[1]!.seq, type: 'referral.requested.v1', time: '2026-01-10T09:00:00.000Z', traceparent: TRACEPARENT, topic: Topics.referralEvents });
       expect(items[1]!.traceparent).toBeNull();
     });
 
-    it('lists the entries in recording order, a page at a time', async () => {
+    it('records the auditor reading the timeline as an access event, which joins the log', async () => {
+      await get(`/v1/audit/referrals/${referralId}/timeline`);
+      const access = await eventually(async () => {
+        const r = await rowsAbout(referralId);
+        const a = r.filter((x) => x.event_type === 'access.recorded.v1');
+        return a.length > 0 ? a : undefined;
+      }, 60_000);
+      expect(parseEntry(access[0]!.canonical).event.data).toMatchObject({
+        referralId,
+        actor: { role: 'auditor', organisation: 'X26' },
+        purpose: 'audit',
+        resource: { service: 'audit', kind: 'audit-timeline', action: 'read' },
+      });
+    });
+
+    it("finds the patient's entries by NHS number, sent in the body, across the referral's events", async () => {
+      const res = await request('POST', '/v1/audit/events/search', { nhsNumber: nhsNumber.replace(/(\d{3})(\d{3})(\d{4})/, '$1 $2 $3'), type: 'records.transfer-queued.v1' });
+      expect(res.status).toBe(200);
+      expect((res.body.items as AuditEventView[]).map((i) => i.eventId)).toEqual([queued.id]);
+    });
+
+    it('lists the entries in chain order, a page at a time', async () => {
       const first = await get(`/v1/audit/events?referralId=${referralId}&limit=1`);
       expect(first.status).toBe(200);
       expect((first.body.items as AuditEventView[]).map((i) => i.eventId)).toEqual([queued.id]);
       expect(first.body.next).toBe(rows[0]!.seq);
-
-      const second = await get(`/v1/audit/events?referralId=${referralId}&limit=1&after=${String(first.body.next)}`);
+      const second = await get(`/v1/audit/events?referralId=${referralId}&type=referral.requested.v1&after=${String(first.body.next)}`);
       expect((second.body.items as AuditEventView[]).map((i) => i.eventId)).toEqual([requested.id]);
-      expect(second.body.next).toBeNull();
     });
 
-    it('narrows the list by event type and event time', async () => {
-      const byType = await get(`/v1/audit/events?referralId=${referralId}&type=records.transfer-queued.v1`);
-      expect((byType.body.items as AuditEventView[]).map((i) => i.eventId)).toEqual([queued.id]);
+    it('exports an evidence pack, NDJSON and FHIR, that verifies offline against the public key', async () => {
+      const ndjson = await get(`/v1/audit/referrals/${referralId}/export`);
+      expect(ndjson.status).toBe(200);
+      expect(ndjson.contentType).toMatch(/^application\/x-ndjson/);
+      const pack = fromNdjson(ndjson.text);
+      expect(pack.entries.length).toBeGreaterThanOrEqual(2);
+      expect(verifyEvidence(pack, keyring)).toMatchObject({ ok: true, problems: [] });
 
-      const byTime = await get(`/v1/audit/events?referralId=${referralId}&from=2026-01-10T08:00:00Z&to=2026-01-10T10:00:00Z`);
-      expect((byTime.body.items as AuditEventView[]).map((i) => i.eventId)).toEqual([requested.id]);
+      const fhir = await get(`/v1/audit/referrals/${referralId}/export?format=fhir`);
+      expect(fhir.contentType).toMatch(/^application\/fhir\+json/);
+      expect(fhir.body).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+      expect(verifyEvidence(packFromFhirBundle(fhir.body as unknown as FhirResource), keyring).ok).toBe(true);
+
+      const file = join(dir, 'pack.ndjson');
+      writeFileSync(file, ndjson.text);
+      const out: string[] = [];
+      expect(await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: (t) => out.push(t), err: () => undefined })).toBe(0);
+      writeFileSync(file, ndjson.text.replace('"referringPractice\\":\\"A81001', '"referringPractice\\":\\"B82005'));
+      expect(await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: () => undefined, err: () => undefined })).toBe(2);
     });
   });
 
   describe('when the same event is delivered twice', () => {
     it('keeps one entry', async () => {
       const referralId = randomUUID();
-      const event = referralRequested(referralId, '2026-01-11T09:00:00.000Z');
+      const event = referralRequested(referralId, '2026-01-11T09:00:00.000Z', randomTestNhsNumber());
       // Same key, same partition: once the later event is in, both copies of the first have been handled.
       const later = transferQueued(referralId, '2026-01-11T09:05:00.000Z');
       await publish(Topics.referralEvents, event);
       await publish(Topics.referralEvents, event, later);
-
       const rows = await recorded(referralId, event.id, later.id);
-
       expect(rows.filter((r) => r.event_id === event.id)).toHaveLength(1);
       expect(rows).toHaveLength(2);
     });
-  });
 
-  describe('when an event id is appended again past the inbox (a replay under another consumer group)', () => {
-    it('keeps the first entry and reports the second as a duplicate', async () => {
+    it('keeps one entry when the same id is appended again past the inbox (a replay under another consumer group)', async () => {
       const referralId = randomUUID();
       const event = transferQueued(referralId, '2026-01-12T09:00:00.000Z');
       const auditLog = app.get(AuditLog);
       const em = app.get(MikroORM).em.fork();
-
-      const first = await em.transactional((tem) =>
-        auditLog.append(tem, toAuditEntryDraft(event, { topic: Topics.recordsEvents, partition: 0, offset: '1', headers: toWireMessage(event).headers })),
-      );
-      const again = await em.transactional((tem) =>
-        auditLog.append(tem, toAuditEntryDraft(event, { topic: Topics.recordsEvents, partition: 5, offset: '99', headers: toWireMessage(event).headers })),
-      );
-
+      const first = await em.transactional((tem) => auditLog.append(tem, toAuditEntryDraft(event, received(event, 0, '1'))));
+      const again = await em.transactional((tem) => auditLog.appendBatch(tem, [toAuditEntryDraft(event, received(event, 5, '99')), toAuditEntryDraft(event, received(event, 5, '100'))]));
       expect(first.outcome).toBe('recorded');
-      expect(again).toEqual({ outcome: 'duplicate' });
-      const rows = await rowsAbout(referralId);
-      expect(rows.map((r) => [r.partition, r.kafka_offset])).toEqual([[0, '1']]);
+      expect(again.recorded).toEqual([]);
+      expect(await rowsAbout(referralId)).toHaveLength(1);
     });
 
-    it('refuses to append outside a transaction, where the ordering lock would not hold', async () => {
+    it('refuses to append outside a transaction, where the chain lock would not hold', async () => {
       const event = transferQueued(randomUUID(), '2026-01-12T09:00:00.000Z');
-      await expect(
-        app.get(AuditLog).append(app.get(MikroORM).em.fork(), toAuditEntryDraft(event, { topic: Topics.recordsEvents, partition: 0, offset: '1', headers: toWireMessage(event).headers })),
-      ).rejects.toBeInstanceOf(AppendOutsideTransactionError);
+      await expect(app.get(AuditLog).append(app.get(MikroORM).em.fork(), toAuditEntryDraft(event, received(event)))).rejects.toBeInstanceOf(AppendOutsideTransactionError);
     });
   });
 
-  describe('when someone tries to change the log', () => {
-    let row: AuditRow;
+  describe('when many writers append at once', () => {
+    it('keeps one unbroken chain: every seq once, each entry linked to the one before', async () => {
+      const auditLog = app.get(AuditLog);
+      const orm = app.get(MikroORM);
+      const referralId = randomUUID();
+      const writers = Array.from({ length: 8 }, (_, w) =>
+        (async () => {
+          for (let b = 0; b < 5; b++) {
+            const events = Array.from({ length: 7 }, (_, i) => transferQueued(referralId, `2026-02-0${1 + (w % 8)}T10:0${b}:0${i}.000Z`));
+            await orm.em.fork().transactional((tem) => auditLog.appendBatch(tem, events.map((e) => toAuditEntryDraft(e, received(e, w, String(b))))));
+          }
+        })(),
+      );
+      // Kafka ingestion runs beside them.
+      const other = randomUUID();
+      const viaKafka = Array.from({ length: 20 }, (_, i) => transferQueued(other, `2026-02-10T10:00:${String(i).padStart(2, '0')}.000Z`));
+      await publish(Topics.recordsEvents, ...viaKafka);
+      await Promise.all(writers);
+      await recorded(other, ...viaKafka.map((e) => e.id));
+      expect(await rowsAbout(referralId)).toHaveLength(8 * 5 * 7);
+      const seqs = (await sql.query<{ gaps: string; n: string; max: string }>('select count(*)::text as n, max(seq)::text as max, (max(seq) - count(*))::text as gaps from audit_entry')).rows[0]!;
+      expect(seqs.gaps).toBe('0');
+      const report = await verify();
+      expect(report).toMatchObject({ ok: true, firstBreak: null, schema: [] });
+      expect(report.checkpointsChecked).toBeGreaterThan(0);
+    });
+  });
+
+  describe('queries', () => {
+    const a = randomUUID();
+    const b = randomUUID();
+    let made: { id: string; subject: string; type: string; actor: string | null; orgs: string[]; time: string; seq: string }[] = [];
 
     beforeAll(async () => {
-      const referralId = randomUUID();
-      const event = transferQueued(referralId, '2026-01-13T09:00:00.000Z');
-      await publish(Topics.recordsEvents, event);
-      [row] = (await recorded(referralId, event.id)) as [AuditRow];
+      const auditLog = app.get(AuditLog);
+      const access = (subject: string, actor: string, organisation: string, time: string): EventEnvelope => ({
+        specversion: '1.0',
+        id: randomUUID(),
+        type: 'access.recorded.v1',
+        source: '/sonet/referral',
+        subject,
+        time,
+        datacontenttype: 'application/json',
+        data: { accessId: randomUUID(), referralId: subject, actor: { subject: actor, role: 'clinician', organisation }, purpose: 'direct-care', resource: { service: 'referral', kind: 'referral', action: 'read' }, accessedAt: time },
+      });
+      const events = [
+        access(a, 'dr-a', 'RJ1', '2026-03-01T10:00:00.000Z'),
+        access(a, 'dr-b', 'RXH', '2026-03-02T10:00:00.000Z'),
+        access(b, 'dr-a', 'RJ1', '2026-03-03T10:00:00.000Z'),
+        transferQueued(b, '2026-03-04T10:00:00.000Z'),
+        access(b, 'dr-a', 'RXH', '2026-03-05T10:00:00.000Z'),
+      ];
+      const r = await app.get(MikroORM).em.fork().transactional((tem) => auditLog.appendBatch(tem, events.map((e) => toAuditEntryDraft(e, received(e)))));
+      made = events.map((e, i) => {
+        const d = e.data as { actor?: { subject: string; organisation: string } };
+        return { id: e.id, subject: e.subject, type: e.type, actor: d.actor?.subject ?? null, orgs: d.actor ? [d.actor.organisation] : [], time: e.time, seq: r.recorded[i]!.seq };
+      });
     });
 
-    it('refuses to update an entry', async () => {
-      await expect(sql.query(`update audit_entry set data = '{"status":"cancelled"}' where seq = $1`, [row.seq])).rejects.toThrow(
-        'audit_entry is append-only: UPDATE is not allowed',
-      );
+    it.each<[string, string, (m: (typeof made)[number]) => boolean]>([
+      ['an actor', 'actor=dr-a', (m) => m.actor === 'dr-a'],
+      ['an actor and an organisation', 'actor=dr-a&organisation=RXH', (m) => m.actor === 'dr-a' && m.orgs.includes('RXH')],
+      ['a referral and a time range', `referralId=${b}&from=2026-03-03T00:00:00Z&to=2026-03-05T00:00:00Z`, (m) => m.subject === b && m.time >= '2026-03-03' && m.time < '2026-03-05'],
+      ['a type and an organisation', 'type=access.recorded.v1&organisation=RJ1', (m) => m.type === 'access.recorded.v1' && m.orgs.includes('RJ1')],
+    ])('returns exactly the entries matching %s', async (_what, qs, match) => {
+      const res = await get(`/v1/audit/events?${qs}&limit=500`);
+      expect(res.status).toBe(200);
+      const ids = (res.body.items as AuditEventView[]).map((i) => i.eventId).filter((id) => made.some((m) => m.id === id));
+      const others = (res.body.items as AuditEventView[]).filter((i) => !made.some((m) => m.id === i.eventId) && (i.subject === a || i.subject === b) && i.type !== 'access.recorded.v1');
+      expect(ids).toEqual(made.filter(match).map((m) => m.id));
+      expect(others).toEqual([]);
     });
 
-    it('refuses to delete an entry', async () => {
-      await expect(sql.query('delete from audit_entry where seq = $1', [row.seq])).rejects.toThrow(
-        'audit_entry is append-only: DELETE is not allowed',
-      );
-    });
-
-    it('refuses to empty the table', async () => {
-      await expect(sql.query('truncate audit_entry')).rejects.toThrow('audit_entry is append-only: TRUNCATE is not allowed');
-    });
-
-    it('still holds the entry as recorded', async () => {
-      const [now] = (await sql.query<AuditRow>('select * from audit_entry where seq = $1', [row.seq])).rows;
-      expect(now).toEqual(row);
-    });
-  });
-
-  describe('when a query is malformed', () => {
     it.each([
-      ['no narrowing filter', '/v1/audit/events', 'referralId|type|from'],
+      ['no narrowing filter', '/v1/audit/events', 'referralId|nhsNumber|actor|organisation|type|from'],
       ['a referral id that is not a UUID', '/v1/audit/events?referralId=12345', 'referralId'],
-      ['a page size out of range', `/v1/audit/events?type=referral.requested.v1&limit=5000`, 'limit'],
+      ['a page size out of range', '/v1/audit/events?type=referral.requested.v1&limit=5000', 'limit'],
       ['a time range that ends before it starts', '/v1/audit/events?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', 'to'],
+      ['an organisation that is not an ODS code', '/v1/audit/events?organisation=no%20such', 'organisation'],
+      ['an NHS number in the URL', '/v1/audit/events?nhsNumber=9434765919', 'nhsNumber'],
+      ['a verify start that is not a sequence number', '/v1/audit/verify?from=abc', 'from'],
+      ['an unknown export format', `/v1/audit/referrals/${randomUUID()}/export?format=pdf`, 'format'],
     ])('answers 400 problem+json for %s', async (_what, path, param) => {
       const res = await get(path);
       expect(res.status).toBe(400);
       expect(res.contentType).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ type: 'urn:sonet:problem:validation', status: 400 });
-      expect((res.body['invalid-params'] as { name: string }[]).map((p) => p.name)).toContain(param);
+      if (param) expect((res.body['invalid-params'] as { name: string }[]).map((p) => p.name)).toContain(param);
+      expect(res.text).not.toContain('9434765919');
+    });
+  });
+
+  describe('when someone tries to change the log', () => {
+    let row: EntryRow;
+
+    beforeAll(async () => {
+      const referralId = randomUUID();
+      const event = transferQueued(referralId, '2026-01-13T09:00:00.000Z');
+      await publish(Topics.recordsEvents, event);
+      [row] = (await recorded(referralId, event.id)) as [EntryRow];
     });
 
-    it('answers 400 problem+json for a timeline of something that is not a referral id', async () => {
-      const res = await get('/v1/audit/referrals/not-a-uuid/timeline');
-      expect(res.status).toBe(400);
-      expect(res.contentType).toMatch(/^application\/problem\+json/);
+    it.each([
+      ['update an entry', 'update audit_entry set event_type = event_type where seq = $1', 'audit_entry is append-only: UPDATE is not allowed'],
+      ['delete an entry', 'delete from audit_entry where seq = $1', 'audit_entry is append-only: DELETE is not allowed'],
+      ['empty the log', 'truncate audit_entry', 'audit_entry is append-only: TRUNCATE is not allowed'],
+      ['delete a checkpoint', 'delete from audit_checkpoint where seq > 0', 'audit_checkpoint is append-only: DELETE is not allowed'],
+    ])('refuses the owner to %s', async (_what, statement, message) => {
+      await expect(sql.query(statement, statement.includes('$1') ? [row.seq] : [])).rejects.toThrow(message);
+    });
+
+    it('refuses to empty a month partition directly', async () => {
+      const [p] = (await sql.query<{ p: string }>(`select tableoid::regclass::text as p from audit_entry where seq = $1`, [row.seq])).rows;
+      await expect(sql.query(`truncate ${p!.p}`)).rejects.toThrow('audit_entry is append-only: TRUNCATE is not allowed');
+    });
+
+    it("gives the service's own role no right to change, remove or redefine anything", async () => {
+      const writer = new Client({ ...integrationSettings().pg, user: config.PGUSER, password: config.PGPASSWORD, database: db.dbName });
+      await writer.connect();
+      try {
+        await expect(writer.query('update audit_entry set actor = null where seq = $1', [row.seq])).rejects.toThrow(/permission denied/);
+        await expect(writer.query('delete from audit_entry where seq = $1', [row.seq])).rejects.toThrow(/permission denied/);
+        await expect(writer.query('alter table audit_entry disable trigger all')).rejects.toThrow(/must be owner/);
+        await expect(writer.query('drop table audit_checkpoint')).rejects.toThrow(/must be owner/);
+      } finally {
+        await writer.end();
+      }
+    });
+
+    it('still holds the entry as recorded, and the chain verifies', async () => {
+      const [now] = (await sql.query<EntryRow>('select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry where seq = $1', [row.seq])).rows;
+      expect(now).toEqual(row);
+      expect((await verify()).ok).toBe(true);
+    });
+  });
+
+  describe('tampering by someone who bypasses the triggers (a superuser in replica mode)', () => {
+    let target: EntryRow;
+    const replica = async (statement: string, params: unknown[]) => {
+      await sql.query('begin');
+      await sql.query('set local session_replication_role = replica');
+      await sql.query(statement, params);
+      await sql.query('commit');
+    };
+
+    beforeAll(async () => {
+      const service = app.get(CheckpointService);
+      await service.tick();
+      [target] = (await sql.query<EntryRow>(`select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry order by seq desc offset 3 limit 1`)).rows as [EntryRow];
+    });
+
+    it('reports a changed entry at its sequence number, over HTTP and from the command line', async () => {
+      await replica(`update audit_entry set canonical = replace(canonical, '"source":"', '"source":"x') where seq = $1`, [target.seq]);
+      try {
+        expect((await verify()).firstBreak).toMatchObject({ seq: target.seq, reason: 'changed' });
+        const out: string[] = [];
+        const code = await runCli(['verify', '--public-key', publicKeyFile], { ...process.env, ...configEnv(config) }, { out: (t) => out.push(t), err: () => undefined });
+        expect(code).toBe(2);
+        expect((JSON.parse(out.join('')) as DatabaseVerifyReport).firstBreak?.seq).toBe(target.seq);
+      } finally {
+        await replica('update audit_entry set canonical = $2 where seq = $1', [target.seq, target.canonical]);
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('reports a deleted entry at its sequence number', async () => {
+      const [full] = (await sql.query('select * from audit_entry where seq = $1', [target.seq])).rows as [Record<string, unknown>];
+      await replica('delete from audit_entry where seq = $1', [target.seq]);
+      try {
+        expect((await verify()).firstBreak).toMatchObject({ seq: target.seq, reason: 'missing' });
+      } finally {
+        const cols = Object.keys(full);
+        await replica(`insert into audit_entry (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => full[c]));
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('reports an inserted entry at the sequence number it claims', async () => {
+      const [full] = (await sql.query('select * from audit_entry where seq = $1', [target.seq])).rows as [Record<string, unknown>];
+      const forged = { ...full, recorded_at: new Date(new Date(full.recorded_at as Date).getTime()), canonical: String(full.canonical).replace('"source":"', '"source":"forged') };
+      const cols = Object.keys(forged);
+      // Same seq, same month: the primary key (recorded_at, seq) would clash, so one millisecond later.
+      const later = new Date((forged.recorded_at as Date).getTime() + 1);
+      const doc = JSON.parse(String(forged.canonical)) as { recordedAt: string };
+      doc.recordedAt = later.toISOString();
+      const values = { ...forged, recorded_at: later, canonical: JSON.stringify(doc) };
+      await replica(`insert into audit_entry (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => values[c as keyof typeof values]));
+      try {
+        expect((await verify()).firstBreak).toMatchObject({ seq: target.seq });
+      } finally {
+        await replica('delete from audit_entry where seq = $1 and recorded_at = $2', [target.seq, later]);
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('reports entries removed from the end, and their checkpoint removed from the database, through the checkpoint log', async () => {
+      const [last] = (await sql.query<{ seq: string }>('select max(seq)::text as seq from audit_checkpoint')).rows;
+      const rows = (await sql.query('select * from audit_entry where seq > $1 - 2', [last!.seq])).rows as Record<string, unknown>[];
+      const [cp] = (await sql.query('select * from audit_checkpoint where seq = $1', [last!.seq])).rows as [Record<string, unknown>];
+      await replica('delete from audit_entry where seq > $1 - 2', [last!.seq]);
+      await replica('delete from audit_checkpoint where seq = $1', [last!.seq]);
+      try {
+        const report = await verify();
+        expect(report.ok).toBe(false);
+        expect(report.breaks.map((b) => b.reason)).toEqual(expect.arrayContaining(['checkpoint-missing-in-database', 'tail-missing']));
+      } finally {
+        for (const r of rows) {
+          const cols = Object.keys(r);
+          await replica(`insert into audit_entry (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => r[c]));
+        }
+        const cols = Object.keys(cp);
+        await replica(`insert into audit_checkpoint (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => cp[c]));
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('reports a disabled guard as a schema finding', async () => {
+      await sql.query('alter table audit_event_id disable trigger audit_event_id_no_update_or_delete');
+      try {
+        expect((await verify()).schema).toEqual([expect.objectContaining({ what: 'trigger-disabled' })]);
+      } finally {
+        await sql.query('alter table audit_event_id enable trigger audit_event_id_no_update_or_delete');
+      }
+    });
+  });
+
+  describe('checkpoints outside the database', () => {
+    it('writes every signed checkpoint to the checkpoint log', async () => {
+      await app.get(CheckpointService).tick();
+      const lines = readFileSync(config.AUDIT_CHECKPOINT_LOG_FILE, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: string });
+      const [db] = (await sql.query<{ n: string }>('select count(*)::text as n from audit_checkpoint')).rows;
+      expect(lines.length).toBe(Number(db!.n));
+      for (const l of lines) expect(keyring.check(l as never)).toBe('valid');
+    });
+  });
+
+  describe('access control', () => {
+    const endpoints = ['/v1/audit/events?type=referral.requested.v1', `/v1/audit/referrals/${randomUUID()}/timeline`, `/v1/audit/referrals/${randomUUID()}/export`, '/v1/audit/verify'];
+
+    it('refuses callers without a token (401 problem+json)', async () => {
+      for (const path of endpoints) {
+        const res = await fetch(`${baseUrl}${path}`);
+        expect(res.status).toBe(401);
+        expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      }
+    });
+
+    it('refuses every role but auditor (403), the patient search included', async () => {
+      for (const [role, org] of [['gp', 'A81001'], ['clinician', 'RJ1'], ['ops', 'X26'], ['pals', 'RJ1']] as const) {
+        for (const path of endpoints) expect((await get(path, [role, org])).status).toBe(403);
+        expect((await request('POST', '/v1/audit/events/search', { nhsNumber: '9434765919' }, [role, org])).status).toBe(403);
+      }
     });
   });
 
   describe('health', () => {
     it('is live, and ready while the database and Kafka answer', async () => {
-      expect((await get('/health/live')).status).toBe(200);
-      const ready = await get('/health/ready');
+      expect((await fetch(`${baseUrl}/health/live`)).status).toBe(200);
+      const ready = await fetch(`${baseUrl}/health/ready`);
       expect(ready.status).toBe(200);
-      expect(ready.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, kafka: { status: 'up' } } });
-    });
-  });
-
-  describe('access control', () => {
-    it('refuses callers without a token (401 problem+json)', async () => {
-      const res = await fetch(`${baseUrl}/v1/audit/events?type=referral.requested.v1`);
-      expect(res.status).toBe(401);
-      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    });
-
-    it('refuses every role but auditor (403)', async () => {
-      for (const [role, org] of [['gp', 'A81001'], ['clinician', 'RJ1'], ['ops', 'X26']] as const) {
-        const res = await fetch(`${baseUrl}/v1/audit/events?type=referral.requested.v1`, { headers: await tokens.bearer(role, org) });
-        expect(res.status).toBe(403);
-      }
     });
   });
 });
+
+describe('retention, against PostgreSQL', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let orm: MikroORM;
+  let sql: Client;
+  const signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
+  const keyring = CheckpointKeyring.fromPem(signer.publicKeyPem());
+  let clock = new Date('2020-01-15T10:00:00.000Z');
+  const auditLog = new AuditLog({ chain: 'sonet-audit', checkpointEvery: 4, keyer: new PatientKeyer('retention-test-key-0123456789abcdefghij'), signer, clock: () => clock });
+  const append = (n: number) =>
+    orm.em.fork().transactional((tem) =>
+      auditLog.appendBatch(tem, Array.from({ length: n }, () => {
+        const e = transferQueued(randomUUID(), clock.toISOString());
+        return toAuditEntryDraft(e, received(e));
+      })),
+    );
+
+  beforeAll(async () => {
+    await ensureWriterRole();
+    db = await freshDatabase('audit_retention');
+    const s = integrationSettings();
+    const config = readAuditConfig({ NODE_ENV: 'test', PGHOST: s.pg.host, PGPORT: String(s.pg.port), PGOWNER_USER: s.pg.user, PGOWNER_PASSWORD: s.pg.password, PGDATABASE: db.dbName });
+    await runMigrations(auditOwnerOrmOptions(config));
+    orm = await MikroORM.init({ ...auditOwnerOrmOptions(config), pool: { min: 0, max: 2 } });
+    sql = await owner(db.dbName);
+    await append(6); // January 2020
+    clock = new Date('2020-02-10T10:00:00.000Z');
+    await append(5); // February 2020
+    clock = new Date();
+    await append(3);
+  });
+
+  afterAll(async () => {
+    await sql?.end();
+    await orm?.close(true);
+    await db?.drop();
+  });
+
+  it('drops whole months past the period, records it in the chain, and leaves a chain that still verifies from a signed anchor', async () => {
+    const report = await applyRetention(orm, sql, auditLog, { months: 12 * 5, now: new Date('2025-02-20T00:00:00Z'), keyring });
+    expect(report).toMatchObject({ applied: true, partitions: ['audit_entry_p2020_01'], toSeq: '6', entries: '6', checkpoint: { seq: '6' } });
+    const left = (await sql.query<{ seq: string }>('select min(seq)::text as seq from audit_entry')).rows[0]!;
+    expect(left.seq).toBe('7');
+    const [entry] = (await sql.query<{ canonical: string }>('select canonical from audit_entry where event_type = $1', [RETENTION_EVENT_TYPE])).rows;
+    expect(parseEntry(entry!.canonical).event.data).toMatchObject({ toSeq: '6', fromSeq: '1', partitions: ['audit_entry_p2020_01'], retentionMonths: 60 });
+    const verified = await verifyDatabase(sql, { chain: 'sonet-audit', keyring });
+    expect(verified).toMatchObject({ ok: true, firstSeq: '7', anchor: { seq: '6' } });
+  });
+
+  it('reports the start as broken when a month is dropped without a retention run', async () => {
+    await sql.query('drop table audit_entry_p2020_02');
+    const verified = await verifyDatabase(sql, { chain: 'sonet-audit', keyring });
+    expect(verified.firstBreak).toMatchObject({ seq: '1', reason: 'prefix-missing' });
+  });
+});
+
+/** The config as environment variables, for the command line. */
+function configEnv(c: AuditConfig): Record<string, string> {
+  return {
+    PGHOST: c.PGHOST,
+    PGPORT: String(c.PGPORT),
+    PGDATABASE: c.PGDATABASE,
+    PGUSER: c.PGUSER,
+    PGPASSWORD: c.PGPASSWORD,
+    AUDIT_CHECKPOINT_KEY_FILE: c.AUDIT_CHECKPOINT_KEY_FILE,
+    AUDIT_CHECKPOINT_LOG_FILE: c.AUDIT_CHECKPOINT_LOG_FILE,
+    NODE_ENV: 'test',
+  };
+}

@@ -1,8 +1,15 @@
-import type { AuditEntry } from './entities';
+import { parseEntry } from './entry-document';
+
+/** An entry as read from audit_entry for the API (the canonical text is the source of everything shown). */
+export interface EntryRow {
+  seq: string;
+  canonical: string;
+  hash: string;
+}
 
 /** An audit entry as the HTTP API shows it. */
 export interface AuditEventView {
-  /** Global order of recording, a decimal string (64-bit); the `after` cursor takes it. */
+  /** Position in the chain, a decimal string (64-bit); the `after` cursor takes it. */
   seq: string;
   eventId: string;
   type: string;
@@ -14,18 +21,30 @@ export interface AuditEventView {
   topic: string;
   recordedAt: string;
   traceparent: string | null;
+  /** The data as sent, with patient identifiers replaced by keyed digests (`hmac-sha256:...`). */
   data: unknown;
+  /** SHA-256 of the body as received. */
+  payloadSha256: string;
+  /** The entry's hash in the chain (hex). */
+  hash: string;
 }
 
-export const toAuditEventView = (e: AuditEntry): AuditEventView => ({
-  seq: String(e.seq),
-  eventId: e.eventId,
-  type: e.eventType,
-  source: e.source,
-  subject: e.subject,
-  time: e.headers.ce_time ?? e.eventTime.toISOString(),
-  topic: e.topic,
-  recordedAt: e.recordedAt.toISOString(),
-  traceparent: e.headers.traceparent ?? null,
-  data: e.data,
-});
+export const ENTRY_COLUMNS = `seq::text as seq, canonical, encode(hash, 'hex') as hash`;
+
+export function toAuditEventView(row: EntryRow): AuditEventView {
+  const d = parseEntry(row.canonical);
+  return {
+    seq: row.seq,
+    eventId: d.event.id,
+    type: d.event.type,
+    source: d.event.source,
+    subject: d.event.subject,
+    time: d.event.time,
+    topic: d.received.topic,
+    recordedAt: d.recordedAt,
+    traceparent: d.headers.traceparent ?? null,
+    data: d.event.data,
+    payloadSha256: d.payloadSha256,
+    hash: row.hash,
+  };
+}

@@ -1,3 +1,4 @@
 import { Migration20261124100000_initial } from './Migration20261124100000_initial';
+import { Migration20261125100000_hash_chain } from './Migration20261125100000_hash_chain';
 
-export const auditMigrations = [Migration20261124100000_initial];
+export const auditMigrations = [Migration20261124100000_initial, Migration20261125100000_hash_chain];

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Problem } from '@sonet/service-kit';
-import type { AuditEntry } from '../domain/entities';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageOf, parseEventsQuery, whereOf } from './query-events.handler';
+import type { EntryRow } from '../domain/audit-event.view';
+import { buildEntry } from '../domain/entry-document';
+import { draftOf, testKeyer } from '../domain/test-chain';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageOf, parseEventsQuery, parseEventsSearch, whereOf } from './query-events.handler';
 
 /** The 400 problem a query is rejected with; fails the test when it is accepted. */
 const rejection = (query: Record<string, unknown>) => {
@@ -22,16 +24,18 @@ describe('filters of the audit event query', () => {
     it('refuses to walk the whole log', () => {
       const problem = rejection({});
       expect(problem.status).toBe(400);
-      expect(problem['invalid-params']).toEqual([{ name: 'referralId|type|from', reason: 'give at least one of referralId, type or from' }]);
+      expect(problem['invalid-params']).toEqual([
+        { name: 'referralId|nhsNumber|actor|organisation|type|from', reason: 'give at least one of referralId, nhsNumber, actor, organisation, type or from' },
+      ]);
     });
 
     it('does not count to, limit or after as narrowing', () => {
-      expect(invalidNames({ to: '2026-01-01T00:00:00Z', limit: '10', after: '5' })).toEqual(['referralId|type|from']);
+      expect(invalidNames({ to: '2026-01-01T00:00:00Z', limit: '10', after: '5' })).toEqual(['referralId|nhsNumber|actor|organisation|type|from']);
     });
   });
 
   describe('when a single narrowing filter is given', () => {
-    it.each([{ referralId }, { type: 'referral.requested.v1' }, { from: '2026-01-01T00:00:00Z' }])('accepts %j', (query) => {
+    it.each([{ referralId }, { type: 'referral.requested.v1' }, { from: '2026-01-01T00:00:00Z' }, { actor: 'dr-who' }, { organisation: 'rj1' }])('accepts %j', (query) => {
       expect(() => parseEventsQuery(query)).not.toThrow();
     });
   });
@@ -65,8 +69,7 @@ describe('filters of the audit event query', () => {
     });
 
     it('names a parameter it does not know instead of ignoring it', () => {
-      const problem = rejection({ referralId, subject: referralId });
-      expect(problem['invalid-params'][0]?.reason).toMatch(/subject/);
+      expect(invalidNames({ referralId, subject: referralId })).toEqual(['subject']);
     });
 
     it('never echoes the values it was given', () => {
@@ -74,39 +77,55 @@ describe('filters of the audit event query', () => {
     });
   });
 
+  describe('the patient filter', () => {
+    it('is refused in the query string, where it would end up in logs', () => {
+      expect(invalidNames({ nhsNumber: '9434765919' })).toContain('nhsNumber');
+    });
+
+    it('is taken from a search body, normalised, and never echoed when invalid', () => {
+      expect(parseEventsSearch({ nhsNumber: '943 476 5919' }).nhsNumber).toBe('9434765919');
+      let problem: unknown;
+      try {
+        parseEventsSearch({ nhsNumber: '943 476 5918' });
+      } catch (e) {
+        problem = (e as Problem).body;
+      }
+      expect(JSON.stringify(problem)).toContain('nhsNumber');
+      expect(JSON.stringify(problem)).not.toContain('5918');
+    });
+  });
+
   describe('how filters become a database condition', () => {
-    it('filters by subject, type, a half-open event-time range and the seq cursor', () => {
-      const f = parseEventsQuery({ referralId, type: 'referral.requested.v1', from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z', after: '41' });
-      expect(whereOf(f)).toEqual({
-        subject: referralId,
-        eventType: 'referral.requested.v1',
-        eventTime: { $gte: new Date('2026-01-01T00:00:00Z'), $lt: new Date('2026-02-01T00:00:00Z') },
-        seq: { $gt: '41' },
+    it('combines every filter, with bind parameters only', () => {
+      const f = parseEventsSearch({
+        referralId,
+        nhsNumber: '9434765919',
+        actor: 'dr-who',
+        organisation: 'RJ1',
+        type: 'referral.requested.v1',
+        from: '2026-01-01T00:00:00Z',
+        to: '2026-02-01T00:00:00Z',
+        after: '41',
       });
+      const { sql, params } = whereOf(f, 'k1');
+      expect(sql).toBe(
+        "where subject = $1::uuid and subject in (select subject from audit_entry where patient_key = $2) and actor = $3 and organisations @> array[$4]::text[] and event_type = $5 and event_time >= $6::timestamptz and recorded_at >= $6::timestamptz - interval '1 day' and event_time < $7::timestamptz and seq > $8::bigint",
+      );
+      expect(params).toEqual([referralId, 'k1', 'dr-who', 'RJ1', 'referral.requested.v1', new Date('2026-01-01T00:00:00Z'), new Date('2026-02-01T00:00:00Z'), '41']);
     });
 
     it('leaves out what was not asked for', () => {
-      expect(whereOf(parseEventsQuery({ type: 'referral.requested.v1' }))).toEqual({ eventType: 'referral.requested.v1' });
+      expect(whereOf(parseEventsQuery({ type: 'referral.requested.v1' }), null)).toEqual({ sql: 'where event_type = $1', params: ['referral.requested.v1'] });
     });
   });
 });
 
 describe('keyset pages of audit entries', () => {
-  const entry = (seq: number): AuditEntry =>
-    ({
-      seq: String(seq),
-      eventId: randomUUID(),
-      eventType: 'referral.requested.v1',
-      source: '/sonet/referral',
-      subject: referralId,
-      eventTime: new Date('2026-01-01T00:00:00Z'),
-      topic: 'referral.events.v1',
-      partition: 0,
-      kafkaOffset: String(seq),
-      headers: { ce_time: '2026-01-01T00:00:00.000Z' },
-      data: { n: seq },
-      recordedAt: new Date('2026-01-01T00:00:01Z'),
-    }) as AuditEntry;
+  const entry = (seq: number, headers: Record<string, string> = {}): EntryRow => ({
+    seq: String(seq),
+    canonical: buildEntry({ ...draftOf(referralId, { n: seq }), headers }, BigInt(seq), new Date('2026-01-01T00:00:01Z'), testKeyer).canonical,
+    hash: 'ab'.repeat(32),
+  });
 
   it('points to the last entry of a full page when there is more', () => {
     const page = pageOf([entry(3), entry(5), entry(8)], 2);
@@ -119,9 +138,9 @@ describe('keyset pages of audit entries', () => {
     expect(pageOf([], 2)).toEqual({ items: [], next: null });
   });
 
-  it('shows an entry with its time as sent, its trace context and its data', () => {
-    const [item] = pageOf([{ ...entry(1), headers: { ce_time: '2026-01-01T00:00:00.000001Z', traceparent: 'tp' } } as AuditEntry], 1).items;
-    expect(item).toMatchObject({ seq: '1', time: '2026-01-01T00:00:00.000001Z', traceparent: 'tp', data: { n: 1 }, recordedAt: '2026-01-01T00:00:01.000Z' });
+  it('shows an entry with its time as sent, its trace context, its data and its hash', () => {
+    const [item] = pageOf([entry(1, { traceparent: 'tp' })], 1).items;
+    expect(item).toMatchObject({ seq: '1', time: '2026-11-25T09:00:00.000Z', traceparent: 'tp', data: { n: 1 }, recordedAt: '2026-01-01T00:00:01.000Z', hash: 'ab'.repeat(32) });
     expect(pageOf([entry(2)], 1).items[0]?.traceparent).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
-import { Roles } from '@sonet/auth';
-import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
-import { MAX_PAGE_SIZE, parseEventsQuery, QueryEventsHandler, type EventsPage } from './query-events.handler';
+import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { MAX_PAGE_SIZE, parseEventsQuery, parseEventsSearch, QueryEventsHandler, type EventsPage } from './query-events.handler';
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -11,16 +11,28 @@ export class QueryEventsController {
   constructor(private readonly handler: QueryEventsHandler) {}
 
   @Get()
-  @ApiOperation({ summary: 'Audit entries by referral, event type and time, in recording order (keyset pages)' })
+  @ApiOperation({ summary: 'Audit entries by referral, actor, organisation, event type and time, combined, in chain order (keyset pages)' })
   @ApiQuery({ name: 'referralId', required: false, description: 'The referral (ce_subject).' })
+  @ApiQuery({ name: 'actor', required: false, description: 'Who acted (the subject of an access event).' })
+  @ApiQuery({ name: 'organisation', required: false, description: 'An ODS code the entry names (reader, practice, teams, organisations).' })
   @ApiQuery({ name: 'type', required: false, description: 'A ce_type, e.g. referral.requested.v1.' })
   @ApiQuery({ name: 'from', required: false, description: 'Event time, inclusive (ISO-8601 with zone).' })
   @ApiQuery({ name: 'to', required: false, description: 'Event time, exclusive (ISO-8601 with zone).' })
   @ApiQuery({ name: 'limit', required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default 100).` })
   @ApiQuery({ name: 'after', required: false, description: 'The `next` value of the previous page.' })
   @ApiOkResponse({ description: 'A page of entries and the cursor of the next page (null on the last).' })
-  @ApiBadRequestResponse({ description: 'problem+json: invalid filters, or none of referralId, type, from.' })
-  list(@Query() query: unknown): Promise<EventsPage> {
-    return this.handler.execute(parseEventsQuery(query));
+  @ApiBadRequestResponse({ description: 'problem+json: invalid filters, or no narrowing filter.' })
+  list(@Query() query: unknown, @CurrentPrincipal() principal: Principal): Promise<EventsPage> {
+    return this.handler.execute(parseEventsQuery(query), principal);
+  }
+
+  @Post('search')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'The same query with a patient filter: the NHS number travels in the body, never in a URL' })
+  @ApiBody({ description: '{ nhsNumber?, referralId?, actor?, organisation?, type?, from?, to?, limit?, after? }' })
+  @ApiOkResponse({ description: 'A page of entries of every referral the patient is named in, combined with the other filters.' })
+  @ApiBadRequestResponse({ description: 'problem+json: invalid filters (values, NHS numbers included, are never echoed).' })
+  search(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<EventsPage> {
+    return this.handler.execute(parseEventsSearch(body), principal);
   }
 }

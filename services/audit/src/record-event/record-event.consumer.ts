@@ -1,7 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import type { EventEnvelope } from '@sonet/contracts';
-import { ANY_EVENT, type InboxRpcContext } from '@sonet/messaging';
+import { INBOX_BATCH, type InboxBatchItem, type InboxBatchRpcContext } from '@sonet/messaging';
 import { RecordEventHandler } from './record-event.handler';
 
 @Controller()
@@ -10,14 +9,14 @@ export class RecordEventConsumer {
 
   constructor(private readonly handler: RecordEventHandler) {}
 
-  /** Every event on every audited topic; the server runs with validateData off, so data arrives as sent. */
-  @EventPattern<string>(ANY_EVENT)
-  async onEvent(@Payload() event: EventEnvelope, @Ctx() ctx: InboxRpcContext): Promise<void> {
-    const { em, topic, partition, offset, headers } = ctx.inbox;
-    const result = await this.handler.execute(em, event, { topic, partition, offset, headers });
-    if (result.outcome === 'duplicate') {
-      // The inbox lets it through only when another consumer group (e.g. a replay) already recorded it.
-      this.logger.log({ eventId: event.id, eventType: event.type, topic }, 'event already in the audit log');
+  /** Every new event of a partition's batch, in order, in the inbox transaction; data arrives as sent (no validation). */
+  @EventPattern<string>(INBOX_BATCH)
+  async onBatch(@Payload() items: InboxBatchItem[], @Ctx() ctx: InboxBatchRpcContext): Promise<void> {
+    const { em, topic, partition } = ctx.batch;
+    const result = await this.handler.execute(em, items);
+    if (result.duplicates.length > 0) {
+      // The inbox lets them through only when another consumer group (e.g. a replay) already recorded them.
+      this.logger.log({ topic, partition, duplicates: result.duplicates.length }, 'events already in the audit log');
     }
   }
 }

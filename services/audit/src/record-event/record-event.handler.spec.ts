@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { InboxBatchItem } from '@sonet/messaging';
 import { createEnvelope, ReferralRequested, toWireMessage, type EventEnvelope } from '@sonet/contracts';
-import type { AppendResult, AuditEntryDraft, AuditLog } from '../domain/audit-log';
+import type { AppendBatchResult, AuditEntryDraft, AuditLog } from '../domain/audit-log';
 import { RecordEventHandler, toAuditEntryDraft, type ReceivedFrom } from './record-event.handler';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -11,6 +12,7 @@ const receivedAs = (env: EventEnvelope): ReceivedFrom => ({
   partition: 4,
   offset: '9007199254740993',
   headers: { ...toWireMessage(env).headers, 'x-producer-note': 'kept' },
+  payload: toWireMessage(env).value,
 });
 
 const envelope = (overrides: Partial<Parameters<typeof createEnvelope>[0]> = {}): EventEnvelope =>
@@ -81,16 +83,17 @@ describe('recording an event in the audit log', () => {
     it('records it all the same, data included', async () => {
       const appended: AuditEntryDraft[] = [];
       const auditLog = {
-        append: async (_em: EntityManager, entry: AuditEntryDraft): Promise<AppendResult> => {
-          appended.push(entry);
-          return { outcome: 'recorded', seq: '1' };
+        appendBatch: async (_em: EntityManager, entries: readonly AuditEntryDraft[]): Promise<AppendBatchResult> => {
+          appended.push(...entries);
+          return { recorded: entries.map((e) => ({ eventId: e.eventId, seq: '1' })), duplicates: [], checkpoint: null };
         },
       } as unknown as AuditLog;
       const env = envelope({ type: 'someone-else.thing-happened.v7', data: ['not', 'an', 'object'] });
 
-      const result = await new RecordEventHandler(auditLog).execute({} as EntityManager, env, receivedAs(env));
+      const item: InboxBatchItem = { envelope: env, ...receivedAs(env) };
+      const result = await new RecordEventHandler(auditLog).execute({} as EntityManager, [item]);
 
-      expect(result).toEqual({ outcome: 'recorded', seq: '1' });
+      expect(result.recorded).toEqual([{ eventId: env.id, seq: '1' }]);
       expect(appended).toEqual([toAuditEntryDraft(env, receivedAs(env))]);
       expect(appended[0]?.data).toEqual(['not', 'an', 'object']);
     });

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventEnvelope } from '@sonet/contracts';
-import { AuditLog, type AppendResult, type AuditEntryDraft } from '../domain/audit-log';
-import type { AuditHeaders } from '../domain/entities';
+import type { InboxBatchItem } from '@sonet/messaging';
+import { AuditLog, type AppendBatchResult } from '../domain/audit-log';
+import type { AuditEntryDraft, AuditHeaders } from '../domain/entry-document';
 
-/** Where a record was read from, and the Kafka headers it carried, as received. */
+/** Where a record was read from, the Kafka headers it carried and its body, as received. */
 export interface ReceivedFrom {
   readonly topic: string;
   readonly partition: number;
@@ -12,6 +13,8 @@ export interface ReceivedFrom {
   readonly offset: string;
   /** Every header as it travelled (ce_*, traceparent, anything else a producer added). */
   readonly headers: Readonly<AuditHeaders>;
+  /** The message body as received (its digest is kept). */
+  readonly payload: Buffer;
 }
 
 /** The audit row for an event: attributes, headers and data exactly as received, plus where it was read. */
@@ -27,15 +30,19 @@ export function toAuditEntryDraft(envelope: EventEnvelope, position: ReceivedFro
     kafkaOffset: position.offset,
     headers: { ...position.headers },
     data: envelope.data,
+    payload: position.payload,
   };
 }
 
-/** Records any event, of any type, known to the contracts or not: audit keeps what happened, not what it expects. */
+/** Records any events, of any type, known to the contracts or not: audit keeps what happened, not what it expects. */
 @Injectable()
 export class RecordEventHandler {
   constructor(private readonly auditLog: AuditLog) {}
 
-  execute(em: EntityManager, envelope: EventEnvelope, position: ReceivedFrom): Promise<AppendResult> {
-    return this.auditLog.append(em, toAuditEntryDraft(envelope, position));
+  execute(em: EntityManager, items: readonly InboxBatchItem[]): Promise<AppendBatchResult> {
+    return this.auditLog.appendBatch(
+      em,
+      items.map((i) => toAuditEntryDraft(i.envelope, i)),
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { Roles } from '@sonet/auth';
+import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
 import { referralIdSchema } from '@sonet/contracts';
@@ -13,10 +13,10 @@ export class ReferralTimelineController {
   constructor(private readonly handler: ReferralTimelineHandler) {}
 
   @Get(':id/timeline')
-  @ApiOperation({ summary: "A referral's audit entries in the order they happened" })
-  @ApiOkResponse({ description: 'The entries, ordered by event time, then by recording order.' })
+  @ApiOperation({ summary: "A referral's audit entries across all services, in the order they happened" })
+  @ApiOkResponse({ description: 'The entries, ordered by event time, then by chain order.' })
   @ApiBadRequestResponse({ description: 'problem+json: the id is not a UUID.' })
-  timeline(@Param('id') id: string): Promise<ReferralTimeline> {
-    return this.handler.execute(parseOrProblem(referralIdSchema, id, 'referral id'));
+  timeline(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<ReferralTimeline> {
+    return this.handler.execute(parseOrProblem(referralIdSchema, id, 'referral id'), principal);
   }
 }

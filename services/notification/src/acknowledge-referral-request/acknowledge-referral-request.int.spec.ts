@@ -223,6 +223,21 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
       expect(typeof item!.sentAt).toBe('string');
       expect(Object.keys(item!)).not.toEqual(expect.arrayContaining(['recipientAddress', 'subject', 'bodyText']));
     });
+
+    it('records who read the notifications as an access event, through the outbox', async () => {
+      await fetch(`${baseUrl}/v1/notifications?referralId=${referralId}`, { headers: await tokens.bearer('ops', 'X26') });
+      const rows = await app.get(MikroORM).em.fork().execute<{ value: string }[]>(
+        `select value from outbox where event_type = 'access.recorded.v1' and key = ?`,
+        [referralId],
+      );
+      expect(rows.length).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(rows[0]!.value)).toMatchObject({
+        referralId,
+        actor: { role: 'ops', organisation: 'X26' },
+        purpose: 'operations',
+        resource: { service: 'notification', kind: 'notification-list', action: 'read' },
+      });
+    });
   });
 
   it('answers 400 problem+json when the referral id is not a UUID', async () => {

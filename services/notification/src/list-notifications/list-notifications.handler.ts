@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { recordAccess, type AccessingPrincipal } from '@sonet/messaging';
 import { Notification } from '../domain/entities';
 
 /** The operations view of a notification: what happened and when, never to whom (no address, no content). */
@@ -25,9 +26,10 @@ const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() 
 export class ListNotificationsHandler {
   constructor(private readonly em: EntityManager) {}
 
-  async execute(referralId: string): Promise<NotificationView[]> {
+  async execute(referralId: string, principal: AccessingPrincipal): Promise<NotificationView[]> {
+    const em = this.em.fork();
     // Partial load: the address and the rendered body are not even read.
-    const rows = await this.em.fork().find(
+    const rows = await em.find(
       Notification,
       { referralId },
       {
@@ -38,6 +40,8 @@ export class ListNotificationsHandler {
         ],
       },
     );
+    // Who was told what about the patient is itself patient data: record the read before answering.
+    if (rows.length > 0) await recordAccess(em, principal, { referralId, resource: { service: 'notification', kind: 'notification-list', action: 'read' } });
     return rows.map((n) => ({
       notificationId: n.id,
       referralId: n.referralId,

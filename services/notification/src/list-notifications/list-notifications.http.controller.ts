@@ -1,4 +1,4 @@
-import { Roles } from '@sonet/auth';
+import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -19,8 +19,8 @@ export class ListNotificationsController {
   @ApiQuery({ name: 'referralId', required: true, description: 'referral id (UUID)' })
   @ApiOkResponse({ description: 'The referral\'s notifications, oldest first.' })
   @ApiBadRequestResponse({ description: 'problem+json naming the invalid query parameter' })
-  async list(@Query() query: unknown): Promise<{ items: NotificationView[] }> {
+  async list(@Query() query: unknown, @CurrentPrincipal() principal: Principal): Promise<{ items: NotificationView[] }> {
     const { referralId } = parseOrProblem(querySchema, query, 'query');
-    return { items: await this.handler.execute(referralId) };
+    return { items: await this.handler.execute(referralId, principal) };
   }
 }

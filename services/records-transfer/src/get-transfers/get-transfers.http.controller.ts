@@ -4,6 +4,7 @@ import { CurrentPrincipal, organisationCovers, Roles, type Principal } from '@so
 import { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { parseOrProblem } from '@sonet/service-kit';
+import { recordAccess } from '@sonet/messaging';
 import { TransferRequest } from '../domain/entities';
 
 const querySchema = z.object({ referralId: z.uuid() }).strict();
@@ -21,7 +22,8 @@ export class GetTransfersController {
   @ApiOkResponse({ description: 'The referral\'s transfer requests, newest first (a clinician sees those from or to their organisation).' })
   async list(@Query() query: unknown, @CurrentPrincipal() principal: Principal) {
     const { referralId } = parseOrProblem(querySchema, query, 'query');
-    const all = await this.em.fork().find(TransferRequest, { referralId }, { orderBy: { receivedAt: 'desc' } });
+    const em = this.em.fork();
+    const all = await em.find(TransferRequest, { referralId }, { orderBy: { receivedAt: 'desc' } });
     const rows =
       principal.role === 'ops'
         ? all
@@ -30,6 +32,8 @@ export class GetTransfersController {
               organisationCovers(principal.organisation, t.sourceOrganisation) ||
               (t.targetOrganisation != null && organisationCovers(principal.organisation, t.targetOrganisation)),
           );
+    // The manifest discloses what is sent about the patient: who saw it is recorded before it leaves.
+    if (rows.length > 0) await recordAccess(em, principal, { referralId, resource: { service: 'records-transfer', kind: 'transfer-manifest', action: 'read' } });
     return {
       items: rows.map((t) => ({
         transferId: t.id,

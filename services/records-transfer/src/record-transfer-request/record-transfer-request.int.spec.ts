@@ -101,6 +101,31 @@ describe('records-transfer consuming transfer requests', () => {
     expect(items.every((t) => t.status === 'awaiting-target')).toBe(true);
   });
 
+  it('records who read the transfer manifest as an access event, through the outbox', async () => {
+    const referralId = randomUUID();
+    const command = transferCommand(referralId);
+    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(command) }]);
+    await eventually(async () => ((await transfersOf(referralId, ['ops', 'X26'])).length === 1 ? true : undefined));
+    const rows = await app.get(MikroORM).em.fork().execute<{ key: string; value: string }[]>(
+      `select key, value from outbox where event_type = 'access.recorded.v1' and key = ?`,
+      [referralId],
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(rows[0]!.value)).toMatchObject({
+      referralId,
+      actor: { role: 'ops', organisation: 'X26' },
+      purpose: 'operations',
+      resource: { service: 'records-transfer', kind: 'transfer-manifest', action: 'read' },
+    });
+  });
+
+  it('records no access when nothing about the referral was shown', async () => {
+    const referralId = randomUUID();
+    expect(await transfersOf(referralId)).toEqual([]);
+    const rows = await app.get(MikroORM).em.fork().execute(`select 1 from outbox where key = ?`, [referralId]);
+    expect(rows).toEqual([]);
+  });
+
   it('dead-letters a command that breaks its contract, with the reason, and goes on', async () => {
     const referralId = randomUUID();
     const bad = transferCommand(referralId);

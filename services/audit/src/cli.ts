@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Client } from 'pg';
+import { readAuditConfig, type AuditConfig } from './config';
+import { auditOwnerOrmOptions } from './orm';
+import { AuditLog } from './domain/audit-log';
+import { CheckpointKeyring } from './domain/checkpoint';
+import { checkpointsOf } from './domain/checkpoint-store';
+import { fromNdjson, verifyEvidence, type EvidencePack } from './domain/evidence';
+import { packFromFhirBundle, type FhirResource } from './domain/fhir';
+import { keyerFrom, keyringFrom, signerFrom } from './domain/keys';
+import { CheckpointLog } from './infrastructure/checkpoint-log';
+import { applyRetention } from './retention/retention';
+import { verifyDatabase } from './verify-log/verify-log';
+
+const USAGE = `usage: npm run -s audit -- <command>
+  verify [--from SEQ] [--checkpoint-log FILE] [--public-key PEM]   recompute the chain in the database; exit 2 if it breaks
+  verify-export FILE --public-key PEM                              check an evidence pack (NDJSON or FHIR bundle) offline
+  retention [--dry-run] [--months N]                               drop month partitions past retention, as an audited act
+  public-key                                                       print the checkpoint signing key's public half (PEM)
+Database settings come from the environment (PGHOST, PGPORT, PGDATABASE, PGUSER/PGPASSWORD; retention: PGOWNER_*).`;
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const pgClient = (config: AuditConfig, owner = false) =>
+  new Client({
+    host: config.PGHOST,
+    port: config.PGPORT,
+    database: config.PGDATABASE,
+    user: owner ? config.PGOWNER_USER : config.PGUSER,
+    password: owner ? config.PGOWNER_PASSWORD : config.PGPASSWORD,
+  });
+
+const keyringOf = (config: AuditConfig, publicKeyFile: string | undefined): CheckpointKeyring =>
+  publicKeyFile ? CheckpointKeyring.fromPem(readFileSync(publicKeyFile, 'utf8')) : keyringFrom(config);
+
+/** Runs one command; returns the exit code (0 ok, 2 verification failed, 1 error). */
+export async function runCli(argv: readonly string[], env: Record<string, string | undefined>, io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: [...rest],
+    allowPositionals: true,
+    options: {
+      from: { type: 'string' },
+      'checkpoint-log': { type: 'string' },
+      'public-key': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      months: { type: 'string' },
+    },
+  });
+  switch (command) {
+    case 'verify': {
+      const config = readAuditConfig(env);
+      const client = pgClient(config);
+      await client.connect();
+      try {
+        const report = await verifyDatabase(client, {
+          chain: config.AUDIT_CHAIN,
+          keyring: keyringOf(config, values['public-key']),
+          external: new CheckpointLog(values['checkpoint-log'] ?? config.AUDIT_CHECKPOINT_LOG_FILE).read(),
+          ...(values.from ? { fromSeq: BigInt(values.from) } : {}),
+        });
+        io.out(`${JSON.stringify(report, null, 2)}\n`);
+        return report.ok && report.schema.length === 0 ? 0 : 2;
+      } finally {
+        await client.end();
+      }
+    }
+    case 'verify-export': {
+      const file = positionals[0];
+      if (!file) throw new Error('verify-export needs a file');
+      const text = readFileSync(file, 'utf8');
+      const pack: EvidencePack = text.trimStart().startsWith('{"record"') ? fromNdjson(text) : packFromFhirBundle(JSON.parse(text) as FhirResource);
+      let keyring: CheckpointKeyring;
+      if (values['public-key']) keyring = CheckpointKeyring.fromPem(readFileSync(values['public-key'], 'utf8'));
+      else {
+        io.err('warning: no --public-key given: checking against the key inside the pack proves consistency, not origin\n');
+        keyring = CheckpointKeyring.fromPem(pack.publicKeyPem);
+      }
+      const result = verifyEvidence(pack, keyring);
+      io.out(`${JSON.stringify({ referralId: pack.referralId, chain: pack.chain, ...result }, null, 2)}\n`);
+      return result.ok ? 0 : 2;
+    }
+    case 'retention': {
+      const config = readAuditConfig(env);
+      const months = values.months ? Number(values.months) : config.AUDIT_RETENTION_MONTHS;
+      const signer = signerFrom(config);
+      const orm = await MikroORM.init({ ...auditOwnerOrmOptions(config), pool: { min: 0, max: 2 } });
+      const client = pgClient(config, true);
+      await client.connect();
+      const checkpointLog = new CheckpointLog(config.AUDIT_CHECKPOINT_LOG_FILE);
+      try {
+        const auditLog = new AuditLog({ chain: config.AUDIT_CHAIN, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY_ENTRIES, keyer: keyerFrom(config), signer });
+        const report = await applyRetention(orm, client, auditLog, {
+          months,
+          dryRun: values['dry-run'] ?? false,
+          keyring: keyringFrom(config, signer),
+          external: checkpointLog.read(),
+        });
+        if (report.applied) {
+          const inLog = new Set(checkpointLog.read().map((c) => `${c.chain}/${c.seq}`));
+          checkpointLog.append((await checkpointsOf(client, config.AUDIT_CHAIN)).map((c) => c.checkpoint).filter((c) => !inLog.has(`${c.chain}/${c.seq}`)));
+        }
+        io.out(`${JSON.stringify(report, null, 2)}\n`);
+        return report.applied || values['dry-run'] || report.partitions.length === 0 ? 0 : 2;
+      } finally {
+        await client.end();
+        await orm.close(true);
+      }
+    }
+    case 'public-key': {
+      io.out(signerFrom(readAuditConfig(env)).publicKeyPem());
+      return 0;
+    }
+    default:
+      io.err(`${USAGE}\n`);
+      return 1;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), process.env, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`audit: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

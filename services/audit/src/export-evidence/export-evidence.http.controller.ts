@@ -1,0 +1,36 @@
+import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { referralIdSchema } from '@sonet/contracts';
+import { parseOrProblem } from '@sonet/service-kit';
+import { toNdjson } from '../domain/evidence';
+import { toFhirBundle } from '../domain/fhir';
+import { ExportEvidenceHandler } from './export-evidence.handler';
+
+const formatSchema = z.object({ format: z.enum(['ndjson', 'fhir']).default('ndjson') }).strict();
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Roles('auditor')
+@Controller('v1/audit/referrals')
+export class ExportEvidenceController {
+  constructor(private readonly handler: ExportEvidenceHandler) {}
+
+  @Get(':id/export')
+  @ApiOperation({ summary: "A referral's evidence pack with its chain proof, verifiable offline (`npm run -s audit -- verify-export <file>`)" })
+  @ApiQuery({ name: 'format', required: false, description: 'ndjson (default) or fhir (a FHIR R4 Bundle of AuditEvents shaped after IHE BALP).' })
+  @ApiOkResponse({ description: 'application/x-ndjson or application/fhir+json.' })
+  @ApiBadRequestResponse({ description: 'problem+json: the id is not a UUID, or an unknown format.' })
+  async export(@Param('id') id: string, @Query() query: unknown, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
+    const referralId = parseOrProblem(referralIdSchema, id, 'referral id');
+    const { format } = parseOrProblem(formatSchema, query, 'query');
+    const pack = await this.handler.execute(referralId, principal);
+    const filename = `audit-${referralId}.${format === 'fhir' ? 'fhir.json' : 'ndjson'}`;
+    void reply
+      .header('content-disposition', `attachment; filename="${filename}"`)
+      .header('content-type', format === 'fhir' ? 'application/fhir+json' : 'application/x-ndjson')
+      .send(format === 'fhir' ? JSON.stringify(toFhirBundle(pack)) : toNdjson(pack));
+  }
+}

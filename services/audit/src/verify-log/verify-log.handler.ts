@@ -1,0 +1,37 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Client } from 'pg';
+import { AUDIT_CONFIG, type AuditConfig } from '../config';
+import { CheckpointKeyring } from '../domain/checkpoint';
+import { CheckpointLog } from '../infrastructure/checkpoint-log';
+import { verifyDatabase, type DatabaseVerifyReport } from './verify-log';
+
+/** GET /v1/audit/verify: the whole chain (or from a seq), with the service's own database role (SELECT only). */
+@Injectable()
+export class VerifyLogHandler {
+  constructor(
+    @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
+    @Inject(CheckpointKeyring) private readonly keyring: CheckpointKeyring,
+    @Inject(CheckpointLog) private readonly checkpointLog: CheckpointLog,
+  ) {}
+
+  async execute(fromSeq?: bigint): Promise<DatabaseVerifyReport> {
+    const client = new Client({
+      host: this.config.PGHOST,
+      port: this.config.PGPORT,
+      user: this.config.PGUSER,
+      password: this.config.PGPASSWORD,
+      database: this.config.PGDATABASE,
+    });
+    await client.connect();
+    try {
+      return await verifyDatabase(client, {
+        chain: this.config.AUDIT_CHAIN,
+        keyring: this.keyring,
+        external: this.checkpointLog.read(),
+        ...(fromSeq !== undefined ? { fromSeq } : {}),
+      });
+    } finally {
+      await client.end();
+    }
+  }
+}
