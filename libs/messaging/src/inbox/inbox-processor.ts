@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { dlqTopicOf, EnvelopeError, fromWireMessage, headerTextMap, type EventEnvelope, type EventRegistry } from '@sonet/contracts';
+import { EnvelopeError, fromWireMessage, headerTextMap, type EventEnvelope, type EventRegistry } from '@sonet/contracts';
+import { deadLetter } from './dead-letter';
 import type { MessagePublisher, ReceivedRecord } from '../port';
 import { contextFromTraceHeaders, inConsumerSpan } from '../trace';
 
@@ -137,40 +138,8 @@ export class InboxProcessor {
     });
   }
 
-  private async deadLetter(
-    record: ReceivedRecord,
-    kind: string,
-    reason: string,
-    attempts: number,
-    envelope?: EventEnvelope,
-  ): Promise<Outcome> {
-    const headers = headerTextMap(record.headers);
-    Object.assign(headers, {
-      'dlq-reason': kind,
-      'dlq-error': reason.slice(0, 4000),
-      'dlq-original-topic': record.topic,
-      'dlq-original-partition': String(record.partition),
-      'dlq-original-offset': record.offset,
-      'dlq-consumer-group': this.options.consumer,
-      'dlq-attempts': String(attempts),
-      'dlq-failed-at': new Date().toISOString(),
-    });
-    const key = record.key === null ? (envelope?.subject ?? '') : record.key.toString();
-    const value = record.value === null ? Buffer.alloc(0) : Buffer.from(record.value);
-    // If the dead letter cannot be written this throws, the offset is not committed and the record comes
-    // back: nothing is lost.
-    const publisher = await this.dlqPublisher();
-    await publisher.publish([{ topic: dlqTopicOf(record.topic), message: { key, value, headers } }]);
-    this.options.log?.('error', 'event dead-lettered', {
-      consumer: this.options.consumer,
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
-      eventId: envelope?.id,
-      eventType: envelope?.type,
-      reason: kind,
-      error: reason,
-    });
+  private async deadLetter(record: ReceivedRecord, kind: string, reason: string, attempts: number, envelope?: EventEnvelope): Promise<Outcome> {
+    await deadLetter(this.dlqPublisher, this.options.consumer, this.options.log, record, { kind, reason, attempts, envelope });
     return 'dead-lettered';
   }
 }
