@@ -8,6 +8,7 @@ export * from './outbox/relay';
 export * from './inbox/inbox-processor';
 export * from './inbox/batch-inbox-processor';
 export * from './access/record-access';
+export * from './nest/inbox-transport.base';
 export * from './nest/kafka-inbox.server';
 export * from './nest/kafka-batch-inbox.server';
 export * from './nest/messaging.module';
