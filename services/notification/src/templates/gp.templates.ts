@@ -7,6 +7,7 @@ import {
   patientLines,
   professionalOutcome,
   reminderStepText,
+  professionalSubject,
   withdrawnByProfessional,
   type ReminderStep,
   type ToProfessional,
@@ -15,7 +16,7 @@ import {
 
 /* Messages to the referring GP practice: the referrer, who decides, picks the team and is told each outcome. */
 
-const subject = (referralId: string, what: string) => `Second opinion referral ${shortRef(referralId)}: ${what}`;
+const subject = professionalSubject;
 
 export interface GpTriageAcceptedData extends ToProfessional {
   readonly teamName: string;

@@ -1,4 +1,8 @@
 import type { ActorRole, OpinionOutcome } from './patient.templates';
+import { shortRef } from './format';
+
+/** Subject line of every message to a GP practice or clinical team: the referral's short reference, then what happened. */
+export const professionalSubject = (referralId: string, what: string): string => `Second opinion referral ${shortRef(referralId)}: ${what}`;
 
 /** What every message to a GP practice or clinical team names: the referral and the patient (never the NHS number). */
 export interface ToProfessional {

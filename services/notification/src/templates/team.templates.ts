@@ -7,6 +7,7 @@ import {
   patientLines,
   professionalOutcome,
   reminderStepText,
+  professionalSubject,
   withdrawnByProfessional,
   type ReminderStep,
   type ToProfessional,
@@ -15,7 +16,7 @@ import {
 
 /* Messages to clinical teams: the receiving team (asked for the second opinion) and the original team. */
 
-const subject = (referralId: string, what: string) => `Second opinion referral ${shortRef(referralId)}: ${what}`;
+const subject = professionalSubject;
 
 const CARE_DOES_NOT_MOVE = (originalTeamName: string) =>
   `A second opinion does not transfer care: ${originalTeamName} remains responsible for the patient's care unless the patient asks for a transfer and your team and your hospital agree to it.`;
