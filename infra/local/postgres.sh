@@ -33,6 +33,21 @@ if (( ${#SOCK_DIR} + 20 > 107 )); then
 fi
 export PGPORT
 
+# As root the cluster runs as the postgres OS user, which must reach its files. A checkout inside a private
+# directory (one made by `mktemp -d` is mode 0700) is out of its reach: the cluster then lives in the postgres
+# user's home, one directory per checkout, and .local/logs/postgres.log links to its log.
+EXTERNAL_DIR=""
+relocate_if_unreachable() {
+  [[ -z $EXTERNAL_DIR ]] || return 0
+  is_root && id postgres >/dev/null 2>&1 || return 0
+  if (cd / && runuser -u postgres -- test -x "$ROOT"); then return 0; fi
+  EXTERNAL_DIR="$(getent passwd postgres | cut -d: -f6)/sonet-$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"
+  DATA_DIR="$EXTERNAL_DIR/data"
+  SOCK_DIR="$EXTERNAL_DIR/socket"
+  LOG_FILE="$EXTERNAL_DIR/postgres.log"
+}
+relocate_if_unreachable
+
 # OS user that owns and runs the cluster.
 if is_root; then RUN_AS=postgres; else RUN_AS="$(id -un)"; fi
 
@@ -108,13 +123,20 @@ ready() { "$PG_BIN/pg_isready" -q -h "$BIND_HOST" -p "$PGPORT" -d postgres; }
 
 prepare_dirs() {
   ensure_dirs
+  relocate_if_unreachable
+  if [[ -n $EXTERNAL_DIR ]]; then
+    log "the postgres OS user cannot reach this checkout: keeping the cluster in $EXTERNAL_DIR"
+    mkdir -p "$EXTERNAL_DIR"
+    chown postgres: "$EXTERNAL_DIR"
+    ln -sfn "$LOG_FILE" "$LOG_DIR/postgres.log"
+  fi
   mkdir -p "$SOCK_DIR"
   touch "$LOG_FILE"
   if is_root; then
     id postgres >/dev/null 2>&1 || die "OS user 'postgres' is missing (it comes with the postgresql package)"
     chown postgres: "$STATE_DIR" "$SOCK_DIR" "$LOG_FILE"
     chmod 0755 "$SOCK_DIR"
-    if ! runuser -u postgres -- test -w "$STATE_DIR"; then
+    if [[ -z $EXTERNAL_DIR ]] && ! runuser -u postgres -- test -w "$STATE_DIR"; then
       die "the postgres OS user cannot reach ${STATE_DIR}: every parent directory of the repo needs o+x (e.g. chmod o+x $(dirname "$ROOT"))"
     fi
   fi
@@ -254,7 +276,10 @@ case "${1:-}" in
   start) do_start ;;
   stop) take_lock; do_stop ;;
   status) do_status ;;
-  reset) take_lock; generic_reset do_stop ;;
+  reset)
+    take_lock
+    generic_reset do_stop
+    if [[ -n $EXTERNAL_DIR && -d $EXTERNAL_DIR ]]; then log "deleting $EXTERNAL_DIR"; rm -rf -- "$EXTERNAL_DIR"; fi ;;
   psql) shift; do_psql "$@" ;;
   *) usage_common "psql [DB] [args]"; exit 2 ;;
 esac
