@@ -13,6 +13,11 @@ source "$ROOT/infra/local/node-env.sh"
 was_running=0
 bash infra/local/network.sh services-running 2>/dev/null && was_running=1
 
+# Stop again what this run starts, also when it fails half-way (a failed start must not leave servers behind).
+if ((was_running == 0)) && [[ -z ${KEEP_NETWORK:-} ]]; then
+  trap 'bash infra/local/network.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+
 bash infra/local/network.sh start --no-demo
 # Jars of Temporal's time-skipping test server (workflow tests start their own); a no-op when cached.
 bash infra/local/temporal-test-server.sh install || echo "[test] WARNING: could not install the Temporal test server: time-skipping tests will fail" >&2
@@ -32,10 +37,6 @@ TZ=UTC NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWar
   node_modules/.bin/jest --ci --maxWorkers=2 --json --outputFile="$results" "$@"
 status=$?
 set -e
-
-if ((was_running == 0)) && [[ -z ${KEEP_NETWORK:-} ]]; then
-  bash infra/local/network.sh stop >/dev/null 2>&1 || true
-fi
 
 if [[ -f $results ]]; then
   CHECK_FAILURES=$check_failures node -e '
