@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { copyOut, CopyFormatError, int32 } from './copy-out';
 
 /**
  * Streams (seq, prev_hash, hash, canonical) of the log in seq order with COPY ... TO STDOUT (FORMAT binary): the
@@ -9,71 +9,18 @@ import { to as copyTo } from 'pg-copy-streams';
  */
 export type RowSink = (seq: number, buf: Buffer, prevStart: number, hashStart: number, start: number, end: number) => void;
 
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-
-export class CopyFormatError extends Error {}
+export { CopyFormatError };
 
 /** `where` is SQL over audit_entry built from validated numbers only (COPY takes no bind parameters). */
-export async function streamEntries(client: Client, where: string, onRow: RowSink): Promise<number> {
+export function streamEntries(client: Client, where: string, onRow: RowSink): Promise<number> {
   const sql = `copy (select seq, prev_hash, hash, canonical from audit_entry ${where} order by recorded_at, seq) to stdout (format binary)`;
-  const stream = client.query(copyTo(sql));
-  let pending: Buffer | null = null;
-  let headerDone = false;
-  let rows = 0;
-  // Synchronous 'data' handling: PostgreSQL sends about one CopyData message per row, and a promise per chunk
-  // (for await) would cost more than hashing the row.
-  const onChunk = (chunk: Buffer): void => {
-    const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-    pending = null;
-    let pos = 0;
-    if (!headerDone) {
-      if (buf.length < 19) {
-        pending = buf;
-        return;
-      }
-      if (!buf.subarray(0, 11).equals(SIGNATURE)) throw new CopyFormatError('not a binary COPY stream');
-      pos = 19 + buf.readUInt32BE(15);
-      headerDone = true;
+  return copyOut(client, sql, (buf, pos) => {
+    // 4 fields: seq int8 (length 8), prev_hash and hash bytea (length 32 each), canonical text; none is null.
+    if (buf[pos] !== 0 || buf[pos + 1] !== 4 || int32(buf, pos + 2) !== 8 || int32(buf, pos + 14) !== 32 || int32(buf, pos + 50) !== 32) {
+      throw new CopyFormatError('unexpected row layout: expected seq int8, prev_hash and hash of 32 bytes, canonical');
     }
-    for (;;) {
-      if (buf.length - pos < 2) break;
-      const fields = buf.readInt16BE(pos);
-      if (fields === -1) {
-        pos += 2;
-        break;
-      }
-      if (fields !== 4) throw new CopyFormatError(`expected 4 fields, got ${fields}`);
-      // seq: int8 (length 8 + 8 bytes); prev_hash, hash: bytea; canonical: text. None is null (NOT NULL columns).
-      let p = pos + 2;
-      if (buf.length - p < 12) break;
-      const seq = buf.readUInt32BE(p + 4) * 2 ** 32 + buf.readUInt32BE(p + 8);
-      p += 12;
-      if (buf.length - p < 4) break;
-      const prevStart = p + 4;
-      p = prevStart + buf.readInt32BE(p);
-      if (buf.length - p < 4) break;
-      const hashStart = p + 4;
-      p = hashStart + buf.readInt32BE(p);
-      if (buf.length - p < 4) break;
-      const start = p + 4;
-      const end = start + buf.readInt32BE(p);
-      if (buf.length < end) break;
-      onRow(seq, buf, prevStart, hashStart, start, end);
-      rows++;
-      pos = end;
-    }
-    if (pos < buf.length) pending = buf.subarray(pos);
-  };
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (chunk: Buffer) => {
-      try {
-        onChunk(chunk);
-      } catch (e) {
-        stream.destroy(e as Error);
-      }
-    });
-    stream.on('end', () => resolve());
-    stream.on('error', reject);
+    const seq = int32(buf, pos + 6) * 2 ** 32 + (int32(buf, pos + 10) >>> 0);
+    const start = pos + 90;
+    onRow(seq, buf, pos + 18, pos + 54, start, start + int32(buf, pos + 86));
   });
-  return rows;
 }
