@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import { readAuditConfig, type AuditConfig } from './config';
 import { auditOwnerOrmOptions } from './orm';
 import { AuditLog } from './domain/audit-log';
@@ -12,7 +12,7 @@ import { packFromFhirBundle, type FhirResource } from './domain/fhir';
 import { keyerFrom, keyringFrom, signerFrom } from './domain/keys';
 import { CheckpointLog } from './infrastructure/checkpoint-log';
 import { applyRetention } from './retention/retention';
-import { verifyDatabase } from './verify-log/verify-log';
+import { verifyOffThread } from './verify-log/verify-runner';
 
 const USAGE = `usage: npm run -s audit -- <command>
   verify [--from SEQ] [--checkpoint-log FILE] [--public-key PEM]   recompute the chain in the database; exit 2 if it breaks
@@ -26,14 +26,15 @@ export interface CliIo {
   err(text: string): void;
 }
 
-const pgClient = (config: AuditConfig, owner = false) =>
-  new Client({
-    host: config.PGHOST,
-    port: config.PGPORT,
-    database: config.PGDATABASE,
-    user: owner ? config.PGOWNER_USER : config.PGUSER,
-    password: owner ? config.PGOWNER_PASSWORD : config.PGPASSWORD,
-  });
+const pgConnection = (config: AuditConfig, owner = false): ClientConfig => ({
+  host: config.PGHOST,
+  port: config.PGPORT,
+  database: config.PGDATABASE,
+  user: owner ? config.PGOWNER_USER : config.PGUSER,
+  password: owner ? config.PGOWNER_PASSWORD : config.PGPASSWORD,
+});
+
+const pgClient = (config: AuditConfig, owner = false) => new Client(pgConnection(config, owner));
 
 const keyringOf = (config: AuditConfig, publicKeyFile: string | undefined): CheckpointKeyring =>
   publicKeyFile ? CheckpointKeyring.fromPem(readFileSync(publicKeyFile, 'utf8')) : keyringFrom(config);
@@ -55,20 +56,14 @@ export async function runCli(argv: readonly string[], env: Record<string, string
   switch (command) {
     case 'verify': {
       const config = readAuditConfig(env);
-      const client = pgClient(config);
-      await client.connect();
-      try {
-        const report = await verifyDatabase(client, {
-          chain: config.AUDIT_CHAIN,
-          keyring: keyringOf(config, values['public-key']),
-          external: new CheckpointLog(values['checkpoint-log'] ?? config.AUDIT_CHECKPOINT_LOG_FILE).read(),
-          ...(values.from ? { fromSeq: BigInt(values.from) } : {}),
-        });
-        io.out(`${JSON.stringify(report, null, 2)}\n`);
-        return report.ok && report.schema.length === 0 ? 0 : 2;
-      } finally {
-        await client.end();
-      }
+      const report = await verifyOffThread(pgConnection(config), {
+        chain: config.AUDIT_CHAIN,
+        keyring: keyringOf(config, values['public-key']),
+        external: new CheckpointLog(values['checkpoint-log'] ?? config.AUDIT_CHECKPOINT_LOG_FILE).read(),
+        ...(values.from ? { fromSeq: BigInt(values.from) } : {}),
+      });
+      io.out(`${JSON.stringify(report, null, 2)}\n`);
+      return report.ok && report.schema.length === 0 ? 0 : 2;
     }
     case 'verify-export': {
       const file = positionals[0];

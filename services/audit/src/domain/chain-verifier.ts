@@ -43,7 +43,7 @@ const MAX_BREAKS = 100;
 
 /**
  * Recomputes the chain from the rows, in seq order, and holds it to the signed checkpoints. Feed rows with
- * `push` (canonical bytes in a buffer the verifier may write one byte before), then call `finish`.
+ * `push` (stored hashes and canonical bytes in one buffer the verifier may write one byte before), then call `finish`.
  * Pure: no I/O, so the same code checks the database (GET /v1/audit/verify, `audit verify`) and the tests.
  */
 export class ChainVerifier {
@@ -79,9 +79,12 @@ export class ChainVerifier {
     }
   }
 
-  /** One row: seq, stored prev_hash and hash, and the canonical bytes as buf[start, end). */
-  push(seq: number, prevHash: Buffer, prevStart: number, hash: Buffer, hashStart: number, buf: Buffer, start: number, end: number): void {
-    if (this.folder === undefined) this.begin(seq, prevHash.subarray(prevStart, prevStart + HASH_BYTES));
+  /**
+   * One row, all of it in `buf`: its stored prev_hash at buf[prevStart], its stored hash at buf[hashStart] (32 bytes
+   * each) and its canonical bytes as buf[start, end); buf[start - 1] may be overwritten.
+   */
+  push(seq: number, buf: Buffer, prevStart: number, hashStart: number, start: number, end: number): void {
+    if (this.folder === undefined) this.begin(seq, buf.subarray(prevStart, prevStart + HASH_BYTES));
     const folder = this.folder!;
     if (seq !== this.expected) {
       if (seq < this.expected) {
@@ -90,26 +93,30 @@ export class ChainVerifier {
       }
       this.fail({ seq: String(this.expected), reason: 'missing', detail: seq - this.expected === 1 ? `entry ${this.expected} is missing` : `entries ${this.expected} to ${seq - 1} are missing` });
       // Go on from what the next row says it follows, to find any later, independent break.
-      folder.head = Buffer.from(prevHash.subarray(prevStart, prevStart + HASH_BYTES));
+      folder.resetTo(buf, prevStart);
       this.passCheckpointsBefore(seq);
     }
-    const prevMatches = folder.head.compare(prevHash, prevStart, prevStart + HASH_BYTES) === 0;
-    const computed = folder.leafInPlace(buf, start, end);
-    if (computed.compare(hash, hashStart, hashStart + HASH_BYTES) !== 0 || !prevMatches) {
+    const prevMatches = folder.headEquals(buf, prevStart);
+    folder.leafInPlace(buf, start, end);
+    if (!prevMatches || !folder.headEquals(buf, hashStart)) {
       this.fail({ seq: String(seq), reason: 'changed', detail: prevMatches ? `entry ${seq} does not hash to its stored hash: it was changed` : `entry ${seq} does not follow the entry before it` });
-      folder.head = Buffer.from(hash.subarray(hashStart, hashStart + HASH_BYTES));
+      folder.resetTo(buf, hashStart);
     }
+    if (this.cursor < this.due.length && this.due[this.cursor]!.seq <= seq) this.checkpointsAt(seq, folder);
+    this.expected = seq + 1;
+    this.last = seq;
+    this.count++;
+  }
+
+  private checkpointsAt(seq: number, folder: ChainFolder): void {
     while (this.cursor < this.due.length && this.due[this.cursor]!.seq <= seq) {
       const c = this.due[this.cursor++]!;
       if (c.seq < seq) continue;
       this.checked++;
-      if (folder.head.toString('hex') !== c.cp.head) {
+      if (folder.headHex !== c.cp.head) {
         this.fail({ seq: c.cp.seq, reason: 'checkpoint-mismatch', detail: `the chain at seq ${c.cp.seq} differs from the ${c.source} checkpoint signed ${c.cp.signedAt}: entries up to it were changed, removed or inserted` });
       }
     }
-    this.expected = seq + 1;
-    this.last = seq;
-    this.count++;
   }
 
   finish(): VerifyReport {
@@ -132,7 +139,7 @@ export class ChainVerifier {
       entries: this.count,
       firstSeq: this.first === null ? null : String(this.first),
       lastSeq: this.last === null ? null : String(this.last),
-      head: this.folder ? this.folder.head.toString('hex') : null,
+      head: this.folder ? this.folder.headHex : null,
       anchor: this.anchor,
       checkpointsChecked: this.checked,
       firstBreak: sorted[0] ?? null,
@@ -141,7 +148,7 @@ export class ChainVerifier {
     };
   }
 
-  private begin(seq: number, storedPrev: Buffer): void {
+  private begin(seq: number, storedPrev: Uint8Array): void {
     this.first = seq;
     const start = this.options.startAfter;
     if (start) {

@@ -49,8 +49,37 @@ describe('the hash chain', () => {
   it('hashes canonical bytes in place (over the byte before them) exactly as from a copy', () => {
     const canonical = bytes('{"seq":"1"}');
     const buf = Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0x0b]), canonical]);
-    const inPlace = new ChainFolder().leafInPlace(buf, 4, buf.length);
-    expect(inPlace).toEqual(new ChainFolder().leaf(canonical));
+    const inPlace = new ChainFolder();
+    inPlace.leafInPlace(buf, 4, buf.length);
+    expect(inPlace.head).toEqual(new ChainFolder().leaf(canonical));
+    expect(inPlace.head).toEqual(chainHash(GENESIS_HASH, entryDigest(canonical)));
+  });
+
+  it('keeps every byte value of the head through its string form (0x00, 0x80-0xff included)', () => {
+    const start = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 0x80) & 0xff));
+    start[0] = 0x00;
+    start[1] = 0xff;
+    const f = new ChainFolder(start);
+    expect(f.head).toEqual(start);
+    expect(f.headHex).toBe(start.toString('hex'));
+    const d = entryDigest(bytes('{"a":"é"}'));
+    expect(f.digest(d)).toEqual(chainHash(start, d));
+  });
+
+  it('compares its head with stored bytes at an offset, and goes on from stored bytes', () => {
+    const f = new ChainFolder();
+    f.leaf(bytes('{"n":1}'));
+    const row = Buffer.concat([Buffer.from('xyz'), f.head, Buffer.from('tail')]);
+    expect(f.headEquals(row, 3)).toBe(true);
+    expect(f.headEquals(row, 2)).toBe(false);
+    row[3 + 31] ^= 1;
+    expect(f.headEquals(row, 3)).toBe(false);
+    f.resetTo(row, 3);
+    expect(f.head).toEqual(row.subarray(3, 35));
+  });
+
+  it('refuses a start that is not 32 bytes', () => {
+    expect(() => new ChainFolder(Buffer.alloc(31))).toThrow(RangeError);
   });
 
   it('folds digests alone to the same head (what an evidence pack proves with)', () => {

@@ -79,6 +79,11 @@ export class CheckpointKeyring {
     return this.keys.size;
   }
 
+  /** The keys themselves (KeyObjects can be posted to a worker thread). */
+  get publicKeys(): KeyObject[] {
+    return [...this.keys.values()];
+  }
+
   /** 'valid', or why not. */
   check(c: Checkpoint): 'valid' | 'unknown-key' | 'bad-signature' {
     const key = this.keys.get(c.keyId);

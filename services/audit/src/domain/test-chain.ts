@@ -39,10 +39,10 @@ export function memoryChain(drafts: readonly AuditEntryDraft[], firstSeq = 1, pr
   });
 }
 
-/** Feeds rows to something with ChainVerifier's push signature. */
-export function feed(verifier: { push(seq: number, prevHash: Buffer, prevStart: number, hash: Buffer, hashStart: number, buf: Buffer, start: number, end: number): void }, rows: readonly MemoryRow[]): void {
+/** Feeds rows to something with ChainVerifier's push signature, laid out as a COPY row would be: prev_hash, hash, a spare byte, canonical. */
+export function feed(verifier: { push(seq: number, buf: Buffer, prevStart: number, hashStart: number, start: number, end: number): void }, rows: readonly MemoryRow[]): void {
   for (const r of rows) {
-    const buf = Buffer.concat([Buffer.alloc(1), Buffer.from(r.canonical, 'utf8')]);
-    verifier.push(r.seq, r.prevHash, 0, r.hash, 0, buf, 1, buf.length);
+    const buf = Buffer.concat([r.prevHash, r.hash, Buffer.alloc(1), Buffer.from(r.canonical, 'utf8')]);
+    verifier.push(r.seq, buf, 0, 32, 65, buf.length);
   }
 }

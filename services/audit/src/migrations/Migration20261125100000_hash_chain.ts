@@ -1,30 +1,8 @@
 import { Migration } from '@mikro-orm/migrations';
 
-/**
- * Body of audit_entry_matches_canonical: verification compares the installed function with it, so the check
- * cannot be quietly replaced by one that accepts anything.
- */
-export const MATCHES_CANONICAL_BODY = `
-      declare
-        d jsonb := canonical::jsonb;
-        e jsonb := d->'event';
-        i jsonb := d->'index';
-      begin
-        return d->>'format' = 'sonet.audit.entry/1'
-          and (d->>'seq')::bigint = seq
-          and audit_instant(d->>'recordedAt') = recorded_at
-          and (e->>'id')::uuid = event_id
-          and e->>'type' = event_type
-          and (e->>'subject')::uuid = subject
-          and audit_instant(e->>'time') = event_time
-          and (i->>'actor') is not distinct from actor
-          and array(select jsonb_array_elements_text(i->'organisations')) = organisations
-          and (i->>'patientKey') is not distinct from patient_key;
-      end;
-`;
+import { AUDIT_WRITER_ROLE, MATCHES_CANONICAL_BODY } from '../domain/schema-guards';
 
-/** The role the service connects as: it may read and add, never change, remove or redefine. */
-export const AUDIT_WRITER_ROLE = 'audit_writer';
+export { AUDIT_WRITER_ROLE, MATCHES_CANONICAL_BODY };
 
 /**
  * The tamper-evident log (ADR 0006): a hash-chained, append-only `audit_entry`, partitioned by recording month;

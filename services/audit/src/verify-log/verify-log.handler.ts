@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Client } from 'pg';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { CheckpointKeyring } from '../domain/checkpoint';
 import { CheckpointLog } from '../infrastructure/checkpoint-log';
-import { verifyDatabase, type DatabaseVerifyReport } from './verify-log';
+import type { DatabaseVerifyReport } from './verify-log';
+import { verifyOffThread } from './verify-runner';
 
-/** GET /v1/audit/verify: the whole chain (or from a seq), with the service's own database role (SELECT only). */
+/** GET /v1/audit/verify: the whole chain (or from a seq), with the service's own database role (SELECT only), off the main thread. */
 @Injectable()
 export class VerifyLogHandler {
   constructor(
@@ -14,24 +14,19 @@ export class VerifyLogHandler {
     @Inject(CheckpointLog) private readonly checkpointLog: CheckpointLog,
   ) {}
 
-  async execute(fromSeq?: bigint): Promise<DatabaseVerifyReport> {
-    const client = new Client({
+  execute(fromSeq?: bigint): Promise<DatabaseVerifyReport> {
+    const connection = {
       host: this.config.PGHOST,
       port: this.config.PGPORT,
       user: this.config.PGUSER,
       password: this.config.PGPASSWORD,
       database: this.config.PGDATABASE,
+    };
+    return verifyOffThread(connection, {
+      chain: this.config.AUDIT_CHAIN,
+      keyring: this.keyring,
+      external: this.checkpointLog.read(),
+      ...(fromSeq !== undefined ? { fromSeq } : {}),
     });
-    await client.connect();
-    try {
-      return await verifyDatabase(client, {
-        chain: this.config.AUDIT_CHAIN,
-        keyring: this.keyring,
-        external: this.checkpointLog.read(),
-        ...(fromSeq !== undefined ? { fromSeq } : {}),
-      });
-    } finally {
-      await client.end();
-    }
   }
 }

