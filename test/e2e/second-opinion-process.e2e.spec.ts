@@ -151,6 +151,13 @@ describe('a referral walked from request to opinion and a transfer of care', () 
       return items.includes('referral.closed.v1') ? items : undefined;
     }, 30_000);
     expect(audited).toEqual(expect.arrayContaining(['referral.requested.v1', 'referral.referred.v1', 'referral.opinion-issued.v1', 'referral.closed.v1']));
+
+    // ... and the running audit service proves its whole chain unbroken (the built service verifies in a worker thread).
+    const res = await fetch(`${auditApi}/v1/audit/verify`, { headers: await tokens.bearer('auditor', 'X26') });
+    expect(res.status).toBe(200);
+    const report = (await res.json()) as { ok: boolean; entries: number; breaks: unknown[]; schema: unknown[]; lastSeq: string };
+    expect(report).toMatchObject({ ok: true, breaks: [], schema: [] });
+    expect(report.entries).toBeGreaterThanOrEqual(audited!.length);
   });
 });
 

@@ -4,8 +4,9 @@
 // patient queries through the service's query handlers (SQL, view mapping and the access record they write); and verifies
 // the chain beside raw SHA-256 over the same canonical bytes. Drops its databases and files at the end.
 import { createRequire } from 'node:module';
-import { generateKeyPairSync, hash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, hash, randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ const { CheckpointSigner, CheckpointKeyring } = dist('services/audit/src/domain/
 const { PatientKeyer } = dist('services/audit/src/domain/patient-identifiers.js');
 const { ReferralTimelineHandler } = dist('services/audit/src/referral-timeline/referral-timeline.handler.js');
 const { QueryEventsHandler, parseEventsSearch } = dist('services/audit/src/query-events/query-events.handler.js');
-const { verifyDatabase } = dist('services/audit/src/verify-log/verify-log.js');
+const { verifyOffThread } = dist('services/audit/src/verify-log/verify-runner.js');
 const { streamEntries } = dist('services/audit/src/infrastructure/entry-stream.js');
 
 const N = Number(process.env.BENCH_ENTRIES ?? 10_000_000);
@@ -181,21 +182,48 @@ async function main() {
   const pt = await lat(() => search.execute(parseEventsSearch({ nhsNumber: nhsOf(g.patientOf(Math.floor(Math.random() * REFERRALS))) }), principal));
   log(`patient query (POST search by NHS number): p50 ${pct(pt, 50).toFixed(2)} ms, p99 ${pct(pt, 99).toFixed(2)} ms`);
 
-  // 4. Verify beside raw SHA-256 over the same canonical bytes.
+  // 4. Verify (as GET /v1/audit/verify and `audit verify` run it: in a worker thread, as the service's role) beside raw
+  //    SHA-256 over the same canonical bytes. The copy database is dropped first: it is done with, and its 10 GB would
+  //    otherwise crowd the verified one out of the page cache.
+  await admin(`drop database if exists ${DB_COPY} with (force)`);
   const reader = new Client({ ...pg, database: DB, user: config.PGUSER, password: config.PGPASSWORD });
   await reader.connect();
-  const v = await verifyDatabase(reader, { chain: config.AUDIT_CHAIN, keyring: CheckpointKeyring.fromPem(signer.publicKeyPem()) });
-  const verifyRate = v.entries / (v.durationMs / 1000);
-  log(`verify: ${v.ok ? 'ok' : `BROKEN at ${v.firstBreak?.seq}`}, ${v.entries.toLocaleString()} entries, ${v.checkpointsChecked} checkpoints, ${(v.durationMs / 1000).toFixed(1)} s = ${Math.round(verifyRate).toLocaleString()} entries/s`);
+  const v0 = performance.now();
+  const v = await verifyOffThread({ ...pg, database: DB, user: config.PGUSER, password: config.PGPASSWORD }, { chain: config.AUDIT_CHAIN, keyring: CheckpointKeyring.fromPem(signer.publicKeyPem()) });
+  const verifyMs = performance.now() - v0; // wall time, worker start included
+  const verifyRate = v.entries / (verifyMs / 1000);
+  // The ceiling for any verifier on this machine: PostgreSQL sending the same columns, in the same order, to psql,
+  // which throws them away (no parsing, no hashing).
+  const copyOutSql = `copy (select seq, prev_hash, hash, canonical from audit_entry order by recorded_at, seq) to stdout (format binary)`;
+  const o0 = performance.now();
+  const psql = spawnSync('psql', ['-X', '-q', '-h', pg.host, '-p', String(pg.port), '-U', config.PGUSER, '-d', DB, '-c', 'set jit = off', '-c', copyOutSql], { env: { ...process.env, PGPASSWORD: config.PGPASSWORD }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const copyOutRate = psql.status === 0 ? N / ((performance.now() - o0) / 1000) : NaN;
+  log(`verify: ${v.ok ? 'ok' : `BROKEN at ${v.firstBreak?.seq}`}, ${v.entries.toLocaleString()} entries, ${v.checkpointsChecked} checkpoints, ${(verifyMs / 1000).toFixed(1)} s = ${Math.round(verifyRate).toLocaleString()} entries/s`);
   const sample = [];
   let bytes = 0;
   const SAMPLE = Math.min(N, 1_000_000);
   await streamEntries(reader, `where seq <= ${SAMPLE}`, (seq, buf, _p, _h, start, end) => { sample.push(Buffer.from(buf.subarray(start, end))); bytes += end - start; });
-  const h0 = performance.now();
-  for (const b of sample) hash('sha256', b, 'buffer');
-  const rawRate = sample.length / ((performance.now() - h0) / 1000);
-  log(`raw Node SHA-256 (crypto.hash) over the same canonical bytes: ${Math.round(rawRate).toLocaleString()} entries/s (${sample.length.toLocaleString()} entries, avg ${Math.round(bytes / sample.length)} bytes, in memory)`);
+  // The raw figure is the fastest of Node's ways to SHA-256 each entry's bytes (the digest's output form costs more
+  // than the hashing for short inputs); the verifier uses the same fastest form. Best of three rounds each.
+  const forms = {
+    "crypto.hash(..., 'binary')": (b) => hash('sha256', b, 'binary'),
+    "crypto.hash(..., 'buffer')": (b) => hash('sha256', b, 'buffer'),
+    'createHash().update().digest()': (b) => createHash('sha256').update(b).digest(),
+  };
+  let rawRate = 0;
+  for (const [name, fn] of Object.entries(forms)) {
+    let best = 0;
+    for (let round = 0; round < 3; round++) {
+      const h0 = performance.now();
+      for (const b of sample) fn(b);
+      best = Math.max(best, sample.length / ((performance.now() - h0) / 1000));
+    }
+    log(`raw Node SHA-256, ${name}: ${Math.round(best).toLocaleString()} entries/s`);
+    rawRate = Math.max(rawRate, best);
+  }
+  log(`raw Node SHA-256 over the same canonical bytes (fastest form): ${Math.round(rawRate).toLocaleString()} entries/s (${sample.length.toLocaleString()} entries, avg ${Math.round(bytes / sample.length)} bytes, in memory)`);
   log(`verify ratio (verify / raw SHA-256): ${(verifyRate / rawRate).toFixed(2)} (target >= 0.5)`);
+  log(`ceiling: PostgreSQL COPY of the verified columns to psql, discarded: ${Math.round(copyOutRate).toLocaleString()} entries/s = ${(copyOutRate / rawRate).toFixed(2)} of raw SHA-256; verify reaches ${(verifyRate / copyOutRate).toFixed(2)} of it`);
   const size = (await own.query(`select pg_size_pretty(pg_database_size(current_database())) as s`)).rows[0].s;
   log(`database size: ${size}`);
   await reader.end();
