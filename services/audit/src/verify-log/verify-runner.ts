@@ -21,7 +21,7 @@ export async function verifyOffThread(connection: ClientConfig, options: VerifyO
   if (!existsSync(WORKER_FILE)) return verifyInThisThread(connection, options);
   const { keyring, ...rest } = options;
   const job: VerifyJob = { ...rest, connection, publicKeys: keyring.publicKeys };
-  // execArgv [] keeps process preloads (the OpenTelemetry SDK) out of the worker.
+  // execArgv [] rather than the parent's: the service's --import preload (the OpenTelemetry SDK) has no place here.
   const worker = new Worker(WORKER_FILE, { workerData: job, execArgv: [] });
   return new Promise<DatabaseVerifyReport>((resolve, reject) => {
     let settled = false;
