@@ -77,7 +77,7 @@ export class BinaryCopyOut implements Submittable {
       if (pos < 0) return;
       const frame = this.part;
       this.part = null;
-      if (!this.frame(frame, 0)) return this.handBack(Buffer.concat([frame, chunk.subarray(pos)]));
+      if (!this.frame(frame, 0, frame.length)) return this.handBack(Buffer.concat([frame, chunk.subarray(pos)]));
     }
     while (pos < chunk.length) {
       const rest = chunk.length - pos;
@@ -88,7 +88,7 @@ export class BinaryCopyOut implements Submittable {
         this.have = rest;
         return;
       }
-      if (!this.frame(chunk, pos)) return this.handBack(chunk.subarray(pos));
+      if (!this.frame(chunk, pos, pos + length)) return this.handBack(chunk.subarray(pos));
       pos += length;
     }
   }
@@ -111,11 +111,11 @@ export class BinaryCopyOut implements Submittable {
     return this.have < part.length ? -1 : pos + n;
   }
 
-  /** Handles a CopyOutResponse or CopyData frame at buf[pos]; false for any other message (not consumed). */
-  private frame(buf: Buffer, pos: number): boolean {
+  /** Handles a CopyOutResponse or CopyData frame, buf[pos, end); false for any other message (not consumed). */
+  private frame(buf: Buffer, pos: number, end: number): boolean {
     const type = buf[pos];
     if (type === COPY_DATA) {
-      this.copyData(buf, pos + 5, pos + 1 + buf.readUInt32BE(pos + 1));
+      this.copyData(buf, pos + 5, end);
       return true;
     }
     return type === COPY_OUT_RESPONSE;
