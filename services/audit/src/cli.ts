@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { Client, type ClientConfig } from 'pg';
-import { readAuditConfig, type AuditConfig } from './config';
+import { Client } from 'pg';
+import { pgConnectionOf, readAuditConfig, type AuditConfig } from './config';
 import { auditOwnerOrmOptions } from './orm';
 import { AuditLog } from './domain/audit-log';
 import { CheckpointKeyring } from './domain/checkpoint';
@@ -26,15 +26,7 @@ export interface CliIo {
   err(text: string): void;
 }
 
-const pgConnection = (config: AuditConfig, owner = false): ClientConfig => ({
-  host: config.PGHOST,
-  port: config.PGPORT,
-  database: config.PGDATABASE,
-  user: owner ? config.PGOWNER_USER : config.PGUSER,
-  password: owner ? config.PGOWNER_PASSWORD : config.PGPASSWORD,
-});
-
-const pgClient = (config: AuditConfig, owner = false) => new Client(pgConnection(config, owner));
+const pgClient = (config: AuditConfig, owner = false) => new Client(pgConnectionOf(config, owner));
 
 const keyringOf = (config: AuditConfig, publicKeyFile: string | undefined): CheckpointKeyring =>
   publicKeyFile ? CheckpointKeyring.fromPem(readFileSync(publicKeyFile, 'utf8')) : keyringFrom(config);
@@ -56,7 +48,7 @@ export async function runCli(argv: readonly string[], env: Record<string, string
   switch (command) {
     case 'verify': {
       const config = readAuditConfig(env);
-      const report = await verifyOffThread(pgConnection(config), {
+      const report = await verifyOffThread(pgConnectionOf(config), {
         chain: config.AUDIT_CHAIN,
         keyring: keyringOf(config, values['public-key']),
         external: new CheckpointLog(values['checkpoint-log'] ?? config.AUDIT_CHECKPOINT_LOG_FILE).read(),

@@ -1,3 +1,4 @@
+import type { ClientConfig } from 'pg';
 import { z } from 'zod';
 import { Topics } from '@sonet/contracts';
 import { baseConfigSchema, loadConfig } from '@sonet/service-kit';
@@ -40,6 +41,15 @@ export const auditConfigSchema = baseConfigSchema
 export type AuditConfig = z.output<typeof auditConfigSchema>;
 export const readAuditConfig = (env: Record<string, string | undefined> = process.env): AuditConfig =>
   loadConfig(auditConfigSchema, env);
+
+/** A plain pg connection (verification, the CLI) as the service's role, or as the owner (retention). */
+export const pgConnectionOf = (config: AuditConfig, owner = false): ClientConfig => ({
+  host: config.PGHOST,
+  port: config.PGPORT,
+  database: config.PGDATABASE,
+  user: owner ? config.PGOWNER_USER : config.PGUSER,
+  password: owner ? config.PGOWNER_PASSWORD : config.PGPASSWORD,
+});
 
 export const SERVICE_NAME = 'audit';
 export const EVENT_SOURCE = '/sonet/audit';

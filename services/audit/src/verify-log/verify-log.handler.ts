@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AUDIT_CONFIG, type AuditConfig } from '../config';
+import { AUDIT_CONFIG, pgConnectionOf, type AuditConfig } from '../config';
 import { CheckpointKeyring } from '../domain/checkpoint';
 import { CheckpointLog } from '../infrastructure/checkpoint-log';
 import type { DatabaseVerifyReport } from './verify-log';
@@ -15,14 +15,7 @@ export class VerifyLogHandler {
   ) {}
 
   execute(fromSeq?: bigint): Promise<DatabaseVerifyReport> {
-    const connection = {
-      host: this.config.PGHOST,
-      port: this.config.PGPORT,
-      user: this.config.PGUSER,
-      password: this.config.PGPASSWORD,
-      database: this.config.PGDATABASE,
-    };
-    return verifyOffThread(connection, {
+    return verifyOffThread(pgConnectionOf(this.config), {
       chain: this.config.AUDIT_CHAIN,
       keyring: this.keyring,
       external: this.checkpointLog.read(),

@@ -1,4 +1,4 @@
-import type { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import { ChainVerifier, type VerifyReport } from '../domain/chain-verifier';
 import type { Checkpoint, CheckpointKeyring } from '../domain/checkpoint';
 import { checkpointsOfClient } from '../domain/checkpoint-rows';
@@ -113,4 +113,15 @@ export async function verifyDatabase(client: Client, options: VerifyOptions): Pr
     externalCheckpoints: options.external?.length ?? 0,
     durationMs: Date.now() - started,
   };
+}
+
+/** verifyDatabase on a connection of its own, opened and closed here (the worker and the in-thread path). */
+export async function verifyWithConnection(connection: ClientConfig, options: VerifyOptions): Promise<DatabaseVerifyReport> {
+  const client = new Client(connection);
+  await client.connect();
+  try {
+    return await verifyDatabase(client, options);
+  } finally {
+    await client.end();
+  }
 }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Client, type ClientConfig } from 'pg';
-import { verifyDatabase, type DatabaseVerifyReport, type VerifyOptions } from './verify-log';
+import type { ClientConfig } from 'pg';
+import { verifyWithConnection, type DatabaseVerifyReport, type VerifyOptions } from './verify-log';
 import type { VerifyJob, VerifyOutcome } from './verify-worker';
 
 const WORKER_FILE = join(__dirname, 'verify-worker.js');
@@ -18,7 +18,7 @@ const WORKER_FILE = join(__dirname, 'verify-worker.js');
  * benchmark run it in the worker, which the end-to-end tests exercise.
  */
 export async function verifyOffThread(connection: ClientConfig, options: VerifyOptions): Promise<DatabaseVerifyReport> {
-  if (!existsSync(WORKER_FILE)) return verifyInThisThread(connection, options);
+  if (!existsSync(WORKER_FILE)) return verifyWithConnection(connection, options);
   const { keyring, ...rest } = options;
   const job: VerifyJob = { ...rest, connection, publicKeys: keyring.publicKeys };
   // execArgv [] rather than the parent's: the service's --import preload (the OpenTelemetry SDK) has no place here.
@@ -39,14 +39,4 @@ export async function verifyOffThread(connection: ClientConfig, options: VerifyO
       if (!settled) reject(new Error(`the verify worker exited with code ${code} before reporting`));
     });
   });
-}
-
-async function verifyInThisThread(connection: ClientConfig, options: VerifyOptions): Promise<DatabaseVerifyReport> {
-  const client = new Client(connection);
-  await client.connect();
-  try {
-    return await verifyDatabase(client, options);
-  } finally {
-    await client.end();
-  }
 }

@@ -1,24 +1,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
-import { Client, type ClientConfig } from 'pg';
+import type { ClientConfig } from 'pg';
 import { CheckpointKeyring } from '../domain/checkpoint';
-import { verifyDatabase, type VerifyOptions } from './verify-log';
+import { verifyWithConnection, type DatabaseVerifyReport, type VerifyOptions } from './verify-log';
 
 /** What the verify runner posts to this worker: the options, with the keyring as its keys (KeyObjects, like bigints, survive the structured copy). */
 export type VerifyJob = Omit<VerifyOptions, 'keyring'> & { readonly connection: ClientConfig; readonly publicKeys: readonly KeyObject[] };
 
-export type VerifyOutcome = { readonly ok: true; readonly report: Awaited<ReturnType<typeof verifyDatabase>> } | { readonly ok: false; readonly error: string };
+export type VerifyOutcome = { readonly ok: true; readonly report: DatabaseVerifyReport } | { readonly ok: false; readonly error: string };
 
 async function run(job: VerifyJob): Promise<VerifyOutcome> {
-  const client = new Client(job.connection);
-  await client.connect();
-  try {
-    const { connection: _connection, publicKeys, ...options } = job;
-    const report = await verifyDatabase(client, { ...options, keyring: new CheckpointKeyring(publicKeys) });
-    return { ok: true, report };
-  } finally {
-    await client.end();
-  }
+  const { connection, publicKeys, ...options } = job;
+  return { ok: true, report: await verifyWithConnection(connection, { ...options, keyring: new CheckpointKeyring(publicKeys) }) };
 }
 
 if (parentPort) {
