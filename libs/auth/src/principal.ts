@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { actorRoleSchema, nhsNumberSchema, odsCodeSchema } from '@sonet/contracts';
 
-/** The roles of DOMAIN.md. */
+/** The roles of the network (docs/domain.md#who-takes-part-roles). */
 export const ROLES = actorRoleSchema.options;
 export type Role = (typeof ROLES)[number];
 

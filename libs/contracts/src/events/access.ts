@@ -3,7 +3,7 @@ import { defineEvent } from '../registry';
 import { Topics } from '../topics';
 import { odsCodeSchema } from '../identifiers';
 
-/** The roles of the network (DOMAIN.md); tokens carry one, and access events say which one read what. */
+/** The roles of the network (docs/domain.md#who-takes-part-roles); tokens carry one, and access events say which one read what. */
 export const actorRoleSchema = z.enum(['patient', 'gp', 'clinician', 'ops', 'auditor', 'pals']);
 export type ActorRole = z.infer<typeof actorRoleSchema>;
 

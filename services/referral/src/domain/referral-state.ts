@@ -1,4 +1,4 @@
-/** States of a second-opinion referral (ARCHITECTURE.md). The workflow owns them; the read model mirrors them. */
+/** States of a second-opinion referral (docs/domain.md#the-states-of-a-referral). The workflow owns them; the read model mirrors them. */
 export const REFERRAL_STATES = [
   'requested',
   'gp-review',

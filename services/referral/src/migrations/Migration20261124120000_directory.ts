@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-/** The directory of organisations and clinical teams (DOMAIN.md: ODS codes; rule 7: location and wait). */
+/** The directory of organisations and clinical teams (docs/domain.md#ods-codes; rule 7: location and wait). */
 export class Migration20261124120000_directory extends Migration {
   override name = 'Migration20261124120000_directory';
 
