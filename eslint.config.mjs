@@ -41,7 +41,8 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts'],
+    // Specs, and the fixtures beside them in a project's test/ folder (never built into dist/).
+    files: ['**/*.spec.ts', 'services/*/test/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries(true),
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -13,6 +13,7 @@ const require = createRequire(import.meta.url);
 /** Workflow entry points to bundle: [source index, output bundle]. */
 export const WORKFLOW_BUNDLES = [
   ['services/referral/src/workflows/index.ts', 'dist/services/referral/workflow-bundle.js'],
+  ['services/records-transfer/src/workflows/index.ts', 'dist/services/records-transfer/workflow-bundle.js'],
 ];
 
 function compile() {
@@ -20,7 +21,7 @@ function compile() {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   execFileSync(
     join(root, 'node_modules/.bin/swc'),
-    ['services', 'libs', '-d', 'dist', '--config-file', '.swcrc', '--quiet', '--ignore', '**/*.spec.ts'],
+    ['services', 'libs', '-d', 'dist', '--config-file', '.swcrc', '--quiet', '--ignore', '**/*.spec.ts', '--ignore', '**/test/**'],
     { cwd: root, stdio: 'inherit' },
   );
   process.stderr.write(`[build] compiled TypeScript in ${Date.now() - started} ms\n`);

@@ -76,6 +76,31 @@ for (const { practice, ...body } of demo) {
   }
   ids.push((await res.json()).id);
 }
+// The first patient's GP refers her to a cardiology team at another trust: the referral reaches the receiving team's
+// triage queue, and her letters, results and CT images move from St Elsewhere (RJ1) to Calder and Pennine (RTH).
+const gp = await mintDevToken(join(root, '.local/state/auth'), { role: 'gp', organisation: demo[0].practice, subject: `demo-gp@${demo[0].practice}` });
+const auth = { authorization: `Bearer ${gp}` };
+for (let i = 0; ; i++) {
+  const r = await fetch(`${api}/v1/referrals/${ids[0]}`, { headers: auth });
+  if (r.status === 200 && (await r.json()).state === 'gp-review') break;
+  if (i > 100) {
+    process.stderr.write('[demo] the first demo referral did not reach gp-review within 20 s\n');
+    process.exit(1);
+  }
+  await new Promise((ok) => setTimeout(ok, 200));
+}
+const refer = await fetch(`${api}/v1/referrals/${ids[0]}/gp-decision`, {
+  method: 'POST',
+  headers: { ...auth, 'content-type': 'application/json' },
+  body: JSON.stringify({ decision: 'refer', targetTeamId: 'RTH01-CARD' }),
+});
+if (!refer.ok) {
+  process.stderr.write(`[demo] referring the first demo referral failed: HTTP ${refer.status} ${await refer.text()}\n`);
+  process.exit(1);
+}
 mkdirSync(dirname(marker), { recursive: true });
 writeFileSync(marker, `${ids.join('\n')}\n`);
 process.stderr.write(`[demo] created ${ids.length} demo referrals:\n${ids.map((id) => `         ${api}/v1/referrals/${id}`).join('\n')}\n`);
+process.stderr.write(
+  `[demo] the first was referred to RTH01-CARD: its records move from RJ1 to RTH (transfers: http://127.0.0.1:${process.env.RECORDS_TRANSFER_HTTP_PORT ?? 8082}/v1/transfers?referralId=${ids[0]}; images: http://127.0.0.1:8043/app/explorer.html)\n`,
+);

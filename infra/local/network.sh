@@ -64,7 +64,8 @@ migrate_all() {
 start_service() {
   local name=$1 port=$2 db=$3
   local -a env=(HTTP_PORT="$port" PGDATABASE="$db" NODE_ENV="${NODE_ENV:-development}" AUTH_JWKS_FILE="$ROOT/.local/state/auth/jwks.json")
-  [[ $name == referral ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/referral/workflow-bundle.js")
+  [[ $name == referral || $name == records-transfer ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/$name/workflow-bundle.js")
+  [[ $name == records-transfer ]] && env+=(RECORDS_CONNECTORS_FILE="$ROOT/.local/state/records-transfer/connectors.json")
   (
     env "${env[@]}" OTEL_SERVICE_NAME="$name" setsid nohup node --enable-source-maps \
       --import ./dist/libs/observability/src/register.js "dist/services/$name/src/main.js" >>"$LOG_DIR/$name.log" 2>&1 &
@@ -112,6 +113,9 @@ print_summary() {
   Audit API                                   http://127.0.0.1:${AUDIT_HTTP_PORT:-8084}/docs
   Temporal UI (workflows)                     http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}
   Mail inbox (emails sent to patients)        http://127.0.0.1:${MAIL_HTTP_PORT:-8025}
+  Hospital EHR (HAPI FHIR, a partition/trust) http://127.0.0.1:${FHIR_PORT:-8090}/fhir/<trust ODS>/   (e.g. /fhir/RTH/DocumentReference)
+  Hospital PACS (Orthanc, one per trust)      RJ1 http://127.0.0.1:8042/app/explorer.html   RTH :8043   RXF :8044   R0A :8045
+                                              (logins: infra/local/hospitals/hospitals.json; development only)
   Kafka bootstrap                             127.0.0.1:${KAFKA_PORT:-9092}   (read: infra/local/kafka.sh console-consume referral.events.v1)
   PostgreSQL                                  postgres://sonet:sonet@127.0.0.1:${PGPORT:-5432}/<service db>
 
@@ -119,11 +123,30 @@ print_summary() {
 EOT
 }
 
+# The demo trusts' own systems: one HAPI FHIR EHR (a partition per trust; it takes a minute to start, so it starts
+# in the background while the rest comes up), an Orthanc PACS per trust, and the fault proxy the tests use.
+start_hospitals() {
+  bash infra/local/fhir.sh start --no-wait
+  bash infra/local/orthanc.sh start
+  bash infra/local/toxiproxy.sh start
+  # records-transfer reaches the trusts through this file (a deployment writes its own: services/records-transfer/README.md).
+  node infra/local/hospitals/connectors.mjs "$ROOT/.local/state/records-transfer/connectors.json"
+}
+
+# Waits for the EHR, then seeds the demo patients' records (idempotent: a second run adds nothing).
+seed_hospitals() {
+  bash infra/local/fhir.sh wait
+  log "seeding the demo trusts' records (EHR and PACS)..."
+  node infra/local/hospitals/seed-pacs.mjs seed
+  node infra/local/hospitals/seed-fhir.mjs
+}
+
 cmd_start() {
   local demo=1 started=$SECONDS entry name port db
   [[ ${1:-} == --no-demo ]] && demo=0
   ensure_dependencies
   bash infra/local/stack.sh up
+  start_hospitals
   build
   log "creating Kafka topics (declared in libs/contracts)..."
   node dist/libs/messaging/src/cli/provision-topics.js
@@ -145,6 +168,7 @@ cmd_start() {
     IFS=: read -r name port _ <<<"$entry"
     wait_ready "$name" "$port"
   done
+  seed_hospitals
   if ((demo)); then node tools/demo-data.mjs; fi
   log "network up in $((SECONDS - started))s"
   print_summary
@@ -156,6 +180,9 @@ cmd_stop() {
     IFS=: read -r name _ _ <<<"$entry"
     stop_service "$name"
   done
+  bash infra/local/toxiproxy.sh stop
+  bash infra/local/orthanc.sh stop
+  bash infra/local/fhir.sh stop
   bash infra/local/stack.sh down
 }
 
@@ -174,6 +201,9 @@ cmd_status() {
     fi
   done
   bash infra/local/stack.sh status || rc=3
+  bash infra/local/fhir.sh status || rc=3
+  bash infra/local/orthanc.sh status || rc=3
+  bash infra/local/toxiproxy.sh status || rc=3
   return "$rc"
 }
 

@@ -115,7 +115,12 @@ describe('a GP records a second-opinion request and refers it', () => {
       );
       return r.body.items.length ? r.body.items : undefined;
     });
-    expect(transfers).toEqual([expect.objectContaining({ status: 'ready', targetOrganisation: 'RTH01', documentKinds: ['test-results', 'imaging'] })]);
+    expect(transfers).toEqual([expect.objectContaining({ targetOrganisation: 'RTH01', documentKinds: ['clinic-letters', 'test-results', 'imaging'] })]);
+    // This patient has no records at the original trust: the transfer finds nothing to send, and says so.
+    await eventually(async () => {
+      const r = await getJson<{ items: { status: string }[] }>(`${transferApi}/v1/transfers?referralId=${referralId}`, ['ops', 'X26']);
+      return r.body.items[0]?.status === 'completed' ? true : undefined;
+    }, 60_000);
   });
 
   it('publishes CloudEvents keyed by the referral id, never by the NHS number', async () => {

@@ -2,13 +2,7 @@ import type { z } from 'zod';
 import type { EventEnvelope } from './envelope';
 import { EventRegistry } from './registry';
 import { ReferralRequested } from './events/referral';
-import {
-  RecordsTransferCancelRequested,
-  RecordsTransferCompleted,
-  RecordsTransferFailed,
-  RecordsTransferQueued,
-  RecordsTransferRequested,
-} from './events/records';
+import { RecordsTransferQueued, RecordsTransferRequested, recordsTransferEvents } from './events/records';
 import { referralProcessEvents } from './events/referral-process';
 import { NotificationFailed, NotificationSent } from './events/notification';
 import { AccessRecorded } from './events/access';
@@ -17,11 +11,7 @@ import { AccessRecorded } from './events/access';
 export const Events = new EventRegistry([
   ReferralRequested,
   ...referralProcessEvents,
-  RecordsTransferRequested,
-  RecordsTransferCancelRequested,
-  RecordsTransferQueued,
-  RecordsTransferCompleted,
-  RecordsTransferFailed,
+  ...recordsTransferEvents,
   NotificationSent,
   NotificationFailed,
   AccessRecorded,

@@ -2,3 +2,4 @@ export * from './env';
 export * from './nhs';
 export * from './temporal';
 export * from './auth';
+export * from './hospitals';

@@ -102,6 +102,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let config: AuditConfig;
   let app: NestFastifyApplication;
+  let ingest: ReturnType<typeof auditInboxServer> | undefined;
   let baseUrl: string;
   let sql: Client;
   let broker: KafkaBroker;
@@ -165,7 +166,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       host: '127.0.0.1',
       port: 0,
       openApi: { title: 'Audit API (test)', description: 'test', version: '1' },
-      transport: (a) => auditInboxServer(a, config),
+      transport: (a) => (ingest = auditInboxServer(a, config)),
     });
     baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     sql = await owner(db.dbName);
@@ -459,6 +460,10 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     };
 
     beforeAll(async () => {
+      // Tampering is judged against a chain nobody else is writing to: other suites publish to the same topics
+      // the whole time, so this suite's ingest stops here (nothing after this needs it).
+      await ingest?.close();
+      ingest = undefined;
       const service = app.get(CheckpointService);
       await service.tick();
       [target] = (await sql.query<EntryRow>(`select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry order by seq desc offset 3 limit 1`)).rows as [EntryRow];

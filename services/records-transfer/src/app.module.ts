@@ -1,38 +1,84 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { LoggerModule } from 'nestjs-pino';
+import { Client } from '@temporalio/client';
 import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
 import { MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
-import { HealthModule, loggerParams, type ReadinessProbe } from '@sonet/service-kit';
-import { RECORDS_TRANSFER_CONFIG, SERVICE_NAME, type RecordsTransferConfig } from './config';
+import { AesGcmPayloadCodec, HealthModule, loadPayloadKey, loggerParams, TEMPORAL_CLIENT, TemporalClientModule, type ReadinessProbe } from '@sonet/service-kit';
+import { HOSPITAL_CONNECTORS, PAYLOAD_CODEC, RECORDS_TRANSFER_CONFIG, SERVICE_NAME, STREAM_FAULTS, type RecordsTransferConfig } from './config';
 import { recordsTransferOrmOptions } from './orm';
+import { readConnectorsConfig } from './connectors/config';
+import { HospitalConnectors } from './connectors/hospital-connectors';
+import type { StreamFaults } from './activities/send';
 import { RecordTransferRequestConsumer } from './record-transfer-request/record-transfer-request.consumer';
 import { RecordTransferRequestHandler } from './record-transfer-request/record-transfer-request.handler';
 import { GetTransfersController } from './get-transfers/get-transfers.http.controller';
 import { CancelTransferConsumer } from './cancel-transfer/cancel-transfer.consumer';
 import { CancelTransferHandler } from './cancel-transfer/cancel-transfer.handler';
+import { ReviewManifestController } from './review-manifest/review-manifest.http.controller';
+import { RetryTransferController } from './retry-transfer/retry-transfer.http.controller';
+import { TransferStarter } from './infrastructure/transfer-starter';
+import { RecordsTransferWorkerService } from './infrastructure/temporal-worker.service';
+
+/** What the Temporal worker needs, shared by the whole service and a worker-only process (src/worker.ts). */
+function workerProviders(config: RecordsTransferConfig, codec: AesGcmPayloadCodec, faults?: StreamFaults): Provider[] {
+  const connectors = new HospitalConnectors(readConnectorsConfig({ json: config.RECORDS_CONNECTORS_JSON, file: config.RECORDS_CONNECTORS_FILE }));
+  return [
+    { provide: RECORDS_TRANSFER_CONFIG, useValue: config },
+    { provide: PAYLOAD_CODEC, useValue: codec },
+    { provide: HOSPITAL_CONNECTORS, useValue: connectors },
+    ...(faults ? [{ provide: STREAM_FAULTS, useValue: faults }] : []),
+    RecordsTransferWorkerService,
+  ];
+}
+
+/** A process that only runs the transfer worker (no HTTP, no Kafka): scale it apart from the API. */
+@Module({})
+export class RecordsTransferWorkerModule {
+  static forRoot(config: RecordsTransferConfig): DynamicModule {
+    const codec = new AesGcmPayloadCodec(loadPayloadKey(config));
+    return {
+      module: RecordsTransferWorkerModule,
+      imports: [
+        LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
+        MikroOrmModule.forRoot({ ...recordsTransferOrmOptions(config), driver: PostgreSqlDriver }),
+      ],
+      providers: workerProviders(config, codec),
+    };
+  }
+}
 
 @Module({})
 export class RecordsTransferAppModule {
-  static forRoot(config: RecordsTransferConfig): DynamicModule {
+  /** `faults` is for the fault tests only: it damages bytes on their way to the target. */
+  static forRoot(config: RecordsTransferConfig, options: { faults?: StreamFaults } = {}): DynamicModule {
+    // One codec for the client and the worker: both must read what the other wrote.
+    const codec = new AesGcmPayloadCodec(loadPayloadKey(config));
     return {
       module: RecordsTransferAppModule,
       imports: [
         LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
         AuthModule.forRoot(verifierSettingsFrom(config)),
         MikroOrmModule.forRoot({ ...recordsTransferOrmOptions(config), driver: PostgreSqlDriver }),
+        TemporalClientModule.forRoot({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, dataConverter: { payloadCodecs: [codec] } }),
         MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),
         HealthModule.forRoot({
-          inject: [MikroORM, MESSAGE_BROKER],
-          useFactory: (orm: MikroORM, broker: MessageBroker): ReadinessProbe[] => [
+          inject: [MikroORM, MESSAGE_BROKER, TEMPORAL_CLIENT],
+          useFactory: (orm: MikroORM, broker: MessageBroker, temporal: Client): ReadinessProbe[] => [
             { name: 'database', check: async () => void (await orm.em.fork().execute('select 1')) },
             { name: 'kafka', check: () => broker.ping() },
+            { name: 'temporal', check: async () => void (await temporal.workflowService.getSystemInfo({})) },
           ],
         }),
       ],
-      controllers: [RecordTransferRequestConsumer, CancelTransferConsumer, GetTransfersController],
-      providers: [{ provide: RECORDS_TRANSFER_CONFIG, useValue: config }, RecordTransferRequestHandler, CancelTransferHandler],
+      controllers: [RecordTransferRequestConsumer, CancelTransferConsumer, GetTransfersController, ReviewManifestController, RetryTransferController],
+      providers: [
+        ...workerProviders(config, codec, options.faults),
+        TransferStarter,
+        RecordTransferRequestHandler,
+        CancelTransferHandler,
+      ],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineEvent } from '../registry';
 import { Topics } from '../topics';
-import { odsCodeSchema } from '../identifiers';
+import { nhsNumberSchema, odsCodeSchema } from '../identifiers';
 
 export const documentKindSchema = z.enum(['test-results', 'imaging', 'clinic-letters']);
 
@@ -16,11 +16,22 @@ export const RecordsTransferRequested = defineEvent({
     sourceOrganisation: odsCodeSchema.describe('ODS code of the organisation holding the results and imaging'),
     targetOrganisation: odsCodeSchema.nullable().describe('null until the GP has chosen the new team'),
     documentKinds: z.array(documentKindSchema).min(1).describe('which relevant records to send'),
-    lawfulBasis: z.object({
-      basis: z.enum(['explicit-consent']),
-      recordedAt: z.iso.datetime({ offset: false }),
-    }).describe('the recorded lawful basis; nothing is sent without one (rule 4)'),
+    lawfulBasis: z
+      .object({
+        basis: z.enum(['explicit-consent']),
+        recordedAt: z.iso.datetime({ offset: false }),
+      })
+      .nullable()
+      .describe('the recorded lawful basis; null = none recorded, and the transfer is refused without reading anything (rule 4)'),
     requestedAt: z.iso.datetime({ offset: false }).describe('when the transfer was requested (UTC)'),
+    patient: z
+      .object({ nhsNumber: nhsNumberSchema.describe('the patient whose records are sent (searched for at the source)') })
+      .optional()
+      .describe('who the records are about; commands from before records moved for real lack it and fail with that reason'),
+    specialty: z.string().min(1).max(100).optional().describe('the original pathway\'s specialty: what is relevant to send'),
+    sourceTeamId: z.string().min(1).max(40).optional().describe('the original clinical team'),
+    targetTeamId: z.string().min(1).max(40).optional().describe('the receiving clinical team'),
+    referringPractice: odsCodeSchema.optional().describe('the GP practice that referred: its GPs may review the manifest'),
   }),
 });
 export type RecordsTransferRequestedData = z.infer<typeof RecordsTransferRequested.schema>;
@@ -68,3 +79,114 @@ export const RecordsTransferFailed = defineEvent({
   description: 'The transfer gave up after its retries; operations and the receiving team need to act.',
   schema: z.object({ referralId: z.uuid(), transferId: z.uuid(), reason: z.string() }),
 });
+
+export const transferItemKindSchema = z.enum(['document', 'diagnostic-report', 'imaging-study']);
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const transferRef = {
+  referralId: z.uuid().describe('the referral'),
+  transferId: z.uuid().describe('the transfer'),
+};
+const itemRef = {
+  ...transferRef,
+  itemId: z.uuid().describe('the manifest item'),
+  kind: transferItemKindSchema,
+  sourceReference: z.string().max(300).describe('where the item is at the source: a FHIR reference or a DICOM series UID'),
+};
+
+export const RecordsTransferRefused = defineEvent({
+  type: 'records.transfer-refused.v1',
+  topic: Topics.recordsEvents,
+  description: 'No lawful basis was recorded for the transfer: nothing was read at the source and nothing was sent (rule 4).',
+  schema: z.object({ ...transferRef, reason: z.string().max(500), refusedAt: z.iso.datetime({ offset: false }) }),
+});
+
+export const RecordsTransferStarted = defineEvent({
+  type: 'records.transfer-started.v1',
+  topic: Topics.recordsEvents,
+  description:
+    'records-transfer found the relevant records at the source and built the manifest: counts and bytes per kind. Items follow one by one.',
+  schema: z.object({
+    ...transferRef,
+    sourceOrganisation: odsCodeSchema,
+    targetOrganisation: odsCodeSchema,
+    items: z.number().int().nonnegative().describe('items in the manifest that will be sent'),
+    excluded: z.number().int().nonnegative().describe('items found but not relevant (kept in the manifest for the GP to add)'),
+    startedAt: z.iso.datetime({ offset: false }),
+  }),
+});
+
+export const RecordsItemSent = defineEvent({
+  type: 'records.item-sent.v1',
+  topic: Topics.recordsEvents,
+  description: 'One manifest item reached the receiving organisation (bytes streamed, never through Kafka).',
+  schema: z.object({
+    ...itemRef,
+    targetReference: z.string().max(300).describe('where it is now at the target'),
+    sha256: sha256Hex.describe('SHA-256 of the bytes sent (for imaging: over the study\'s instance digests, see the service README)'),
+    bytes: z.number().int().nonnegative(),
+    instances: z.number().int().nonnegative().optional().describe('imaging: instances in the study'),
+    sentAt: z.iso.datetime({ offset: false }),
+  }),
+});
+
+export const RecordsItemAcknowledged = defineEvent({
+  type: 'records.item-acknowledged.v1',
+  topic: Topics.recordsEvents,
+  description: 'The item was read back from the receiving organisation and its digest matched what was sent.',
+  schema: z.object({
+    ...itemRef,
+    sha256: sha256Hex,
+    digestMismatches: z.number().int().nonnegative().describe('times a read-back did not match and the item was sent again'),
+    acknowledgedAt: z.iso.datetime({ offset: false }),
+  }),
+});
+
+export const RecordsItemRefused = defineEvent({
+  type: 'records.item-refused.v1',
+  topic: Topics.recordsEvents,
+  description: 'An item was not sent because of a configured limit (size, media type); it stays in the manifest with the reason.',
+  schema: z.object({ ...itemRef, reason: z.string().max(500) }),
+});
+
+export const RecordsGapsDetected = defineEvent({
+  type: 'records.gaps-detected.v1',
+  topic: Topics.recordsEvents,
+  description:
+    'Records referenced by what was sent but not found at the source (e.g. a study without its images, a letter without its file). The GP and the receiving team are told.',
+  schema: z.object({
+    ...transferRef,
+    sourceOrganisation: odsCodeSchema,
+    targetOrganisation: odsCodeSchema,
+    gaps: z
+      .array(z.object({ reference: z.string().max(300), referencedBy: z.string().max(300), kind: z.enum(['imaging-study', 'imaging-series', 'attachment']), reason: z.string().max(300) }))
+      .min(1),
+  }),
+});
+
+export const RecordsTransferCancelled = defineEvent({
+  type: 'records.transfer-cancelled.v1',
+  topic: Topics.recordsEvents,
+  description: 'The transfer stopped because the referral no longer needs it; items already sent stay recorded as sent.',
+  schema: z.object({
+    ...transferRef,
+    reason: z.string().max(500),
+    itemsSent: z.number().int().nonnegative(),
+    itemsNotSent: z.number().int().nonnegative(),
+    cancelledAt: z.iso.datetime({ offset: false }),
+  }),
+});
+
+export const recordsTransferEvents = [
+  RecordsTransferRequested,
+  RecordsTransferCancelRequested,
+  RecordsTransferQueued,
+  RecordsTransferRefused,
+  RecordsTransferStarted,
+  RecordsItemSent,
+  RecordsItemAcknowledged,
+  RecordsItemRefused,
+  RecordsGapsDetected,
+  RecordsTransferCompleted,
+  RecordsTransferFailed,
+  RecordsTransferCancelled,
+] as const;

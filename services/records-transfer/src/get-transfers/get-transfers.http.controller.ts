@@ -1,51 +1,76 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, organisationCovers, Roles, type Principal } from '@sonet/auth';
+import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { parseOrProblem } from '@sonet/service-kit';
+import { notFoundProblem, parseOrProblem, validationProblem } from '@sonet/service-kit';
 import { recordAccess } from '@sonet/messaging';
-import { TransferRequest } from '../domain/entities';
+import { TRANSFER_STATUSES, TransferGap, TransferItem, TransferRequest } from '../domain/entities';
+import { maySeeTransfer } from '../domain/access';
+import { gapView, itemView, transferSummary } from './transfer-view';
 
-const querySchema = z.object({ referralId: z.uuid() }).strict();
+const listQuerySchema = z
+  .object({
+    referralId: z.uuid().optional(),
+    status: z.enum(TRANSFER_STATUSES).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+const idSchema = z.object({ id: z.uuid() }).strict();
 
 @ApiTags('transfers')
 @ApiBearerAuth()
-@Roles('ops', 'clinician')
+@Roles('ops', 'auditor', 'clinician', 'gp')
 @Controller('v1/transfers')
 export class GetTransfersController {
   constructor(private readonly em: EntityManager) {}
 
   @Get()
-  @ApiOperation({ summary: 'Transfers of a referral (operations view)' })
-  @ApiQuery({ name: 'referralId', required: true })
-  @ApiOkResponse({ description: 'The referral\'s transfer requests, newest first (a clinician sees those from or to their organisation).' })
+  @ApiOperation({ summary: 'Transfers of a referral, or (operations, auditors) transfers in a status, e.g. failed' })
+  @ApiQuery({ name: 'referralId', required: false })
+  @ApiQuery({ name: 'status', required: false, enum: TRANSFER_STATUSES })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiOkResponse({ description: 'Transfers the caller may see, newest first.' })
   async list(@Query() query: unknown, @CurrentPrincipal() principal: Principal) {
-    const { referralId } = parseOrProblem(querySchema, query, 'query');
+    const q = parseOrProblem(listQuerySchema, query, 'query');
+    const wide = principal.role === 'ops' || principal.role === 'auditor';
+    if (!q.referralId && !wide) throw validationProblem([{ name: 'referralId', reason: 'required (only operations and auditors may list by status alone)' }]);
     const em = this.em.fork();
-    const all = await em.find(TransferRequest, { referralId }, { orderBy: { receivedAt: 'desc' } });
-    const rows =
-      principal.role === 'ops'
-        ? all
-        : all.filter(
-            (t) =>
-              organisationCovers(principal.organisation, t.sourceOrganisation) ||
-              (t.targetOrganisation != null && organisationCovers(principal.organisation, t.targetOrganisation)),
-          );
+    const all = await em.find(
+      TransferRequest,
+      { ...(q.referralId ? { referralId: q.referralId } : {}), ...(q.status ? { status: q.status } : {}) },
+      { orderBy: { receivedAt: 'desc' }, limit: q.limit },
+    );
+    const rows = all.filter((t) => maySeeTransfer(principal, t));
     // The manifest discloses what is sent about the patient: who saw it is recorded before it leaves.
-    if (rows.length > 0) await recordAccess(em, principal, { referralId, resource: { service: 'records-transfer', kind: 'transfer-manifest', action: 'read' } });
+    if (rows.length > 0) {
+      await recordAccess(em, principal, { referralId: rows.map((t) => t.referralId), resource: { service: 'records-transfer', kind: 'transfer-manifest', action: q.referralId ? 'read' : 'search' } });
+    }
+    return { items: rows.map(transferSummary) };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One transfer: its manifest (per item: status, digest, size, timings), instances of imaging, gaps' })
+  @ApiOkResponse({ description: 'The transfer and its manifest.' })
+  async get(@Param() params: unknown, @CurrentPrincipal() principal: Principal) {
+    const { id } = parseOrProblem(idSchema, params, 'path');
+    const em = this.em.fork();
+    const t = await em.findOne(TransferRequest, { id });
+    if (!t || !maySeeTransfer(principal, t)) throw notFoundProblem('No such transfer.');
+    const items = await em.find(TransferItem, { transferId: id }, { orderBy: { position: 'asc' } });
+    const counts = await em.execute<{ item_id: string; total: string; confirmed: string; mismatches: string }[]>(
+      `select i.item_id, count(*) total, count(*) filter (where i.status = 'acknowledged') confirmed, coalesce(sum(i.digest_mismatches), 0) mismatches
+         from transfer_instance i join transfer_item t on t.id = i.item_id where t.transfer_id = ? group by i.item_id`,
+      [id],
+    );
+    const byItem = new Map(counts.map((c) => [c.item_id, { total: Number(c.total), confirmed: Number(c.confirmed), mismatches: Number(c.mismatches) }]));
+    const gaps = await em.find(TransferGap, { transferId: id }, { orderBy: { reference: 'asc' } });
+    await recordAccess(em, principal, { referralId: t.referralId, resource: { service: 'records-transfer', kind: 'transfer-manifest', action: 'read' } });
     return {
-      items: rows.map((t) => ({
-        transferId: t.id,
-        referralId: t.referralId,
-        sourceOrganisation: t.sourceOrganisation,
-        targetOrganisation: t.targetOrganisation,
-        documentKinds: t.documentKinds,
-        lawfulBasis: t.lawfulBasis,
-        status: t.status,
-        requestedAt: t.requestedAt.toISOString(),
-        receivedAt: t.receivedAt.toISOString(),
-      })),
+      ...transferSummary(t),
+      manifestVersion: t.manifestVersion,
+      items: items.map((i) => itemView(i, byItem.get(i.id))),
+      gaps: gaps.map(gapView),
     };
   }
 }

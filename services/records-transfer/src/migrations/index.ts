@@ -1,3 +1,4 @@
 import { Migration20261124091000_initial } from './Migration20261124091000_initial';
+import { Migration20261130120000_records } from './Migration20261130120000_records';
 
-export const recordsTransferMigrations = [Migration20261124091000_initial];
+export const recordsTransferMigrations = [Migration20261124091000_initial, Migration20261130120000_records];

@@ -34,6 +34,12 @@ describe('records-transfer consuming transfer requests', () => {
       KAFKA_BROKERS: settings.kafkaBrokers.join(','),
       KAFKA_CONSUMER_GROUP: `records-transfer.test-${uniqueSuffix()}`,
       LOG_LEVEL: 'warn',
+      // These requests name no receiving organisation: no workflow starts, and no worker is needed here.
+      RUN_WORKER: 'false',
+      TEMPORAL_TASK_QUEUE: `records-transfer-test-${uniqueSuffix()}`,
+      RECORDS_CONNECTORS_JSON: JSON.stringify({
+        trusts: [{ ods: 'RJ1', fhir: { baseUrl: 'http://127.0.0.1:9/fhir/RJ1' }, dicomweb: { baseUrl: 'http://127.0.0.1:9/dicom-web' } }],
+      }),
     });
     await runMigrations(recordsTransferOrmOptions(config));
     app = await createServiceApp({
@@ -154,14 +160,16 @@ describe('records-transfer consuming transfer requests', () => {
     expect(res.status).toBe(200);
   });
 
-  it('shows a clinician the transfers from or to their organisation only', async () => {
+  it('shows a clinician the transfers from or to their organisation only, and a GP those of their practice\'s referrals', async () => {
     const referralId = randomUUID();
     await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(transferCommand(referralId)) }]);
     await eventually(async () => ((await transfersOf(referralId)).length === 1 ? true : undefined));
     expect(await transfersOf(referralId, ['clinician', 'RJ1'])).toHaveLength(1);
     expect(await transfersOf(referralId, ['clinician', 'RXF'])).toHaveLength(0);
-    const asGp = await fetch(`${url}/v1/transfers?referralId=${referralId}`, { headers: await tokens.bearer('gp', 'A81001') });
-    expect(asGp.status).toBe(403);
+    // The command names no referring practice: no GP sees it. (A patient has no view of transfers.)
+    expect(await transfersOf(referralId, ['gp', 'A81001'])).toHaveLength(0);
+    const asPatient = await fetch(`${url}/v1/transfers?referralId=${referralId}`, { headers: await tokens.bearer('patient', 'A81001', '9991000011') });
+    expect(asPatient.status).toBe(403);
   });
 
   it('cancels a transfer when the referral no longer needs it (withdrawn or sent elsewhere)', async () => {

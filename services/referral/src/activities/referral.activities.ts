@@ -179,9 +179,15 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
             transferId,
             sourceOrganisation: r.originalTeamOds,
             targetOrganisation: target?.ods ?? null,
-            documentKinds: ['test-results', 'imaging'],
+            documentKinds: target ? ['clinic-letters', 'test-results', 'imaging'] : ['test-results', 'imaging'],
             lawfulBasis: { basis: 'explicit-consent', recordedAt: consentAt.toISOString() },
             requestedAt: new Date().toISOString(),
+            // What records-transfer needs to find the relevant records at the source and file them at the target.
+            patient: { nhsNumber: r.patient.nhsNumber },
+            specialty: r.specialty,
+            ...(r.originalTeamId ? { sourceTeamId: r.originalTeamId } : {}),
+            ...(target ? { targetTeamId: target.teamId } : {}),
+            referringPractice: r.referringPractice,
           },
         },
       }), traceparent);
