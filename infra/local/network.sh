@@ -67,7 +67,10 @@ start_service() {
   [[ $name == referral || $name == records-transfer ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/$name/workflow-bundle.js")
   [[ $name == records-transfer ]] && env+=(RECORDS_CONNECTORS_FILE="$ROOT/.local/state/records-transfer/connectors.json")
   (
-    env "${env[@]}" OTEL_SERVICE_NAME="$name" setsid nohup node --enable-source-maps \
+    # records-transfer streams imaging: heap limits keep its memory flat while it does (its README, "Memory").
+    local -a heap=()
+    [[ $name == records-transfer ]] && heap=(${RECORDS_TRANSFER_NODE_HEAP:---max-semi-space-size=4 --max-old-space-size=160})
+    env "${env[@]}" OTEL_SERVICE_NAME="$name" setsid nohup node "${heap[@]}" --enable-source-maps \
       --import ./dist/libs/observability/src/register.js "dist/services/$name/src/main.js" >>"$LOG_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
   )

@@ -4,9 +4,10 @@
 // RTH's PACS twice, and the target emptied between runs:
 //   1. a plain streaming pipe: each instance's WADO-RS answer piped into STOW-RS, BENCH_CONCURRENCY at a time: the
 //      limit of these two PACS on this machine;
-//   2. the service: a records-transfer worker process (dist/services/records-transfer/src/worker.js) runs the
-//      RecordsTransferWorkflow for the study (hashing each instance on its way, reading each back from the target and
-//      comparing digests), with its RSS sampled every 50 ms, idle and during the transfer.
+//   2. the service: a records-transfer worker process (dist/services/records-transfer/src/worker.js, with the heap
+//      limits the service runs with) runs the RecordsTransferWorkflow for the study (hashing each instance on its way,
+//      reading each back from the target and comparing digests), with its RSS sampled every 50 ms, idle and during it.
+// Each is run BENCH_ROUNDS times (default 2), alternating, and the best of each is compared (this machine is noisy).
 // Prints both throughputs, their ratio (target ≥ 0.7), and the worker's RSS at idle and at peak (target: peak no
 // more than 64 MB above idle). Drops its database and deletes its study from both PACS at the end.
 import { createRequire } from 'node:module';
@@ -25,6 +26,9 @@ const { AesGcmPayloadCodec, loadPayloadKey } = dist('libs/service-kit/src/index.
 
 const MIB = Number(process.env.BENCH_STUDY_MIB ?? 1024);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/** The heap limits the service runs with (infra/local/network.sh, k8s/services/services.yaml). */
+const HEAP = (process.env.RECORDS_TRANSFER_NODE_HEAP ?? '--max-semi-space-size=4 --max-old-space-size=160').split(' ').filter(Boolean);
 const hospitals = JSON.parse(readFileSync(join(root, 'infra/local/hospitals/hospitals.json'), 'utf8'));
 const trust = (ods) => hospitals.trusts.find((t) => t.ods === ods);
 const SRC = trust('RJ1');
@@ -124,15 +128,6 @@ async function main() {
     await ok(await fetch(`${fhirBase(SRC)}/${type}/${pid}`, { method: 'PUT', headers: { ...fhirAuth(SRC), 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) }), `PUT ${type}`);
   }
 
-  // --- 1. The plain pipe (the limit here).
-  await deleteStudy(DST, studyUid);
-  log(`plain WADO-RS → STOW-RS pipe, ${CONCURRENCY} at a time...`);
-  const pipe = await plainPipe(studyUid, instances);
-  const pipeRate = pipe.bytes / pipe.seconds;
-  log(`pipe: ${mb(pipe.bytes)} MiB in ${pipe.seconds.toFixed(1)} s = ${mb(pipeRate)} MiB/s`);
-  await deleteStudy(DST, studyUid);
-
-  // --- 2. The service's worker process.
   const admin = new Pg({ ...pg, database: 'postgres' });
   await admin.connect();
   await admin.query(`create database "${DB}"`);
@@ -147,9 +142,13 @@ async function main() {
     TEMPORAL_PAYLOAD_KEY_FILE: join(root, '.local/state/temporal-codec/records-transfer.key'),
   };
   execFileSync(process.execPath, [join(root, 'dist/services/records-transfer/src/migrate.js')], { env, stdio: 'ignore' });
-  const worker = spawn(process.execPath, [join(root, 'dist/services/records-transfer/src/worker.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const worker = spawn(process.execPath, [...HEAP, join(root, 'dist/services/records-transfer/src/worker.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const db = new Pg({ ...pg, database: DB });
-  let peak = 0;
+  const codec = new AesGcmPayloadCodec(loadPayloadKey({ NODE_ENV: 'test', TEMPORAL_PAYLOAD_KEY_FILE: env.TEMPORAL_PAYLOAD_KEY_FILE }));
+  const temporal = new Temporal({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }), dataConverter: { payloadCodecs: [codec] } });
+  const pipes = [];
+  const runs = [];
+  let idle = 0;
   try {
     await db.connect();
     await sleep(8000);
@@ -158,19 +157,55 @@ async function main() {
       idleSamples.push(rssOf(worker.pid));
       await sleep(50);
     }
-    const idle = Math.max(...idleSamples);
-    log(`worker idle RSS ${mb(idle)} MiB`);
+    idle = Math.max(...idleSamples);
+    log(`worker idle RSS ${mb(idle)} MiB (heap limits: ${HEAP.join(' ') || 'none'})`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      // --- 1. The plain pipe (the limit here).
+      await deleteStudy(DST, studyUid);
+      const pipe = await plainPipe(studyUid, instances);
+      pipes.push(pipe.bytes / pipe.seconds);
+      log(`round ${round} pipe: ${mb(pipe.bytes)} MiB in ${pipe.seconds.toFixed(1)} s = ${mb(pipe.bytes / pipe.seconds)} MiB/s`);
+      await deleteStudy(DST, studyUid);
+      // --- 2. The service's worker.
+      const run = await serviceRun(db, temporal, worker.pid, nhsNumber);
+      runs.push(run);
+      log(`round ${round} service: ${run.instances} instances, ${mb(run.bytes)} MiB in ${run.seconds.toFixed(1)} s = ${mb(run.rate)} MiB/s, peak RSS ${mb(run.peak)} MiB`);
+    }
+    const pipeRate = Math.max(...pipes);
+    const best = runs.reduce((a, b) => (b.rate > a.rate ? b : a));
+    const peak = Math.max(...runs.map((r) => r.peak));
+    console.log('');
+    console.log('| figure | result | target |');
+    console.log('| --- | --- | --- |');
+    console.log(`| study | ${instances.length} instances, ${mb(best.bytes)} MiB | 1 GiB |`);
+    console.log(`| plain WADO-RS → STOW-RS pipe (${CONCURRENCY} streams), best of ${ROUNDS} | ${mb(pipeRate)} MiB/s (${pipes.map((p) => mb(p)).join(', ')}) | |`);
+    console.log(`| service (hash on the way, read back, compare), best of ${ROUNDS} | ${mb(best.rate)} MiB/s (${runs.map((r) => mb(r.rate)).join(', ')}) | |`);
+    console.log(`| ratio | ${(best.rate / pipeRate).toFixed(2)} | ≥ 0.7 |`);
+    console.log(`| worker RSS idle / peak | ${mb(idle)} / ${mb(peak)} MiB | |`);
+    console.log(`| peak above idle | ${mb(peak - idle)} MiB | ≤ 64 MB |`);
+  } finally {
+    worker.kill('SIGTERM');
+    await temporal.connection.close().catch(() => {});
+    await db.end().catch(() => {});
+    await deleteStudy(DST, studyUid);
+    await deleteStudy(SRC, studyUid);
+    await admin.query(`drop database if exists "${DB}" with (force)`);
+    await admin.end();
+  }
+}
 
-    const transferId = randomUUID();
-    await db.query(
-      `insert into transfer_request (id, referral_id, source_organisation, target_organisation, document_kinds, lawful_basis, consent_recorded_at, status,
-         requested_at, received_at, causation_event_id, nhs_number, specialty)
-       values ($1, $2, 'RJ122', 'RTH01', '{clinic-letters,test-results,imaging}', 'explicit-consent', now(), 'ready', now(), now(), $3, $4, 'cardiology')`,
-      [transferId, randomUUID(), randomUUID(), nhsNumber],
-    );
-    const codec = new AesGcmPayloadCodec(loadPayloadKey({ NODE_ENV: 'test', TEMPORAL_PAYLOAD_KEY_FILE: env.TEMPORAL_PAYLOAD_KEY_FILE }));
-    const temporal = new Temporal({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }), dataConverter: { payloadCodecs: [codec] } });
-    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(worker.pid))), 50);
+/** One transfer of the study by the worker: the time from the start of its sending to its confirmation, and peak RSS. */
+async function serviceRun(db, temporal, pid, nhsNumber) {
+  const transferId = randomUUID();
+  await db.query(
+    `insert into transfer_request (id, referral_id, source_organisation, target_organisation, document_kinds, lawful_basis, consent_recorded_at, status,
+       requested_at, received_at, causation_event_id, nhs_number, specialty)
+     values ($1, $2, 'RJ122', 'RTH01', '{clinic-letters,test-results,imaging}', 'explicit-consent', now(), 'ready', now(), now(), $3, $4, 'cardiology')`,
+    [transferId, randomUUID(), randomUUID(), nhsNumber],
+  );
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 50);
+  try {
     const handle = await temporal.workflow.start('recordsTransferWorkflow', {
       workflowId: `records-transfer/${transferId}`,
       taskQueue: QUEUE,
@@ -190,31 +225,13 @@ async function main() {
       if (['failed', 'cancelled', 'refused', 'completed'].includes(tr[0].status)) throw new Error(`transfer ${tr[0].status}: ${tr[0].reason}`);
       await sleep(20);
     }
-    const outcome = await handle.result();
-    clearInterval(sampler);
-    await temporal.connection.close();
+    await handle.result();
     const { rows } = await db.query(`select sum(i.size)::bigint bytes, count(*) n from transfer_instance i join transfer_item t on t.id = i.item_id where t.transfer_id = $1`, [transferId]);
     const bytes = Number(rows[0].bytes);
     const seconds = (t1 - t0) / 1000;
-    const rate = bytes / seconds;
-    log(`service: ${rows[0].n} instances, ${mb(bytes)} MiB in ${seconds.toFixed(1)} s = ${mb(rate)} MiB/s (workflow ${outcome})`);
-
-    console.log('');
-    console.log('| figure | result | target |');
-    console.log('| --- | --- | --- |');
-    console.log(`| study | ${instances.length} instances, ${mb(bytes)} MiB | 1 GiB |`);
-    console.log(`| plain WADO-RS → STOW-RS pipe (${CONCURRENCY} streams) | ${mb(pipeRate)} MiB/s | |`);
-    console.log(`| service (hash on the way, read back, compare) | ${mb(rate)} MiB/s | |`);
-    console.log(`| ratio | ${(rate / pipeRate).toFixed(2)} | ≥ 0.7 |`);
-    console.log(`| worker RSS idle / peak | ${mb(idle)} / ${mb(peak)} MiB | |`);
-    console.log(`| peak above idle | ${mb(peak - idle)} MiB | ≤ 64 MB |`);
+    return { bytes, seconds, rate: bytes / seconds, instances: Number(rows[0].n), peak };
   } finally {
-    worker.kill('SIGTERM');
-    await db.end().catch(() => {});
-    await deleteStudy(DST, studyUid);
-    await deleteStudy(SRC, studyUid);
-    await admin.query(`drop database if exists "${DB}" with (force)`);
-    await admin.end();
+    clearInterval(sampler);
   }
 }
 

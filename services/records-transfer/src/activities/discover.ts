@@ -123,7 +123,7 @@ export async function discoverAtSource(source: TrustSystems, nhsNumber: string, 
 async function digestOfBinary(source: TrustSystems, url: string, contentType: string, signal?: AbortSignal): Promise<{ size: number | null; sha256: string | null }> {
   if (!/^(Binary\/[A-Za-z0-9\-.]{1,64})$/.test(url)) return { size: null, sha256: null };
   const res = await source.ehr.openBinary(url, contentType, signal);
-  if (!res?.body) return { size: null, sha256: null };
+  if (!res) return { size: null, sha256: null };
   const h = createHash('sha256');
   let size = 0;
   for await (const chunk of res.body) {

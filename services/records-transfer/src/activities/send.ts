@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import canonicalize from 'canonicalize';
 import type { TrustSystems } from '../connectors/hospital-connectors';
@@ -38,11 +39,11 @@ const MISMATCH_RESENDS = 3;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** A pass-through stream that feeds every chunk to `observe` (hashing, multipart parsing) on its way. */
-const tap = (observe: (chunk: Uint8Array) => void) =>
-  new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
+const tap = (observe: (chunk: Buffer) => void) =>
+  new Transform({
+    transform(chunk: Buffer, _encoding, done) {
       observe(chunk);
-      controller.enqueue(chunk);
+      done(null, chunk);
     },
   });
 
@@ -50,22 +51,33 @@ const tap = (observe: (chunk: Uint8Array) => void) =>
 const corruptAfter = (offset: number) => {
   let seen = 0;
   let done = false;
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      if (!done && seen + chunk.byteLength > offset) {
-        const copy = new Uint8Array(chunk);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, next) {
+      if (!done && seen + chunk.length > offset) {
+        const copy = Buffer.from(chunk);
         const at = Math.max(0, offset - seen);
         copy[at] = copy[at]! ^ 0xff;
         done = true;
-        controller.enqueue(copy);
-      } else controller.enqueue(chunk);
-      seen += chunk.byteLength;
+        seen += chunk.length;
+        next(null, copy);
+        return;
+      }
+      seen += chunk.length;
+      next(null, chunk);
     },
   });
 };
 
-const withFaults = (ctx: SendContext, body: ReadableStream<Uint8Array>, offset: number) =>
-  ctx.faults?.corrupt?.({ kind: ctx.item.kind, reference: ctx.item.sourceReference }) ? body.pipeThrough(corruptAfter(offset)) : body;
+/**
+ * The source's bytes on their way to the target through `stages`: a failure anywhere (the source cut off mid-body)
+ * fails the stream the target reads, so the upload fails too and is retried.
+ */
+function through(source: Readable, ...stages: Transform[]): Readable {
+  return pipeline(source, ...(stages as [Transform, ...Transform[]]), () => undefined) as unknown as Readable;
+}
+
+const faultStages = (ctx: SendContext, offset: number): Transform[] =>
+  ctx.faults?.corrupt?.({ kind: ctx.item.kind, reference: ctx.item.sourceReference }) ? [corruptAfter(offset)] : [];
 
 const stableId = (ods: string, reference: string) => `sonet-${sha256(`${ods}/${reference}`).slice(0, 40)}`;
 const sourceIdentifier = (ods: string, reference: string) => ({ system: SOURCE_ITEM_SYSTEM, value: `${ods}/${reference}` });
@@ -155,14 +167,13 @@ export async function sendDocument(ctx: SendContext): Promise<SendResult> {
 async function sendBinary(ctx: SendContext, a: AttachmentFound, id: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const res = await ctx.source.ehr.openBinary(a.url, a.contentType, ctx.signal);
-    if (!res?.body) throw new PermanentHttpError('a document\'s file is no longer at the source', 404);
+    if (!res) throw new PermanentHttpError('a document\'s file is no longer at the source', 404);
     const h = createHash('sha256');
-    const body = withFaults(ctx, res.body.pipeThrough(tap((c) => h.update(c))), Math.floor((a.size ?? 0) / 2));
-    await ctx.target.ehr.putBinary(id, a.contentType, body, null, ctx.signal);
+    await ctx.target.ehr.putBinary(id, a.contentType, through(res.body, tap((c) => h.update(c)), ...faultStages(ctx, Math.floor((a.size ?? 0) / 2))), ctx.signal);
     const sent = h.digest('hex');
     if (sent !== a.sha256) throw new TransientHttpError('the file read at the source differs from the manifest\'s digest');
     const back = await ctx.target.ehr.openBinary(`Binary/${id}`, a.contentType, ctx.signal);
-    if (!back?.body) throw new TransientHttpError('the file is not readable at the target after it was stored');
+    if (!back) throw new TransientHttpError('the file is not readable at the target after it was stored');
     const hb = createHash('sha256');
     for await (const chunk of back.body) hb.update(chunk);
     if (hb.digest('hex') === a.sha256) return;
@@ -248,43 +259,52 @@ export async function sendImagingStudy(ctx: SendContext): Promise<SendResult> {
 }
 
 async function sendInstance(ctx: SendContext, studyUid: string, inst: TransferInstance): Promise<void> {
-  const em = ctx.orm.em.fork();
+  // Plain statements on the pool: thousands of instances a study, and no entity needs loading for them.
+  const db = ctx.orm.em.getConnection();
+  const mark = (set: string, params: unknown[]) =>
+    db.execute(`update transfer_instance set ${set} where item_id = ? and sop_instance_uid = ?`, [...params, inst.itemId, inst.sopInstanceUid], 'run');
   let expected = inst.status === 'sent' ? inst.sha256 : null;
   for (let attempt = 0; ; attempt++) {
     if (!expected) {
       const res = await ctx.source.pacs.retrieveInstance(studyUid, inst.seriesInstanceUid, inst.sopInstanceUid, ctx.signal);
       if (!res) throw new PermanentHttpError('an image listed in the manifest is no longer in the source PACS', 404);
-      const contentType = res.headers.get('content-type') ?? '';
+      const contentType = res.header('content-type') ?? '';
       const boundary = boundaryOf(contentType);
-      if (!boundary || !res.body) throw new PermanentHttpError('WADO-RS answered without a multipart body');
+      if (!boundary) {
+        await res.body.dump();
+        throw new PermanentHttpError('WADO-RS answered without a multipart body');
+      }
       const digester = new MultipartDigester(boundary);
-      const length = Number(res.headers.get('content-length') ?? 0);
-      const body = withFaults(ctx, res.body.pipeThrough(tap((c) => digester.update(c))), Math.floor(length / 2) || 4096);
+      const length = Number(res.header('content-length') ?? 0);
+      const body = through(res.body, tap((c) => digester.update(c)), ...faultStages(ctx, Math.floor(length / 2) || 4096));
       const { stored } = await ctx.target.pacs.store(contentType, body, ctx.signal);
       const parts = digester.finish();
       // A PACS may answer 200 having stored nothing (e.g. framing it could not read): count what it says it stored.
       if (stored !== 1) throw new TransientHttpError(`STOW-RS stored ${stored} instances of 1`);
       if (parts.length !== 1) throw new PermanentHttpError(`WADO-RS answered ${parts.length} parts for one instance`);
       expected = parts[0]!.sha256;
-      await em.nativeUpdate(TransferInstance, { itemId: inst.itemId, sopInstanceUid: inst.sopInstanceUid }, { status: 'sent', sha256: expected, size: parts[0]!.bytes, sentAt: new Date() });
+      await mark(`status = 'sent', sha256 = ?, size = ?, sent_at = now()`, [expected, parts[0]!.bytes]);
     }
     const back = await ctx.target.pacs.retrieveInstance(studyUid, inst.seriesInstanceUid, inst.sopInstanceUid, ctx.signal);
     let got: string | undefined;
     if (back) {
-      const boundary = boundaryOf(back.headers.get('content-type'));
-      if (!boundary || !back.body) throw new TransientHttpError('the target answered a read-back without a multipart body');
+      const boundary = boundaryOf(back.header('content-type'));
+      if (!boundary) {
+        await back.body.dump();
+        throw new TransientHttpError('the target answered a read-back without a multipart body');
+      }
       const d = new MultipartDigester(boundary);
       for await (const chunk of back.body) d.update(chunk);
       got = d.finish()[0]?.sha256;
     }
     if (got === expected) {
-      await em.nativeUpdate(TransferInstance, { itemId: inst.itemId, sopInstanceUid: inst.sopInstanceUid }, { status: 'acknowledged', acknowledgedAt: new Date() });
+      await mark(`status = 'acknowledged', acknowledged_at = now()`, []);
       return;
     }
     // Not there (a crash came between our record and the PACS's commit): send it again. There but different: a
     // damaged copy, counted and reported, then replaced.
     if (back) await recordMismatch(ctx, inst.sopInstanceUid);
-    await em.nativeUpdate(TransferInstance, { itemId: inst.itemId, sopInstanceUid: inst.sopInstanceUid }, { status: 'pending', sha256: null });
+    await mark(`status = 'pending', sha256 = null`, []);
     expected = null;
     if (attempt + 1 >= MISMATCH_RESENDS) throw new TransientHttpError('an instance read back from the target did not match its digest');
   }

@@ -1,5 +1,6 @@
 import type { EndpointConfig } from './config';
-import { endpointFetch, jsonOf, PermanentHttpError } from './http';
+import type { Readable } from 'node:stream';
+import { Endpoint, jsonOf, PermanentHttpError, TransientHttpError, type EndpointResponse } from './http';
 
 /** A DICOM JSON dataset (PS3.18 F.2): tag → { vr, Value }. */
 export type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
@@ -28,7 +29,11 @@ const PAGE = 1000;
 
 /** DICOMweb (QIDO-RS, WADO-RS, STOW-RS) at one trust's PACS (Orthanc locally; any DICOMweb PACS in a deployment). */
 export class DicomWebConnector {
-  constructor(private readonly endpoint: EndpointConfig) {}
+  private readonly endpoint: Endpoint;
+
+  constructor(config: EndpointConfig) {
+    this.endpoint = new Endpoint(config);
+  }
 
   async studiesOfPatient(patientId: string, signal?: AbortSignal): Promise<DicomJson[]> {
     return this.qido(`studies?PatientID=${encodeURIComponent(patientId)}&includefield=${Tag.StudyDescription}&includefield=${Tag.NumberOfStudyRelatedInstances}`, signal);
@@ -54,18 +59,18 @@ export class DicomWebConnector {
   }
 
   /** One instance as WADO-RS sends it: a multipart/related body holding the stored DICOM file (null: not there). */
-  async retrieveInstance(studyUid: string, seriesUid: string, sopUid: string, signal?: AbortSignal): Promise<Response | null> {
-    const res = await endpointFetch(this.endpoint, `studies/${studyUid}/series/${seriesUid}/instances/${sopUid}`, { headers: { accept: WADO_ACCEPT }, signal, accept: [404] });
+  async retrieveInstance(studyUid: string, seriesUid: string, sopUid: string, signal?: AbortSignal): Promise<EndpointResponse | null> {
+    const res = await this.endpoint.fetch(`studies/${studyUid}/series/${seriesUid}/instances/${sopUid}`, { headers: { accept: WADO_ACCEPT }, signal, accept: [404] });
     if (res.status === 404) {
-      await res.body?.cancel();
+      await res.body.dump();
       return null;
     }
     return res;
   }
 
   /** STOW-RS of a multipart/related body; throws when the PACS reports any instance as failed. */
-  async store(contentType: string, body: ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<{ stored: number }> {
-    const res = await endpointFetch(this.endpoint, 'studies', { method: 'POST', headers: { 'content-type': contentType, accept: DICOM_JSON }, body, signal });
+  async store(contentType: string, body: Readable, signal?: AbortSignal): Promise<{ stored: number }> {
+    const res = await this.endpoint.fetch('studies', { method: 'POST', headers: { 'content-type': contentType, accept: DICOM_JSON }, body, signal });
     const answer = await jsonOf<DicomJson>(res, 'STOW-RS');
     const failed = answer[Tag.FailedSOPSequence]?.Value ?? [];
     if (failed.length > 0) throw new PermanentHttpError(`STOW-RS: the PACS refused ${failed.length} instance(s)`, res.status);
@@ -73,9 +78,17 @@ export class DicomWebConnector {
   }
 
   private async qido(path: string, signal?: AbortSignal): Promise<DicomJson[]> {
-    const res = await endpointFetch(this.endpoint, path, { headers: { accept: DICOM_JSON }, signal, accept: [204] });
-    if (res.status === 204) return [];
-    const text = await res.text();
+    const res = await this.endpoint.fetch(path, { headers: { accept: DICOM_JSON }, signal, accept: [204] });
+    if (res.status === 204) {
+      await res.body.dump();
+      return [];
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (e) {
+      throw new TransientHttpError('QIDO-RS: the answer was cut off', res.status, { cause: e });
+    }
     if (text.trim() === '') return [];
     try {
       const parsed = JSON.parse(text) as unknown;

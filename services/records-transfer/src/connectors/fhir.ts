@@ -1,5 +1,6 @@
 import type { EndpointConfig } from './config';
-import { endpointFetch, jsonOf, PermanentHttpError, type RequestOptions } from './http';
+import type { Readable } from 'node:stream';
+import { Endpoint, jsonOf, PermanentHttpError, type EndpointResponse, type RequestOptions } from './http';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 /** Identifier system of what records-transfer files at a target: `<source ODS>/<type>/<id>`, so a retry finds it. */
@@ -21,7 +22,11 @@ const FHIR_JSON = 'application/fhir+json';
 
 /** FHIR R4 REST at one trust's EHR (a HAPI FHIR partition locally; any R4 server in a deployment). */
 export class FhirConnector {
-  constructor(private readonly endpoint: EndpointConfig) {}
+  private readonly endpoint: Endpoint;
+
+  constructor(config: EndpointConfig) {
+    this.endpoint = new Endpoint(config);
+  }
 
   /** Every resource of a type for a patient, by NHS number (a chained search), following the server's paging. */
   async searchByPatient(resourceType: string, nhsNumber: string, signal?: AbortSignal): Promise<FhirResource[]> {
@@ -36,30 +41,28 @@ export class FhirConnector {
 
   /** A resource by relative reference (`Type/id`), or null when the server has none. */
   async read(reference: string, signal?: AbortSignal): Promise<FhirResource | null> {
-    const res = await endpointFetch(this.endpoint, reference, { headers: { accept: FHIR_JSON }, signal, accept: [404, 410] });
+    const res = await this.endpoint.fetch(reference, { headers: { accept: FHIR_JSON }, signal, accept: [404, 410] });
     if (res.status === 404 || res.status === 410) {
-      await res.body?.cancel();
+      await res.body.dump();
       return null;
     }
     return jsonOf<FhirResource>(res, `read ${reference.split('/')[0]}`);
   }
 
   /** A Binary's raw bytes as a stream (never parsed), or null when it does not exist. */
-  async openBinary(reference: string, contentType: string, signal?: AbortSignal): Promise<Response | null> {
-    const res = await endpointFetch(this.endpoint, reference, { headers: { accept: contentType }, signal, accept: [404, 410] });
+  async openBinary(reference: string, contentType: string, signal?: AbortSignal): Promise<EndpointResponse | null> {
+    const res = await this.endpoint.fetch(reference, { headers: { accept: contentType }, signal, accept: [404, 410] });
     if (res.status === 404 || res.status === 410) {
-      await res.body?.cancel();
+      await res.body.dump();
       return null;
     }
     return res;
   }
 
   /** Stores raw bytes as `Binary/<id>` (PUT: a retry overwrites the same resource, never adds one). */
-  async putBinary(id: string, contentType: string, body: ReadableStream<Uint8Array>, size: number | null, signal?: AbortSignal): Promise<void> {
-    const headers: Record<string, string> = { 'content-type': contentType, accept: FHIR_JSON };
-    if (size != null) headers['content-length'] = String(size);
-    const res = await endpointFetch(this.endpoint, `Binary/${id}`, { method: 'PUT', headers, body, signal });
-    await res.body?.cancel();
+  async putBinary(id: string, contentType: string, body: Readable, signal?: AbortSignal): Promise<void> {
+    const res = await this.endpoint.fetch(`Binary/${id}`, { method: 'PUT', headers: { 'content-type': contentType, accept: FHIR_JSON }, body, signal });
+    await res.body.dump();
   }
 
   /** A transaction Bundle (conditional creates with `ifNoneExist`): all or nothing, and idempotent. */
@@ -73,7 +76,7 @@ export class FhirConnector {
         request: { method: 'POST', url: e.resource.resourceType, ifNoneExist: e.ifNoneExist },
       })),
     };
-    const res = await endpointFetch(this.endpoint, '', {
+    const res = await this.endpoint.fetch('', {
       method: 'POST',
       headers: { 'content-type': FHIR_JSON, accept: FHIR_JSON },
       body: JSON.stringify(bundle),
@@ -89,7 +92,7 @@ export class FhirConnector {
     for (let page = 0; next; page++) {
       if (page > 1000) throw new PermanentHttpError(`search ${resourceType}: more than 1000 pages`);
       const options: RequestOptions = { headers: { accept: FHIR_JSON }, signal };
-      const bundle: Bundle = await jsonOf<Bundle>(await endpointFetch(this.endpoint, next, options), `search ${resourceType}`);
+      const bundle: Bundle = await jsonOf<Bundle>(await this.endpoint.fetch(next, options), `search ${resourceType}`);
       for (const e of bundle.entry ?? []) if (e.resource?.resourceType === resourceType) out.push(e.resource);
       const link = bundle.link?.find((l) => l.relation === 'next')?.url;
       next = link ? this.throughOurBase(link) : null;
@@ -103,8 +106,9 @@ export class FhirConnector {
    */
   private throughOurBase(link: string): string {
     const u = new URL(link);
-    const base = new URL(this.endpoint.baseUrl);
-    return u.pathname.replace(/\/+$/, '') === base.pathname.replace(/\/+$/, '') ? `${this.endpoint.baseUrl}${u.search}` : `${this.endpoint.baseUrl}${u.pathname.slice(base.pathname.length)}${u.search}`;
+    const baseUrl = this.endpoint.config.baseUrl;
+    const base = new URL(baseUrl);
+    return u.pathname.replace(/\/+$/, '') === base.pathname.replace(/\/+$/, '') ? `${baseUrl}${u.search}` : `${baseUrl}${u.pathname.slice(base.pathname.length)}${u.search}`;
   }
 }
 

@@ -46,8 +46,29 @@ export class MultipartDigester {
   }
 
   update(chunk: Uint8Array): void {
-    let buf = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.carry = Buffer.alloc(0);
+    const incoming = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let buf: Buffer;
+    if (this.state === 'body' && this.carry.length > 0 && incoming.length >= this.delimiter.length - 1) {
+      // In a body (nearly every chunk): look for a delimiter that starts in the bytes held back, using only a
+      // delimiter's length of the new chunk (any such delimiter ends within it), so the chunk is never copied.
+      const joint = Buffer.concat([this.carry, incoming.subarray(0, this.delimiter.length - 1)]);
+      const at = joint.indexOf(this.delimiter);
+      if (at >= 0 && at < this.carry.length) {
+        this.bodyBytes(joint.subarray(0, at));
+        this.endPart();
+        this.state = 'after-delimiter';
+        const consumed = at + this.delimiter.length - this.carry.length;
+        this.carry = Buffer.alloc(0);
+        buf = incoming.subarray(consumed);
+      } else {
+        this.bodyBytes(this.carry);
+        this.carry = Buffer.alloc(0);
+        buf = incoming;
+      }
+    } else {
+      buf = this.carry.length > 0 ? Buffer.concat([this.carry, incoming]) : incoming;
+      this.carry = Buffer.alloc(0);
+    }
     for (;;) {
       switch (this.state) {
         case 'preamble': {
