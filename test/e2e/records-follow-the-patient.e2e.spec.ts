@@ -84,6 +84,14 @@ describe("the README's walk: the records follow the patient to the receiving tru
       expect(letterDigests).toContain(sha256Of(bytes));
     }
 
+    // The GP and the receiving team are told by email what could not be sent (and whom to ask).
+    const told = await eventually(async () => {
+      const mails = (await (await fetch(`${integrationSettings().mailHttp}/api/email`)).json()) as { subject: string; to: { address: string }[] }[];
+      const hits = mails.filter((m) => m.subject.includes(id.slice(0, 8)) && m.subject.includes('could not be sent'));
+      return hits.length >= 2 ? hits : undefined;
+    }, 30_000);
+    expect(told.map((m) => m.to[0]!.address).sort()).toEqual(['a81001.referrals@gp.nhs.invalid', 'cardiology.rth01@calder-pennine.nhs.invalid']);
+
     // What records-transfer said about it on Kafka names ids and digests, never the patient.
     const kafka = await readTopicsIntoMemory(integrationSettings().kafkaBrokers, ['records.events.v1']);
     try {

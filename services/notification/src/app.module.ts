@@ -13,6 +13,8 @@ import { AcknowledgeReferralRequestConsumer } from './acknowledge-referral-reque
 import { AcknowledgeReferralRequestHandler } from './acknowledge-referral-request/acknowledge-referral-request.handler';
 import { NotifyReferralProgressConsumer } from './notify-referral-progress/notify-referral-progress.consumer';
 import { NotifyReferralProgressHandler } from './notify-referral-progress/notify-referral-progress.handler';
+import { NotifyRecordsGapsConsumer } from './notify-records-gaps/notify-records-gaps.consumer';
+import { NotifyRecordsGapsHandler } from './notify-records-gaps/notify-records-gaps.handler';
 import { DispatchNotificationsHandler } from './dispatch-notifications/dispatch-notifications.handler';
 import { NotificationDispatcherService } from './dispatch-notifications/notification-dispatcher.service';
 import { ListNotificationsController } from './list-notifications/list-notifications.http.controller';
@@ -38,11 +40,12 @@ export class NotificationAppModule {
           ],
         }),
       ],
-      controllers: [AcknowledgeReferralRequestConsumer, NotifyReferralProgressConsumer, ListNotificationsController],
+      controllers: [AcknowledgeReferralRequestConsumer, NotifyReferralProgressConsumer, NotifyRecordsGapsConsumer, ListNotificationsController],
       providers: [
         { provide: NOTIFICATION_CONFIG, useValue: config },
         AcknowledgeReferralRequestHandler,
         NotifyReferralProgressHandler,
+        NotifyRecordsGapsHandler,
         DispatchNotificationsHandler,
         NotificationDispatcherService,
         ListNotificationsHandler,

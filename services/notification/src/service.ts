@@ -20,7 +20,8 @@ export function startNotificationService(config: NotificationConfig): Promise<Ne
     transport: (app) =>
       new KafkaInboxServer(app.get(MikroORM), app.get<MessageBroker>(MESSAGE_BROKER), {
         groupId: config.KAFKA_CONSUMER_GROUP,
-        topics: [Topics.referralEvents],
+        // Referral events, and the records-transfer events someone must be told about (gaps).
+        topics: [Topics.referralEvents, Topics.recordsEvents],
         registry: Events,
         log: kafkaLog(SERVICE_NAME),
       }),

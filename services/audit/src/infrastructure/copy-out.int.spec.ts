@@ -32,7 +32,7 @@ describe('binary COPY off the socket (real PostgreSQL)', () => {
     const { rows } = await client.query<{ body: Buffer }>(`${rowsSql} order by g`);
     for (const r of rows) expected.update(r.body);
     expect(digest.digest('hex')).toBe(expected.digest('hex'));
-  });
+  }, 240_000); // about 380 MB through COPY and again through a query: slow when the machine is busy, and not a timing test
 
   it('rejects with the server error when the query fails mid-COPY, and the connection stays usable', async () => {
     let seen = 0;

@@ -49,8 +49,10 @@ async function startGroupAtEnd(groupId: string): Promise<void> {
   await admin.connect();
   try {
     // Explicit offsets: resetOffsets({ earliest: false }) commits -1, which a consumer treats as "no offset".
-    const ends = await admin.fetchTopicOffsets(Topics.referralEvents);
-    await admin.setOffsets({ groupId, topic: Topics.referralEvents, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    for (const topic of [Topics.referralEvents, Topics.recordsEvents]) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    }
   } finally {
     await admin.disconnect();
   }

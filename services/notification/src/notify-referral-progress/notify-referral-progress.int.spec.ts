@@ -45,13 +45,15 @@ async function mailTo(address: string): Promise<MailDevMessage[]> {
 
 const mailCount = async (address: string, n: number) => ((await mailTo(address)).length >= n ? true : undefined);
 
-/** A fresh consumer group starting at the end of referral.events.v1: this suite handles only what it publishes. */
+/** A fresh consumer group starting at the end of the topics notification reads: this suite handles only what it publishes. */
 async function startGroupAtEnd(groupId: string): Promise<void> {
   const admin = new Kafka({ clientId: `test-admin-${uniqueSuffix()}`, brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(Topics.referralEvents);
-    await admin.setOffsets({ groupId, topic: Topics.referralEvents, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    for (const topic of [Topics.referralEvents, Topics.recordsEvents]) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    }
   } finally {
     await admin.disconnect();
   }

@@ -8,6 +8,8 @@ import {
   professionalOutcome,
   reminderStepText,
   professionalSubject,
+  recordsGapsMessage,
+  type RecordsGapsData,
   withdrawnByProfessional,
   type ReminderStep,
   type ToProfessional,
@@ -228,3 +230,8 @@ export function gpReferralClosed(d: GpReferralClosedData): RenderedMessage {
     ),
   };
 }
+
+export type GpRecordsGapsData = RecordsGapsData;
+
+export const gpRecordsGaps = (d: GpRecordsGapsData): RenderedMessage =>
+  recordsGapsMessage(d, 'The test results and imaging of your patient were sent to the new team, but some records they refer to are missing at the original hospital:');

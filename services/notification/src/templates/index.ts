@@ -36,12 +36,14 @@ export interface TemplateDataMap {
   'gp-urgent-wait-escalated': UrgentWaitData;
   'gp-reminder': gp.GpReminderData;
   'gp-referral-closed': gp.GpReferralClosedData;
+  'gp-records-gaps': gp.GpRecordsGapsData;
 
   'receiving-team-new-referral': team.ReceivingTeamNewReferralData;
   'receiving-team-more-info-provided': team.ReceivingTeamMoreInfoProvidedData;
   'receiving-team-care-transfer-requested': team.ReceivingTeamCareTransferRequestedData;
   'receiving-team-withdrawn': team.TeamWithdrawnData;
   'receiving-team-reminder': team.ReceivingTeamReminderData;
+  'receiving-team-records-gaps': team.ReceivingTeamRecordsGapsData;
 
   'original-team-informed': team.OriginalTeamInformedData;
   'original-team-opinion-issued': team.OriginalTeamOpinionIssuedData;
@@ -74,12 +76,14 @@ const templates: { readonly [K in TemplateName]: (data: TemplateDataMap[K]) => R
   'gp-urgent-wait-escalated': gp.gpUrgentWaitEscalated,
   'gp-reminder': gp.gpReminder,
   'gp-referral-closed': gp.gpReferralClosed,
+  'gp-records-gaps': gp.gpRecordsGaps,
 
   'receiving-team-new-referral': team.receivingTeamNewReferral,
   'receiving-team-more-info-provided': team.receivingTeamMoreInfoProvided,
   'receiving-team-care-transfer-requested': team.receivingTeamCareTransferRequested,
   'receiving-team-withdrawn': team.receivingTeamWithdrawn,
   'receiving-team-reminder': team.receivingTeamReminder,
+  'receiving-team-records-gaps': team.receivingTeamRecordsGaps,
 
   'original-team-informed': team.originalTeamInformed,
   'original-team-opinion-issued': team.originalTeamOpinionIssued,

@@ -1,5 +1,6 @@
 import type { ActorRole, OpinionOutcome } from './patient.templates';
-import { shortRef } from './format';
+import { paragraphs, PROFESSIONAL_FOOTER, shortRef } from './format';
+import type { RenderedMessage } from './rendered-message';
 
 /** Subject line of every message to a GP practice or clinical team: the referral's short reference, then what happened. */
 export const professionalSubject = (referralId: string, what: string): string => `Second opinion referral ${shortRef(referralId)}: ${what}`;
@@ -48,3 +49,34 @@ export interface UrgentWaitData extends ToProfessional {
 }
 
 export const days = (n: number): string => `${n} ${n === 1 ? 'day' : 'days'}`;
+
+export type RecordsGapKind = 'imaging-study' | 'imaging-series' | 'attachment';
+
+export interface RecordsGapsData extends ToProfessional {
+  readonly originalTeamName: string;
+  readonly gaps: readonly { readonly kind: RecordsGapKind; readonly reference: string; readonly reason: string }[];
+}
+
+const GAP_KIND: Record<RecordsGapKind, string> = {
+  'imaging-study': 'an imaging study',
+  'imaging-series': 'a series of images',
+  attachment: 'a document file',
+};
+
+/**
+ * Rule 4: what the records sent for the second opinion refer to but the original trust does not hold (a report's
+ * images, a letter's file). Told to the GP and the receiving team; the first paragraph says who it is for.
+ */
+export function recordsGapsMessage(d: RecordsGapsData, opening: string): RenderedMessage {
+  return {
+    subject: professionalSubject(d.referralId, `${d.gaps.length} record(s) could not be sent`),
+    text: paragraphs(
+      DEAR_COLLEAGUE,
+      opening,
+      patientLines(d),
+      d.gaps.map((g) => `  - ${GAP_KIND[g.kind]} (${g.reference}): ${g.reason}`),
+      `Everything else that was relevant has been sent and confirmed. If these records matter to the second opinion, please ask ${d.originalTeamName} for them.`,
+      PROFESSIONAL_FOOTER,
+    ),
+  };
+}

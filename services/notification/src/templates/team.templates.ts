@@ -8,6 +8,8 @@ import {
   professionalOutcome,
   reminderStepText,
   professionalSubject,
+  recordsGapsMessage,
+  type RecordsGapsData,
   withdrawnByProfessional,
   type ReminderStep,
   type ToProfessional,
@@ -220,3 +222,8 @@ export function originalTeamWithdrawn(d: TeamWithdrawnData): RenderedMessage {
     ),
   };
 }
+
+export type ReceivingTeamRecordsGapsData = RecordsGapsData;
+
+export const receivingTeamRecordsGaps = (d: ReceivingTeamRecordsGapsData): RenderedMessage =>
+  recordsGapsMessage(d, 'The test results and imaging for the second opinion referral below have reached your trust, but some records they refer to are missing at the original hospital:');
