@@ -120,7 +120,8 @@ do_start() {
   spawn_detached "$node" "$(maildev_js)" \
     --smtp "$SMTP_PORT" --ip "$BIND_HOST" \
     --web "$MAIL_HTTP_PORT" --web-ip "$BIND_HOST" \
-    --mail-directory "$MAIL_DIR"
+    --mail-directory "$MAIL_DIR" \
+    --silent
   wait_until "$MAIL_START_TIMEOUT" "SMTP $SMTP_PORT and $HTTP_BASE/api/healthz" healthy
   log "ready (pid $(<"$PID_FILE"))"
 }
