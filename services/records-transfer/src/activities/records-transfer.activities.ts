@@ -41,6 +41,10 @@ export function createRecordsTransferActivities(deps: RecordsTransferActivityDep
   const { orm, connectors } = deps;
 
   const emit = <D extends EventDefinition>(em: EntityManager, def: D, e: Omit<NewEvent<D>, 'source'>) => emitEvent(em, def, { ...e, source: EVENT_SOURCE });
+  /** An event about the whole transfer: its id derived from the transfer and the step, so a retried step emits it once. */
+  const emitForTransfer = <D extends EventDefinition>(em: EntityManager, def: D, t: TransferRequest, step: string, at: Date, data: Record<string, unknown>) =>
+    emit(em, def, { id: deriveId(t.id, step), subject: t.referralId, time: at, data: { referralId: t.referralId, transferId: t.id, ...data } as NewEvent<D>['data'] });
+  const route = (t: TransferRequest) => ({ sourceOrganisation: t.sourceOrganisation, targetOrganisation: t.targetOrganisation! });
 
   const load = async (em: EntityManager, transferId: string) => {
     const t = await em.findOne(TransferRequest, { id: transferId });
@@ -76,12 +80,7 @@ export function createRecordsTransferActivities(deps: RecordsTransferActivityDep
           t.status = 'refused';
           t.reason = a.reason;
           t.finishedAt = at;
-          await emit(em, RecordsTransferRefused, {
-            id: deriveId(transferId, 'refused'),
-            subject: t.referralId,
-            time: at,
-            data: { referralId: t.referralId, transferId, reason: a.reason, refusedAt: iso(at) },
-          });
+          await emitForTransfer(em, RecordsTransferRefused, t, 'refused', at, { reason: a.reason, refusedAt: iso(at) });
           return { next: 'refused' as const };
         }
         if (a.next === 'cannot-run') throw ApplicationFailure.nonRetryable(a.reason, a.type);
@@ -182,19 +181,11 @@ export function createRecordsTransferActivities(deps: RecordsTransferActivityDep
         if (t.status === 'review' || t.status === 'failed') {
           const at = new Date();
           if (t.status === 'review') {
-            await emit(em, RecordsTransferStarted, {
-              id: deriveId(transferId, 'started'),
-              subject: t.referralId,
-              time: at,
-              data: {
-                referralId: t.referralId,
-                transferId,
-                sourceOrganisation: t.sourceOrganisation,
-                targetOrganisation: t.targetOrganisation!,
-                items: items.filter((i) => i.status === 'pending').length,
-                excluded: items.filter((i) => i.status === 'excluded').length,
-                startedAt: iso(at),
-              },
+            await emitForTransfer(em, RecordsTransferStarted, t, 'started', at, {
+              ...route(t),
+              items: items.filter((i) => i.status === 'pending').length,
+              excluded: items.filter((i) => i.status === 'excluded').length,
+              startedAt: iso(at),
             });
           }
           t.status = 'sending';
@@ -270,30 +261,15 @@ export function createRecordsTransferActivities(deps: RecordsTransferActivityDep
         const gaps = gapsOfSentItems(await em.find(TransferGap, { transferId }), new Set(sent.map((i) => i.sourceReference)));
         const at = new Date();
         if (gaps.length > 0) {
-          await emit(em, RecordsGapsDetected, {
-            id: deriveId(transferId, 'gaps'),
-            subject: t.referralId,
-            time: at,
-            data: {
-              referralId: t.referralId,
-              transferId,
-              sourceOrganisation: t.sourceOrganisation,
-              targetOrganisation: t.targetOrganisation!,
-              gaps: gaps.map((g) => ({ reference: g.reference, referencedBy: g.referencedBy, kind: g.kind, reason: g.reason })),
-            },
+          await emitForTransfer(em, RecordsGapsDetected, t, 'gaps', at, {
+            ...route(t),
+            gaps: gaps.map((g) => ({ reference: g.reference, referencedBy: g.referencedBy, kind: g.kind, reason: g.reason })),
           });
         }
-        await emit(em, RecordsTransferCompleted, {
-          id: deriveId(transferId, 'completed'),
-          subject: t.referralId,
-          time: at,
-          data: {
-            referralId: t.referralId,
-            transferId,
-            documents: items
-              .filter((i) => i.status === 'acknowledged' && i.sha256)
-              .map((i) => ({ documentId: i.id, kind: KIND_ASKED_AS[i.kind], sha256: i.sha256!, bytes: i.size ?? 0 })),
-          },
+        await emitForTransfer(em, RecordsTransferCompleted, t, 'completed', at, {
+          documents: items
+            .filter((i) => i.status === 'acknowledged' && i.sha256)
+            .map((i) => ({ documentId: i.id, kind: KIND_ASKED_AS[i.kind], sha256: i.sha256!, bytes: i.size ?? 0 })),
         });
         t.status = 'completed';
         t.finishedAt = at;
@@ -309,12 +285,7 @@ export function createRecordsTransferActivities(deps: RecordsTransferActivityDep
         t.reason = reason;
         t.finishedAt = at;
         await em.nativeUpdate(TransferItem, { transferId, status: 'sending' }, { status: 'pending', reason });
-        await emit(em, RecordsTransferFailed, {
-          id: deriveId(transferId, 'failed', String(t.retries)),
-          subject: t.referralId,
-          time: at,
-          data: { referralId: t.referralId, transferId, reason },
-        });
+        await emitForTransfer(em, RecordsTransferFailed, t, `failed/${t.retries}`, at, { reason });
       });
     },
 
@@ -333,18 +304,11 @@ export function createRecordsTransferActivities(deps: RecordsTransferActivityDep
         t.status = 'cancelled';
         t.reason = reason;
         t.finishedAt = at;
-        await emit(em, RecordsTransferCancelled, {
-          id: deriveId(transferId, 'cancelled'),
-          subject: t.referralId,
-          time: at,
-          data: {
-            referralId: t.referralId,
-            transferId,
-            reason,
-            itemsSent: items.filter((i) => i.status === 'acknowledged').length,
-            itemsNotSent: items.filter((i) => i.status === 'pending' || i.status === 'sending' || i.status === 'sent').length,
-            cancelledAt: iso(at),
-          },
+        await emitForTransfer(em, RecordsTransferCancelled, t, 'cancelled', at, {
+          reason,
+          itemsSent: items.filter((i) => i.status === 'acknowledged').length,
+          itemsNotSent: items.filter((i) => i.status === 'pending' || i.status === 'sending' || i.status === 'sent').length,
+          cancelledAt: iso(at),
         });
       });
     },

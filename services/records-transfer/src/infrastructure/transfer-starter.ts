@@ -22,16 +22,10 @@ export class TransferStarter {
     };
   }
 
-  /** One workflow per transfer: a second start (a redelivered command) finds the running one. */
+  /** One workflow per transfer: a second start (a redelivered command) finds the running or finished one. */
   async start(transferId: string): Promise<void> {
     try {
-      await this.client.workflow.start('recordsTransferWorkflow', {
-        workflowId: transferWorkflowId(transferId),
-        taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-        args: [this.input(transferId)],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      });
+      await this.run(transferId, WorkflowIdReusePolicy.REJECT_DUPLICATE, WorkflowIdConflictPolicy.USE_EXISTING);
     } catch (e) {
       if (e instanceof WorkflowExecutionAlreadyStartedError) return;
       throw e;
@@ -40,12 +34,16 @@ export class TransferStarter {
 
   /** Operations' retry after a failure: a new run of the same workflow id, resuming at the first unconfirmed item. */
   async restart(transferId: string): Promise<void> {
+    await this.run(transferId, WorkflowIdReusePolicy.ALLOW_DUPLICATE, WorkflowIdConflictPolicy.FAIL);
+  }
+
+  private async run(transferId: string, reuse: WorkflowIdReusePolicy, conflict: WorkflowIdConflictPolicy): Promise<void> {
     await this.client.workflow.start('recordsTransferWorkflow', {
       workflowId: transferWorkflowId(transferId),
       taskQueue: this.config.TEMPORAL_TASK_QUEUE,
       args: [this.input(transferId)],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      workflowIdReusePolicy: reuse,
+      workflowIdConflictPolicy: conflict,
     });
   }
 

@@ -1,21 +1,15 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
+import { TemporalWorkerRunner } from '@sonet/service-kit';
 import { createReferralActivities } from '../activities/referral.activities';
 import type { ReferralConfig } from '../config';
 import { PAYLOAD_CODEC, REFERRAL_CONFIG } from './tokens';
-import type { PayloadCodec } from '@temporalio/common';
 
-/**
- * Runs the `second-opinion` Temporal worker in this process. Started after the app has bootstrapped
- * (not inside a provider factory) and drained on shutdown so in-flight activities finish.
- */
+/** Runs the `second-opinion` Temporal worker in this process (unless RUN_WORKER=false). */
 @Injectable()
 export class TemporalWorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(TemporalWorkerService.name);
-  private worker: Worker | undefined;
-  private running: Promise<void> | undefined;
-  private connection: NativeConnection | undefined;
+  private readonly runner = new TemporalWorkerRunner();
 
   constructor(
     @Inject(REFERRAL_CONFIG) private readonly config: ReferralConfig,
@@ -25,9 +19,8 @@ export class TemporalWorkerService implements OnApplicationBootstrap, OnApplicat
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.RUN_WORKER) return;
-    this.connection = await NativeConnection.connect({ address: this.config.TEMPORAL_ADDRESS });
-    this.worker = await Worker.create({
-      connection: this.connection,
+    await this.runner.start({
+      address: this.config.TEMPORAL_ADDRESS,
       namespace: this.config.TEMPORAL_NAMESPACE,
       taskQueue: this.config.TEMPORAL_TASK_QUEUE,
       activities: createReferralActivities(this.orm, {
@@ -36,22 +29,13 @@ export class TemporalWorkerService implements OnApplicationBootstrap, OnApplicat
         email: this.config.PALS_EMAIL,
         url: this.config.PALS_URL,
       }),
-      dataConverter: { payloadCodecs: [this.codec] },
-      ...(this.config.WORKFLOW_BUNDLE_PATH
-        ? { workflowBundle: { codePath: this.config.WORKFLOW_BUNDLE_PATH } }
-        : { workflowsPath: require.resolve('../workflows/index') }),
-      shutdownGraceTime: '10 seconds',
+      codec: this.codec,
+      workflowBundlePath: this.config.WORKFLOW_BUNDLE_PATH,
+      workflowsPath: require.resolve('../workflows/index'),
     });
-    this.running = this.worker.run().catch((e: unknown) => {
-      this.logger.error({ err: e }, 'Temporal worker stopped with an error');
-      throw e;
-    });
-    this.logger.log(`Temporal worker polling task queue ${this.config.TEMPORAL_TASK_QUEUE}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
-    await this.running?.catch(() => undefined);
-    await this.connection?.close();
+    await this.runner.stop();
   }
 }

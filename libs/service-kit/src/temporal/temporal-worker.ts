@@ -1,0 +1,54 @@
+import { Logger } from '@nestjs/common';
+import type { PayloadCodec } from '@temporalio/common';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+
+export interface TemporalWorkerSettings {
+  readonly address: string;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly activities: object;
+  /** The codec the service's client uses too: both must read what the other wrote. */
+  readonly codec: PayloadCodec;
+  /** A prebuilt workflow bundle (production); without one the sources at `workflowsPath` are bundled at start (tests). */
+  readonly workflowBundlePath?: string | undefined;
+  readonly workflowsPath: string;
+  readonly maxConcurrentActivityTaskExecutions?: number;
+}
+
+/**
+ * Runs a service's Temporal worker in its process: started once the app has bootstrapped (not inside a provider
+ * factory), drained on shutdown so in-flight activities finish or heartbeat out. The worker library (native code)
+ * is loaded only by a process that runs a worker.
+ */
+export class TemporalWorkerRunner {
+  private readonly logger = new Logger(TemporalWorkerRunner.name);
+  private worker: Worker | undefined;
+  private running: Promise<void> | undefined;
+  private connection: NativeConnection | undefined;
+
+  async start(s: TemporalWorkerSettings): Promise<void> {
+    const { NativeConnection, Worker } = await import('@temporalio/worker');
+    this.connection = await NativeConnection.connect({ address: s.address });
+    this.worker = await Worker.create({
+      connection: this.connection,
+      namespace: s.namespace,
+      taskQueue: s.taskQueue,
+      activities: s.activities,
+      dataConverter: { payloadCodecs: [s.codec] },
+      ...(s.workflowBundlePath ? { workflowBundle: { codePath: s.workflowBundlePath } } : { workflowsPath: s.workflowsPath }),
+      ...(s.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: s.maxConcurrentActivityTaskExecutions } : {}),
+      shutdownGraceTime: '10 seconds',
+    });
+    this.running = this.worker.run().catch((e: unknown) => {
+      this.logger.error({ err: e }, 'Temporal worker stopped with an error');
+      throw e;
+    });
+    this.logger.log(`Temporal worker polling task queue ${s.taskQueue}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
+    await this.running?.catch(() => undefined);
+    await this.connection?.close();
+  }
+}
