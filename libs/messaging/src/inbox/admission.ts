@@ -26,6 +26,9 @@ const ATTRIBUTE_HEADERS = /^(ce_.*|content-type|traceparent|tracestate)$/;
 // eslint-disable-next-line no-control-regex
 const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
 
+/** Longest attribute value accepted: the longest legitimate one, tracestate, is at most 512 characters (W3C). */
+const MAX_ATTRIBUTE_LENGTH = 1024;
+
 class EncodingError extends Error {}
 
 const decode = (value: Buffer | string, what: string): string => {
@@ -78,8 +81,10 @@ export function admit(record: ReceivedRecord): { ok: true; admitted: Admitted } 
     throw e;
   }
   for (const [name, value] of Object.entries(text.headers)) {
-    if (ATTRIBUTE_HEADERS.test(name) && UNSAFE_CHARS.test(value)) {
-      return { ok: false, refusal: { kind: 'invalid-envelope', reason: `header ${name} contains control characters` } };
+    if (!ATTRIBUTE_HEADERS.test(name)) continue;
+    if (UNSAFE_CHARS.test(value)) return { ok: false, refusal: { kind: 'invalid-envelope', reason: `header ${name} contains control characters` } };
+    if (value.length > MAX_ATTRIBUTE_LENGTH) {
+      return { ok: false, refusal: { kind: 'invalid-envelope', reason: `header ${name} is longer than ${MAX_ATTRIBUTE_LENGTH} characters` } };
     }
   }
   const subject = text.headers.ce_subject;
