@@ -55,7 +55,7 @@ export class InboxPipeline {
   constructor(
     private readonly orm: MikroORM,
     private readonly dlqPublisher: () => Promise<MessagePublisher>,
-    readonly options: InboxPipelineOptions,
+    private readonly options: InboxPipelineOptions,
   ) {
     this.maxAttempts = options.maxAttempts ?? 5;
     this.backoffMs = options.backoffMs ?? 200;
