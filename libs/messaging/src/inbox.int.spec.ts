@@ -233,6 +233,54 @@ describe('inbox consumer on Kafka and PostgreSQL', () => {
     });
   });
 
+  describe('when forged messages arrive (raw bytes, as an attacker with produce rights would send them)', () => {
+    const rawProducer = kafka.producer();
+    afterAll(() => rawProducer.disconnect());
+
+    /** Sends exactly these bytes, waits until the group has committed past them; returns their offsets. */
+    const deliverRaw = async (...messages: { key: Buffer | null; value: Buffer; headers: Record<string, Buffer> }[]): Promise<string[]> => {
+      await rawProducer.connect();
+      const before = Number(await highWatermark());
+      await rawProducer.send({ topic: TOPIC, acks: -1, messages });
+      const after = String(before + messages.length);
+      await eventually(async () => ((await committedOffset()) === after ? true : undefined), 30_000);
+      return messages.map((_, i) => String(before + i));
+    };
+    const forge = (data: Record<string, unknown>, change: (m: { key: Buffer | null; value: Buffer; headers: Record<string, Buffer> }, subject: string) => void) => {
+      const w = wire(data);
+      const m = { key: Buffer.from(w.key) as Buffer | null, value: w.value, headers: Object.fromEntries(Object.entries(w.headers).map(([k, v]) => [k, Buffer.from(v)])) };
+      change(m, w.key);
+      return { id: w.headers.ce_id!, message: m };
+    };
+
+    it('dead-letters each with its reason and clean dlq-* headers, acts on none, and goes on', async () => {
+      const forged = [
+        forge({ nhsNumber: '9434765919', referralId: randomUUID() }, () => {}), // body names another referral than subject and key
+        forge({ nhsNumber: '9434765919' }, (m) => (m.key = Buffer.from(randomUUID()))), // key names another referral
+        forge({ nhsNumber: '9434765919' }, (m) => (m.value = Buffer.concat([Buffer.from('{"nhsNumber":"94347659'), Buffer.from([0xc3, 0x28]), Buffer.from('19"}')]))),
+        forge({ nhsNumber: '9434765919' }, (m) => (m.headers['x-origin'] = Buffer.from([0xff, 0xfe]))),
+        forge({ nhsNumber: '9434765919' }, (m) => (m.headers.ce_source = Buffer.from('urn:sonet:test\r\nBcc: attacker@example.org'))),
+      ];
+      const good = forge({ nhsNumber: '9434765919' }, (m, subject) => (m.value = Buffer.from(JSON.stringify({ nhsNumber: '9434765919', referralId: subject }))));
+
+      const offsets = await deliverRaw(...forged.map((f) => f.message), good.message);
+
+      expect(offsets.map((o) => outcomes.get(o))).toEqual(['dead-lettered', 'dead-lettered', 'dead-lettered', 'dead-lettered', 'dead-lettered', 'processed']);
+      for (const f of forged) expect(await effectsOf(f.id)).toBe(0);
+      expect(await effectsOf(good.id)).toBe(1);
+      const reasons: string[] = [];
+      for (const o of offsets.slice(0, forged.length)) {
+        const dead = await deadLetterFrom(o);
+        reasons.push(headerText(dead.headers['dlq-reason'])!);
+        for (const [name, value] of Object.entries(dead.headers).filter(([n]) => n.startsWith('dlq-'))) {
+          const text = headerText(value)!;
+          expect({ name, oneLine: !/[\r\n]/.test(text), bounded: Buffer.byteLength(text) <= 500 }).toEqual({ name, oneLine: true, bounded: true });
+        }
+      }
+      expect(reasons).toEqual(['referral-mismatch', 'referral-mismatch', 'invalid-encoding', 'invalid-encoding', 'invalid-envelope']);
+    });
+  });
+
   describe('when the consumer restarts', () => {
     it('resumes after the committed offset (last offset + 1) and processes nothing twice', async () => {
       const committed = await committedOffset();

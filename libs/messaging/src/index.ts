@@ -13,3 +13,4 @@ export * from './nest/kafka-inbox.server';
 export * from './nest/kafka-batch-inbox.server';
 export * from './nest/messaging.module';
 export * from './topic-reader';
+export * from './poll-loop';

@@ -117,6 +117,19 @@ describe('the batch inbox', () => {
     expect(dead[0]!.message.headers['dlq-reason']).toBe('rejected');
   });
 
+  it('reports the attempts actually made in its dead letters, as the per-record inbox does', async () => {
+    const poison = envelope();
+    const { processor, dead } = setup(async (items) => {
+      if (items.some((i) => i.envelope.id === poison.id)) throw new PermanentError('wrong event');
+    });
+    await processor.handleBatch(batchOf(recordOf(poison)));
+    await processor.handleBatch(batchOf(recordOf(envelope()), recordOf(poison)));
+    expect(dead.map((d) => [d.message.headers['dlq-reason'], d.message.headers['dlq-attempts']])).toEqual([
+      ['rejected', '1'],
+      ['rejected', '1'],
+    ]);
+  });
+
   it('rolls the inbox rows back with a failed batch, so a redelivery is processed', async () => {
     let fail = true;
     const { processor } = setup(async () => {

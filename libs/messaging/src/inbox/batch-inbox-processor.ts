@@ -1,9 +1,8 @@
-import { deadLetter } from './dead-letter';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { EnvelopeError, fromWireMessage, headerTextMap, type EventEnvelope, type EventRegistry } from '@sonet/contracts';
-import type { MessagePublisher, ReceivedRecord, RecordBatch } from '../port';
+import type { EventEnvelope } from '@sonet/contracts';
+import type { MessagePublisher, RecordBatch } from '../port';
 import { contextFromTraceHeaders, inConsumerSpan } from '../trace';
-import { PermanentError } from './inbox-processor';
+import { InboxPipeline, type AcceptedRecord, type InboxPipelineOptions } from './inbox-pipeline';
 
 /** One new event of a batch, with where it was read and what it travelled with. */
 export interface InboxBatchItem {
@@ -30,16 +29,8 @@ export interface InboxBatchContext {
  */
 export type InboxBatchHandler = (items: readonly InboxBatchItem[], ctx: InboxBatchContext) => Promise<void>;
 
-export interface BatchInboxProcessorOptions {
-  /** The consumer group; also the inbox's dedupe scope. */
-  readonly consumer: string;
-  readonly registry: EventRegistry;
+export interface BatchInboxProcessorOptions extends InboxPipelineOptions {
   readonly handler: InboxBatchHandler;
-  /** Validate data against the registry's schema (off for consumers that keep events verbatim, e.g. audit). */
-  readonly validateData?: boolean;
-  readonly maxAttempts?: number;
-  readonly backoffMs?: number;
-  readonly log?: (level: 'warn' | 'error' | 'info', message: string, extra: Record<string, unknown>) => void;
 }
 
 export interface BatchOutcome {
@@ -48,105 +39,72 @@ export interface BatchOutcome {
   deadLettered: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const itemOf = ({ record, envelope, headers }: AcceptedRecord): InboxBatchItem => ({
+  envelope,
+  topic: record.topic,
+  partition: record.partition,
+  offset: record.offset,
+  headers,
+  payload: record.value === null ? Buffer.alloc(0) : Buffer.from(record.value),
+});
+
+const sum = (a: BatchOutcome, b: BatchOutcome): BatchOutcome => ({
+  processed: a.processed + b.processed,
+  duplicates: a.duplicates + b.duplicates,
+  deadLettered: a.deadLettered + b.deadLettered,
+});
 
 /**
- * The idempotent inbox for a batch of one partition's records: parse every CloudEvent, record all event ids in
- * the inbox with one statement and hand the new ones to the handler, in one transaction. Same guarantees as
- * InboxProcessor, record for record: a redelivered event id changes nothing; a record that is not a valid
- * CloudEvent is dead-lettered and the rest go on. When a batch keeps failing, its records are retried one at a
- * time, so one poison record is dead-lettered instead of stopping the partition. The caller commits the offset
- * after the batch's last record only after this resolves.
+ * The batch mode of the inbox pipeline, for one partition's records: every record is read and validated as in
+ * InboxProcessor (a bad one is dead-lettered and the rest go on), then all new event ids are recorded in the inbox
+ * with one statement and handed to the handler, in one transaction. When a batch keeps failing, its records are
+ * retried one at a time, so one poison record is dead-lettered instead of stopping the partition. The caller
+ * commits the offset after the batch's last record only after this resolves.
  */
 export class BatchInboxProcessor {
-  private readonly maxAttempts: number;
-  private readonly backoffMs: number;
+  private readonly pipeline: InboxPipeline;
 
-  constructor(
-    private readonly orm: MikroORM,
-    private readonly dlqPublisher: () => Promise<MessagePublisher>,
-    private readonly options: BatchInboxProcessorOptions,
-  ) {
-    this.maxAttempts = options.maxAttempts ?? 5;
-    this.backoffMs = options.backoffMs ?? 200;
+  constructor(orm: MikroORM, dlqPublisher: () => Promise<MessagePublisher>, private readonly options: BatchInboxProcessorOptions) {
+    this.pipeline = new InboxPipeline(orm, dlqPublisher, options);
   }
 
   async handleBatch(batch: RecordBatch): Promise<BatchOutcome> {
-    const outcome: BatchOutcome = { processed: 0, duplicates: 0, deadLettered: 0 };
-    const items: InboxBatchItem[] = [];
+    let outcome: BatchOutcome = { processed: 0, duplicates: 0, deadLettered: 0 };
+    const accepted: AcceptedRecord[] = [];
     for (const record of batch.records) {
-      let envelope: EventEnvelope;
-      try {
-        envelope = fromWireMessage(record);
-      } catch (e) {
-        if (!(e instanceof EnvelopeError)) throw e;
-        await this.deadLetter(record, 'invalid-envelope', e.message, 0);
-        outcome.deadLettered++;
-        continue;
-      }
-      if (this.options.validateData !== false) {
-        const parsed = this.options.registry.parse(envelope.type, envelope.data);
-        if (!parsed.ok) {
-          await this.deadLetter(record, 'invalid-data', parsed.reason, 0, envelope);
-          outcome.deadLettered++;
-          continue;
-        }
-        envelope = { ...envelope, data: parsed.data };
-      }
-      items.push({
-        envelope,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        headers: headerTextMap(record.headers),
-        payload: record.value === null ? Buffer.alloc(0) : Buffer.from(record.value),
-      });
+      const one = await this.pipeline.accept(record);
+      if (one === 'dead-lettered') outcome.deadLettered++;
+      else if (one !== 'skipped') accepted.push(one);
     }
-    if (items.length === 0) return outcome;
+    const first = accepted[0];
+    if (!first) return outcome;
 
-    const first = items[0]!;
     const attributes = {
       'messaging.system': 'kafka',
       'messaging.operation.type': 'process',
       'messaging.destination.name': batch.topic,
       'messaging.destination.partition.id': String(batch.partition),
       'messaging.consumer.group.name': this.options.consumer,
-      'messaging.batch.message_count': items.length,
+      'messaging.batch.message_count': accepted.length,
     };
     // One span per batch, continuing the trace of its first event (each entry keeps its own traceparent).
-    const counted = await inConsumerSpan(`${batch.topic} process batch`, contextFromTraceHeaders(first.envelope), attributes, () =>
-      this.runWithRetries(batch, items),
+    const handled = await inConsumerSpan(`${batch.topic} process batch`, contextFromTraceHeaders(first.envelope), attributes, () =>
+      this.handleWithRetries(batch, accepted),
     );
-    outcome.processed += counted.processed;
-    outcome.duplicates += counted.duplicates;
-    outcome.deadLettered += counted.deadLettered;
+    outcome = sum(outcome, handled);
     return outcome;
   }
 
-  private async runWithRetries(batch: RecordBatch, items: readonly InboxBatchItem[]): Promise<BatchOutcome> {
-    let lastError: Error = new Error('not attempted');
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      try {
-        const processed = await this.runOnce(batch, items);
-        return { processed, duplicates: items.length - processed, deadLettered: 0 };
-      } catch (e) {
-        lastError = e as Error;
-        if (e instanceof PermanentError || lastError.name === 'ZodError') break;
-        this.options.log?.('warn', 'batch handler failed; will retry', {
-          consumer: this.options.consumer,
-          topic: batch.topic,
-          partition: batch.partition,
-          size: items.length,
-          attempt,
-          error: lastError.message,
-        });
-        if (attempt < this.maxAttempts) await sleep(this.backoffMs * 2 ** (attempt - 1));
-      }
-    }
-    if (items.length === 1) {
-      const only = items[0]!;
-      const kind = lastError instanceof PermanentError ? 'rejected' : 'handler-failed';
-      await this.deadLetter(this.recordOf(only), kind, lastError.message, this.maxAttempts, only.envelope);
+  private async handleWithRetries(batch: RecordBatch, accepted: readonly AcceptedRecord[]): Promise<BatchOutcome> {
+    const result = await this.pipeline.withRetries(() => this.runOnce(batch, accepted), 'batch handler failed; will retry', {
+      topic: batch.topic,
+      partition: batch.partition,
+      size: accepted.length,
+    });
+    if (result.ok) return { processed: result.value, duplicates: accepted.length - result.value, deadLettered: 0 };
+    const only = accepted.length === 1 ? accepted[0] : undefined;
+    if (only) {
+      await this.pipeline.deadLetter(only.record, { ...result.failure, envelope: only.envelope });
       return { processed: 0, duplicates: 0, deadLettered: 1 };
     }
     // Find the record that fails: one at a time, in order, each with its own retries.
@@ -154,42 +112,19 @@ export class BatchInboxProcessor {
       consumer: this.options.consumer,
       topic: batch.topic,
       partition: batch.partition,
-      size: items.length,
-      error: lastError.message,
+      size: accepted.length,
+      error: result.failure.reason,
     });
-    const total: BatchOutcome = { processed: 0, duplicates: 0, deadLettered: 0 };
-    for (const item of items) {
-      const one = await this.runWithRetries({ ...batch, records: [] }, [item]);
-      total.processed += one.processed;
-      total.duplicates += one.duplicates;
-      total.deadLettered += one.deadLettered;
-    }
+    let total: BatchOutcome = { processed: 0, duplicates: 0, deadLettered: 0 };
+    for (const one of accepted) total = sum(total, await this.handleWithRetries(batch, [one]));
     return total;
   }
 
-  /** One transaction: the inbox rows of every item, then the handler with the items that were new. Returns how many were new. */
-  private async runOnce(batch: RecordBatch, items: readonly InboxBatchItem[]): Promise<number> {
-    const em = this.orm.em.fork();
-    return em.transactional(async (tem) => {
-      const values = items.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
-      const params = items.flatMap((i) => [this.options.consumer, i.envelope.id, i.envelope.type, i.topic, i.partition, i.offset]);
-      const inserted = await tem.execute<{ event_id: string }[]>(
-        `insert into inbox (consumer, event_id, event_type, topic, partition, "offset") values ${values} on conflict do nothing returning event_id`,
-        params,
-      );
-      const fresh = new Set(inserted.map((r) => r.event_id));
-      // The first delivery of each new id, in partition order (a batch may hold the same event twice).
-      const todo = items.filter((i) => fresh.delete(i.envelope.id));
-      if (todo.length > 0) await this.options.handler(todo, { em: tem, topic: batch.topic, partition: batch.partition });
-      return todo.length;
+  /** One transaction for the inbox rows and the handler; returns how many events were new. */
+  private runOnce(batch: RecordBatch, accepted: readonly AcceptedRecord[]): Promise<number> {
+    return this.pipeline.inTransaction(accepted, async (fresh, em) => {
+      if (fresh.length > 0) await this.options.handler(fresh.map(itemOf), { em, topic: batch.topic, partition: batch.partition });
+      return fresh.length;
     });
-  }
-
-  private recordOf(item: InboxBatchItem): ReceivedRecord {
-    return { topic: item.topic, partition: item.partition, offset: item.offset, key: item.envelope.subject, value: item.payload, headers: item.headers };
-  }
-
-  private deadLetter(record: ReceivedRecord, kind: string, reason: string, attempts: number, envelope?: EventEnvelope): Promise<void> {
-    return deadLetter(this.dlqPublisher, this.options.consumer, this.options.log, record, { kind, reason, attempts, envelope });
   }
 }

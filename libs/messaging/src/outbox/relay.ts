@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { MessagePublisher, OutgoingRecord } from '../port';
+import { PollLoop } from '../poll-loop';
 
 export interface RelayOptions {
   /** Rows published per transaction. */
@@ -19,15 +20,6 @@ interface OutboxRow {
   value: string;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
-
 /**
  * Publishes outbox rows in insertion order. Rows are locked (FOR UPDATE SKIP LOCKED), sent, acknowledged
  * by Kafka and only then marked published, in one transaction: a crash before the mark re-sends the batch
@@ -37,8 +29,7 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly idleMs: number;
   private readonly lockKey: number;
-  private abort = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly loop: PollLoop;
 
   constructor(
     private readonly orm: MikroORM,
@@ -48,6 +39,12 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 200;
     this.idleMs = options.idleMs ?? 200;
     this.lockKey = options.lockKey ?? 0x50_4e_4f_58; // "OUTX"
+    this.loop = new PollLoop({
+      // A full batch means more rows may be waiting: publish the next one at once.
+      poll: async () => (await this.publishBatch()) >= this.batchSize,
+      idleMs: this.idleMs,
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
 
   /** Publishes one batch; returns how many rows it published (0 when empty or another relay holds the lock). */
@@ -75,30 +72,12 @@ export class OutboxRelay {
   }
 
   start(): void {
-    if (this.loop) return;
-    this.abort = new AbortController();
-    const signal = this.abort.signal;
-    this.loop = (async () => {
-      let failures = 0;
-      while (!signal.aborted) {
-        try {
-          const n = await this.publishBatch();
-          failures = 0;
-          if (n < this.batchSize) await sleep(this.idleMs, signal);
-        } catch (e) {
-          failures++;
-          this.options.onError?.(e as Error);
-          await sleep(Math.min(30_000, this.idleMs * 2 ** Math.min(failures, 8)), signal);
-        }
-      }
-    })();
+    this.loop.start();
   }
 
   /** Waits for the batch in flight to finish, so a clean stop never re-sends. */
-  async stop(): Promise<void> {
-    this.abort.abort();
-    await this.loop;
-    this.loop = undefined;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Rows waiting to be published (for readiness and metrics). */

@@ -1,13 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { PollLoop } from '@sonet/messaging';
 import { NOTIFICATION_CONFIG, type NotificationConfig } from '../config';
 import { safeErrorMessage } from '../domain/redaction';
 import { DispatchNotificationsHandler } from './dispatch-notifications.handler';
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 
 /**
  * Polls for due notifications for as long as the app runs. Started once the app has bootstrapped (not in a
@@ -16,39 +11,28 @@ const sleep = (ms: number, signal: AbortSignal) =>
 @Injectable()
 export class NotificationDispatcherService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(NotificationDispatcherService.name);
-  private abort = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly loop: PollLoop;
 
   constructor(
-    private readonly handler: DispatchNotificationsHandler,
+    handler: DispatchNotificationsHandler,
     @Inject(NOTIFICATION_CONFIG) private readonly config: NotificationConfig,
-  ) {}
+  ) {
+    this.loop = new PollLoop({
+      // A full batch means more notifications may be due: claim the next one at once.
+      poll: async () => (await handler.dispatchBatch()) >= config.DISPATCH_BATCH_SIZE,
+      idleMs: config.DISPATCH_INTERVAL_MS,
+      maxDoublings: 6,
+      onError: (e, failures) => this.logger.warn({ error: safeErrorMessage(e), failures }, 'dispatcher poll failed; backing off'),
+    });
+  }
 
   onApplicationBootstrap(): void {
-    if (this.loop) return;
-    this.abort = new AbortController();
-    const signal = this.abort.signal;
-    const interval = this.config.DISPATCH_INTERVAL_MS;
-    this.loop = (async () => {
-      let failures = 0;
-      while (!signal.aborted) {
-        try {
-          const claimed = await this.handler.dispatchBatch();
-          failures = 0;
-          if (claimed < this.config.DISPATCH_BATCH_SIZE) await sleep(interval, signal);
-        } catch (e) {
-          failures++;
-          this.logger.warn({ error: safeErrorMessage(e), failures }, 'dispatcher poll failed; backing off');
-          await sleep(Math.min(30_000, interval * 2 ** Math.min(failures, 6)), signal);
-        }
-      }
-    })();
-    this.logger.log(`dispatcher polling every ${interval} ms`);
+    if (this.loop.running) return;
+    this.loop.start();
+    this.logger.log(`dispatcher polling every ${this.config.DISPATCH_INTERVAL_MS} ms`);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.abort.abort();
-    await this.loop;
-    this.loop = undefined;
+    await this.loop.stop();
   }
 }
