@@ -12,3 +12,4 @@ export * from './orm/native-query';
 export * from './temporal/temporal-client.module';
 export * from './http/public';
 export * from './temporal/payload-codec';
+export * from './http/idempotency';
