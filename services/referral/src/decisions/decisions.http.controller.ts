@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { referralIdSchema } from '@sonet/contracts';
@@ -80,6 +80,7 @@ export class DecisionsController {
   @ApiBody({ schema: bodySchema(gpDecisionSchema) })
   @ApiOkResponse({ description: 'The new status.' })
   @ApiConflictResponse({ description: 'problem+json: not possible in the current state (currentState, allowedActions).' })
+  @ApiUnprocessableEntityResponse({ description: 'problem+json: the team\'s specialty is not the referral\'s (referralSpecialty, teamSpecialty); give specialtyMismatchReason to refer there anyway.' })
   gpDecision(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(gpDecisionSchema, body);
     let mismatch: { referralSpecialty: string; teamSpecialty: string; reason: string } | undefined;
@@ -143,7 +144,7 @@ export class DecisionsController {
   @Post('appointment')
   @HttpCode(200)
   @Roles('clinician')
-  @ApiOperation({ summary: 'Receiving team: book (or rebook) the appointment' })
+  @ApiOperation({ summary: 'Receiving team: book (or rebook) the appointment', description: 'In the future: at most 5 minutes in the past (clock skew), else 400.' })
   @ApiBody({ schema: bodySchema(appointmentSchema) })
   appointment(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(appointmentSchema, body);
