@@ -24,6 +24,9 @@ afterAll(async () => {
   await temporal?.connection.close();
 });
 
+/** Appointments are booked in the future only. */
+const nextWeek = () => new Date(Date.now() + 7 * 86_400_000).toISOString();
+
 const call = async (method: string, path: string, as: As, body?: unknown, headers: Record<string, string> = {}) => {
   const res = await fetch(`${api}${path}`, {
     method,
@@ -107,7 +110,7 @@ describe('a referral walked from request to opinion and a transfer of care', () 
     expect((await call('POST', `/v1/referrals/${r.id}/inform-original-team`, r.patient, {})).status).toBe(200);
 
     expect(
-      (await call('POST', `/v1/referrals/${r.id}/appointment`, receiving, { appointmentAt: '2026-12-15T10:30:00Z' })).body.state,
+      (await call('POST', `/v1/referrals/${r.id}/appointment`, receiving, { appointmentAt: nextWeek() })).body.state,
     ).toBe('appointment-booked');
     // Rule 8: the opinion may be the same as the first.
     const opinion = await call('POST', `/v1/referrals/${r.id}/opinion`, receiving, {
@@ -172,7 +175,7 @@ describe('a referral withdrawn mid-way', () => {
     expect(withdrawn.body.state).toBe('withdrawn');
 
     // No more decisions once it is over: 409 naming the state.
-    const after = await call('POST', `/v1/referrals/${r.id}/appointment`, receiving, { appointmentAt: '2026-12-15T10:30:00Z' });
+    const after = await call('POST', `/v1/referrals/${r.id}/appointment`, receiving, { appointmentAt: nextWeek() });
     expect(after.status).toBe(409);
     expect(after.body).toMatchObject({ currentState: 'withdrawn', allowedActions: [] });
 

@@ -13,3 +13,4 @@ export * from './temporal/temporal-client.module';
 export * from './http/public';
 export * from './temporal/payload-codec';
 export * from './temporal/temporal-worker';
+export * from './http/idempotency';

@@ -1,11 +1,20 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { EntityManager, MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
 import { Client } from '@temporalio/client';
 import { MessagingModule } from '@sonet/messaging';
-import { HealthModule, loggerParams, TemporalClientModule, type ReadinessProbe } from '@sonet/service-kit';
+import {
+  HealthModule,
+  IDEMPOTENCY_STORE,
+  IdempotencyInterceptor,
+  loggerParams,
+  PostgresIdempotencyStore,
+  TemporalClientModule,
+  type ReadinessProbe,
+} from '@sonet/service-kit';
 import { MESSAGE_BROKER, type MessageBroker } from '@sonet/messaging';
 import { SERVICE_NAME, type ReferralConfig } from './config';
 import { referralOrmOptions } from './orm';
@@ -56,6 +65,9 @@ export class ReferralAppModule {
       providers: [
         { provide: REFERRAL_CONFIG, useValue: config },
         { provide: PAYLOAD_CODEC, useValue: codec },
+        // GP systems retry POSTs on time-outs: Idempotency-Key makes a retry answer the first request's answer.
+        { provide: IDEMPOTENCY_STORE, inject: [EntityManager], useFactory: (em: EntityManager) => new PostgresIdempotencyStore(em) },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         TemporalWorkerService,
         StartReconcilerService,
         RequestSecondOpinionHandler,

@@ -5,6 +5,7 @@ import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { ProblemDetailsFilter } from './problem.filter';
+import { problemType, type ProblemBody } from './problem';
 
 export interface ServiceBootstrapOptions {
   readonly module: Type<unknown> | DynamicModule;
@@ -23,7 +24,7 @@ export async function createServiceApp(options: ServiceBootstrapOptions): Promis
     { bufferLogs: true },
   );
   app.useLogger(app.get(Logger));
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  configureHttpApp(app);
   app.enableShutdownHooks();
 
   const doc = new DocumentBuilder()
@@ -40,4 +41,34 @@ export async function createServiceApp(options: ServiceBootstrapOptions): Promis
   }
   await app.listen({ port: options.port, host: options.host });
   return app;
+}
+
+/** application/json, with or without parameters (charset): the only body Fastify parses here. */
+const JSON_MEDIA_TYPE = /^application\/json\s*(?:;|$)/i;
+
+const hasBody = (headers: Record<string, string | string[] | undefined>): boolean =>
+  headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+
+/**
+ * What every service's HTTP app shares: errors answered as problem+json, and request bodies that are JSON.
+ * A body of any other type (or one without a Content-Type) is refused with 415 before it is parsed or reaches
+ * a handler, so no service can mistake a form or a text body for a malformed JSON one (400). A request without
+ * a body needs no Content-Type: some decisions take none.
+ */
+export function configureHttpApp(app: NestFastifyApplication): void {
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.getHttpAdapter().getInstance().addHook('onRequest', async (request, reply) => {
+    if (!hasBody(request.headers)) return;
+    const type = request.headers['content-type'];
+    if (type && JSON_MEDIA_TYPE.test(type)) return;
+    // The media type is not echoed back: it is the caller's input.
+    const body: ProblemBody = {
+      type: problemType('unsupported-media-type'),
+      title: 'Unsupported media type',
+      status: 415,
+      detail: 'Request bodies must be JSON (Content-Type: application/json).',
+      instance: request.url.split('?')[0],
+    };
+    return reply.status(415).header('content-type', 'application/problem+json').header('accept-post', 'application/json').send(body);
+  });
 }

@@ -1,4 +1,4 @@
-import { type ZodError, type z } from 'zod';
+import { z, type ZodError } from 'zod';
 import { validationProblem, type InvalidParam } from './problem';
 
 /** One entry per invalid field; an unknown field is named itself (its value never is). */
@@ -20,3 +20,6 @@ export function parseOrProblem<S extends z.ZodType>(schema: S, input: unknown, w
   if (!r.success) throw validationProblem(zodIssuesToParams(r.error), `The ${what} is not valid.`);
   return r.data;
 }
+
+/** The query of an endpoint that takes no parameters: any parameter is refused, so a misspelt one cannot pass unnoticed. */
+export const noQueryParametersSchema = z.object({}).strict();

@@ -5,7 +5,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { organisationCovers, type Principal, type Role } from '@sonet/auth';
 import { conflictProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
 import { findVisibleReferral } from '../domain/access';
-import { Referral } from '../domain/entities';
+import { randomUUID } from 'node:crypto';
+import { Referral, TimelineEntry } from '../domain/entities';
 import { TEMPORAL_CLIENT } from '../infrastructure/tokens';
 import { allowedActions, type DecisionAction } from '../workflows/decider';
 import {
@@ -34,6 +35,18 @@ export function parseIfMatch(header: string | undefined): number | undefined {
 }
 
 export const etagOf = (revision: number): string => `"${revision}"`;
+
+/**
+ * A decision's answer: the new status, with the responsible team in the shape GET gives it (`{ ods }`), so a
+ * client reads one shape whichever endpoint answered.
+ */
+export type DecisionAnswer = Omit<SecondOpinionStatus, 'responsibleTeam'> & { responsibleTeam: { ods: string } };
+
+export function toDecisionAnswer(status: SecondOpinionStatus, referral: Referral): DecisionAnswer {
+  // The receiving team becomes responsible only by a care transfer, long after it was chosen: its ODS is recorded.
+  const ods = status.responsibleTeam === 'receiving' ? (referral.targetTeamOds ?? referral.responsibleTeamOds) : referral.originalTeamOds;
+  return { ...status, responsibleTeam: { ods } };
+}
 
 /**
  * Takes a human decision: finds the referral (404 if the caller may not see it), checks the caller is the
@@ -87,6 +100,13 @@ export class DecideHandler {
     } catch (e) {
       throw this.toProblem(e, referral);
     }
+  }
+
+  /** Adds a step to the referral's timeline that the workflow does not know of (e.g. the GP's recorded choice). */
+  async recordOnTimeline(referralId: string, state: SecondOpinionStatus['state'], eventType: string, summary: string): Promise<void> {
+    const em = this.em.fork();
+    em.create(TimelineEntry, { id: randomUUID(), referral: em.getReference(Referral, referralId), at: new Date(), state, eventType, summary: summary.slice(0, 500) });
+    await em.flush();
   }
 
   private toProblem(e: unknown, referral: Referral): Error {

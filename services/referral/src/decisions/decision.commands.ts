@@ -4,7 +4,14 @@ import { z } from 'zod';
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 export const gpDecisionSchema = z.discriminatedUnion('decision', [
-  z.object({ decision: z.literal('refer'), targetTeamId: text(64).describe('the new clinical team (directory id)') }).strict(),
+  z
+    .object({
+      decision: z.literal('refer'),
+      targetTeamId: text(64).describe('the new clinical team (directory id)'),
+      /** The GP's recorded choice to refer to a team of another specialty (recorded in the timeline). */
+      specialtyMismatchReason: text(400).optional().describe('required when the team\'s specialty is not the referral\'s'),
+    })
+    .strict(),
   z.object({ decision: z.literal('decline'), reason: text(2000).describe('told to the patient (rule 1)') }).strict(),
 ]);
 
@@ -15,6 +22,22 @@ export const triageSchema = z.discriminatedUnion('decision', [
 ]);
 
 export const moreInfoSchema = z.object({ answer: text(8000) }).strict();
+
+/**
+ * How far in the past an appointment time may be and still be booked: the clock skew between the booking system
+ * and this service, not a way to record appointments that have happened.
+ */
+export const APPOINTMENT_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Whether a booked (or rebooked) appointment time is in the future, allowing for clock skew. */
+export const isBookable = (appointmentAt: string, now = new Date()): boolean =>
+  Date.parse(appointmentAt) >= now.getTime() - APPOINTMENT_CLOCK_SKEW_MS;
+
+/** Specialties compare as the directory's slugs: case, spaces and hyphens aside ("Respiratory medicine" = respiratory-medicine). */
+export const sameSpecialty = (a: string, b: string): boolean => {
+  const slug = (s: string) => s.trim().toLowerCase().replace(/[\s_-]+/g, '-');
+  return slug(a) === slug(b);
+};
 
 export const appointmentSchema = z
   .object({

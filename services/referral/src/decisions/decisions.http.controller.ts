@@ -1,19 +1,21 @@
 import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { referralIdSchema } from '@sonet/contracts';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { currentTraceHeaders } from '@sonet/messaging';
-import { parseOrProblem, validationProblem } from '@sonet/service-kit';
+import { parseOrProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
 import { DirectoryService } from '../directory/directory.service';
 import { distanceKm, roundKm } from '../directory/distance';
 import type { DecisionAction } from '../workflows/decider';
-import type { SecondOpinionStatus } from '../workflows/definitions';
-import { DecideHandler, etagOf, parseIfMatch, type Party } from './decide.handler';
+import { DecideHandler, etagOf, parseIfMatch, toDecisionAnswer, type DecisionAnswer, type Party } from './decide.handler';
 import {
+  APPOINTMENT_CLOCK_SKEW_MS,
   appointmentSchema,
   careTransferDecisionSchema,
+  isBookable,
+  sameSpecialty,
   emptySchema,
   gpDecisionSchema,
   moreInfoSchema,
@@ -21,6 +23,17 @@ import {
   triageSchema,
   withdrawSchema,
 } from './decision.commands';
+
+/** Names the two specialties (the directory's and the referral's, never free text the caller sent). */
+const specialtyMismatch = (referralSpecialty: string, teamSpecialty: string) =>
+  new Problem({
+    type: problemType('specialty-mismatch'),
+    title: 'Specialty mismatch',
+    status: 422,
+    detail: `The team's specialty (${teamSpecialty}) is not the referral's (${referralSpecialty}). To refer there anyway, give specialtyMismatchReason.`,
+    referralSpecialty,
+    teamSpecialty,
+  });
 
 const bodySchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as object;
 
@@ -45,14 +58,17 @@ export class DecisionsController {
     reply: FastifyReply,
     parties: readonly Party[],
     build: (referral: Awaited<ReturnType<DecideHandler['referralFor']>>) => Promise<DecisionAction> | DecisionAction,
-  ): Promise<SecondOpinionStatus> {
+    /** What to record once the workflow has taken the decision (never before: a refused decision records nothing). */
+    after?: (status: DecisionAnswer) => Promise<void>,
+  ): Promise<DecisionAnswer> {
     const { traceparent } = currentTraceHeaders();
     const referralId = parseOrProblem(referralIdSchema, id, 'referral id');
     const expected = parseIfMatch(ifMatch);
     const referral = await this.handler.referralFor(referralId, principal);
     this.handler.assertParty(referral, principal, parties);
     const action = await build(referral);
-    const status = await this.handler.decide(referral, principal, action, expected, traceparent);
+    const status = toDecisionAnswer(await this.handler.decide(referral, principal, action, expected, traceparent), referral);
+    if (after) await after(status);
     void reply.header('etag', etagOf(status.revision));
     return status;
   }
@@ -64,13 +80,25 @@ export class DecisionsController {
   @ApiBody({ schema: bodySchema(gpDecisionSchema) })
   @ApiOkResponse({ description: 'The new status.' })
   @ApiConflictResponse({ description: 'problem+json: not possible in the current state (currentState, allowedActions).' })
+  @ApiUnprocessableEntityResponse({ description: 'problem+json: the team\'s specialty is not the referral\'s (referralSpecialty, teamSpecialty); give specialtyMismatchReason to refer there anyway.' })
   gpDecision(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(gpDecisionSchema, body);
+    let mismatch: { referralSpecialty: string; teamSpecialty: string; reason: string } | undefined;
+    const recordMismatch = async (status: DecisionAnswer) => {
+      if (!mismatch) return;
+      const summary = `The GP chose a ${mismatch.teamSpecialty} team for this ${mismatch.referralSpecialty} referral: ${mismatch.reason}`;
+      await this.handler.recordOnTimeline(status.referralId, status.state, 'referral.specialty-mismatch-chosen', summary);
+    };
     return this.run(id, p, ifMatch, reply, ['referring-gp'], async (referral): Promise<DecisionAction> => {
       if (cmd.decision === 'decline') return { type: 'decline', reason: cmd.reason };
       const team = await this.directory.findTeam(cmd.targetTeamId);
       if (!team) throw validationProblem([{ name: 'targetTeamId', reason: 'no such clinical team in the directory' }]);
       if (!team.acceptsSecondOpinions) throw validationProblem([{ name: 'targetTeamId', reason: 'this team does not take second-opinion referrals' }]);
+      // A second opinion is from the same specialty, unless the GP deliberately chooses otherwise and says why.
+      if (!sameSpecialty(referral.specialty, team.specialty)) {
+        if (!cmd.specialtyMismatchReason) throw specialtyMismatch(referral.specialty, team.specialty);
+        mismatch = { referralSpecialty: referral.specialty, teamSpecialty: team.specialty, reason: cmd.specialtyMismatchReason };
+      }
       const practice = await this.directory.findOrganisation(referral.referringPractice);
       return {
         type: 'refer',
@@ -84,7 +112,7 @@ export class DecisionsController {
           ...(practice ? { distanceKm: roundKm(distanceKm(practice, team.site)) } : {}),
         },
       };
-    });
+    }, recordMismatch);
   }
 
   @Post('triage')
@@ -116,10 +144,13 @@ export class DecisionsController {
   @Post('appointment')
   @HttpCode(200)
   @Roles('clinician')
-  @ApiOperation({ summary: 'Receiving team: book (or rebook) the appointment' })
+  @ApiOperation({ summary: 'Receiving team: book (or rebook) the appointment', description: 'In the future: at most 5 minutes in the past (clock skew), else 400.' })
   @ApiBody({ schema: bodySchema(appointmentSchema) })
   appointment(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(appointmentSchema, body);
+    if (!isBookable(cmd.appointmentAt)) {
+      throw validationProblem([{ name: 'appointmentAt', reason: `must be in the future (at most ${APPOINTMENT_CLOCK_SKEW_MS / 60_000} minutes ago, for clock skew)` }]);
+    }
     return this.run(id, p, ifMatch, reply, ['receiving-team'], async (referral): Promise<DecisionAction> => {
       const siteOds = cmd.siteOds ?? referral.targetTeamOds ?? '';
       const site = await this.directory.findOrganisation(siteOds);

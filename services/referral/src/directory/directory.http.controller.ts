@@ -10,7 +10,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Roles } from '@sonet/auth';
-import { notFoundProblem, parseOrProblem, validationProblem } from '@sonet/service-kit';
+import { noQueryParametersSchema, notFoundProblem, parseOrProblem, validationProblem } from '@sonet/service-kit';
 import { DirectorySearchError, DirectoryService, type DirectoryTeam, type RankedTeam } from './directory.service';
 import { MAX_SEARCH_LIMIT, searchTeamsQuerySchema, teamIdSchema } from './search-teams.query';
 
@@ -83,7 +83,8 @@ export class DirectoryController {
   @ApiOkResponse({ description: 'The team.' })
   @ApiBadRequestResponse({ description: 'problem+json: not a team id.' })
   @ApiNotFoundResponse({ description: 'problem+json: no such team.' })
-  async get(@Param('id') id: string): Promise<DirectoryTeam> {
+  async get(@Param('id') id: string, @Query() query: unknown): Promise<DirectoryTeam> {
+    parseOrProblem(noQueryParametersSchema, query, 'query');
     const teamId = parseOrProblem(teamIdSchema, id, 'team id');
     const team = await this.directory.findTeam(teamId);
     if (!team) throw notFoundProblem(`No clinical team ${teamId} in the directory.`);

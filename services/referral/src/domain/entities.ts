@@ -1,13 +1,18 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { REFERRAL_STATES } from './referral-state';
 
-/** A patient as the referral service knows them. Identifiers stay in this table; events carry them only where needed. */
+/**
+ * The patient as described in one referral: the details the referring practice gave with its request, kept
+ * with that referral (ADR 12). One row per referral, never shared, so nothing one organisation sends can alter
+ * what another recorded; the NHS number (not unique here) is what links a patient's referrals.
+ * Identifiers stay in this table; events carry them only where needed.
+ */
 export const PatientSchema = defineEntity({
   name: 'Patient',
   tableName: 'patient',
   properties: {
     id: p.uuid().primary(),
-    nhsNumber: p.string().length(10).unique(),
+    nhsNumber: p.string().length(10).index(),
     name: p.string().length(200),
     email: p.string().length(320).nullable(),
     phone: p.string().length(32).nullable(),

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, type FilterQuery } from '@mikro-orm/postgresql';
 import type { Principal } from '@sonet/auth';
-import { Problem, problemType, validationProblem } from '@sonet/service-kit';
+import { Problem, problemType } from '@sonet/service-kit';
 import { recordAccess } from '@sonet/messaging';
 import { Referral } from '../domain/entities';
-import { decodeCursor, encodeCursor, type ListReferralsQuery } from './list-referrals.query';
+import { encodeCursor, type ListReferralsQuery } from './list-referrals.query';
 
 export interface ReferralSummary {
   id: string;
@@ -40,10 +40,8 @@ export class ListReferralsHandler {
     if (q.specialty) where.push({ specialty: q.specialty });
     if (q.overdue !== undefined) where.push(q.overdue ? { dueAt: { $lt: now } } : { $or: [{ dueAt: null }, { dueAt: { $gte: now } }] });
     if (q.cursor) {
-      const c = decodeCursor(q.cursor);
-      if (!c) throw validationProblem([{ name: 'cursor', reason: 'not a cursor this API gave out' }]);
-      const at = new Date(c.createdAt);
-      where.push({ $or: [{ createdAt: { $lt: at } }, { createdAt: at, id: { $lt: c.id } }] });
+      const at = new Date(q.cursor.createdAt);
+      where.push({ $or: [{ createdAt: { $lt: at } }, { createdAt: at, id: { $lt: q.cursor.id } }] });
     }
     const em = this.em.fork();
     const rows = await em.find(Referral, { $and: where }, {

@@ -14,7 +14,17 @@ export const listReferralsQuerySchema = z
     specialty: z.string().trim().toLowerCase().min(1).max(100).optional(),
     overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     limit: z.coerce.number().int().min(1).max(100).default(25),
-    cursor: z.string().max(200).optional(),
+    /** Decoded here, with the other parameters, so a bad cursor is a 400 before any query runs. */
+    cursor: z
+      .string()
+      .min(1)
+      .max(200)
+      .transform((s, ctx) => {
+        const cursor = decodeCursor(s);
+        if (!cursor) ctx.addIssue({ code: 'custom', message: 'not a cursor this API gave out' });
+        return cursor ?? z.NEVER;
+      })
+      .optional(),
   })
   .strict();
 
@@ -29,10 +39,12 @@ export interface Cursor {
 export const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
 
 const cursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
+/** Only what encodeCursor gives: a date the format allows but the calendar does not (31 February) is refused too. */
+const isInstant = (iso: string) => !Number.isNaN(Date.parse(iso)) && new Date(iso).toISOString() === iso;
 export function decodeCursor(s: string): Cursor | null {
   try {
     const parsed = cursorSchema.safeParse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8')));
-    return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : null;
+    return parsed.success && isInstant(parsed.data[0]) ? { createdAt: parsed.data[0], id: parsed.data[1] } : null;
   } catch {
     return null;
   }

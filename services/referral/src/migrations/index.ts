@@ -1,6 +1,14 @@
 import { Migration20261124090000_initial } from './Migration20261124090000_initial';
 import { Migration20261124130000_process } from './Migration20261124130000_process';
 import { Migration20261124120000_directory } from './Migration20261124120000_directory';
+import { Migration20261201090000_patient_per_referral } from './Migration20261201090000_patient_per_referral';
+import { Migration20261201100000_idempotency } from './Migration20261201100000_idempotency';
 
 /** Every migration of this service, in order. Listed explicitly so the compiled service finds them without globbing. */
-export const referralMigrations = [Migration20261124090000_initial, Migration20261124120000_directory, Migration20261124130000_process];
+export const referralMigrations = [
+  Migration20261124090000_initial,
+  Migration20261124120000_directory,
+  Migration20261124130000_process,
+  Migration20261201090000_patient_per_referral,
+  Migration20261201100000_idempotency,
+];

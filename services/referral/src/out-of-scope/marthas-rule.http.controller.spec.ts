@@ -5,7 +5,7 @@ describe("Martha's Rule", () => {
   const controller = new MarthasRuleController();
 
   it("rule 12: the API says urgent inpatient reviews are out of scope and where to go instead", () => {
-    const answer = controller.scope();
+    const answer = controller.scope({});
     expect(answer.inScope).toBe(false);
     expect(answer.explanation).toMatch(/different pathway/);
     expect(answer.explanation).toMatch(/ward/);

@@ -1,6 +1,6 @@
-import { All, Controller, Get, HttpCode } from '@nestjs/common';
+import { All, Controller, Get, HttpCode, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Problem, problemType, Public } from '@sonet/service-kit';
+import { noQueryParametersSchema, parseOrProblem, Problem, problemType, Public } from '@sonet/service-kit';
 
 const EXPLANATION =
   "Martha's Rule gives inpatients, and their families and friends, access to an urgent review if they are worried that " +
@@ -14,7 +14,8 @@ const EXPLANATION =
 export class MarthasRuleController {
   @Get('scope/marthas-rule')
   @ApiOperation({ summary: "Whether Martha's Rule urgent inpatient reviews are handled here (they are not)" })
-  scope(): { inScope: false; pathway: string; explanation: string } {
+  scope(@Query() query: unknown): { inScope: false; pathway: string; explanation: string } {
+    parseOrProblem(noQueryParametersSchema, query, 'query');
     return { inScope: false, pathway: "Martha's Rule urgent inpatient review", explanation: EXPLANATION };
   }
 

@@ -19,7 +19,7 @@ export interface RequestSecondOpinionResult {
 }
 
 /**
- * Stores the request (patient and referral, state `requested`) and starts the referral's workflow.
+ * Stores the request (the patient as described in it, and the referral, state `requested`) and starts the referral's workflow.
  * If Temporal cannot be reached the request is kept and the reconciler starts its workflow later;
  * the caller hears 503 and can look the referral up by its id.
  */
@@ -48,23 +48,16 @@ export class RequestSecondOpinionHandler {
     const referralId = randomUUID();
     const workflowId = workflowIdFor(referralId);
     await this.em.fork().transactional(async (em) => {
-      let patient = await em.findOne(Patient, { nhsNumber: cmd.patient.nhsNumber });
-      if (!patient) {
-        patient = em.create(Patient, {
-          id: randomUUID(),
-          nhsNumber: cmd.patient.nhsNumber,
-          name: cmd.patient.name,
-          email: cmd.patient.email ?? null,
-          phone: cmd.patient.phone ?? null,
-          preferredChannel: cmd.patient.preferredChannel,
-        });
-      } else {
-        // The latest contact details the GP recorded are the ones to use.
-        patient.name = cmd.patient.name;
-        patient.email = cmd.patient.email ?? null;
-        patient.phone = cmd.patient.phone ?? null;
-        patient.preferredChannel = cmd.patient.preferredChannel;
-      }
+      // The details given with this request belong to this referral (ADR 12): always a new row, never an update of
+      // one another referral (perhaps another practice's) points at.
+      const patient = em.create(Patient, {
+        id: randomUUID(),
+        nhsNumber: cmd.patient.nhsNumber,
+        name: cmd.patient.name,
+        email: cmd.patient.email ?? null,
+        phone: cmd.patient.phone ?? null,
+        preferredChannel: cmd.patient.preferredChannel,
+      });
       const now = new Date();
       em.create(Referral, {
         id: referralId,

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBadRequestResponse, ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBadRequestResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -19,6 +19,11 @@ export class RequestSecondOpinionController {
   @ApiOperation({
     summary: 'Record a request for a second opinion (GP)',
     description: 'Starts the referral process. Answers 202 with the referral id and a Location to follow it.',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Retry safely: the same key (per caller, 24 h) answers the first answer; a different body with it is 422. Every POST takes it.',
   })
   @ApiBody({ schema: z.toJSONSchema(requestSecondOpinionSchema, { io: 'input', unrepresentable: 'any' }) as object })
   @ApiAcceptedResponse({ description: 'The request is recorded and its process started.' })

@@ -1,0 +1,161 @@
+import { Body, Controller, HttpCode, Injectable, Module, Param, Post, Res, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { configureHttpApp } from './bootstrap';
+import { IDEMPOTENCY_STORE, IdempotencyInterceptor, type IdempotencyStore } from './idempotency';
+import { validationProblem } from './problem';
+
+/** What the endpoints did: each run of a handler, and a gate that holds a slow one until the test opens it. */
+const runs: string[] = [];
+let gate: Promise<void> = Promise.resolve();
+
+@Controller('things')
+class ThingsController {
+  @Post()
+  @HttpCode(202)
+  async create(@Body() body: { name?: string }, @Res({ passthrough: true }) reply: FastifyReply) {
+    await gate;
+    if (body?.name === 'bad') throw validationProblem([{ name: 'name', reason: 'not this one' }]);
+    if (body?.name === 'boom') throw new Error('the database went away');
+    const id = `thing-${runs.push(body?.name ?? '')}`;
+    void reply.header('location', `/things/${id}`);
+    return { id };
+  }
+
+  @Post(':id/touch')
+  @HttpCode(200)
+  touch(@Param('id') id: string) {
+    runs.push(`touch ${id}`);
+    return { touched: id };
+  }
+}
+
+/** Stands in for the bearer-token guard: the caller comes from a test header. */
+@Injectable()
+class TestCallerGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: unknown }>();
+    const [organisation, subject] = String(request.headers['x-test-caller'] ?? 'A81001|gp-1').split('|');
+    request.principal = { organisation, subject, role: 'gp' };
+    return true;
+  }
+}
+
+/**
+ * The Idempotency-Key contract, run against each store: the in-memory one (unit) and PostgreSQL (integration).
+ * `makeStore(ttlMs)` gives a fresh store whose keys live ttlMs.
+ */
+export function describeIdempotencyContract(name: string, makeStore: (ttlMs: number) => Promise<IdempotencyStore> | IdempotencyStore): void {
+  describe(`Idempotency-Key on POST (${name})`, () => {
+    let app: NestFastifyApplication;
+    const TTL_MS = 1500;
+
+    beforeAll(async () => {
+      const store = await makeStore(TTL_MS);
+      @Module({
+        controllers: [ThingsController],
+        providers: [
+          { provide: IDEMPOTENCY_STORE, useValue: store },
+          { provide: APP_GUARD, useClass: TestCallerGuard },
+          { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        ],
+      })
+      class TestModule {}
+      app = await NestFactory.create<NestFastifyApplication>(TestModule, new FastifyAdapter(), { logger: false });
+      configureHttpApp(app);
+      await app.init();
+      await app.getHttpAdapter().getInstance().ready();
+    });
+    afterAll(() => app?.close());
+    beforeEach(() => {
+      runs.length = 0;
+      gate = Promise.resolve();
+    });
+
+    let n = 0;
+    const newKey = () => `key-${Date.now()}-${++n}`;
+    const post = (body: unknown, headers: Record<string, string> = {}, url = '/things') =>
+      app.getHttpAdapter().getInstance().inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+
+    it('runs a request without a key every time', async () => {
+      await post({ name: 'a' });
+      await post({ name: 'a' });
+      expect(runs).toEqual(['a', 'a']);
+    });
+
+    it('answers the same key and body with the first answer (status, body, Location), running the handler once', async () => {
+      const key = newKey();
+      const first = await post({ name: 'a', n: 1 }, { 'idempotency-key': key });
+      const again = await post({ n: 1, name: 'a' }, { 'idempotency-key': key });
+      expect(first.statusCode).toBe(202);
+      expect(again.statusCode).toBe(202);
+      expect(again.json()).toEqual(first.json());
+      expect(again.headers.location).toBe(first.headers.location);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(runs).toEqual(['a']);
+    });
+
+    it('answers 422 problem+json to the same key with a different body, or on another endpoint', async () => {
+      const key = newKey();
+      await post({ name: 'a' }, { 'idempotency-key': key });
+      const other = await post({ name: 'b' }, { 'idempotency-key': key });
+      expect(other.statusCode).toBe(422);
+      expect(other.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(other.json()).toMatchObject({ type: 'urn:sonet:problem:idempotency-key-reused' });
+      expect((await post({ name: 'a' }, { 'idempotency-key': key }, '/things/x/touch')).statusCode).toBe(422);
+      expect(runs).toEqual(['a']);
+    });
+
+    it('runs one of two concurrent requests with the same key; the other answers 409 while it runs, then the first answer', async () => {
+      const key = newKey();
+      let open!: () => void;
+      gate = new Promise((resolve) => (open = resolve));
+      const first = post({ name: 'slow' }, { 'idempotency-key': key });
+      await new Promise((r) => setTimeout(r, 100));
+      const concurrent = await post({ name: 'slow' }, { 'idempotency-key': key });
+      expect(concurrent.statusCode).toBe(409);
+      expect(concurrent.json()).toMatchObject({ type: 'urn:sonet:problem:idempotency-key-in-progress' });
+      open();
+      expect((await first).statusCode).toBe(202);
+      const after = await post({ name: 'slow' }, { 'idempotency-key': key });
+      expect(after.json()).toEqual((await first).json());
+      expect(runs).toEqual(['slow']);
+    });
+
+    it('keeps keys per caller: the same key from another caller (subject or organisation) is another request', async () => {
+      const key = newKey();
+      const a = await post({ name: 'a' }, { 'idempotency-key': key, 'x-test-caller': 'A81001|gp-1' });
+      const b = await post({ name: 'a' }, { 'idempotency-key': key, 'x-test-caller': 'B82005|gp-1' });
+      const c = await post({ name: 'a' }, { 'idempotency-key': key, 'x-test-caller': 'A81001|gp-2' });
+      expect(new Set([a.json().id, b.json().id, c.json().id]).size).toBe(3);
+      expect(runs).toHaveLength(3);
+    });
+
+    it('forgets a key once it expires', async () => {
+      const key = newKey();
+      await post({ name: 'a' }, { 'idempotency-key': key });
+      await new Promise((r) => setTimeout(r, TTL_MS + 200));
+      await post({ name: 'b' }, { 'idempotency-key': key });
+      expect(runs).toEqual(['a', 'b']);
+    });
+
+    it('replays a 4xx problem; runs again after a 5xx (nothing was done)', async () => {
+      const bad = newKey();
+      expect((await post({ name: 'bad' }, { 'idempotency-key': bad })).statusCode).toBe(400);
+      const replayed = await post({ name: 'bad' }, { 'idempotency-key': bad });
+      expect(replayed.statusCode).toBe(400);
+      expect(replayed.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const boom = newKey();
+      expect((await post({ name: 'boom' }, { 'idempotency-key': boom })).statusCode).toBe(500);
+      expect((await post({ name: 'boom' }, { 'idempotency-key': boom })).json()).toMatchObject({ status: 500 });
+    });
+
+    it('refuses a key that is not 1 to 255 printable ASCII characters, without echoing it', async () => {
+      const res = await post({ name: 'a' }, { 'idempotency-key': 'x'.repeat(256) });
+      expect(res.statusCode).toBe(400);
+      expect(res.body).not.toContain('x'.repeat(256));
+      expect(runs).toEqual([]);
+    });
+  });
+}
