@@ -101,12 +101,10 @@ export const TRANSITIONS = {
   close: { allowedIn: [], to: 'closed', eventType: 'referral.closed.v1' },
 } as const satisfies { readonly [K in TransitionType]: TransitionSpec<K> };
 
+type EventTypeField<K extends TransitionType> = (typeof TRANSITIONS)[K]['eventType'];
 /** The literal event type(s) an entry names: the activity half must emit exactly these. */
-export type EventTypeOf<K extends TransitionType> = (typeof TRANSITIONS)[K]['eventType'] extends infer E
-  ? E extends (...args: never[]) => infer R
-    ? R
-    : E
-  : never;
+export type EventTypeOf<K extends TransitionType> =
+  EventTypeField<K> extends (...args: never[]) => infer R ? Extract<R, string> : Extract<EventTypeField<K>, string>;
 
 /** An entry seen through any action: sound because an entry is only ever given actions of its own type. */
 const specOf = (action: TransitionAction) => TRANSITIONS[action.type] as unknown as TransitionSpec<TransitionType>;
