@@ -155,19 +155,18 @@ describe('SecondOpinionWorkflow', () => {
     slow.add(referralId);
     const first = decide(handle, { type: 'inform-original-team' }, patient);
     await eventually(async () => ((await handle.describe()).raw.pendingActivities?.length ? true : undefined));
-    // Both wait for the first; once it is recorded, the referral goes to the team and may no longer be declined.
+    // Both wait for the first; whichever goes next (their order is not fixed) leaves a state the other is not allowed in.
     const [refer, decline] = await Promise.allSettled([
       decide(handle, { type: 'refer', targetTeam: target('RTH01-CARD') }, gp),
       decide(handle, { type: 'decline', reason: 'no new information' }, gp),
     ]);
     await first;
-    expect(refer.status).toBe('fulfilled');
-    expect(decline.status).toBe('rejected');
+    expect([refer.status, decline.status].sort()).toEqual(['fulfilled', 'rejected']);
     expect(transitions(referralId).map((t) => [t.revision, t.toState])).toEqual([
       [1, 'gp-review'],
-      [2, 'awaiting-triage'],
+      [2, refer.status === 'fulfilled' ? 'awaiting-triage' : 'declined'],
     ]);
-    await handle.terminate('test done');
+    if (refer.status === 'fulfilled') await handle.terminate('test done');
   });
 
   it('rule 5: keeps the original team responsible until a care transfer is accepted', async () => {
