@@ -3,7 +3,6 @@ export const REFERRAL_STATES = [
   'requested',
   'gp-review',
   'declined',
-  'referred',
   'awaiting-triage',
   'rejected-by-team',
   'more-info-requested',

@@ -128,6 +128,26 @@ describe('the second-opinion state machine', () => {
     });
   });
 
+  describe('allowed decisions, as read from the transition catalogue', () => {
+    // What callers see in 409 answers and in the status, in this order ('requested', which lasts until the
+    // request is recorded, listed withdraw first before the catalogue; every other state is as it was).
+    it.each([
+      ['requested', ['inform-original-team', 'withdraw']],
+      ['gp-review', ['refer', 'decline', 'inform-original-team', 'withdraw']],
+      ['rejected-by-team', ['refer', 'decline', 'inform-original-team', 'withdraw']],
+      ['awaiting-triage', ['triage-accept', 'triage-reject', 'request-info', 'inform-original-team', 'withdraw']],
+      ['more-info-requested', ['provide-info', 'inform-original-team', 'withdraw']],
+      ['accepted', ['book-appointment', 'inform-original-team', 'withdraw']],
+      ['appointment-booked', ['issue-opinion', 'book-appointment', 'inform-original-team', 'withdraw']],
+      ['opinion-issued', ['request-care-transfer', 'inform-original-team', 'withdraw']],
+      ['care-transfer-requested', ['care-transfer-decision', 'withdraw']],
+      ['care-transferred', []],
+      ['care-retained', []],
+    ] as [ReferralState, string[]][])('%s allows %j', (state, expected) => {
+      expect(allowedActions(given(state))).toEqual(expected);
+    });
+  });
+
   describe('due steps', () => {
     it('names what each waiting state is waiting for', () => {
       expect(waitingStepOf('gp-review')).toBe('gp-decision');

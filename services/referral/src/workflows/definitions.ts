@@ -2,9 +2,9 @@
 // handles only, no Node built-ins and no service code.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ReferralState } from '../domain/referral-state';
-import type { ActionType, DecisionAction, TeamSnapshot, WaitingStep } from './decider';
+import type { WaitingStep } from './decider';
+import type { ActionType, DecisionAction, TeamSnapshot, TransitionAction } from './transitions';
 
-export const SECOND_OPINION_TASK_QUEUE = 'second-opinion';
 export const workflowIdFor = (referralId: string): string => `second-opinion/${referralId}`;
 
 /** Due time of a waiting step and how long before it the reminder goes. */
@@ -87,7 +87,7 @@ export interface TransitionRecord {
   readonly toState: ReferralState;
   readonly revision: number;
   readonly actor: Actor;
-  readonly action: DecisionAction | { readonly type: 'close'; readonly outcome: 'opinion-given' | 'care-transferred' | 'care-retained' };
+  readonly action: TransitionAction;
   readonly dueAt?: string;
   readonly dueStep?: WaitingStep;
   /** How many teams have been asked (1 for the first referral). */
@@ -114,4 +114,4 @@ export interface ReferralActivities {
   recordTransferOutcome(input: { referralId: string; transferId: string; outcome: 'completed' | 'failed'; reason?: string }): Promise<void>;
 }
 
-export type { ActionType, DecisionAction, TeamSnapshot, WaitingStep };
+export type { ActionType, DecisionAction, TeamSnapshot, TransitionAction, WaitingStep };

@@ -24,6 +24,8 @@ describe('SecondOpinionWorkflow', () => {
   const taskQueue = `test-second-opinion-${uniqueSuffix()}`;
   const codec = new AesGcmPayloadCodec(randomBytes(32));
   const calls = new Map<string, { name: string; input: unknown }[]>();
+  /** Referrals whose transitions take a while to record, so that decisions queue behind them. */
+  const slow = new Set<string>();
   const record = (referralId: string, name: string, input: unknown) => calls.set(referralId, [...(calls.get(referralId) ?? []), { name, input }]);
   const at = () => new Date().toISOString();
   const activities: ReferralActivities = {
@@ -32,7 +34,10 @@ describe('SecondOpinionWorkflow', () => {
       record(i.referralId, 'requestRecordsTransfer', i);
       return { requested: true, at: at(), transferId: randomUUID() };
     },
-    recordTransition: async (i) => (record(i.referralId, 'recordTransition', i), { at: at() }),
+    recordTransition: async (i) => {
+      if (slow.has(i.referralId)) await new Promise((r) => setTimeout(r, 500));
+      return (record(i.referralId, 'recordTransition', i), { at: at() });
+    },
     remind: async (i) => void record(i.referralId, 'remind', i),
     escalateUrgentWait: async (i) => void record(i.referralId, 'escalateUrgentWait', i),
     cancelRecordsTransfer: async (i) => void record(i.referralId, 'cancelRecordsTransfer', i),
@@ -143,6 +148,25 @@ describe('SecondOpinionWorkflow', () => {
     const failure = await refusal(decide(handle, { type: 'decline', reason: 'x' }, gp, 0));
     expect(failure.type).toBe(REVISION_MISMATCH);
     await handle.terminate('test done');
+  });
+
+  it('takes decisions that arrive together one at a time, each checked against the state the previous one left', async () => {
+    const { referralId, handle } = await start();
+    slow.add(referralId);
+    const first = decide(handle, { type: 'inform-original-team' }, patient);
+    await eventually(async () => ((await handle.describe()).raw.pendingActivities?.length ? true : undefined));
+    // Both wait for the first; whichever goes next (their order is not fixed) leaves a state the other is not allowed in.
+    const [refer, decline] = await Promise.allSettled([
+      decide(handle, { type: 'refer', targetTeam: target('RTH01-CARD') }, gp),
+      decide(handle, { type: 'decline', reason: 'no new information' }, gp),
+    ]);
+    await first;
+    expect([refer.status, decline.status].sort()).toEqual(['fulfilled', 'rejected']);
+    expect(transitions(referralId).map((t) => [t.revision, t.toState])).toEqual([
+      [1, 'gp-review'],
+      [2, refer.status === 'fulfilled' ? 'awaiting-triage' : 'declined'],
+    ]);
+    if (refer.status === 'fulfilled') await handle.terminate('test done');
   });
 
   it('rule 5: keeps the original team responsible until a care transfer is accepted', async () => {

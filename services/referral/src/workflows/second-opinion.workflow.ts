@@ -28,6 +28,7 @@ import {
   REVISION_MISMATCH,
   statusQuery,
   type Actor,
+  type DecisionRequest,
   type ReferralActivities,
   type SecondOpinionInput,
   type SecondOpinionStatus,
@@ -35,6 +36,8 @@ import {
   type TransitionRecord,
   type WorkflowTimelineEntry,
 } from './definitions';
+import { Mutex } from './mutex';
+import { eventTypeOf, type SystemAction } from './transitions';
 
 const activities = proxyActivities<ReferralActivities>({
   startToCloseTimeout: '30 seconds',
@@ -57,6 +60,17 @@ export const FALLBACK_POLICY: TimerPolicy = {
 
 const SYSTEM: Actor = { role: 'system' };
 
+type TransferOutcome = { transferId: string; outcome: 'completed' | 'failed'; reason?: string };
+type Due = { step: WaitingStep; at: string };
+
+/** Which behaviour an execution runs: each flag is a `patched()` marker, read once at the start. */
+interface Versions {
+  /** process-v2: timers, decisions and the records transfer at referral (v1, the walking skeleton, asked for it at request). */
+  readonly v2: boolean;
+  /** fifo-mutex: transitions queue first come first served (before it, two waiters could enter at once). */
+  readonly fifoMutex: boolean;
+}
+
 /**
  * The long-running process of one second-opinion referral (workflow id `second-opinion/<referralId>`).
  * Human decisions arrive as the `decision` Update, validated against the state machine in ./decider before
@@ -65,268 +79,262 @@ const SYSTEM: Actor = { role: 'system' };
  * the opinion. Withdrawal ends it from any open state, stops the timers and cancels the records transfer.
  */
 export async function secondOpinionWorkflow(input: SecondOpinionInput): Promise<void> {
-  // process-v2: timers, decisions and the records transfer at referral. Executions recorded before it
-  // (the walking skeleton) asked for the transfer at request time and keep doing so on replay.
-  const v2 = patched('process-v2');
-  const policy = input.policy ?? FALLBACK_POLICY;
-  const referralId = input.referralId;
+  const referral = new SecondOpinionReferral(input, { v2: patched('process-v2'), fifoMutex: patched('fifo-mutex') });
+  setHandler(statusQuery, () => referral.status());
+  setHandler(decisionUpdate, (req) => referral.decide(req), { validator: (req) => referral.validate(req.action, req.expectedRevision) });
+  setHandler(recordsTransferOutcomeSignal, (outcome) => referral.noteTransferOutcome(outcome));
+  await referral.run();
+  await condition(allHandlersFinished);
+}
 
-  let state: ReferralState = 'requested';
-  let revision = 0;
-  let seq = 0;
+/** The state of one referral's process and what can happen to it; one instance per workflow execution. */
+export class SecondOpinionReferral {
+  private state: ReferralState = 'requested';
+  private revision = 0;
+  /** Numbers the recorded steps (transitions and reminders); with the workflow id it derives their event ids. */
+  private seq = 0;
   /** Bumped on every state change: timers started in an older state see it and stand down. */
-  let epoch = 0;
-  let attempt = 0;
-  let originalTeamInformed = false;
-  let targetTeam: TeamSnapshot | undefined;
-  let transferId: string | undefined;
-  let responsible: 'original' | 'receiving' = 'original';
-  let appointmentBooked = false;
-  let due: { step: WaitingStep; at: string } | undefined;
-  let busy = false;
-  const timeline: WorkflowTimelineEntry[] = [];
-  const transferOutcomes: { transferId: string; outcome: 'completed' | 'failed'; reason?: string }[] = [];
-
-  const now = () => new Date(Date.now());
-  const context = (): DecisionContext => ({
-    state,
-    originalTeamId: input.originalTeamId ?? '',
-    originalTeamInformed,
-    ...(targetTeam ? { targetTeamId: targetTeam.teamId } : {}),
-  });
-  const status = (): SecondOpinionStatus => ({
-    referralId,
-    state,
-    revision,
-    allowedActions: allowedActions(context()),
-    responsibleTeam: responsible,
-    ...(due ? { dueAt: due.at, dueStep: due.step } : {}),
-    timeline,
-  });
-
+  private epoch = 0;
+  private attempt = 0;
+  private originalTeamInformed = false;
+  private targetTeam: TeamSnapshot | undefined;
+  private transferId: string | undefined;
+  private responsible: 'original' | 'receiving' = 'original';
+  private appointmentBooked = false;
+  private due: Due | undefined;
+  private readonly timeline: WorkflowTimelineEntry[] = [];
+  private readonly transferOutcomes: TransferOutcome[] = [];
   /** One transition at a time: decisions, timers and signals never interleave their activities. */
-  const exclusively = async <T>(fn: () => Promise<T>): Promise<T> => {
-    await condition(() => !busy);
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
-    }
-  };
+  private readonly mutex: Mutex;
+  private readonly policy: TimerPolicy;
+  private readonly referralId: string;
 
-  const dueFor = (s: ReferralState): { step: WaitingStep; at: string } | undefined => {
-    const step = waitingStepOf(s);
-    return step ? { step, at: new Date(Date.now() + policy.steps[step].dueMs).toISOString() } : undefined;
-  };
+  constructor(
+    private readonly input: SecondOpinionInput,
+    private readonly versions: Versions,
+  ) {
+    this.policy = input.policy ?? FALLBACK_POLICY;
+    this.referralId = input.referralId;
+    this.mutex = new Mutex(versions.fifoMutex);
+  }
 
-  /** Records a transition and moves the workflow's state; starts the timers of the new state. */
-  const transition = async (
-    action: TransitionRecord['action'],
-    to: ReferralState,
-    actor: Actor,
-    eventType: string,
-    traceparent?: string,
-  ): Promise<void> => {
-    const from = state;
-    const nextDue = isTerminal(to) ? undefined : dueFor(to);
-    seq += 1;
-    const record: TransitionRecord = {
-      referralId,
-      seq,
-      fromState: from,
-      toState: to,
-      revision: revision + 1,
-      actor,
-      action,
-      attempt: Math.max(attempt, 1),
-      ...(nextDue ? { dueAt: nextDue.at, dueStep: nextDue.step } : {}),
-      ...(traceparent ? { traceparent } : {}),
+  status(): SecondOpinionStatus {
+    return {
+      referralId: this.referralId,
+      state: this.state,
+      revision: this.revision,
+      allowedActions: allowedActions(this.context()),
+      responsibleTeam: this.responsible,
+      ...(this.due ? { dueAt: this.due.at, dueStep: this.due.step } : {}),
+      timeline: this.timeline,
     };
-    const { at } = await activities.recordTransition(record);
-    revision += 1;
-    state = to;
-    epoch += 1;
-    due = nextDue;
-    timeline.push({ at, state: to, event: eventType });
-    startTimersFor(to);
-  };
+  }
 
-  const startTimersFor = (s: ReferralState) => {
-    if (!v2 || isTerminal(s)) return;
-    const myEpoch = epoch;
-    const stillHere = () => epoch !== myEpoch;
-    const step = waitingStepOf(s);
-    if (step && due) {
-      const timing = policy.steps[step];
-      const dueAt = due.at;
-      void (async () => {
-        // Remind before the due time, then again when it has passed; stand down as soon as the state moves on.
-        if (await condition(stillHere, Math.max(0, timing.dueMs - timing.reminderBeforeMs))) return;
-        await exclusively(async () => {
-          if (!stillHere()) await activities.remind({ referralId, seq: ++seq, step, dueAt, overdue: false });
-        });
-        if (await condition(stillHere, Math.max(1, timing.reminderBeforeMs))) return;
-        await exclusively(async () => {
-          if (!stillHere()) await activities.remind({ referralId, seq: ++seq, step, dueAt, overdue: true });
-        });
-      })();
+  /** The request, the first waits, then records-transfer outcomes until the process ends. */
+  async run(): Promise<void> {
+    await this.recordRequest();
+    if (!this.versions.v2) {
+      const transfer = await activities.requestRecordsTransfer({ referralId: this.referralId });
+      if (transfer.requested) this.timeline.push({ at: transfer.at, state: this.state, event: 'records.transfer-requested.v1' });
     }
-    if (s === 'opinion-issued') {
-      void (async () => {
-        if (await condition(stillHere, policy.closeAfterOpinionMs)) return;
-        await exclusively(async () => {
-          if (!stillHere()) await transition({ type: 'close', outcome: 'opinion-given' }, 'closed', SYSTEM, 'referral.closed.v1');
-        });
-      })();
+    if (this.versions.v2) this.escalateUrgentWait();
+    while (!isTerminal(this.state)) {
+      await condition(() => isTerminal(this.state) || this.transferOutcomes.length > 0);
+      for (let o = this.transferOutcomes.shift(); o; o = this.transferOutcomes.shift()) {
+        const outcome = o;
+        await this.mutex.runExclusive(() => activities.recordTransferOutcome({ referralId: this.referralId, ...outcome }));
+      }
     }
-  };
+  }
 
-  const requestTransfer = async (target: TeamSnapshot, traceparent: string | undefined) => {
-    const trace = traceparent ? { traceparent } : {};
-    if (transferId) {
-      await activities.cancelRecordsTransfer({ referralId, transferId, reason: 'referred to another team', ...trace });
-    }
-    const t = await activities.requestRecordsTransfer({ referralId, target, ...trace });
-    if (t.requested) {
-      transferId = t.transferId;
-      timeline.push({ at: t.at, state, event: 'records.transfer-requested.v1' });
-    }
-  };
+  /** The `decision` Update: checked again once its turn comes, since an earlier decision may have moved the state. */
+  decide(req: DecisionRequest): Promise<SecondOpinionStatus> {
+    return this.mutex.runExclusive(async () => {
+      this.validate(req.action, req.expectedRevision);
+      await this.takeDecision(req.action, req.actor, req.traceparent);
+      return this.status();
+    });
+  }
 
-  const decide = async (action: DecisionAction, actor: Actor, traceparent?: string): Promise<void> => {
-    const to = nextState(context(), action);
-    if (action.type === 'refer') {
-      attempt += 1;
-      targetTeam = action.targetTeam;
-    }
-    await transition(action, to, actor, eventTypeOf(action), traceparent);
-    switch (action.type) {
-      case 'refer':
-        if (v2) await requestTransfer(action.targetTeam, traceparent);
-        break;
-      case 'inform-original-team':
-        originalTeamInformed = true;
-        break;
-      case 'book-appointment':
-        appointmentBooked = true;
-        break;
-      case 'care-transfer-decision':
-        if (action.accept) responsible = 'receiving';
-        await transition(
-          { type: 'close', outcome: action.accept ? 'care-transferred' : 'care-retained' },
-          'closed',
-          SYSTEM,
-          'referral.closed.v1',
-          traceparent,
-        );
-        break;
-      case 'withdraw':
-      case 'decline':
-        if (transferId) {
-          await activities.cancelRecordsTransfer({ referralId, transferId, reason: `referral ${to}`, ...(traceparent ? { traceparent } : {}) });
-        }
-        break;
-      default:
-        break;
-    }
-  };
+  noteTransferOutcome(outcome: TransferOutcome): void {
+    this.transferOutcomes.push(outcome);
+  }
 
-  setHandler(statusQuery, status);
-
-  setHandler(
-    decisionUpdate,
-    (req) =>
-      exclusively(async () => {
-        // Checked again here: an earlier decision may have changed the state after this one was validated.
-        validate(req.action, req.expectedRevision);
-        await decide(req.action, req.actor, req.traceparent);
-        return status();
-      }),
-    { validator: (req) => validate(req.action, req.expectedRevision) },
-  );
-
-  setHandler(recordsTransferOutcomeSignal, (outcome) => {
-    transferOutcomes.push(outcome);
-  });
-
-  function validate(action: DecisionAction, expectedRevision: number | undefined): void {
-    if (expectedRevision !== undefined && expectedRevision !== revision) {
+  /** The Update's validator: refuses (before anything is recorded) a stale revision or a decision the state does not allow. */
+  validate(action: DecisionAction, expectedRevision: number | undefined): void {
+    const details = () => [{ state: this.state, revision: this.revision, allowedActions: allowedActions(this.context()) }];
+    if (expectedRevision !== undefined && expectedRevision !== this.revision) {
       throw ApplicationFailure.create({
         type: REVISION_MISMATCH,
-        message: `the referral has changed since revision ${expectedRevision}; it is now at revision ${revision}`,
-        details: [{ state, revision, allowedActions: allowedActions(context()) }],
+        message: `the referral has changed since revision ${expectedRevision}; it is now at revision ${this.revision}`,
+        details: details(),
         nonRetryable: true,
       });
     }
     try {
-      checkDecision(context(), action);
+      checkDecision(this.context(), action);
     } catch (e) {
       if (!(e instanceof DecisionRejected)) throw e;
       throw ApplicationFailure.create({
         type: e.reason === 'same-team' ? DECISION_SAME_TEAM : DECISION_NOT_ALLOWED,
         message: e.message,
-        details: [{ state, revision, allowedActions: allowedActions(context()) }],
+        details: details(),
         nonRetryable: true,
       });
     }
   }
 
-  // --- The request itself.
-  const firstDue = v2 ? dueFor('gp-review') : undefined;
-  const requested = await activities.recordRequested({ referralId, ...(firstDue ? { dueAt: firstDue.at } : {}) });
-  timeline.push({ at: requested.at, state: 'requested', event: 'referral.requested.v1' });
-  if (state === 'requested') {
-    state = 'gp-review';
-    epoch += 1;
-    due = firstDue;
-    startTimersFor('gp-review');
+  private context(): DecisionContext {
+    return {
+      state: this.state,
+      originalTeamId: this.input.originalTeamId ?? '',
+      originalTeamInformed: this.originalTeamInformed,
+      ...(this.targetTeam ? { targetTeamId: this.targetTeam.teamId } : {}),
+    };
   }
 
-  if (!v2) {
-    const transfer = await activities.requestRecordsTransfer({ referralId });
-    if (transfer.requested) timeline.push({ at: transfer.at, state, event: 'records.transfer-requested.v1' });
+  private async recordRequest(): Promise<void> {
+    const firstDue = this.versions.v2 ? this.dueFor('gp-review') : undefined;
+    const requested = await activities.recordRequested({ referralId: this.referralId, ...(firstDue ? { dueAt: firstDue.at } : {}) });
+    this.timeline.push({ at: requested.at, state: 'requested', event: 'referral.requested.v1' });
+    // A withdrawal may have come in while the request was being recorded.
+    if (this.state === 'requested') {
+      this.state = 'gp-review';
+      this.epoch += 1;
+      this.due = firstDue;
+      this.startTimersFor('gp-review');
+    }
   }
 
-  // Rule 10: an urgent referral with no appointment within its threshold is escalated, once.
-  if (v2 && input.urgency === 'urgent' && policy.urgentEscalationMs) {
-    const threshold = policy.urgentEscalationMs;
+  /** Records the decision's transition, then what follows from it for the rest of the process. */
+  private async takeDecision(action: DecisionAction, actor: Actor, traceparent?: string): Promise<void> {
+    const to = nextState(this.context(), action);
+    if (action.type === 'refer') {
+      this.attempt += 1;
+      this.targetTeam = action.targetTeam;
+    }
+    await this.transition(action, to, actor, traceparent);
+    switch (action.type) {
+      case 'refer':
+        if (this.versions.v2) await this.requestTransfer(action.targetTeam, traceparent);
+        break;
+      case 'inform-original-team':
+        this.originalTeamInformed = true;
+        break;
+      case 'book-appointment':
+        this.appointmentBooked = true;
+        break;
+      case 'care-transfer-decision':
+        if (action.accept) this.responsible = 'receiving';
+        await this.close(action.accept ? 'care-transferred' : 'care-retained', traceparent);
+        break;
+      case 'withdraw':
+      case 'decline':
+        await this.cancelTransfer(`referral ${to}`, traceparent);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private close(outcome: SystemAction['outcome'], traceparent?: string): Promise<void> {
+    return this.transition({ type: 'close', outcome }, 'closed', SYSTEM, traceparent);
+  }
+
+  /** Records a transition and moves the workflow's state; starts the timers of the new state. */
+  private async transition(action: TransitionRecord['action'], to: ReferralState, actor: Actor, traceparent?: string): Promise<void> {
+    const nextDue = isTerminal(to) ? undefined : this.dueFor(to);
+    this.seq += 1;
+    const { at } = await activities.recordTransition({
+      referralId: this.referralId,
+      seq: this.seq,
+      fromState: this.state,
+      toState: to,
+      revision: this.revision + 1,
+      actor,
+      action,
+      attempt: Math.max(this.attempt, 1),
+      ...(nextDue ? { dueAt: nextDue.at, dueStep: nextDue.step } : {}),
+      ...(traceparent ? { traceparent } : {}),
+    });
+    this.revision += 1;
+    this.state = to;
+    this.epoch += 1;
+    this.due = nextDue;
+    this.timeline.push({ at, state: to, event: eventTypeOf(action) });
+    this.startTimersFor(to);
+  }
+
+  private dueFor(s: ReferralState): Due | undefined {
+    const step = waitingStepOf(s);
+    return step ? { step, at: new Date(Date.now() + this.policy.steps[step].dueMs).toISOString() } : undefined;
+  }
+
+  private startTimersFor(s: ReferralState): void {
+    if (!this.versions.v2 || isTerminal(s)) return;
+    const step = waitingStepOf(s);
+    if (step && this.due) void this.remindUntilMovedOn(step, this.due.at);
+    if (s === 'opinion-issued') void this.closeAfterOpinion();
+  }
+
+  /** A predicate that holds once the state has moved on from the current one. */
+  private movedOn(): () => boolean {
+    const epoch = this.epoch;
+    return () => this.epoch !== epoch;
+  }
+
+  /** Reminds before the due time, then again when it has passed; stands down as soon as the state moves on. */
+  private async remindUntilMovedOn(step: WaitingStep, dueAt: string): Promise<void> {
+    const movedOn = this.movedOn();
+    const timing = this.policy.steps[step];
+    for (const [waitMs, overdue] of [
+      [Math.max(0, timing.dueMs - timing.reminderBeforeMs), false],
+      [Math.max(1, timing.reminderBeforeMs), true],
+    ] as const) {
+      if (await condition(movedOn, waitMs)) return;
+      await this.mutex.runExclusive(async () => {
+        if (!movedOn()) await activities.remind({ referralId: this.referralId, seq: ++this.seq, step, dueAt, overdue });
+      });
+    }
+  }
+
+  /** The process closes once the opinion has stood for a while without a care-transfer request. */
+  private async closeAfterOpinion(): Promise<void> {
+    const movedOn = this.movedOn();
+    if (await condition(movedOn, this.policy.closeAfterOpinionMs)) return;
+    await this.mutex.runExclusive(async () => {
+      if (!movedOn()) await this.close('opinion-given');
+    });
+  }
+
+  /** Rule 10: an urgent referral with no appointment within its threshold is escalated, once. */
+  private escalateUrgentWait(): void {
+    const threshold = this.policy.urgentEscalationMs;
+    if (this.input.urgency !== 'urgent' || !threshold) return;
     const started = workflowInfo().startTime.getTime();
+    const settled = () => this.appointmentBooked || isTerminal(this.state);
     void (async () => {
-      if (await condition(() => appointmentBooked || isTerminal(state), threshold)) return;
-      await exclusively(async () => {
-        if (!appointmentBooked && !isTerminal(state)) {
-          await activities.escalateUrgentWait({ referralId, waitedMs: now().getTime() - started, thresholdMs: threshold });
+      if (await condition(settled, threshold)) return;
+      await this.mutex.runExclusive(async () => {
+        if (!settled()) {
+          await activities.escalateUrgentWait({ referralId: this.referralId, waitedMs: Date.now() - started, thresholdMs: threshold });
         }
       });
     })();
   }
 
-  // --- Waits for decisions (Updates) and records-transfer outcomes (Signals) until the process ends.
-  while (!isTerminal(state)) {
-    await condition(() => isTerminal(state) || transferOutcomes.length > 0);
-    for (let o = transferOutcomes.shift(); o; o = transferOutcomes.shift()) {
-      const outcome = o;
-      await exclusively(() => activities.recordTransferOutcome({ referralId, ...outcome }));
+  /** Rule 4: the records follow the referral to the team the GP chose (a transfer to an earlier team stops). */
+  private async requestTransfer(target: TeamSnapshot, traceparent: string | undefined): Promise<void> {
+    await this.cancelTransfer('referred to another team', traceparent);
+    const t = await activities.requestRecordsTransfer({ referralId: this.referralId, target, ...(traceparent ? { traceparent } : {}) });
+    if (t.requested) {
+      this.transferId = t.transferId;
+      this.timeline.push({ at: t.at, state: this.state, event: 'records.transfer-requested.v1' });
     }
   }
-  await condition(allHandlersFinished);
+
+  private async cancelTransfer(reason: string, traceparent: string | undefined): Promise<void> {
+    if (!this.transferId) return;
+    await activities.cancelRecordsTransfer({ referralId: this.referralId, transferId: this.transferId, reason, ...(traceparent ? { traceparent } : {}) });
+  }
 }
-
-const EVENT_TYPES: Record<DecisionAction['type'], string> = {
-  refer: 'referral.referred.v1',
-  decline: 'referral.gp-declined.v1',
-  'triage-accept': 'referral.triage-accepted.v1',
-  'triage-reject': 'referral.triage-rejected.v1',
-  'request-info': 'referral.more-info-requested.v1',
-  'provide-info': 'referral.more-info-provided.v1',
-  'book-appointment': 'referral.appointment-booked.v1',
-  'issue-opinion': 'referral.opinion-issued.v1',
-  'inform-original-team': 'referral.original-team-informed.v1',
-  'request-care-transfer': 'referral.care-transfer-requested.v1',
-  'care-transfer-decision': 'referral.care-transferred.v1',
-  withdraw: 'referral.withdrawn.v1',
-};
-
-const eventTypeOf = (a: DecisionAction): string =>
-  a.type === 'care-transfer-decision' && !a.accept ? 'referral.care-retained.v1' : EVENT_TYPES[a.type];
