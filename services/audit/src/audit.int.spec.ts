@@ -27,6 +27,7 @@ import { verifyDatabase } from './verify-log/verify-log';
 import { RETENTION_EVENT_TYPE } from './domain/retention-entry';
 import { PatientKeyer } from './domain/patient-identifiers';
 import { AUDIT_WRITER_ROLE } from './migrations/Migration20261125100000_hash_chain';
+import { BAD_VALUES, badQueries, encode, ID_PATHS, PARAM_CASES, queryString } from './http/bad-query.table';
 
 jest.setTimeout(120_000);
 
@@ -404,6 +405,24 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       if (param) expect((res.body['invalid-params'] as { name: string }[]).map((p) => p.name)).toContain(param);
       expect(res.text).not.toContain('9434765919');
     });
+
+    // The class, over HTTP: every parameter of every GET endpoint, every hostile shape (services/audit/src/http/bad-query.table.ts).
+    it.each(badQueries())('%s answers 400 problem+json naming %s for %s, never a 5xx', async (endpoint, param, _name, value, rest) => {
+      const path = PARAM_CASES.find((c) => c.endpoint === endpoint)!.path;
+      const res = await get(`${path}?${queryString(param, value, rest)}`);
+      expect({ status: res.status, contentType: res.contentType }).toEqual({ status: 400, contentType: expect.stringMatching(/^application\/problem\+json/) as unknown });
+      expect((res.body['invalid-params'] as { name: string }[]).map((p) => p.name)).toContain(param);
+      if (String(value).length > 2) expect(res.text).not.toContain(String(value));
+    });
+
+    it.each(ID_PATHS.flatMap(({ endpoint, path }) => Object.entries(BAD_VALUES).filter(([, v]) => typeof v === 'string' && v !== '').map(([name, v]) => [endpoint, name, path(encode(v as string))])))(
+      '%s answers 400 problem+json for an id that is %s',
+      async (_endpoint, _name, path) => {
+        const res = await get(path);
+        expect(res.status).toBe(400);
+        expect(res.contentType).toMatch(/^application\/problem\+json/);
+      },
+    );
   });
 
   describe('when someone tries to change the log', () => {
