@@ -281,6 +281,14 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       expect(await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: (t) => out.push(t), err: () => undefined })).toBe(0);
       writeFileSync(file, ndjson.text.replace('"referringPractice\\":\\"A81001', '"referringPractice\\":\\"B82005'));
       expect(await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: () => undefined, err: () => undefined })).toBe(2);
+
+      // An entry line taken out still leaves a proof-valid pack: the seal reports it (ADR 0011).
+      const lines = ndjson.text.split('\n');
+      const firstEntry = lines.findIndex((l) => l.startsWith('{"record":"entry"'));
+      writeFileSync(file, lines.filter((_, i) => i !== firstEntry).join('\n'));
+      const report: string[] = [];
+      expect(await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: (t) => report.push(t), err: () => undefined })).toBe(2);
+      expect((JSON.parse(report.join('')) as { problems: string[] }).problems).toContain(`the pack lost its first entries: ${pack.entries[0]!.seq} (it starts at ${pack.entries[1]!.seq} but was sealed from ${pack.entries[0]!.seq})`);
     });
   });
 
