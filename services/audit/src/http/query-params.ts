@@ -26,14 +26,14 @@ export const pageSize = (max: number, fallback: number) =>
 
 /**
  * Free text compared with a column (an actor's id): no control characters (PostgreSQL text cannot hold NUL, and
- * none belongs in an id), bounded length.
+ * none belongs in an id), no U+FFFD (what bytes that were not UTF-8 decode to), bounded length.
  */
 export const plainText = (max: number) =>
   z
     .string()
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .regex(/^[^\p{Cc}\p{Cs}]+$/u, 'must not hold control characters');
+    .regex(/^[^\p{Cc}\p{Cs}\uFFFD]+$/u, 'must not hold control characters or bytes that are not UTF-8');
 
 /** For endpoints that take no query parameters: any given is named as unknown. */
 export const noQuery = z.object({}).strict();
