@@ -16,7 +16,8 @@ import { verifyOffThread } from './verify-log/verify-runner';
 
 const USAGE = `usage: npm run -s audit -- <command>
   verify [--from SEQ] [--checkpoint-log FILE] [--public-key PEM]   recompute the chain in the database; exit 2 if it breaks
-  verify-export FILE --public-key PEM                              check an evidence pack (NDJSON or FHIR bundle) offline
+  verify-export FILE --public-key PEM [--accept-unsealed]          check an evidence pack (NDJSON or FHIR bundle) offline;
+                                                                   --accept-unsealed checks the entries of a pre-ADR-0011 pack
   retention [--dry-run] [--months N]                               drop month partitions past retention, as an audited act
   public-key                                                       print the checkpoint signing key's public half (PEM)
 Database settings come from the environment (PGHOST, PGPORT, PGDATABASE, PGUSER/PGPASSWORD; retention: PGOWNER_*).`;
@@ -43,6 +44,7 @@ export async function runCli(argv: readonly string[], env: Record<string, string
       'public-key': { type: 'string' },
       'dry-run': { type: 'boolean' },
       months: { type: 'string' },
+      'accept-unsealed': { type: 'boolean' },
     },
   });
   switch (command) {
@@ -68,7 +70,9 @@ export async function runCli(argv: readonly string[], env: Record<string, string
         io.err('warning: no --public-key given: checking against the key inside the pack proves consistency, not origin\n');
         keyring = CheckpointKeyring.fromPem(pack.publicKeyPem);
       }
-      const result = verifyEvidence(pack, keyring);
+      const acceptUnsealed = values['accept-unsealed'] ?? false;
+      if (acceptUnsealed && !pack.seal) io.err('warning: the pack has no seal (exported before ADR 0011): its entries are checked, not that none was removed\n');
+      const result = verifyEvidence(pack, keyring, { acceptUnsealed });
       io.out(`${JSON.stringify({ referralId: pack.referralId, chain: pack.chain, ...result }, null, 2)}\n`);
       return result.ok ? 0 : 2;
     }

@@ -4,8 +4,20 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemDetailsFilter } from './problem.filter';
 import { problemType, type ProblemBody } from './problem';
+
+/**
+ * Fastify rejects some requests before any route runs (a path that is not valid percent-encoded UTF-8, a path
+ * parameter over its length limit), so Nest's ProblemDetailsFilter never sees them: answer those as problem+json too,
+ * without the URL (it holds the offending value).
+ */
+function answerFrameworkError(error: { code?: string; statusCode?: number }, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is not valid.';
+  void reply.status(status).header('content-type', 'application/problem+json').send({ type: problemType('bad-request'), title: 'Bad request', status, detail });
+}
 
 export interface ServiceBootstrapOptions {
   readonly module: Type<unknown> | DynamicModule;
@@ -20,7 +32,7 @@ export interface ServiceBootstrapOptions {
 export async function createServiceApp(options: ServiceBootstrapOptions): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     options.module,
-    new FastifyAdapter({ bodyLimit: 1024 * 1024, trustProxy: true }),
+    new FastifyAdapter({ bodyLimit: 1024 * 1024, trustProxy: true, frameworkErrors: answerFrameworkError }),
     { bufferLogs: true },
   );
   app.useLogger(app.get(Logger));

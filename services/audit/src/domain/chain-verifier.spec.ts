@@ -40,7 +40,49 @@ describe('verifying the chain', () => {
   it('finds an inserted entry at the position it claims', () => {
     const inserted = memoryChain([draftOf(referral, { forged: true })], 7, rows[5]!.hash)[0]!;
     const withInsert = [...rows.slice(0, 7), inserted, ...rows.slice(7)];
-    expect(verify(withInsert).firstBreak).toMatchObject({ seq: '7', reason: 'duplicate-or-out-of-order' });
+    expect(verify(withInsert).firstBreak).toMatchObject({ seq: '7', reason: 'duplicate' });
+  });
+
+  describe('rows out of their place, each named as what happened to it', () => {
+    const at = (...seqs: number[]) => seqs.map((s) => rows[s - 1]!);
+    const reasons = (input: readonly MemoryRow[], options: Partial<ChainVerifierOptions> = {}) => verify(input, options).breaks.map((b) => [b.seq, b.reason]);
+
+    it.each<[string, number[], [string, string][]]>([
+      ['two neighbours swapped', [1, 2, 3, 5, 4, 6, 7, 8, 9, 10], [['4', 'swapped']]],
+      ['two far-apart entries swapped', [1, 2, 8, 4, 5, 6, 7, 3, 9, 10], [['3', 'swapped']]],
+      ['an entry moved back', [1, 2, 4, 5, 6, 3, 7, 8, 9, 10], [['3', 'moved']]],
+      ['an entry moved forward', [1, 2, 6, 3, 4, 5, 7, 8, 9, 10], [['6', 'moved']]],
+      ['a wider reordering', [1, 5, 3, 2, 4, 6, 7, 8, 9, 10], [['2', 'reordered']]],
+      ['an entry duplicated in place', [1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10], [['3', 'duplicate']]],
+      ['an entry duplicated further on', [1, 2, 3, 4, 5, 6, 3, 7, 8, 9, 10], [['3', 'duplicate']]],
+      ['an entry deleted', [1, 2, 3, 4, 6, 7, 8, 9, 10], [['5', 'missing']]],
+      ['the last entry moved to the front of the tail', [1, 2, 3, 4, 5, 6, 7, 8, 10, 9], [['9', 'swapped']]],
+    ])('%s', (_what, order, expected) => {
+      expect(reasons(at(...order))).toEqual(expected);
+    });
+
+    it('reports the entries around a swap as unchanged: the chain is checked in its own order', () => {
+      expect(verify(at(1, 2, 3, 5, 4, 6, 7, 8, 9, 10), { checkpoints: [checkpointAt(rows[9]!)] })).toMatchObject({ entries: 10, head: rows[9]!.hash.toString('hex'), checkpointsChecked: 1 });
+    });
+
+    it('names entries shifted to other sequence numbers (the chain still links them) as renumbered, not missing', () => {
+      const shifted = rows.map((r) => (r.seq >= 6 ? { ...r, seq: r.seq + 3 } : r));
+      expect(reasons(shifted)).toEqual([['9', 'renumbered']]);
+    });
+
+    it('names an entry moved further than the reorder window as moved, not missing', () => {
+      const long = memoryChain(Array.from({ length: 1100 }, (_, n) => draftOf(referral, { n })));
+      const moved = [...long.slice(0, 4), ...long.slice(5, 1100), long[4]!];
+      expect(verify(moved).breaks.map((b) => [b.seq, b.reason])).toEqual([['5', 'moved']]);
+    });
+
+    it('finds a change inside a swapped pair as well as the swap', () => {
+      const changed = at(1, 2, 3, 5, 4, 6, 7, 8, 9, 10).map((r) => (r.seq === 5 ? { ...r, canonical: `${r.canonical} ` } : r));
+      expect(reasons(changed)).toEqual([
+        ['4', 'swapped'],
+        ['5', 'changed'],
+      ]);
+    });
   });
 
   it('finds a rewritten history (every hash recomputed) through the signed checkpoint', () => {

@@ -5,7 +5,15 @@ import type { Checkpoint, CheckpointKeyring } from './checkpoint';
 export interface ChainBreak {
   /** The first sequence number that does not verify (for a missing entry: the one that is missing). */
   readonly seq: string;
-  readonly reason: 'changed' | 'missing' | 'duplicate-or-out-of-order' | 'prefix-missing' | 'tail-missing' | 'checkpoint-mismatch' | 'checkpoint-signature' | 'checkpoint-unknown-key' | 'checkpoint-missing-in-database';
+  readonly reason:
+    | 'changed'
+    | 'missing'
+    | 'duplicate'
+    | 'swapped'
+    | 'moved'
+    | 'reordered'
+    | 'renumbered'
+    | 'prefix-missing' | 'tail-missing' | 'checkpoint-mismatch' | 'checkpoint-signature' | 'checkpoint-unknown-key' | 'checkpoint-missing-in-database';
   readonly detail: string;
 }
 
@@ -40,6 +48,37 @@ export interface ChainVerifierOptions {
 }
 
 const MAX_BREAKS = 100;
+/**
+ * How many rows may arrive ahead of the one the chain expects before it is declared missing. Rows out of place are
+ * held (copied) until the chain reaches them, so moves within this window are named as moves, not as gaps; a row that
+ * turns up later than that still turns its `missing` into `moved`.
+ */
+const REORDER_WINDOW = 1024;
+/** Runs of consecutive seqs kept per disorder episode, to name its shape; beyond that it is just `reordered`. */
+const MAX_RUNS = 64;
+
+/** A row held until the chain reaches it, laid out as feed() lays one out: prev_hash, hash, a spare byte, canonical. */
+const heldRow = (buf: Buffer, prevStart: number, hashStart: number, start: number, end: number): Buffer =>
+  Buffer.concat([buf.subarray(prevStart, prevStart + HASH_BYTES), buf.subarray(hashStart, hashStart + HASH_BYTES), Buffer.alloc(1), buf.subarray(start, end)]);
+
+/**
+ * The shape of one episode of disorder, from the seqs in the order they arrived (as runs of consecutive seqs): two
+ * entries that changed places, one moved back or forward, or a wider reordering. Null when nothing is out of order.
+ */
+export function disorderOf(runs: readonly (readonly [number, number])[]): Omit<ChainBreak, 'seq'> & { seq: number } | null {
+  if (runs.every((r, i) => i === 0 || r[0] > (runs[i - 1]?.[1] ?? -Infinity))) return null;
+  const lo = Math.min(...runs.map((r) => r[0]));
+  const hi = Math.max(...runs.map((r) => r[1]));
+  const one = (r: readonly [number, number] | undefined, seq: number) => r !== undefined && r[0] === seq && r[1] === seq;
+  const span = (r: readonly [number, number] | undefined, from: number, to: number) => r !== undefined && r[0] === from && r[1] === to;
+  const [a, b, c] = runs;
+  if ((runs.length === 2 && hi === lo + 1 && one(a, hi) && one(b, lo)) || (runs.length === 3 && one(a, hi) && span(b, lo + 1, hi - 1) && one(c, lo))) {
+    return { seq: lo, reason: 'swapped', detail: `entries ${lo} and ${hi} have swapped places` };
+  }
+  if (runs.length === 2 && span(a, lo + 1, hi) && one(b, lo)) return { seq: lo, reason: 'moved', detail: `entry ${lo} was moved: it comes after entry ${hi}` };
+  if (runs.length === 2 && one(a, hi) && span(b, lo, hi - 1)) return { seq: hi, reason: 'moved', detail: `entry ${hi} was moved: it comes before entry ${lo}` };
+  return { seq: lo, reason: 'reordered', detail: `entries ${lo} to ${hi} are out of order` };
+}
 
 /**
  * Recomputes the chain from the rows, in seq order, and holds it to the signed checkpoints. Feed rows with
@@ -60,6 +99,12 @@ export class ChainVerifier {
   private cursor = 0;
   private checked = 0;
   private readonly dbSeqs: Set<string>;
+  /** Rows that arrived ahead of `expected`, by seq, until the chain reaches them. */
+  private readonly early = new Map<number, Buffer>();
+  /** The seqs of the current disorder episode in arrival order, as runs of consecutive seqs. */
+  private runs: [number, number][] = [];
+  /** Seqs reported missing, by seq: one that turns up after all was moved, and its break says so. */
+  private readonly declaredMissing = new Map<number, ChainBreak>();
 
   constructor(private readonly options: ChainVerifierOptions) {
     this.dbSeqs = new Set(options.checkpoints.map((c) => c.seq));
@@ -85,17 +130,97 @@ export class ChainVerifier {
    */
   push(seq: number, buf: Buffer, prevStart: number, hashStart: number, start: number, end: number): void {
     if (this.folder === undefined) this.begin(seq, buf.subarray(prevStart, prevStart + HASH_BYTES));
-    const folder = this.folder!;
-    if (seq !== this.expected) {
-      if (seq < this.expected) {
-        this.fail({ seq: String(seq), reason: 'duplicate-or-out-of-order', detail: `entry ${seq} appears again or out of order (expected ${this.expected})` });
-        return;
-      }
-      this.fail({ seq: String(this.expected), reason: 'missing', detail: seq - this.expected === 1 ? `entry ${this.expected} is missing` : `entries ${this.expected} to ${seq - 1} are missing` });
-      // Go on from what the next row says it follows, to find any later, independent break.
-      folder.resetTo(buf, prevStart);
-      this.passCheckpointsBefore(seq);
+    if (seq === this.expected && this.early.size === 0) {
+      this.append(seq, buf, prevStart, hashStart, start, end);
+      return;
     }
+    this.outOfSequence(seq, buf, prevStart, hashStart, start, end);
+  }
+
+  /** The slow path: a row that is not the next in the chain, or arrives while others wait for their turn. */
+  private outOfSequence(seq: number, buf: Buffer, prevStart: number, hashStart: number, start: number, end: number): void {
+    const folder = this.chainFolder();
+    if (seq === this.expected) {
+      this.note(seq);
+      this.append(seq, buf, prevStart, hashStart, start, end);
+      this.drain();
+      return;
+    }
+    // A row that chains straight onto the last one under another number: nothing is missing or moved, its seq was changed.
+    if (this.early.size === 0 && !this.declaredMissing.has(seq) && folder.headEquals(buf, prevStart)) {
+      this.fail({ seq: String(seq), reason: 'renumbered', detail: `the entry stored as ${seq} follows entry ${this.expected - 1} directly in the chain: its sequence number was changed (expected ${this.expected})` });
+      this.expected = seq;
+      this.append(seq, buf, prevStart, hashStart, start, end);
+      return;
+    }
+    if (seq < this.expected) {
+      const missing = this.declaredMissing.get(seq);
+      if (missing) {
+        const moved: ChainBreak = { seq: String(seq), reason: 'moved', detail: `entry ${seq} was moved: it comes after entry ${this.last}, too far from its place to be checked in the chain` };
+        const at = this.breaks.indexOf(missing);
+        // A gap of one entry that turned up is no gap at all; in a wider gap the others are still missing.
+        if (at >= 0 && missing.seq === String(seq) && !this.declaredMissing.has(seq + 1)) this.breaks[at] = moved;
+        else this.fail(moved);
+        this.declaredMissing.delete(seq);
+      } else {
+        this.fail({ seq: String(seq), reason: 'duplicate', detail: `entry ${seq} appears again, after entry ${this.last}` });
+      }
+      return;
+    }
+    if (this.early.has(seq)) {
+      this.fail({ seq: String(seq), reason: 'duplicate', detail: `entry ${seq} appears again, before the chain reached it` });
+      return;
+    }
+    this.note(seq);
+    this.early.set(seq, heldRow(buf, prevStart, hashStart, start, end));
+    if (this.early.size > REORDER_WINDOW) this.giveUpWaiting();
+  }
+
+  /** The expected entry has not come within the window (or at the end): it is missing; go on with the earliest held row. */
+  private giveUpWaiting(): void {
+    const next = Math.min(...this.early.keys());
+    const gap: ChainBreak = { seq: String(this.expected), reason: 'missing', detail: next - this.expected === 1 ? `entry ${this.expected} is missing` : `entries ${this.expected} to ${next - 1} are missing` };
+    this.fail(gap);
+    // One break for the range; should one of its entries turn up after all, the break names the move instead.
+    for (let seq = this.expected; seq < next && this.declaredMissing.size < REORDER_WINDOW; seq++) this.declaredMissing.set(seq, gap);
+    // Go on from what the next row says it follows, to find any later, independent break.
+    const row = this.early.get(next);
+    if (row) this.chainFolder().resetTo(row, 0);
+    this.passCheckpointsBefore(next);
+    this.expected = next;
+    this.drain();
+  }
+
+  /** Appends the held rows the chain has reached; at the end of an episode of disorder, names its shape. */
+  private drain(): void {
+    for (let row = this.early.get(this.expected); row !== undefined; row = this.early.get(this.expected)) {
+      this.early.delete(this.expected);
+      this.append(this.expected, row, 0, HASH_BYTES, 2 * HASH_BYTES + 1, row.length);
+    }
+    if (this.early.size > 0) return;
+    const shape = disorderOf(this.runs);
+    if (shape) this.fail({ ...shape, seq: String(shape.seq) });
+    this.runs = [];
+  }
+
+  /** The folder begin() set up (every row goes through begin first). */
+  private chainFolder(): ChainFolder {
+    if (this.folder === undefined) throw new Error('a row was appended before the chain began');
+    return this.folder;
+  }
+
+  /** Records a seq of the current episode, in arrival order. */
+  private note(seq: number): void {
+    const run = this.runs[this.runs.length - 1];
+    if (run && run[1] === seq - 1) run[1] = seq;
+    // Past MAX_RUNS the shape is no longer one move or swap: the last run absorbs the rest, which reads as reordered.
+    else if (this.runs.length < MAX_RUNS) this.runs.push([seq, seq]);
+    else if (run) run[1] = Math.max(run[1], seq);
+  }
+
+  /** The next row of the chain, in order: linked to the one before, hashing to its stored hash, held to checkpoints. */
+  private append(seq: number, buf: Buffer, prevStart: number, hashStart: number, start: number, end: number): void {
+    const folder = this.chainFolder();
     const prevMatches = folder.headEquals(buf, prevStart);
     folder.leafInPlace(buf, start, end);
     if (!prevMatches || !folder.headEquals(buf, hashStart)) {
@@ -120,6 +245,7 @@ export class ChainVerifier {
   }
 
   finish(): VerifyReport {
+    while (this.early.size > 0) this.giveUpWaiting();
     if (this.folder === undefined && this.due.length > 0) {
       const c = this.due[0]!;
       this.fail({ seq: String(this.options.startAfter ? Number(this.options.startAfter.seq) + 1 : 1), reason: 'tail-missing', detail: `the log is empty but a checkpoint covers seq ${c.cp.seq}` });

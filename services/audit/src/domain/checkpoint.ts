@@ -50,7 +50,15 @@ export class CheckpointSigner {
 
   sign(chain: string, seq: string, head: Buffer, kind: CheckpointKind, signedAt = new Date()): Checkpoint {
     const body = { chain, seq, head: head.toString('hex'), signedAt: signedAt.toISOString() };
-    return { ...body, keyId: this.keyId, kind, signature: sign(null, checkpointMessage(body), this.privateKey).toString('base64') };
+    return { ...body, kind, ...this.signStatement(checkpointMessage(body)) };
+  }
+
+  /**
+   * Signs another statement of the audit service (an evidence pack's seal). The message must begin with a domain
+   * string of its own, as checkpointMessage does, so that no signature can be taken for a checkpoint or back.
+   */
+  signStatement(message: Buffer): { keyId: string; signature: string } {
+    return { keyId: this.keyId, signature: sign(null, message, this.privateKey).toString('base64') };
   }
 
   publicKeyPem(): string {
@@ -86,11 +94,16 @@ export class CheckpointKeyring {
 
   /** 'valid', or why not. */
   check(c: Checkpoint): 'valid' | 'unknown-key' | 'bad-signature' {
-    const key = this.keys.get(c.keyId);
+    return this.checkStatement(checkpointMessage(c), c);
+  }
+
+  /** 'valid', or why not, for a statement signed with signStatement. */
+  checkStatement(message: Buffer, signed: { readonly keyId: string; readonly signature: string }): 'valid' | 'unknown-key' | 'bad-signature' {
+    const key = this.keys.get(signed.keyId);
     if (!key) return 'unknown-key';
     let ok = false;
     try {
-      ok = verify(null, checkpointMessage(c), key, Buffer.from(c.signature, 'base64'));
+      ok = verify(null, message, key, Buffer.from(signed.signature, 'base64'));
     } catch {
       ok = false;
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseEntry, type EntryDocument } from './entry-document';
-import { EVIDENCE_FORMAT, type EvidencePack, type ProofSegment } from './evidence';
+import { EVIDENCE_FORMAT, UNSEALED_EVIDENCE_FORMAT, type EvidencePack, type ProofSegment } from './evidence';
 
 /* FHIR R4 AuditEvent, shaped after IHE Basic Audit Log Patterns (BALP): access events as RESTful reads/searches
  * (or an export), the network's own events as application activity; every AuditEvent carries its chain entry
@@ -113,7 +113,7 @@ function auditEventOf(seq: string, hash: string, canonical: string, doc: EntryDo
 export function toFhirBundle(pack: EvidencePack): FhirResource {
   const docs = pack.entries.map((e) => ({ e, doc: parseEntry(e.canonical) }));
   const patientKey = docs.map((d) => d.doc.index.patientKey).find((k) => k !== null) ?? null;
-  const proof = { format: EVIDENCE_FORMAT, chain: pack.chain, referralId: pack.referralId, exportedAt: pack.exportedAt, publicKeyPem: pack.publicKeyPem, proof: pack.proof };
+  const proof = { format: pack.format, chain: pack.chain, referralId: pack.referralId, exportedAt: pack.exportedAt, publicKeyPem: pack.publicKeyPem, proof: pack.proof, ...(pack.seal ? { seal: pack.seal } : {}) };
   const proofId = randomUUID();
   return {
     resourceType: 'Bundle',
@@ -152,5 +152,6 @@ export function packFromFhirBundle(bundle: FhirResource): EvidencePack {
         canonical: Buffer.from(detail('sonet-canonical')?.valueBase64Binary ?? '', 'base64').toString('utf8'),
       };
     });
-  return { ...proof, format: EVIDENCE_FORMAT, entries: packEntries, proof: proof.proof };
+  // The bundle's AuditEvents in bundle order: a reordered bundle is a reordered pack.
+  return { ...proof, format: proof.format === UNSEALED_EVIDENCE_FORMAT ? UNSEALED_EVIDENCE_FORMAT : EVIDENCE_FORMAT, entries: packEntries, proof: proof.proof };
 }

@@ -6,7 +6,7 @@ import { AuditLog } from '../domain/audit-log';
 import { entryDigest } from '../domain/chain';
 import { CheckpointSigner, type Checkpoint } from '../domain/checkpoint';
 import { checkpointsOf } from '../domain/checkpoint-store';
-import { EVIDENCE_FORMAT, type EvidenceEntry, type EvidencePack, type ProofSegment } from '../domain/evidence';
+import { sealPack, type EvidenceEntry, type EvidencePack, type ProofSegment } from '../domain/evidence';
 
 interface PackRow {
   seq: string;
@@ -19,7 +19,7 @@ interface PackRow {
 /**
  * A referral's evidence pack: its entries (canonical text and hash) and the proof that they are in the chain,
  * up to signed checkpoints. Entries after the last checkpoint get one first (signed now), so every entry is
- * covered. Exporting is recorded as an access to the referral.
+ * covered. The pack is sealed over its entry list. Exporting is recorded as an access to the referral.
  */
 @Injectable()
 export class ExportEvidenceHandler {
@@ -73,14 +73,10 @@ export class ExportEvidenceHandler {
       await recordAccess(em, principal, { referralId, resource: { service: 'audit', kind: 'audit-export', action: 'export' } });
     }
     const entries: EvidenceEntry[] = rows.map((r) => ({ seq: r.seq, hash: r.hash, canonical: r.canonical }));
-    return {
-      format: EVIDENCE_FORMAT,
-      chain: this.auditLog.chain,
-      referralId,
-      exportedAt: new Date().toISOString(),
-      publicKeyPem: this.signer.publicKeyPem(),
-      entries,
-      proof,
-    };
+    // Sealed with the checkpoint key: the proof shows each entry is in the chain, the seal that none is left out (ADR 0011).
+    return sealPack(
+      { chain: this.auditLog.chain, referralId, exportedAt: new Date().toISOString(), publicKeyPem: this.signer.publicKeyPem(), entries, proof },
+      this.signer,
+    );
   }
 }

@@ -6,11 +6,11 @@ import { recordAccess, type AccessingPrincipal } from '@sonet/messaging';
 import { nativeQuery, parseOrProblem } from '@sonet/service-kit';
 import { ENTRY_COLUMNS, toAuditEventView, type AuditEventView, type EntryRow } from '../domain/audit-event.view';
 import { NO_REFERRAL } from '../domain/entry-document';
+import { pageSize, plainText, seqNumber } from '../http/query-params';
 import { PatientKeyer } from '../domain/patient-identifiers';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 500;
-const MAX_SEQ = 2n ** 63n - 1n;
 const AT_LEAST_ONE = 'referralId|nhsNumber|actor|organisation|type|from';
 /** Entries are recorded after they happen; a day covers producers' clock skew. Used to skip older partitions. */
 const RECORDING_SKEW = '1 day';
@@ -19,19 +19,16 @@ const ceType = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+\.v[0-9]+$/
 const instant = z.iso
   .datetime({ offset: true, message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T09:00:00Z' })
   .transform((s) => new Date(s));
-const seqCursor = z
-  .string()
-  .regex(/^[0-9]{1,19}$/, 'must be the `next` value of a previous page')
-  .refine((s) => BigInt(s) <= MAX_SEQ, 'must be the `next` value of a previous page');
+const seqCursor = seqNumber('must be the `next` value of a previous page');
 
 const filters = {
   referralId: z.uuid().optional(),
-  actor: z.string().min(1).max(200).optional(),
+  actor: plainText(200).optional(),
   organisation: odsCodeSchema.optional(),
   type: ceType.optional(),
   from: instant.optional(),
   to: instant.optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  limit: pageSize(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE),
   after: seqCursor.optional(),
 };
 

@@ -3,12 +3,11 @@ import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { parseOrProblem } from '@sonet/service-kit';
+import { seqNumber } from '../http/query-params';
 import { VerifyLogHandler } from './verify-log.handler';
 import type { DatabaseVerifyReport } from './verify-log';
 
-const querySchema = z
-  .object({ from: z.string().regex(/^[1-9][0-9]{0,18}$/, 'must be a sequence number').optional() })
-  .strict();
+const querySchema = z.object({ from: seqNumber('must be a sequence number').optional() }).strict();
 
 @ApiTags('audit')
 @ApiBearerAuth()
