@@ -44,7 +44,7 @@ function setUp(responsibleTeam: SecondOpinionStatus['responsibleTeam'] = 'origin
     assertParty: () => undefined,
     decide: async (_r: Referral, _p: Principal, action: DecisionAction): Promise<SecondOpinionStatus> => {
       decided.push(action);
-      return { referralId: ID, state: 'referred', revision: 4, allowedActions: [], responsibleTeam, timeline: [] };
+      return { referralId: ID, state: 'awaiting-triage', revision: 4, allowedActions: [], responsibleTeam, timeline: [] };
     },
     recordOnTimeline: async (_id: string, _s: string, eventType: string, summary: string) => void timeline.push({ eventType, summary }),
   } as unknown as DecideHandler;
