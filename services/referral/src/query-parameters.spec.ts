@@ -34,7 +34,7 @@ const NUMBER_REFUSES = { 'not a number': 'abc', 'not an integer': '2.5', negativ
 const ENDPOINTS: Record<string, { path: string; good: string; params: Record<string, Record<string, string>> }> = {
   '/v1/referrals': {
     path: '/v1/referrals',
-    good: 'view=all&state=requested,referred&urgency=routine&specialty=cardiology&overdue=false&limit=10',
+    good: 'view=all&state=requested,gp-review&urgency=routine&specialty=cardiology&overdue=false&limit=10',
     params: {
       view: { unknown: 'everyone' },
       state: { 'unknown state': 'nonsense', 'only commas': ',,' },
