@@ -74,6 +74,14 @@ start_service() {
       --import ./dist/libs/observability/src/register.js "dist/services/$name/src/main.js" >>"$LOG_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
   )
+  # Until it execs node the child is a copy of this script (service_pid would call it dead): wait for the exec.
+  local i
+  for ((i = 0; i < 200; i++)); do
+    service_pid "$name" >/dev/null && return 0
+    local pid; pid="$(<"$RUN_DIR/$name.pid")"
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.05
+  done
 }
 
 wait_ready() {

@@ -122,7 +122,17 @@ spawn_detached() {
   mkdir -p "$LOG_DIR" "$RUN_DIR"
   printf '\n===== %s: %s start =====\n' "$(date -Is)" "$COMPONENT" >>"$LOG_FILE"
   setsid nohup "$@" >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
-  printf '%s\n' "$!" >"$PID_FILE"
+  local pid=$! i
+  printf '%s\n' "$pid" >"$PID_FILE"
+  # Until it execs the command, the child is a copy of this script: on a busy machine a check of its command line
+  # right after the spawn (running_pid) would take it for another process and report it dead. Wait for the exec.
+  if [[ -n $PROC_MATCH ]]; then
+    for ((i = 0; i < 200; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$PROC_MATCH" && break
+      sleep 0.05
+    done
+  fi
 }
 
 fail_with_log() {

@@ -1,11 +1,23 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { EntityManager, MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { Client } from '@temporalio/client';
 import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
 import { MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
-import { AesGcmPayloadCodec, HealthModule, loadPayloadKey, loggerParams, TEMPORAL_CLIENT, TemporalClientModule, type ReadinessProbe } from '@sonet/service-kit';
+import {
+  AesGcmPayloadCodec,
+  HealthModule,
+  IDEMPOTENCY_STORE,
+  IdempotencyInterceptor,
+  loadPayloadKey,
+  loggerParams,
+  PostgresIdempotencyStore,
+  TEMPORAL_CLIENT,
+  TemporalClientModule,
+  type ReadinessProbe,
+} from '@sonet/service-kit';
 import { HOSPITAL_CONNECTORS, PAYLOAD_CODEC, RECORDS_TRANSFER_CONFIG, SERVICE_NAME, STREAM_FAULTS, type RecordsTransferConfig } from './config';
 import { recordsTransferOrmOptions } from './orm';
 import { readConnectorsConfig } from './connectors/config';
@@ -75,6 +87,9 @@ export class RecordsTransferAppModule {
       controllers: [RecordTransferRequestConsumer, CancelTransferConsumer, GetTransfersController, ReviewManifestController, RetryTransferController],
       providers: [
         ...workerProviders(config, codec, options.faults),
+        // Operations' tools retry on time-outs too: Idempotency-Key makes a retried POST answer the first answer.
+        { provide: IDEMPOTENCY_STORE, inject: [EntityManager], useFactory: (em: EntityManager) => new PostgresIdempotencyStore(em) },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         TransferStarter,
         RecordTransferRequestHandler,
         CancelTransferHandler,

@@ -89,12 +89,18 @@ describe('reviewing a manifest and retrying a failed transfer', () => {
 
     // Only operations retry, and only a failed transfer.
     expect((await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: await bed.tokens.bearer('gp', 'A81001') })).status).toBe(403);
-    const accepted = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: await bed.tokens.bearer('ops', 'X26') });
+    const key = { 'idempotency-key': `retry-${t.transferId}` };
+    const accepted = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: { ...(await bed.tokens.bearer('ops', 'X26')), ...key } });
     expect(accepted.status).toBe(202);
+    const firstAnswer = await accepted.json();
     const done = await finished(t.transferId);
     expect(done).toMatchObject({ status: 'completed', reason: null });
     expect(done.items.filter((i) => i.relevant).every((i) => i.status === 'acknowledged')).toBe(true);
     const again = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: await bed.tokens.bearer('ops', 'X26') });
     expect(again.status).toBe(409);
+    // An operations tool that timed out and sends its retry again with the same Idempotency-Key gets the first answer.
+    const replayed = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: { ...(await bed.tokens.bearer('ops', 'X26')), ...key } });
+    expect(replayed.status).toBe(202);
+    expect(await replayed.json()).toEqual(firstAnswer);
   }, 120_000);
 });
