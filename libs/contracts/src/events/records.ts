@@ -4,6 +4,7 @@ import { Topics } from '../topics';
 import { nhsNumberSchema, odsCodeSchema } from '../identifiers';
 
 export const documentKindSchema = z.enum(['test-results', 'imaging', 'clinic-letters']);
+export type DocumentKind = z.infer<typeof documentKindSchema>;
 
 export const RecordsTransferRequested = defineEvent({
   type: 'records.transfer-requested.v1',
@@ -81,6 +82,7 @@ export const RecordsTransferFailed = defineEvent({
 });
 
 export const transferItemKindSchema = z.enum(['document', 'diagnostic-report', 'imaging-study']);
+export type TransferItemKind = z.infer<typeof transferItemKindSchema>;
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 const transferRef = {
   referralId: z.uuid().describe('the referral'),
