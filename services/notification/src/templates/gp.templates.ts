@@ -1,3 +1,4 @@
+import type { ClosedOutcome, ReminderStep } from '@sonet/contracts';
 import type { RenderedMessage } from './rendered-message';
 import { paragraphs, PROFESSIONAL_FOOTER, quoted, shortRef, ukDate, ukDateTime } from './format';
 import type { ActorRole, OpinionOutcome } from './patient.templates';
@@ -11,7 +12,6 @@ import {
   recordsGapsMessage,
   type RecordsGapsData,
   withdrawnByProfessional,
-  type ReminderStep,
   type ToProfessional,
   type UrgentWaitData,
 } from './professional';
@@ -204,8 +204,6 @@ export function gpReminder(d: GpReminderData): RenderedMessage {
     ),
   };
 }
-
-export type ClosedOutcome = 'opinion-given' | 'care-transferred' | 'care-retained';
 
 export interface GpReferralClosedData extends ToProfessional {
   readonly outcome: ClosedOutcome;

@@ -1,3 +1,4 @@
+import type { Actor, OpinionOutcome } from '@sonet/contracts';
 import { DECISION_LEAD, palsSection, WITHDRAWAL_LEAD, type PalsContact } from './pals';
 import type { RenderedMessage } from './rendered-message';
 import { dear, distance, notAutomaticallyTakingOverCare, PATIENT_FOOTER, paragraphs, quoted, ukDate, ukDateTime } from './format';
@@ -13,8 +14,9 @@ interface ToPatient {
   readonly pals: PalsContact;
 }
 
-export type OpinionOutcome = 'concurs' | 'differs' | 'partially-differs';
-export type ActorRole = 'patient' | 'gp' | 'clinician' | 'ops' | 'system';
+export type { OpinionOutcome };
+/** Who acted, as the referral events name them. */
+export type ActorRole = Actor['role'];
 
 export interface PatientGpDeclinedData extends ToPatient {
   readonly reason: string;

@@ -1,3 +1,4 @@
+import type { ReminderStep } from '@sonet/contracts';
 import type { RenderedMessage } from './rendered-message';
 import { distance, paragraphs, PROFESSIONAL_FOOTER, quoted, shortRef, ukDateTime } from './format';
 import type { ActorRole, OpinionOutcome } from './patient.templates';
@@ -11,7 +12,6 @@ import {
   recordsGapsMessage,
   type RecordsGapsData,
   withdrawnByProfessional,
-  type ReminderStep,
   type ToProfessional,
   type UrgentWaitData,
 } from './professional';

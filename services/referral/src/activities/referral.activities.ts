@@ -12,7 +12,8 @@ import { Referral } from '../domain/entities';
 import type { ReferralActivities, TeamSnapshot, TransitionRecord } from '../workflows/definitions';
 import { isTerminal, reminderRecipient } from '../workflows/decider';
 import { emission, originalTeam, recordStep, stepId, type StepEntry } from './record-step';
-import { effectsOf, type PalsContact } from './transition-effects';
+import type { PalsContact } from '@sonet/contracts';
+import { effectsOf } from './transition-effects';
 
 export type { PalsContact };
 
