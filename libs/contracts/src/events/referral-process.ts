@@ -165,7 +165,8 @@ export const ReferralWithdrawn = event(
 
 export const ReferralUrgentWaitEscalated = event(
   'referral.urgent-wait-escalated.v1',
-  'An urgent referral has no appointment within its clinical threshold (rule 10): the original team and the GP are asked to consider whether delay could harm the patient; treatment need not wait for the second opinion.',
+  'An urgent referral has no appointment within its clinical threshold (rule 10): the original team and the GP are asked to consider whether delay ' +
+    'could harm the patient; treatment need not wait for the second opinion.',
   z.object({
     referralId,
     waitedDays: z.number().nonnegative(),

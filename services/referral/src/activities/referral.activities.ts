@@ -170,7 +170,8 @@ function urgentWaitEscalated(r: Referral, waitedMs: number, thresholdMs: number)
       originalTeam: originalTeam(r),
       referringPractice: r.referringPractice,
       message:
-        "This urgent second-opinion referral has no appointment yet. Please consider whether any delay in starting treatment could affect the patient's wellbeing: treatment need not wait for the second opinion.",
+        "This urgent second-opinion referral has no appointment yet. Please consider whether any delay in starting treatment could affect the " +
+          "patient's wellbeing: treatment need not wait for the second opinion.",
     }),
   };
 }
