@@ -203,7 +203,8 @@ export function originalTeamUrgentWaitEscalated(d: UrgentWaitData): RenderedMess
     subject: `URGENT: second opinion referral ${shortRef(d.referralId)} has waited past its clinical threshold`,
     text: paragraphs(
       DEAR_COLLEAGUE,
-      `Your patient below is waiting for a second opinion${d.targetTeamName ? ` from ${d.targetTeamName}` : ''} on an urgent referral. They have waited ${days(d.waitedDays)} without an appointment, past the clinical threshold of ${days(d.thresholdDays)}.`,
+      `Your patient below is waiting for a second opinion${d.targetTeamName ? ` from ${d.targetTeamName}` : ''} on an urgent referral. ` +
+        `They have waited ${days(d.waitedDays)} without an appointment, past the clinical threshold of ${days(d.thresholdDays)}.`,
       patientLines(d),
       "Your team remains responsible for the patient's care. Please consider whether any delay in starting treatment could affect the patient's " +
         "wellbeing. Treatment need not wait for the second opinion.",

@@ -188,7 +188,12 @@ export function buildManifest(
     const verdict = imagingVerdict(s, studiesOfRelevantReports, studiesOfAnyReport, rule);
     for (const series of s.seriesUids) {
       if (!s.inPacs.seriesUids.includes(series)) {
-        gaps.push({ reference: `${s.reference ?? s.studyUid} (series ${series})`, referencedBy: s.reference ?? `Study/${s.studyUid}`, kind: 'imaging-series', reason: 'a series the EHR lists is not in the PACS' });
+        gaps.push({
+          reference: `${s.reference ?? s.studyUid} (series ${series})`,
+          referencedBy: s.reference ?? `Study/${s.studyUid}`,
+          kind: 'imaging-series',
+          reason: 'a series the EHR lists is not in the PACS',
+        });
       }
     }
     items.push({
