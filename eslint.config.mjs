@@ -42,7 +42,7 @@ export default [
   },
   {
     // Specs, and the fixtures beside them in a project's test/ folder (never built into dist/).
-    files: ['**/*.spec.ts', 'services/*/test/**/*.ts'],
+    files: ['**/*.spec.ts', 'services/*/test/**/*.ts', 'libs/*/test/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries(true),
       '@typescript-eslint/no-non-null-assertion': 'off',

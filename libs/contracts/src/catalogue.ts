@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { EventEnvelope } from './envelope';
 import { EventRegistry } from './registry';
 import { ReferralRequested } from './events/referral';
-import { RecordsTransferQueued, RecordsTransferRequested, recordsTransferEvents } from './events/records';
+import { recordsTransferEvents } from './events/records';
 import { referralProcessEvents } from './events/referral-process';
 import { NotificationFailed, NotificationSent } from './events/notification';
 import { AccessRecorded } from './events/access';
@@ -17,12 +17,11 @@ export const Events = new EventRegistry([
   AccessRecorded,
 ]);
 
-/** Event type → its envelope type; for typed handlers, e.g. `@EventPattern<EventMap>('referral.requested.v1')`. */
-export interface EventMap {
-  'referral.requested.v1': EventEnvelope<z.output<typeof ReferralRequested.schema>>;
-  'records.transfer-requested.v1': EventEnvelope<z.output<typeof RecordsTransferRequested.schema>>;
-  'records.transfer-queued.v1': EventEnvelope<z.output<typeof RecordsTransferQueued.schema>>;
-  'notification.sent.v1': EventEnvelope<z.output<typeof NotificationSent.schema>>;
-  'notification.failed.v1': EventEnvelope<z.output<typeof NotificationFailed.schema>>;
-  'access.recorded.v1': EventEnvelope<z.output<typeof AccessRecorded.schema>>;
-}
+/** The definitions `Events` holds, each with its literal type and schema. */
+export type RegisteredEvent = ReturnType<(typeof Events)['all']>[number];
+
+/**
+ * Event type → its envelope type; for typed handlers, e.g. `@Payload() event: EventMap['referral.requested.v1']`.
+ * Derived from the registry, so every registered event has its entry.
+ */
+export type EventMap = { [D in RegisteredEvent as D['type']]: EventEnvelope<z.output<D['schema']>> };

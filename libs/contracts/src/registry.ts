@@ -16,10 +16,11 @@ export function defineEvent<S extends z.ZodType, const T extends string>(def: Ev
   return Object.freeze(def);
 }
 
-export class EventRegistry {
-  private readonly byType = new Map<string, EventDefinition>();
+/** The registered definitions, by type: `D` keeps each one's literal type and schema (see `EventMap`). */
+export class EventRegistry<D extends EventDefinition = EventDefinition> {
+  private readonly byType = new Map<string, D>();
 
-  constructor(definitions: readonly EventDefinition[]) {
+  constructor(definitions: readonly D[]) {
     for (const d of definitions) {
       if (this.byType.has(d.type)) throw new Error(`event type ${d.type} is defined twice`);
       this.byType.set(d.type, d);
@@ -30,7 +31,7 @@ export class EventRegistry {
     return this.byType.get(type);
   }
 
-  all(): EventDefinition[] {
+  all(): D[] {
     return [...this.byType.values()];
   }
 

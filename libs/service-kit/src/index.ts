@@ -1,4 +1,5 @@
 export * from './config/config';
+export * from './config/pals';
 export * from './http/problem';
 export * from './http/problem.filter';
 export * from './http/zod-body';

@@ -27,7 +27,7 @@ import { verifyDatabase } from './verify-log/verify-log';
 import { RETENTION_EVENT_TYPE } from './domain/retention-entry';
 import { PatientKeyer } from './domain/patient-identifiers';
 import { AUDIT_WRITER_ROLE } from './migrations/Migration20261125100000_hash_chain';
-import { BAD_VALUES, badQueries, encode, ID_PATHS, PARAM_CASES, queryString } from './http/bad-query.table';
+import { BAD_VALUES, badQueries, encode, ID_PATHS, PARAM_CASES, queryString } from '../test/bad-query.table';
 
 jest.setTimeout(120_000);
 

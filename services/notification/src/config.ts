@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@sonet/service-kit';
+import { baseConfigSchema, loadConfig, palsConfigSchema, palsContactOf } from '@sonet/service-kit';
 import type { PalsContact } from './templates/pals';
 
 export const notificationConfigSchema = baseConfigSchema
@@ -21,11 +21,8 @@ export const notificationConfigSchema = baseConfigSchema
       .regex(/^[a-z0-9.-]+$/i)
       .default('second-opinion.nhs.invalid'),
 
-    /** PALS contact printed in patient messages (DOMAIN rule 11). Demo defaults are fictional. */
-    PALS_PHONE: z.string().min(3).default('01632 960 000'),
-    PALS_EMAIL: z.email().default('pals@second-opinion.nhs.invalid'),
-    PALS_URL: z.url().default('https://second-opinion.nhs.invalid/pals'),
-    PALS_OPENING_HOURS: z.string().min(1).default('Monday to Friday, 9am to 5pm'),
+    /** PALS contact printed in patient messages (DOMAIN rule 11): PALS_*, shared with the referral service. */
+    ...palsConfigSchema.shape,
 
     /** Pause between dispatcher polls when nothing is due. */
     DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
@@ -60,8 +57,6 @@ export const NOTIFICATION_CONFIG = Symbol('NotificationConfig');
 
 /** The configured PALS contact: printed in patient messages whose event carries none (rule 11). */
 export const palsContactFrom = (config: NotificationConfig): PalsContact => ({
-  phone: config.PALS_PHONE,
-  email: config.PALS_EMAIL,
-  url: config.PALS_URL,
+  ...palsContactOf(config),
   openingHours: config.PALS_OPENING_HOURS,
 });

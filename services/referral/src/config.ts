@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@sonet/service-kit';
+import { baseConfigSchema, loadConfig, palsConfigSchema } from '@sonet/service-kit';
 
 export const referralConfigSchema = baseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().positive().default(8081),
@@ -18,11 +18,8 @@ export const referralConfigSchema = baseConfigSchema.extend({
   TEMPORAL_PAYLOAD_KEY: z.string().optional(),
   /** Development only: where the generated payload key is kept. */
   TEMPORAL_PAYLOAD_KEY_FILE: z.string().default('.local/state/temporal-codec/payload.key'),
-  /** Rule 11: how patients reach PALS; carried by every event that ends a path. */
-  PALS_NAME: z.string().default('Patient Advice and Liaison Service (PALS)'),
-  PALS_PHONE: z.string().default('01632 960 000'),
-  PALS_EMAIL: z.email().default('pals@second-opinion.nhs.invalid'),
-  PALS_URL: z.url().default('https://second-opinion.nhs.invalid/pals'),
+  /** Rule 11: how patients reach PALS (PALS_*); carried by every event that ends a path. */
+  ...palsConfigSchema.shape,
   /**
    * Timer overrides as JSON, by urgency and optionally specialty, in days, e.g.
    * {"urgent":{"urgentEscalationDays":10},"specialties":{"oncology":{"urgent":{"triage":{"dueDays":2}}}}}.

@@ -15,7 +15,8 @@ export const AccessRecorded = defineEvent({
   type: 'access.recorded.v1',
   topic: Topics.accessEvents,
   description:
-    "Someone read a referral's patient data (a referral, its transfer manifest, its notifications, its audit trail). Carries who, in which role and organisation, why and what; no patient identifier: the referral id leads to the patient inside the audit service.",
+    "Someone read a referral's patient data (a referral, its transfer manifest, its notifications, its audit trail). Carries who, in which role and " +
+      "organisation, why and what; no patient identifier: the referral id leads to the patient inside the audit service.",
   schema: z.object({
     accessId: z.uuid().describe('one per read; also the event id'),
     referralId: z.uuid().describe('the referral whose data was read (also the Kafka key and ce_subject)'),

@@ -4,6 +4,7 @@ import { Topics } from '../topics';
 import { contactChannelSchema } from './referral';
 
 export const recipientRoleSchema = z.enum(['patient', 'gp', 'original-team', 'receiving-team']);
+export type RecipientRole = z.infer<typeof recipientRoleSchema>;
 
 export const NotificationSent = defineEvent({
   type: 'notification.sent.v1',

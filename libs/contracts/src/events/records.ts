@@ -4,6 +4,7 @@ import { Topics } from '../topics';
 import { nhsNumberSchema, odsCodeSchema } from '../identifiers';
 
 export const documentKindSchema = z.enum(['test-results', 'imaging', 'clinic-letters']);
+export type DocumentKind = z.infer<typeof documentKindSchema>;
 
 export const RecordsTransferRequested = defineEvent({
   type: 'records.transfer-requested.v1',
@@ -81,6 +82,7 @@ export const RecordsTransferFailed = defineEvent({
 });
 
 export const transferItemKindSchema = z.enum(['document', 'diagnostic-report', 'imaging-study']);
+export type TransferItemKind = z.infer<typeof transferItemKindSchema>;
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 const transferRef = {
   referralId: z.uuid().describe('the referral'),
@@ -148,6 +150,10 @@ export const RecordsItemRefused = defineEvent({
   schema: z.object({ ...itemRef, reason: z.string().max(500) }),
 });
 
+/** What a gap is: a study without its images, a series without its instances, a letter without its file. */
+export const recordsGapKindSchema = z.enum(['imaging-study', 'imaging-series', 'attachment']);
+export type RecordsGapKind = z.infer<typeof recordsGapKindSchema>;
+
 export const RecordsGapsDetected = defineEvent({
   type: 'records.gaps-detected.v1',
   topic: Topics.recordsEvents,
@@ -158,7 +164,7 @@ export const RecordsGapsDetected = defineEvent({
     sourceOrganisation: odsCodeSchema,
     targetOrganisation: odsCodeSchema,
     gaps: z
-      .array(z.object({ reference: z.string().max(300), referencedBy: z.string().max(300), kind: z.enum(['imaging-study', 'imaging-series', 'attachment']), reason: z.string().max(300) }))
+      .array(z.object({ reference: z.string().max(300), referencedBy: z.string().max(300), kind: recordsGapKindSchema, reason: z.string().max(300) }))
       .min(1),
   }),
 });

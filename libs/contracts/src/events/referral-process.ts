@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineEvent } from '../registry';
 import { Topics } from '../topics';
 import { odsCodeSchema } from '../identifiers';
-import { teamRefSchema } from './referral';
+import { teamRefSchema, urgencySchema } from './referral';
 
 /** Who acted: role and organisation, never a person's name (people are in the audit log's access events). */
 export const actorSchema = z
@@ -11,6 +11,7 @@ export const actorSchema = z
     organisation: odsCodeSchema.optional(),
   })
   .describe('who acted (role and organisation)');
+export type Actor = z.infer<typeof actorSchema>;
 
 /** Rule 11: every message that ends a path tells the patient how to reach PALS. */
 export const palsContactSchema = z
@@ -21,13 +22,24 @@ export const palsContactSchema = z
     url: z.url(),
   })
   .describe('how the patient reaches the Patient Advice and Liaison Service');
+export type PalsContact = z.infer<typeof palsContactSchema>;
 
 const referralId = z.uuid().describe('the referral');
 const iso = z.iso.datetime({ offset: false });
 const freeText = (max: number) => z.string().trim().min(1).max(max);
 
+/** Rule 8: the second opinion may be the same as the first. */
 export const opinionOutcomeSchema = z.enum(['concurs', 'differs', 'partially-differs']);
+export type OpinionOutcome = z.infer<typeof opinionOutcomeSchema>;
+/** The steps with a due date, of which the GP or the receiving team is reminded. */
 export const reminderStepSchema = z.enum(['gp-decision', 'triage', 'more-info', 'booking', 'opinion']);
+export type ReminderStep = z.infer<typeof reminderStepSchema>;
+/** Who is reminded of a step. */
+export const reminderRecipientSchema = z.enum(['gp', 'receiving-team']);
+export type ReminderRecipient = z.infer<typeof reminderRecipientSchema>;
+/** How a referral's process ended. */
+export const closedOutcomeSchema = z.enum(['opinion-given', 'care-transferred', 'care-retained']);
+export type ClosedOutcome = z.infer<typeof closedOutcomeSchema>;
 
 const event = <S extends z.ZodType, const T extends string>(type: T, description: string, schema: S) =>
   defineEvent({ type, topic: Topics.referralEvents, description, schema });
@@ -54,7 +66,7 @@ export const ReferralReferred = event(
     originalTeam: teamRefSchema,
     targetTeam: teamRefSchema.describe('the team asked for the second opinion'),
     specialty: z.string(),
-    urgency: z.enum(['routine', 'urgent']),
+    urgency: urgencySchema,
     distanceKm: z.number().nonnegative().optional().describe('from the patient\'s practice to the team\'s site (rule 7)'),
     triageDueAt: iso.describe('when the receiving team should have triaged it'),
     attempt: z.number().int().positive().describe('1 for the first team, 2 after one team rejected it, ...'),
@@ -153,7 +165,8 @@ export const ReferralWithdrawn = event(
 
 export const ReferralUrgentWaitEscalated = event(
   'referral.urgent-wait-escalated.v1',
-  'An urgent referral has no appointment within its clinical threshold (rule 10): the original team and the GP are asked to consider whether delay could harm the patient; treatment need not wait for the second opinion.',
+  'An urgent referral has no appointment within its clinical threshold (rule 10): the original team and the GP are asked to consider whether delay ' +
+    'could harm the patient; treatment need not wait for the second opinion.',
   z.object({
     referralId,
     waitedDays: z.number().nonnegative(),
@@ -172,7 +185,7 @@ export const ReferralReminderDue = event(
     step: reminderStepSchema,
     dueAt: iso,
     overdue: z.boolean(),
-    recipientRole: z.enum(['gp', 'receiving-team']),
+    recipientRole: reminderRecipientSchema,
   }),
 );
 
@@ -181,7 +194,7 @@ export const ReferralClosed = event(
   'The referral\'s process has ended.',
   z.object({
     referralId,
-    outcome: z.enum(['opinion-given', 'care-transferred', 'care-retained']),
+    outcome: closedOutcomeSchema,
     responsibleTeam: teamRefSchema,
   }),
 );

@@ -12,6 +12,11 @@ export const teamRefSchema = z.object({
 });
 
 export const contactChannelSchema = z.enum(['email', 'sms', 'letter']);
+export type ContactChannel = z.infer<typeof contactChannelSchema>;
+
+/** urgent: a serious condition needing urgent treatment (rule 10). */
+export const urgencySchema = z.enum(['routine', 'urgent']);
+export type Urgency = z.infer<typeof urgencySchema>;
 
 export const patientDetailsSchema = z.object({
   nhsNumber: nhsNumberSchema,
@@ -32,7 +37,7 @@ export const ReferralRequested = defineEvent({
     referringPracticeEmail: z.email().optional().describe('where the practice is told things (from the directory)'),
     originalTeam: teamRefSchema.describe('the clinical team that gave the first opinion'),
     specialty: z.string().min(1).max(100).describe('the specialty the second opinion is sought in'),
-    urgency: z.enum(['routine', 'urgent']).describe('urgent: a serious condition needing urgent treatment (rule 10)'),
+    urgency: urgencySchema.describe('urgent: a serious condition needing urgent treatment (rule 10)'),
     reason: z.string().min(1).max(4000).describe('why the patient asks for a second opinion'),
     explainedByOriginalTeam: z.boolean().describe('whether the first team went over the diagnosis first (rule 2; never required)'),
     patient: patientDetailsSchema.describe('NHS number, name and contact details: for notification and audit only, never logged'),

@@ -2,7 +2,7 @@ import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { IDEMPOTENCY_SCHEMA_V1, PostgresIdempotencyStore } from './idempotency';
-import { describeIdempotencyContract } from './idempotency.contract';
+import { describeIdempotencyContract } from '../../test/idempotency.contract';
 
 // The local PostgreSQL of infra/local (service-kit cannot use @sonet/testing: that library depends on this one).
 const pg = {

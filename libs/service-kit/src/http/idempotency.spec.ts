@@ -1,4 +1,4 @@
 import { InMemoryIdempotencyStore } from './idempotency';
-import { describeIdempotencyContract } from './idempotency.contract';
+import { describeIdempotencyContract } from '../../test/idempotency.contract';
 
 describeIdempotencyContract('in memory', (ttlMs) => new InMemoryIdempotencyStore(ttlMs));

@@ -110,7 +110,19 @@ export class AuditLog {
     const recordedAt = new Date(Math.max(clock.getTime(), lastAt));
     await this.ensurePartition(em, recordedAt);
 
-    const cols = { seq: [] as string[], eventId: [] as string[], type: [] as string[], subject: [] as string[], time: [] as string[], actor: [] as (string | null)[], orgs: [] as string[], patient: [] as (string | null)[], canonical: [] as string[], prev: [] as Buffer[], hash: [] as Buffer[] };
+    const cols = {
+      seq: [] as string[],
+      eventId: [] as string[],
+      type: [] as string[],
+      subject: [] as string[],
+      time: [] as string[],
+      actor: [] as (string | null)[],
+      orgs: [] as string[],
+      patient: [] as (string | null)[],
+      canonical: [] as string[],
+      prev: [] as Buffer[],
+      hash: [] as Buffer[],
+    };
     const recorded: AppendedEntry[] = [];
     for (const draft of fresh) {
       seq += 1n;

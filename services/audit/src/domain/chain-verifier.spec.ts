@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { ChainVerifier, type ChainVerifierOptions } from './chain-verifier';
 import { CheckpointKeyring, CheckpointSigner } from './checkpoint';
-import { draftOf, feed, memoryChain, type MemoryRow } from './test-chain';
+import { draftOf, feed, memoryChain, type MemoryRow } from '../../test/test-chain';
 
 const signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
 const keyring = CheckpointKeyring.fromPem(signer.publicKeyPem());

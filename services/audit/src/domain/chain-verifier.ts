@@ -116,7 +116,11 @@ export class ChainVerifier {
     for (const c of this.due) {
       const sig = options.keyring.check(c.cp);
       if (sig !== 'valid') {
-        this.fail({ seq: c.cp.seq, reason: sig === 'unknown-key' ? 'checkpoint-unknown-key' : 'checkpoint-signature', detail: `${c.source} checkpoint at seq ${c.cp.seq} is not signed by a trusted key (${sig})` });
+        this.fail({
+          seq: c.cp.seq,
+          reason: sig === 'unknown-key' ? 'checkpoint-unknown-key' : 'checkpoint-signature',
+          detail: `${c.source} checkpoint at seq ${c.cp.seq} is not signed by a trusted key (${sig})`,
+        });
       }
       if (c.source === 'external' && !this.dbSeqs.has(c.cp.seq)) {
         this.fail({ seq: c.cp.seq, reason: 'checkpoint-missing-in-database', detail: `the checkpoint log has a checkpoint at seq ${c.cp.seq} that the database no longer holds` });
@@ -148,7 +152,13 @@ export class ChainVerifier {
     }
     // A row that chains straight onto the last one under another number: nothing is missing or moved, its seq was changed.
     if (this.early.size === 0 && !this.declaredMissing.has(seq) && folder.headEquals(buf, prevStart)) {
-      this.fail({ seq: String(seq), reason: 'renumbered', detail: `the entry stored as ${seq} follows entry ${this.expected - 1} directly in the chain: its sequence number was changed (expected ${this.expected})` });
+      this.fail({
+        seq: String(seq),
+        reason: 'renumbered',
+        detail:
+          `the entry stored as ${seq} follows entry ${this.expected - 1} directly in the chain: ` +
+          `its sequence number was changed (expected ${this.expected})`,
+      });
       this.expected = seq;
       this.append(seq, buf, prevStart, hashStart, start, end);
       return;
@@ -179,7 +189,11 @@ export class ChainVerifier {
   /** The expected entry has not come within the window (or at the end): it is missing; go on with the earliest held row. */
   private giveUpWaiting(): void {
     const next = Math.min(...this.early.keys());
-    const gap: ChainBreak = { seq: String(this.expected), reason: 'missing', detail: next - this.expected === 1 ? `entry ${this.expected} is missing` : `entries ${this.expected} to ${next - 1} are missing` };
+    const gap: ChainBreak = {
+      seq: String(this.expected),
+      reason: 'missing',
+      detail: next - this.expected === 1 ? `entry ${this.expected} is missing` : `entries ${this.expected} to ${next - 1} are missing`,
+    };
     this.fail(gap);
     // One break for the range; should one of its entries turn up after all, the break names the move instead.
     for (let seq = this.expected; seq < next && this.declaredMissing.size < REORDER_WINDOW; seq++) this.declaredMissing.set(seq, gap);
@@ -239,7 +253,13 @@ export class ChainVerifier {
       if (c.seq < seq) continue;
       this.checked++;
       if (folder.headHex !== c.cp.head) {
-        this.fail({ seq: c.cp.seq, reason: 'checkpoint-mismatch', detail: `the chain at seq ${c.cp.seq} differs from the ${c.source} checkpoint signed ${c.cp.signedAt}: entries up to it were changed, removed or inserted` });
+        this.fail({
+          seq: c.cp.seq,
+          reason: 'checkpoint-mismatch',
+          detail:
+            `the chain at seq ${c.cp.seq} differs from the ${c.source} checkpoint signed ${c.cp.signedAt}: ` +
+            'entries up to it were changed, removed or inserted',
+        });
       }
     }
   }
@@ -254,7 +274,11 @@ export class ChainVerifier {
       const c = this.due[this.cursor]!;
       if (this.options.startAfter && c.seq <= Number(this.options.startAfter.seq)) continue;
       if (this.last !== null && c.seq > this.last) {
-        this.fail({ seq: String(this.last + 1), reason: 'tail-missing', detail: `the log ends at seq ${this.last} but a ${c.source} checkpoint covers seq ${c.cp.seq}: entries after ${this.last} were removed` });
+        this.fail({
+          seq: String(this.last + 1),
+          reason: 'tail-missing',
+          detail: `the log ends at seq ${this.last} but a ${c.source} checkpoint covers seq ${c.cp.seq}: entries after ${this.last} were removed`,
+        });
         break;
       }
     }
@@ -293,7 +317,8 @@ export class ChainVerifier {
         this.anchor = { seq: anchorSeq, kind: cp.kind };
         this.folder = new ChainFolder(Buffer.from(cp.head, 'hex'));
       } else {
-        this.fail({ seq: '1', reason: 'prefix-missing', detail: `the log starts at seq ${seq}: entries 1 to ${seq - 1} are missing${declared ? ' and no valid signed checkpoint anchors the rest' : ' and no retention run accounts for them'}` });
+        const unanchored = declared ? ' and no valid signed checkpoint anchors the rest' : ' and no retention run accounts for them';
+        this.fail({ seq: '1', reason: 'prefix-missing', detail: `the log starts at seq ${seq}: entries 1 to ${seq - 1} are missing${unanchored}` });
         // Go on from what the first row says it follows, to find any later, independent break.
         this.folder = new ChainFolder(storedPrev);
       }

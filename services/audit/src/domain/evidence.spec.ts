@@ -3,7 +3,7 @@ import { entryDigest } from './chain';
 import { CheckpointKeyring, CheckpointSigner } from './checkpoint';
 import { fromNdjson, sealPack, toNdjson, UNSEALED_EVIDENCE_FORMAT, verifyEvidence, type EvidencePack, type PackSeal } from './evidence';
 import { packFromFhirBundle, toFhirBundle } from './fhir';
-import { draftOf, memoryChain } from './test-chain';
+import { draftOf, memoryChain } from '../../test/test-chain';
 
 const signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
 const keyring = CheckpointKeyring.fromPem(signer.publicKeyPem());

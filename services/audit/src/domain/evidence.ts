@@ -183,7 +183,10 @@ export function entryListProblems(actual: readonly string[], sealed: readonly st
     for (const seq of missing(firstPresent, lastPresent)) problems.push(`entry ${seq} was removed`);
   }
   if (lastPresent !== -1 && lastPresent < sealed.length - 1) {
-    problems.push(`the pack is truncated: entries ${missing(lastPresent + 1, sealed.length).join(', ')} are missing at the end (it ends at ${sealed[lastPresent]} but was sealed up to ${sealed[sealed.length - 1]})`);
+    problems.push(
+      `the pack is truncated: entries ${missing(lastPresent + 1, sealed.length).join(', ')} are missing at the end ` +
+        `(it ends at ${sealed[lastPresent]} but was sealed up to ${sealed[sealed.length - 1]})`,
+    );
   }
   problems.push(...orderProblems([...new Set(actual)].filter((seq) => expected.has(seq)), sealed.filter((_, i) => present[i])));
   return problems;

@@ -113,7 +113,15 @@ function auditEventOf(seq: string, hash: string, canonical: string, doc: EntryDo
 export function toFhirBundle(pack: EvidencePack): FhirResource {
   const docs = pack.entries.map((e) => ({ e, doc: parseEntry(e.canonical) }));
   const patientKey = docs.map((d) => d.doc.index.patientKey).find((k) => k !== null) ?? null;
-  const proof = { format: pack.format, chain: pack.chain, referralId: pack.referralId, exportedAt: pack.exportedAt, publicKeyPem: pack.publicKeyPem, proof: pack.proof, ...(pack.seal ? { seal: pack.seal } : {}) };
+  const proof = {
+    format: pack.format,
+    chain: pack.chain,
+    referralId: pack.referralId,
+    exportedAt: pack.exportedAt,
+    publicKeyPem: pack.publicKeyPem,
+    proof: pack.proof,
+    ...(pack.seal ? { seal: pack.seal } : {}),
+  };
   const proofId = randomUUID();
   return {
     resourceType: 'Bundle',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildEntry, organisationsOf, parseEntry } from './entry-document';
 import { PatientKeyer, protectIdentifiers } from './patient-identifiers';
-import { draftOf, testKeyer } from './test-chain';
+import { draftOf, testKeyer } from '../../test/test-chain';
 
 describe('patient identifiers in the log', () => {
   const requested = {

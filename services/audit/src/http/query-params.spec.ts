@@ -9,7 +9,7 @@ import { VerifyLogController } from '../verify-log/verify-log.http.controller';
 import type { VerifyLogHandler } from '../verify-log/verify-log.handler';
 import { ExportEvidenceController } from '../export-evidence/export-evidence.http.controller';
 import type { ExportEvidenceHandler } from '../export-evidence/export-evidence.handler';
-import { BAD_VALUES, badQueries, ID_PATHS, type QueryValue } from './bad-query.table';
+import { BAD_VALUES, badQueries, ID_PATHS, type QueryValue } from '../../test/bad-query.table';
 
 // The controllers as the router calls them, with handlers that would answer anything: a query that gets past
 // validation reaches `reached` instead of the database.

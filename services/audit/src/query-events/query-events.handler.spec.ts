@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Problem } from '@sonet/service-kit';
 import type { EntryRow } from '../domain/audit-event.view';
 import { buildEntry } from '../domain/entry-document';
-import { draftOf, testKeyer } from '../domain/test-chain';
+import { draftOf, testKeyer } from '../../test/test-chain';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageOf, parseEventsQuery, parseEventsSearch, whereOf } from './query-events.handler';
 
 /** The 400 problem a query is rejected with; fails the test when it is accepted. */

@@ -1,8 +1,7 @@
-import type { z } from 'zod';
-import type { contactChannelSchema } from '@sonet/contracts';
+import type { ContactChannel } from '@sonet/contracts';
 import type { NotificationStatus } from './entities';
 
-export type ContactChannel = z.infer<typeof contactChannelSchema>;
+export type { ContactChannel };
 
 /** Channels this service can send through today. SMS and letters (GOV.UK Notify) come later. */
 export const SENDABLE_CHANNELS: ReadonlySet<ContactChannel> = new Set<ContactChannel>(['email']);

@@ -1,5 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import { contactChannelSchema, recipientRoleSchema } from '@sonet/contracts';
+import { contactChannelSchema, recipientRoleSchema, urgencySchema } from '@sonet/contracts';
 
 /**
  * - pending: waiting for the dispatcher (next_attempt_at says when)
@@ -54,7 +54,7 @@ export const ReferralContactSchema = defineEntity({
   tableName: 'referral_contact',
   properties: {
     referralId: p.uuid().primary(),
-    urgency: p.enum(['routine', 'urgent'] as const),
+    urgency: p.enum(urgencySchema.options),
     patientName: p.text(),
     patientEmail: p.text().nullable(),
     patientPhone: p.text().nullable(),

@@ -1,12 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { z } from 'zod';
-import type { recipientRoleSchema } from '@sonet/contracts';
+import type { RecipientRole } from '@sonet/contracts';
 import { currentTraceHeaders, deriveId } from '@sonet/messaging';
 import type { TemplateName } from '../templates';
 import { selectChannel, type ContactDetails } from './channel';
 import { Notification } from './entities';
 
-export type RecipientRole = z.infer<typeof recipientRoleSchema>;
+export type { RecipientRole };
 
 /** Everything needed to record one notification, decided without I/O. */
 export interface PlannedNotification {

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
-import type { ReferralRequestedData, teamRefSchema } from '@sonet/contracts';
+import type { ReferralRequestedData, teamRefSchema, Urgency } from '@sonet/contracts';
 import type { ContactChannel } from './channel';
 import { ReferralContact } from './entities';
 import type { ReferralProcessEvent } from './referral-process-event';
@@ -21,7 +21,7 @@ export interface TeamContact {
  */
 export interface ReferralContacts {
   readonly referralId: string;
-  readonly urgency: 'routine' | 'urgent';
+  readonly urgency: Urgency;
   readonly patient: {
     readonly name: string;
     readonly email?: string | undefined;

@@ -1,3 +1,4 @@
+import type { PalsContact as EventPals } from '@sonet/contracts';
 import type { ContactDetails } from '../domain/channel';
 import { planNotification, type PlannedNotification, type RecipientRole } from '../domain/planned-notification';
 import { resolveTeam, type ReferralContacts, type TeamContact } from '../domain/referral-contacts';
@@ -15,8 +16,6 @@ export interface RoutingDefaults {
   /** PALS contact for patient messages whose event carries none (rule 11). */
   readonly pals: PalsContact;
 }
-
-type EventPals = { readonly name: string; readonly phone: string; readonly email: string; readonly url: string };
 
 /** The PALS contact the event carries (decided where the path ended), else the configured one. */
 const palsOf = (eventPals: EventPals | undefined, defaults: RoutingDefaults): PalsContact =>

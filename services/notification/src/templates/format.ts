@@ -67,4 +67,6 @@ export function paragraphs(...items: readonly (string | readonly string[] | fals
 
 /** The care-responsibility paragraph the guidance repeats: a second opinion does not move care (rule 5). */
 export const notAutomaticallyTakingOverCare = (currentTeamName: string | undefined): string =>
-  `The new clinical team will not automatically take over your care. If you would like to be treated by them, this needs to be arranged with them and their hospital. Until then, your current clinical team${currentTeamName ? ` (${currentTeamName})` : ''} is still responsible for your care.`;
+  'The new clinical team will not automatically take over your care. If you would like to be treated by them, this needs to be arranged ' +
+  'with them and their hospital. ' +
+  `Until then, your current clinical team${currentTeamName ? ` (${currentTeamName})` : ''} is still responsible for your care.`;

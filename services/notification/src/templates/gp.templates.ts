@@ -1,3 +1,4 @@
+import type { ClosedOutcome, ReminderStep } from '@sonet/contracts';
 import type { RenderedMessage } from './rendered-message';
 import { paragraphs, PROFESSIONAL_FOOTER, quoted, shortRef, ukDate, ukDateTime } from './format';
 import type { ActorRole, OpinionOutcome } from './patient.templates';
@@ -11,7 +12,6 @@ import {
   recordsGapsMessage,
   type RecordsGapsData,
   withdrawnByProfessional,
-  type ReminderStep,
   type ToProfessional,
   type UrgentWaitData,
 } from './professional';
@@ -56,7 +56,8 @@ export function gpTriageRejected(d: GpTriageRejectedData): RenderedMessage {
       [
         'What happens next',
         '',
-        `The referral has come back to you. You may refer the patient to another clinical team for a second opinion (it must be a different team from the one that gave the first opinion, ${d.originalTeamName}), or decide not to refer and record why.`,
+        `The referral has come back to you. You may refer the patient to another clinical team for a second opinion (it must be a different team from ` +
+          `the one that gave the first opinion, ${d.originalTeamName}), or decide not to refer and record why.`,
       ],
       'The patient has been told, with how to reach the Patient Advice and Liaison Service (PALS).',
       PROFESSIONAL_FOOTER,
@@ -177,7 +178,8 @@ export function gpUrgentWaitEscalated(d: UrgentWaitData): RenderedMessage {
       DEAR_COLLEAGUE,
       `The urgent second opinion referral below has waited ${days(d.waitedDays)} without an appointment, past its clinical threshold of ${days(d.thresholdDays)}.`,
       patientLines(d),
-      `Please consider, with the patient and their clinical team (${d.originalTeamName}), whether any delay in starting treatment could affect the patient's wellbeing. Treatment need not wait for the second opinion.`,
+      `Please consider, with the patient and their clinical team (${d.originalTeamName}), whether any delay in starting treatment could affect the ` +
+        `patient's wellbeing. Treatment need not wait for the second opinion.`,
       d.message.trim() ? ['From the referral service', '', quoted(d.message)] : undefined,
       `The original team (${d.originalTeamName}) has been told as well.`,
       PROFESSIONAL_FOOTER,
@@ -204,8 +206,6 @@ export function gpReminder(d: GpReminderData): RenderedMessage {
     ),
   };
 }
-
-export type ClosedOutcome = 'opinion-given' | 'care-transferred' | 'care-retained';
 
 export interface GpReferralClosedData extends ToProfessional {
   readonly outcome: ClosedOutcome;

@@ -1,13 +1,13 @@
+import type { PalsContact as EventPalsContact } from '@sonet/contracts';
+
 /**
  * How patients reach the Patient Advice and Liaison Service (DOMAIN rule 11): the contact an event carries
  * (declines, rejections, withdrawals, care retained), otherwise the one from configuration.
  */
-export interface PalsContact {
-  /** The service's own name, e.g. "PALS, General Hospital"; printed when given. */
+export interface PalsContact extends Readonly<Pick<EventPalsContact, 'phone' | 'email' | 'url'>> {
+  /** The service's own name, e.g. "PALS, General Hospital"; printed unless it is the generic one. */
   readonly name?: string | undefined;
-  readonly phone: string;
-  readonly email: string;
-  readonly url: string;
+  /** From configuration (PALS_OPENING_HOURS); events do not carry it. */
   readonly openingHours?: string | undefined;
 }
 

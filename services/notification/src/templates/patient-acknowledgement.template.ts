@@ -21,11 +21,13 @@ export function patientAcknowledgement(data: PatientAcknowledgementData): Render
     '',
     'Your GP will review your request and decide whether to refer you to a different clinical team for a second opinion. You will be told what they decide.',
     '',
-    'If your GP refers you, the new clinical team will be told that this is for a second opinion. With your consent, they will also be sent any relevant test results or X-rays you have already had. The new team will assess your referral as they would any new patient referral.',
+    'If your GP refers you, the new clinical team will be told that this is for a second opinion. With your consent, they will also be sent any ' +
+      'relevant test results or X-rays you have already had. The new team will assess your referral as they would any new patient referral.',
     '',
     'Things to know',
     '',
-    '- The new clinical team will not automatically take over your care. If you would like to be treated by them, this needs to be arranged with them and their hospital. Until then, your current clinical team is still responsible for your care.',
+    '- The new clinical team will not automatically take over your care. If you would like to be treated by them, this needs to be arranged with them ' +
+      'and their hospital. Until then, your current clinical team is still responsible for your care.',
     '- The new clinical team may be at a different hospital, which may mean more travelling.',
     '- Their opinion may be the same as the first one.',
     '- While you wait, you may wish to let your current clinical team know that you have asked for a second opinion.',

@@ -1,3 +1,4 @@
+import type { Actor, OpinionOutcome } from '@sonet/contracts';
 import { DECISION_LEAD, palsSection, WITHDRAWAL_LEAD, type PalsContact } from './pals';
 import type { RenderedMessage } from './rendered-message';
 import { dear, distance, notAutomaticallyTakingOverCare, PATIENT_FOOTER, paragraphs, quoted, ukDate, ukDateTime } from './format';
@@ -13,8 +14,9 @@ interface ToPatient {
   readonly pals: PalsContact;
 }
 
-export type OpinionOutcome = 'concurs' | 'differs' | 'partially-differs';
-export type ActorRole = 'patient' | 'gp' | 'clinician' | 'ops' | 'system';
+export type { OpinionOutcome };
+/** Who acted, as the referral events name them. */
+export type ActorRole = Actor['role'];
 
 export interface PatientGpDeclinedData extends ToPatient {
   readonly reason: string;
@@ -69,7 +71,9 @@ export function patientReferred(d: PatientReferredData): RenderedMessage {
       [
         'What happens next',
         '',
-        `The new team has been told that this is a second opinion. It is a new referral, so they will assess it as they would any new patient referral. They may accept it, ask your GP for more information, or decide that they are not the right team. They aim to decide by ${ukDate(d.triageDueAt)}. We will let you know what they decide.`,
+        `The new team has been told that this is a second opinion. It is a new referral, so they will assess it as they would any new patient ` +
+          `referral. They may accept it, ask your GP for more information, or decide that they are not the right team. They aim to decide by ` +
+          `${ukDate(d.triageDueAt)}. We will let you know what they decide.`,
         '',
         'With your consent, they will also be sent any relevant test results or X-rays you have already had.',
       ],
@@ -85,7 +89,8 @@ export function patientReferred(d: PatientReferredData): RenderedMessage {
         ? [
             'If your condition is serious',
             '',
-            'Your referral has been marked as urgent. Please talk to your current clinical team and ask whether any delay in starting treatment could affect your wellbeing. Treatment does not need to wait for the second opinion.',
+            'Your referral has been marked as urgent. Please talk to your current clinical team and ask whether any delay in starting treatment could ' +
+              'affect your wellbeing. Treatment does not need to wait for the second opinion.',
           ]
         : [
             'If your condition is serious',
@@ -110,7 +115,8 @@ export function patientTriageAccepted(d: PatientTriageAcceptedData): RenderedMes
     subject: 'Your referral for a second opinion has been accepted',
     text: paragraphs(
       dear(d.patientName),
-      `${d.teamName} has looked at your referral and accepted it. They will now book an appointment for your second opinion, and aim to do so by ${ukDate(d.bookingDueAt)}. We will email you the date, time and place.`,
+      `${d.teamName} has looked at your referral and accepted it. They will now book an appointment for your second opinion, and aim to do so by ` +
+        `${ukDate(d.bookingDueAt)}. We will email you the date, time and place.`,
       notAutomaticallyTakingOverCare(d.originalTeamName),
       palsSection(d.pals),
       PATIENT_FOOTER,
@@ -160,7 +166,8 @@ export function patientAppointmentBooked(d: PatientAppointmentBookedData): Rende
       dear(d.patientName),
       'Your appointment for a second opinion has been booked.',
       [`  When: ${ukDateTime(d.appointmentAt)}`, `  Where: ${d.siteName}`, `  Clinical team: ${d.teamName}`],
-      'This may be at a different hospital from the one you usually go to, so please allow time for travelling. If you cannot go, please contact the hospital as soon as you can, so that the appointment can be given to someone else and a new one arranged for you.',
+      'This may be at a different hospital from the one you usually go to, so please allow time for travelling. If you cannot go, please contact the ' +
+        'hospital as soon as you can, so that the appointment can be given to someone else and a new one arranged for you.',
       palsSection(d.pals),
       PATIENT_FOOTER,
     ),
@@ -241,7 +248,8 @@ export function patientCareRetained(d: PatientCareRetainedData): RenderedMessage
     subject: 'Your care will stay with your current clinical team',
     text: paragraphs(
       dear(d.patientName),
-      `You asked to be treated by ${d.newTeamName ?? 'the clinical team that gave your second opinion'}. This will not go ahead, and your care will stay with your current clinical team (${d.responsibleTeamName}), who are still responsible for it.`,
+      `You asked to be treated by ${d.newTeamName ?? 'the clinical team that gave your second opinion'}. This will not go ahead, and your care will ` +
+        `stay with your current clinical team (${d.responsibleTeamName}), who are still responsible for it.`,
       ['The reason', '', quoted(d.reason)],
       'Your GP has been told. If you would like to talk about your options, please contact your GP practice or your clinical team.',
       palsSection(d.pals, DECISION_LEAD),

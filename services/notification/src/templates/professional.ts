@@ -1,3 +1,4 @@
+import type { RecordsGapKind, ReminderStep } from '@sonet/contracts';
 import type { ActorRole, OpinionOutcome } from './patient.templates';
 import { paragraphs, PROFESSIONAL_FOOTER, shortRef } from './format';
 import type { RenderedMessage } from './rendered-message';
@@ -29,8 +30,6 @@ export const withdrawnByProfessional: Record<ActorRole, string> = {
   system: 'by the referral service',
 };
 
-export type ReminderStep = 'gp-decision' | 'triage' | 'more-info' | 'booking' | 'opinion';
-
 export const reminderStepText: Record<ReminderStep, string> = {
   'gp-decision': 'decide whether to refer the patient for a second opinion',
   triage: 'triage the referral: accept it, reject it with a reason, or ask the GP for more information',
@@ -50,7 +49,6 @@ export interface UrgentWaitData extends ToProfessional {
 
 export const days = (n: number): string => `${n} ${n === 1 ? 'day' : 'days'}`;
 
-export type RecordsGapKind = 'imaging-study' | 'imaging-series' | 'attachment';
 
 export interface RecordsGapsData extends ToProfessional {
   readonly originalTeamName: string;

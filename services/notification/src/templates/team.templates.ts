@@ -1,3 +1,4 @@
+import type { ReminderStep } from '@sonet/contracts';
 import type { RenderedMessage } from './rendered-message';
 import { distance, paragraphs, PROFESSIONAL_FOOTER, quoted, shortRef, ukDateTime } from './format';
 import type { ActorRole, OpinionOutcome } from './patient.templates';
@@ -11,7 +12,6 @@ import {
   recordsGapsMessage,
   type RecordsGapsData,
   withdrawnByProfessional,
-  type ReminderStep,
   type ToProfessional,
   type UrgentWaitData,
 } from './professional';
@@ -53,7 +53,8 @@ export function receivingTeamNewReferral(d: ReceivingTeamNewReferralData): Rende
       'With the patient\'s consent, relevant test results and imaging already taken are being sent to you separately.',
       CARE_DOES_NOT_MOVE(d.originalTeamName),
       d.urgent &&
-        'The patient has a serious condition that may need urgent treatment: the wait for an appointment is being watched, and the GP and the original team are told if it passes the clinical threshold.',
+        'The patient has a serious condition that may need urgent treatment: the wait for an appointment is being watched, and the GP and the original ' +
+          'team are told if it passes the clinical threshold.',
       PROFESSIONAL_FOOTER,
     ),
   };
@@ -91,7 +92,8 @@ export function receivingTeamCareTransferRequested(d: ReceivingTeamCareTransferR
       DEAR_COLLEAGUE,
       `The patient below has asked to be treated by your team${d.requestedBy === 'gp' ? ' (requested through their GP practice)' : ''}.`,
       patientLines(d),
-      `Transfer of care is a separate arrangement from the second opinion: it needs both your team and your hospital to agree. Please record in the referral service whether you accept it. Until a transfer is agreed, ${d.originalTeamName} remains responsible for the patient's care.`,
+      `Transfer of care is a separate arrangement from the second opinion: it needs both your team and your hospital to agree. Please record in the ` +
+        `referral service whether you accept it. Until a transfer is agreed, ${d.originalTeamName} remains responsible for the patient's care.`,
       PROFESSIONAL_FOOTER,
     ),
   };
@@ -106,7 +108,8 @@ export function receivingTeamWithdrawn(d: TeamWithdrawnData): RenderedMessage {
     subject: subject(d.referralId, 'withdrawn'),
     text: paragraphs(
       DEAR_COLLEAGUE,
-      `The second opinion referral below has been withdrawn ${withdrawnByProfessional[d.withdrawnBy]}. Please take no further action on it: do not triage it or book an appointment, and cancel any appointment already booked. Any records transfer for it has been cancelled.`,
+      `The second opinion referral below has been withdrawn ${withdrawnByProfessional[d.withdrawnBy]}. Please take no further action on it: do not ` +
+        `triage it or book an appointment, and cancel any appointment already booked. Any records transfer for it has been cancelled.`,
       patientLines(d),
       PROFESSIONAL_FOOTER,
     ),
@@ -185,7 +188,8 @@ export function originalTeamCareTransferred(d: OriginalTeamCareTransferredData):
     subject: subject(d.referralId, 'care transferred to another team'),
     text: paragraphs(
       DEAR_COLLEAGUE,
-      `At the patient's request, ${d.responsibleTeamName} and its hospital have agreed to take over the care of your patient below. From now on they are responsible for the patient's care, instead of your team.`,
+      `At the patient's request, ${d.responsibleTeamName} and its hospital have agreed to take over the care of your patient below. From now on they ` +
+        `are responsible for the patient's care, instead of your team.`,
       patientLines(d),
       'Please make sure the handover of care is complete. The patient and their GP have been told.',
       PROFESSIONAL_FOOTER,
@@ -199,9 +203,11 @@ export function originalTeamUrgentWaitEscalated(d: UrgentWaitData): RenderedMess
     subject: `URGENT: second opinion referral ${shortRef(d.referralId)} has waited past its clinical threshold`,
     text: paragraphs(
       DEAR_COLLEAGUE,
-      `Your patient below is waiting for a second opinion${d.targetTeamName ? ` from ${d.targetTeamName}` : ''} on an urgent referral. They have waited ${days(d.waitedDays)} without an appointment, past the clinical threshold of ${days(d.thresholdDays)}.`,
+      `Your patient below is waiting for a second opinion${d.targetTeamName ? ` from ${d.targetTeamName}` : ''} on an urgent referral. ` +
+        `They have waited ${days(d.waitedDays)} without an appointment, past the clinical threshold of ${days(d.thresholdDays)}.`,
       patientLines(d),
-      "Your team remains responsible for the patient's care. Please consider whether any delay in starting treatment could affect the patient's wellbeing. Treatment need not wait for the second opinion.",
+      "Your team remains responsible for the patient's care. Please consider whether any delay in starting treatment could affect the patient's " +
+        "wellbeing. Treatment need not wait for the second opinion.",
       d.message.trim() ? ['From the referral service', '', quoted(d.message)] : undefined,
       "The patient's GP has been told as well.",
       PROFESSIONAL_FOOTER,

@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { recordsGapKindSchema, transferItemKindSchema, type TransferItemKind } from '@sonet/contracts';
 
 /**
  * A transfer's life: `awaiting-target` (no receiving team yet) → `ready` → `discovering` → `review` (the manifest
@@ -61,8 +62,8 @@ export const TransferRequestSchema = defineEntity({
 export class TransferRequest extends TransferRequestSchema.class {}
 TransferRequestSchema.setClass(TransferRequest);
 
-export const ITEM_KINDS = ['document', 'diagnostic-report', 'imaging-study'] as const;
-export type ItemKind = (typeof ITEM_KINDS)[number];
+export const ITEM_KINDS = transferItemKindSchema.options;
+export type ItemKind = TransferItemKind;
 export const ITEM_STATUSES = ['pending', 'excluded', 'sending', 'sent', 'acknowledged', 'refused', 'missing'] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
 
@@ -137,7 +138,7 @@ export const TransferGapSchema = defineEntity({
     transferId: p.uuid().primary(),
     reference: p.string().length(300).primary(),
     referencedBy: p.string().length(300),
-    kind: p.enum(['imaging-study', 'imaging-series', 'attachment'] as const),
+    kind: p.enum(recordsGapKindSchema.options),
     reason: p.string().length(300),
     detectedAt: p.datetime(),
   },

@@ -1,8 +1,9 @@
+import type { DocumentKind, RecordsGapKind } from '@sonet/contracts';
 import type { ItemKind } from './entities';
 import { conceptsNameAnySpecialty, conceptsNameSpecialty } from './specialties';
 
 /** The kinds of record the referral asked for, as the contract names them. */
-export type DocumentKind = 'test-results' | 'imaging' | 'clinic-letters';
+export type { DocumentKind };
 export const KIND_ASKED_AS: Readonly<Record<ItemKind, DocumentKind>> = {
   document: 'clinic-letters',
   'diagnostic-report': 'test-results',
@@ -73,7 +74,7 @@ export interface ManifestItemDraft {
 export interface GapDraft {
   readonly reference: string;
   readonly referencedBy: string;
-  readonly kind: 'imaging-study' | 'imaging-series' | 'attachment';
+  readonly kind: RecordsGapKind;
   readonly reason: string;
 }
 
@@ -187,7 +188,12 @@ export function buildManifest(
     const verdict = imagingVerdict(s, studiesOfRelevantReports, studiesOfAnyReport, rule);
     for (const series of s.seriesUids) {
       if (!s.inPacs.seriesUids.includes(series)) {
-        gaps.push({ reference: `${s.reference ?? s.studyUid} (series ${series})`, referencedBy: s.reference ?? `Study/${s.studyUid}`, kind: 'imaging-series', reason: 'a series the EHR lists is not in the PACS' });
+        gaps.push({
+          reference: `${s.reference ?? s.studyUid} (series ${series})`,
+          referencedBy: s.reference ?? `Study/${s.studyUid}`,
+          kind: 'imaging-series',
+          reason: 'a series the EHR lists is not in the PACS',
+        });
       }
     }
     items.push({

@@ -12,7 +12,8 @@ import { Referral } from '../domain/entities';
 import type { ReferralActivities, TeamSnapshot, TransitionRecord } from '../workflows/definitions';
 import { isTerminal, reminderRecipient } from '../workflows/decider';
 import { emission, originalTeam, recordStep, stepId, type StepEntry } from './record-step';
-import { effectsOf, type PalsContact } from './transition-effects';
+import type { PalsContact } from '@sonet/contracts';
+import { effectsOf } from './transition-effects';
 
 export type { PalsContact };
 
@@ -169,7 +170,8 @@ function urgentWaitEscalated(r: Referral, waitedMs: number, thresholdMs: number)
       originalTeam: originalTeam(r),
       referringPractice: r.referringPractice,
       message:
-        "This urgent second-opinion referral has no appointment yet. Please consider whether any delay in starting treatment could affect the patient's wellbeing: treatment need not wait for the second opinion.",
+        "This urgent second-opinion referral has no appointment yet. Please consider whether any delay in starting treatment could affect the " +
+          "patient's wellbeing: treatment need not wait for the second opinion.",
     }),
   };
 }

@@ -17,18 +17,12 @@ import {
   ReferralTriageAccepted,
   ReferralTriageRejected,
   ReferralWithdrawn,
+  type PalsContact,
 } from '@sonet/contracts';
 import type { Referral } from '../domain/entities';
 import type { TransitionRecord } from '../workflows/definitions';
 import type { ActionOf, EventTypeOf, TransitionAction, TransitionType } from '../workflows/transitions';
 import { actorOf, emission, originalTeam, targetTeam, type Emission } from './record-step';
-
-export interface PalsContact {
-  readonly name: string;
-  readonly phone: string;
-  readonly email: string;
-  readonly url: string;
-}
 
 /** What an entry sees: the action, the referral as it was before the transition, the record the workflow sent. */
 export interface TransitionInput<K extends TransitionType> {

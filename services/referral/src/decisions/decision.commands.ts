@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { opinionOutcomeSchema } from '@sonet/contracts';
 
 // Request bodies of the decision endpoints, validated when built. Free text is bounded; nothing else is accepted.
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -49,7 +50,7 @@ export const appointmentSchema = z
 
 export const opinionSchema = z
   .object({
-    outcome: z.enum(['concurs', 'differs', 'partially-differs']).describe('rule 8: the opinion may be the same as the first'),
+    outcome: opinionOutcomeSchema.describe('rule 8: the opinion may be the same as the first'),
     summary: text(8000),
     shareWithOriginalTeam: z.boolean().default(false).describe('only with the patient\'s agreement'),
   })

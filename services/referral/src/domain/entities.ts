@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { contactChannelSchema, opinionOutcomeSchema, urgencySchema } from '@sonet/contracts';
 import { REFERRAL_STATES } from './referral-state';
 
 /**
@@ -16,7 +17,7 @@ export const PatientSchema = defineEntity({
     name: p.string().length(200),
     email: p.string().length(320).nullable(),
     phone: p.string().length(32).nullable(),
-    preferredChannel: p.enum(['email', 'sms', 'letter'] as const),
+    preferredChannel: p.enum(contactChannelSchema.options),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
@@ -37,7 +38,7 @@ export const ReferralSchema = defineEntity({
     /** Rule 5: stays the original team until a care transfer is agreed. */
     responsibleTeamOds: p.string().length(10),
     specialty: p.string().length(100),
-    urgency: p.enum(['routine', 'urgent'] as const),
+    urgency: p.enum(urgencySchema.options),
     reason: p.text(),
     explainedByOriginalTeam: p.boolean(),
     recordsSharingConsent: p.boolean(),
@@ -62,7 +63,7 @@ export const ReferralSchema = defineEntity({
     appointmentAt: p.datetime().nullable(),
     appointmentSiteOds: p.string().length(10).nullable(),
     appointmentSiteName: p.string().length(200).nullable(),
-    opinionOutcome: p.enum(['concurs', 'differs', 'partially-differs'] as const).nullable(),
+    opinionOutcome: p.enum(opinionOutcomeSchema.options).nullable(),
     originalTeamInformedAt: p.datetime().nullable(),
     closedAt: p.datetime().nullable(),
     /** W3C trace context of the request that created the referral: activities emit their events in this trace. */

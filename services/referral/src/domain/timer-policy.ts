@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Urgency } from '@sonet/contracts';
 import type { TimerPolicy } from '../workflows/definitions';
 import type { WaitingStep } from '../workflows/decider';
 
@@ -20,7 +21,7 @@ interface PolicyDays {
  * and an urgent referral with no appointment after 14 days is escalated to the original team and the GP
  * (rule 10: treatment need not wait for the second opinion).
  */
-export const DEFAULT_POLICY_DAYS: Record<'routine' | 'urgent', PolicyDays> = {
+export const DEFAULT_POLICY_DAYS: Record<Urgency, PolicyDays> = {
   routine: {
     steps: {
       'gp-decision': { dueDays: 14, reminderDaysBefore: 3 },

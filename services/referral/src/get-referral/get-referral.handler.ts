@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '@sonet/auth';
+import type { OpinionOutcome, Urgency } from '@sonet/contracts';
 import { recordAccess } from '@sonet/messaging';
 import { findVisibleReferral } from '../domain/access';
 import { Referral, TimelineEntry } from '../domain/entities';
@@ -19,7 +20,7 @@ export interface ReferralView {
   /** The ETag of decisions: send it back as If-Match to make a decision conditional on what you saw. */
   revision: number;
   allowedActions: ActionType[];
-  urgency: 'routine' | 'urgent';
+  urgency: Urgency;
   specialty: string;
   referringPractice: string;
   originalTeam: TeamView;
@@ -32,7 +33,7 @@ export interface ReferralView {
   originalTeamInformed: boolean;
   due: { step: string; at: string; overdue: boolean } | null;
   appointment: { at: string; site: { ods: string | null; name: string | null } } | null;
-  opinionOutcome: 'concurs' | 'differs' | 'partially-differs' | null;
+  opinionOutcome: OpinionOutcome | null;
   createdAt: string;
   updatedAt: string;
   timeline: { at: string; state: ReferralState; event: string; summary: string }[];

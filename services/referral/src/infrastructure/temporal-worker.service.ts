@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { PayloadCodec } from '@temporalio/common';
-import { TemporalWorkerRunner } from '@sonet/service-kit';
+import { palsContactOf, TemporalWorkerRunner } from '@sonet/service-kit';
 import { createReferralActivities } from '../activities/referral.activities';
 import type { ReferralConfig } from '../config';
 import { PAYLOAD_CODEC, REFERRAL_CONFIG } from './tokens';
@@ -23,12 +23,7 @@ export class TemporalWorkerService implements OnApplicationBootstrap, OnApplicat
       address: this.config.TEMPORAL_ADDRESS,
       namespace: this.config.TEMPORAL_NAMESPACE,
       taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-      activities: createReferralActivities(this.orm, {
-        name: this.config.PALS_NAME,
-        phone: this.config.PALS_PHONE,
-        email: this.config.PALS_EMAIL,
-        url: this.config.PALS_URL,
-      }),
+      activities: createReferralActivities(this.orm, palsContactOf(this.config)),
       codec: this.codec,
       workflowBundlePath: this.config.WORKFLOW_BUNDLE_PATH,
       workflowsPath: require.resolve('../workflows/index'),

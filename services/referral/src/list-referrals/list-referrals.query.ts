@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { urgencySchema } from '@sonet/contracts';
 import { REFERRAL_STATES } from '../domain/referral-state';
 
 /** Worklist filters. `view` picks whose list: a GP's practice, a team's triage queue, or the referrals it sent. */
@@ -10,7 +11,7 @@ export const listReferralsQuerySchema = z
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .pipe(z.array(z.enum(REFERRAL_STATES)).min(1))
       .optional(),
-    urgency: z.enum(['routine', 'urgent']).optional(),
+    urgency: urgencySchema.optional(),
     specialty: z.string().trim().toLowerCase().min(1).max(100).optional(),
     overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     limit: z.coerce.number().int().min(1).max(100).default(25),

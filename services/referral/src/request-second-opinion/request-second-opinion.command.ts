@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { patientDetailsSchema } from '@sonet/contracts';
+import { patientDetailsSchema, urgencySchema } from '@sonet/contracts';
 
 /**
  * A GP records a patient's request for a second opinion (rule 3: it is a new referral, made by the GP).
@@ -11,7 +11,7 @@ export const requestSecondOpinionSchema = z
     originalTeamId: z.string().trim().min(1).max(64).describe('the clinical team that gave the first opinion (directory id)'),
     specialty: z.string().trim().min(1).max(100),
     reason: z.string().trim().min(1).max(4000),
-    urgency: z.enum(['routine', 'urgent']).default('routine'),
+    urgency: urgencySchema.default('routine'),
     /** Rule 2: recorded, never required. */
     explainedByOriginalTeam: z.boolean().default(false),
     /** Rule 4: results and imaging are sent only with the patient's recorded consent. */

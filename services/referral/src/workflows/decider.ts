@@ -1,6 +1,7 @@
 // The second-opinion state machine as pure functions: which decisions each state allows, and where each
 // leads, read from the transition catalogue (./transitions) plus the rules that need more than the state
 // (rules 3 and 9). The workflow and its update validators use it; so do the unit tests. No I/O, no Temporal imports.
+import type { ReminderRecipient, ReminderStep } from '@sonet/contracts';
 import type { ReferralState } from '../domain/referral-state';
 import { decisionsAllowedIn, targetState, type ActionType, type DecisionAction, type TeamSnapshot } from './transitions';
 
@@ -53,7 +54,7 @@ export function nextState(ctx: DecisionContext, action: DecisionAction): Referra
 }
 
 /** Steps with a due date while the referral waits in a state, and who is reminded. */
-export type WaitingStep = 'gp-decision' | 'triage' | 'more-info' | 'booking' | 'opinion';
+export type WaitingStep = ReminderStep;
 const WAITING_STEP: Partial<Record<ReferralState, WaitingStep>> = {
   'gp-review': 'gp-decision',
   'rejected-by-team': 'gp-decision',
@@ -65,5 +66,5 @@ const WAITING_STEP: Partial<Record<ReferralState, WaitingStep>> = {
 
 export const waitingStepOf = (s: ReferralState): WaitingStep | undefined => WAITING_STEP[s];
 
-export const reminderRecipient = (step: WaitingStep): 'gp' | 'receiving-team' =>
+export const reminderRecipient = (step: WaitingStep): ReminderRecipient =>
   step === 'gp-decision' || step === 'more-info' ? 'gp' : 'receiving-team';

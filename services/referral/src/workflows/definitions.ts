@@ -1,6 +1,7 @@
 // Shared between the workflow (deterministic sandbox) and the rest of the service: types and Temporal
 // handles only, no Node built-ins and no service code.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Actor, Urgency } from '@sonet/contracts';
 import type { ReferralState } from '../domain/referral-state';
 import type { WaitingStep } from './decider';
 import type { ActionType, DecisionAction, TeamSnapshot, TransitionAction } from './transitions';
@@ -28,15 +29,13 @@ export interface TimerPolicy {
  */
 export interface SecondOpinionInput {
   readonly referralId: string;
-  readonly urgency?: 'routine' | 'urgent';
+  readonly urgency?: Urgency;
   readonly originalTeamId?: string;
   readonly policy?: TimerPolicy;
 }
 
-export interface Actor {
-  readonly role: 'patient' | 'gp' | 'clinician' | 'ops' | 'system';
-  readonly organisation?: string;
-}
+/** Who took a decision: the events' actor (role and organisation, never a person). */
+export type { Actor };
 
 export interface WorkflowTimelineEntry {
   readonly at: string;

@@ -6,6 +6,7 @@
 //
 // Runs in Temporal's workflow sandbox: plain data and pure functions, no imports but types.
 // Recipe for a new decision: docs/adding-a-decision.md.
+import type { ClosedOutcome, OpinionOutcome } from '@sonet/contracts';
 import type { ReferralState } from '../domain/referral-state';
 
 /** A directory team as the GP chose it: ids and names only, no patient data. */
@@ -29,7 +30,7 @@ export type DecisionAction =
   | { readonly type: 'book-appointment'; readonly appointmentAt: string; readonly site: { readonly ods: string; readonly name: string } }
   | {
       readonly type: 'issue-opinion';
-      readonly outcome: 'concurs' | 'differs' | 'partially-differs';
+      readonly outcome: OpinionOutcome;
       readonly summary: string;
       readonly shareWithOriginalTeam: boolean;
     }
@@ -41,7 +42,7 @@ export type DecisionAction =
 export type ActionType = DecisionAction['type'];
 
 /** Transitions the workflow takes by itself (timers, the end of a care-transfer decision). */
-export type SystemAction = { readonly type: 'close'; readonly outcome: 'opinion-given' | 'care-transferred' | 'care-retained' };
+export type SystemAction = { readonly type: 'close'; readonly outcome: ClosedOutcome };
 
 export type TransitionAction = DecisionAction | SystemAction;
 export type TransitionType = TransitionAction['type'];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { chainHash, entryDigest, GENESIS_HASH } from './chain';
-import { buildEntry, type AuditEntryDraft } from './entry-document';
-import { PatientKeyer } from './patient-identifiers';
+import { chainHash, entryDigest, GENESIS_HASH } from '../src/domain/chain';
+import { buildEntry, type AuditEntryDraft } from '../src/domain/entry-document';
+import { PatientKeyer } from '../src/domain/patient-identifiers';
 
 /** Helpers for unit tests: chains built in memory exactly as AuditLog builds them in the database. */
 export interface MemoryRow {

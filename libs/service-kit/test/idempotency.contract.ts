@@ -2,9 +2,9 @@ import { Body, Controller, HttpCode, Injectable, Module, Param, Post, Res, type 
 import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { configureHttpApp } from './bootstrap';
-import { IDEMPOTENCY_STORE, IdempotencyInterceptor, type IdempotencyStore } from './idempotency';
-import { validationProblem } from './problem';
+import { configureHttpApp } from '../src/http/bootstrap';
+import { IDEMPOTENCY_STORE, IdempotencyInterceptor, type IdempotencyStore } from '../src/http/idempotency';
+import { validationProblem } from '../src/http/problem';
 
 /** What the endpoints did: each run of a handler, and a gate that holds a slow one until the test opens it. */
 const runs: string[] = [];
