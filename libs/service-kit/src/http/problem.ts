@@ -35,8 +35,15 @@ export const validationProblem = (invalidParams: InvalidParam[], detail = 'The r
 export const notFoundProblem = (detail: string) =>
   new Problem({ type: typeUri('not-found'), title: 'Not found', status: 404, detail });
 
+export const forbiddenProblem = (detail: string) =>
+  new Problem({ type: typeUri('forbidden'), title: 'Forbidden', status: 403, detail });
+
 export const conflictProblem = (detail: string, extensions: Record<string, unknown> = {}) =>
   new Problem({ type: typeUri('conflict'), title: 'Conflict', status: 409, detail, ...extensions });
+
+/** 412: a condition of the request (If-Match, a version the caller read) no longer holds. */
+export const preconditionFailedProblem = (detail: string, extensions: Record<string, unknown> = {}) =>
+  new Problem({ type: typeUri('precondition-failed'), title: 'Precondition failed', status: 412, detail, ...extensions });
 
 export const unavailableProblem = (detail: string) =>
   new Problem({ type: typeUri('unavailable'), title: 'Service unavailable', status: 503, detail });

@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { organisationCovers, type Principal, type Role } from '@sonet/auth';
-import { conflictProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
-import { findVisibleReferral } from '../domain/access';
+import type { Principal } from '@sonet/auth';
+import { conflictProblem, preconditionFailedProblem, validationProblem } from '@sonet/service-kit';
+import { assertParty, findVisibleReferral, type Party } from '../domain/access';
 import { randomUUID } from 'node:crypto';
 import { Referral, TimelineEntry } from '../domain/entities';
 import { TEMPORAL_CLIENT } from '../infrastructure/tokens';
@@ -19,12 +19,7 @@ import {
   type SecondOpinionStatus,
 } from '../workflows/definitions';
 
-/** Who, in relation to the referral, may take a decision. */
-export type Party = 'referring-gp' | 'receiving-team' | 'patient';
-
-const forbidden = (detail: string) => new Problem({ type: problemType('forbidden'), title: 'Forbidden', status: 403, detail });
-
-const ROLE_OF_PARTY: Record<Party, Role> = { 'referring-gp': 'gp', 'receiving-team': 'clinician', patient: 'patient' };
+export type { Party } from '../domain/access';
 
 /** Parses If-Match ("3", W/"3"); undefined when absent. */
 export function parseIfMatch(header: string | undefined): number | undefined {
@@ -66,21 +61,9 @@ export class DecideHandler {
     return findVisibleReferral(this.em.fork(), id, principal);
   }
 
-  /** Throws 403 unless the caller is one of the parties allowed to take this decision. */
+  /** Throws 403 unless the caller is one of the parties allowed to take this decision (the referral's access policy). */
   assertParty(referral: Referral, principal: Principal, parties: readonly Party[]): void {
-    const ok = parties.some((party) => {
-      switch (party) {
-        case 'referring-gp':
-          return principal.role === 'gp' && principal.organisation === referral.referringPractice;
-        case 'receiving-team':
-          return principal.role === 'clinician' && !!referral.targetTeamOds && organisationCovers(principal.organisation, referral.targetTeamOds);
-        case 'patient':
-          return principal.role === 'patient' && principal.nhsNumber === referral.patient.nhsNumber;
-      }
-    });
-    if (!ok) {
-      throw forbidden(`This decision is for ${parties.map((p) => p.replace('-', ' ')).join(' or ')} (as ${parties.map((p) => ROLE_OF_PARTY[p]).join('/')}).`);
-    }
+    assertParty(referral, principal, parties);
   }
 
   /** `traceparent`: the HTTP request's trace, captured before any await (pooled I/O can lose async context). */
@@ -123,7 +106,7 @@ export class DecideHandler {
       case DECISION_SAME_TEAM:
         return validationProblem([{ name: 'targetTeamId', reason: failure.message }]);
       case REVISION_MISMATCH:
-        return new Problem({ type: problemType('precondition-failed'), title: 'Precondition failed', status: 412, detail: failure.message, ...extensions });
+        return preconditionFailedProblem(failure.message, extensions);
     }
     // The process has ended (its workflow completed): nothing more can be decided.
     if (e instanceof WorkflowNotFoundError || (e instanceof Error && /already completed|workflow execution.*(completed|closed)/i.test(e.message))) {
