@@ -17,7 +17,9 @@ const depConstraints = (inTests) => {
     { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: t(['type:contracts', 'type:util']) },
     // The testing library serves every project's tests, so it depends on no project but contracts and utils.
     { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
-    { sourceTag: 'type:app', onlyDependOnLibsWithTags: t(['type:contracts', 'type:util', 'type:data-access']) },
+    // The service host composes the shared wiring of every service (logging, auth, ORM, messaging, health; ADR 13).
+    { sourceTag: 'type:host', onlyDependOnLibsWithTags: t(['type:contracts', 'type:util', 'type:data-access']) },
+    { sourceTag: 'type:app', onlyDependOnLibsWithTags: t(['type:contracts', 'type:util', 'type:data-access', 'type:host']) },
     { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data-access', 'type:testing'] },
   ];
 };

@@ -1,11 +1,9 @@
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { LoggerModule } from 'nestjs-pino';
-import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
+import { MikroORM } from '@mikro-orm/postgresql';
 import { Events } from '@sonet/contracts';
-import { KafkaBatchInboxServer, MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
-import { HealthModule, kafkaLog, loggerParams, type ReadinessProbe } from '@sonet/service-kit';
+import { KafkaBatchInboxServer, MESSAGE_BROKER, type MessageBroker } from '@sonet/messaging';
+import { kafkaLog } from '@sonet/service-kit';
+import { ServiceKitModule } from '@sonet/service-host';
 import { AUDIT_CONFIG, AUDITED_TOPICS, SERVICE_NAME, type AuditConfig } from './config';
 import { auditOrmOptions } from './orm';
 import { AUDIT_LOG_SETTINGS, AuditLog, type AuditLogSettings } from './domain/audit-log';
@@ -33,19 +31,7 @@ export class AuditAppModule {
     const settings: AuditLogSettings = { chain: config.AUDIT_CHAIN, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY_ENTRIES, keyer, signer };
     return {
       module: AuditAppModule,
-      imports: [
-        LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
-        AuthModule.forRoot(verifierSettingsFrom(config)),
-        MikroOrmModule.forRoot({ ...auditOrmOptions(config), driver: PostgreSqlDriver }),
-        MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),
-        HealthModule.forRoot({
-          inject: [MikroORM, MESSAGE_BROKER],
-          useFactory: (orm: MikroORM, broker: MessageBroker): ReadinessProbe[] => [
-            { name: 'database', check: async () => void (await orm.em.fork().execute('select 1')) },
-            { name: 'kafka', check: () => broker.ping() },
-          ],
-        }),
-      ],
+      imports: [ServiceKitModule.forRoot({ serviceName: SERVICE_NAME, config, ormOptions: auditOrmOptions(config) })],
       controllers: [RecordEventConsumer, QueryEventsController, ReferralTimelineController, VerifyLogController, ExportEvidenceController],
       providers: [
         { provide: AUDIT_CONFIG, useValue: config },

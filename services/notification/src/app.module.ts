@@ -1,10 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { LoggerModule } from 'nestjs-pino';
-import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
-import { MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
-import { HealthModule, loggerParams, type ReadinessProbe } from '@sonet/service-kit';
+import type { ReadinessProbe } from '@sonet/service-kit';
+import { ServiceKitModule } from '@sonet/service-host';
 import { NOTIFICATION_CONFIG, SERVICE_NAME, type NotificationConfig } from './config';
 import { notificationOrmOptions } from './orm';
 import { EMAIL_SENDER, type EmailSender } from './channels/email.sender';
@@ -26,18 +22,12 @@ export class NotificationAppModule {
     return {
       module: NotificationAppModule,
       imports: [
-        LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
-        AuthModule.forRoot(verifierSettingsFrom(config)),
-        MikroOrmModule.forRoot({ ...notificationOrmOptions(config), driver: PostgreSqlDriver }),
-        EmailChannelModule.forRoot(config),
-        MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),
-        HealthModule.forRoot({
-          inject: [MikroORM, MESSAGE_BROKER, EMAIL_SENDER],
-          useFactory: (orm: MikroORM, broker: MessageBroker, email: EmailSender): ReadinessProbe[] => [
-            { name: 'database', check: async () => void (await orm.em.fork().execute('select 1')) },
-            { name: 'kafka', check: () => broker.ping() },
-            { name: 'smtp', check: () => email.verify() },
-          ],
+        ServiceKitModule.forRoot({
+          serviceName: SERVICE_NAME,
+          config,
+          ormOptions: notificationOrmOptions(config),
+          imports: [EmailChannelModule.forRoot(config)],
+          readiness: { inject: [EMAIL_SENDER], useFactory: (email: EmailSender): ReadinessProbe[] => [{ name: 'smtp', check: () => email.verify() }] },
         }),
       ],
       controllers: [AcknowledgeReferralRequestConsumer, NotifyReferralProgressConsumer, NotifyRecordsGapsConsumer, ListNotificationsController],

@@ -1,23 +1,10 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { EntityManager, MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
-import { Client } from '@temporalio/client';
-import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
-import { MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
-import {
-  AesGcmPayloadCodec,
-  HealthModule,
-  IDEMPOTENCY_STORE,
-  IdempotencyInterceptor,
-  loadPayloadKey,
-  loggerParams,
-  PostgresIdempotencyStore,
-  TEMPORAL_CLIENT,
-  TemporalClientModule,
-  type ReadinessProbe,
-} from '@sonet/service-kit';
+import { AesGcmPayloadCodec, IDEMPOTENCY_STORE, IdempotencyInterceptor, loadPayloadKey, loggerParams, PostgresIdempotencyStore } from '@sonet/service-kit';
+import { ServiceKitModule } from '@sonet/service-host';
 import { HOSPITAL_CONNECTORS, PAYLOAD_CODEC, RECORDS_TRANSFER_CONFIG, SERVICE_NAME, STREAM_FAULTS, type RecordsTransferConfig } from './config';
 import { recordsTransferOrmOptions } from './orm';
 import { readConnectorsConfig } from './connectors/config';
@@ -70,18 +57,11 @@ export class RecordsTransferAppModule {
     return {
       module: RecordsTransferAppModule,
       imports: [
-        LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
-        AuthModule.forRoot(verifierSettingsFrom(config)),
-        MikroOrmModule.forRoot({ ...recordsTransferOrmOptions(config), driver: PostgreSqlDriver }),
-        TemporalClientModule.forRoot({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, dataConverter: { payloadCodecs: [codec] } }),
-        MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),
-        HealthModule.forRoot({
-          inject: [MikroORM, MESSAGE_BROKER, TEMPORAL_CLIENT],
-          useFactory: (orm: MikroORM, broker: MessageBroker, temporal: Client): ReadinessProbe[] => [
-            { name: 'database', check: async () => void (await orm.em.fork().execute('select 1')) },
-            { name: 'kafka', check: () => broker.ping() },
-            { name: 'temporal', check: async () => void (await temporal.workflowService.getSystemInfo({})) },
-          ],
+        ServiceKitModule.forRoot({
+          serviceName: SERVICE_NAME,
+          config,
+          ormOptions: recordsTransferOrmOptions(config),
+          temporal: { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, codec },
         }),
       ],
       controllers: [RecordTransferRequestConsumer, CancelTransferConsumer, GetTransfersController, ReviewManifestController, RetryTransferController],

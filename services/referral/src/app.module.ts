@@ -1,25 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { EntityManager, MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { EntityManager } from '@mikro-orm/postgresql';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
-import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
-import { Client } from '@temporalio/client';
-import { MessagingModule } from '@sonet/messaging';
-import {
-  HealthModule,
-  IDEMPOTENCY_STORE,
-  IdempotencyInterceptor,
-  loggerParams,
-  PostgresIdempotencyStore,
-  TemporalClientModule,
-  type ReadinessProbe,
-} from '@sonet/service-kit';
-import { MESSAGE_BROKER, type MessageBroker } from '@sonet/messaging';
+import { AesGcmPayloadCodec, IDEMPOTENCY_STORE, IdempotencyInterceptor, loadPayloadKey, PostgresIdempotencyStore } from '@sonet/service-kit';
+import { ServiceKitModule } from '@sonet/service-host';
 import { SERVICE_NAME, type ReferralConfig } from './config';
 import { referralOrmOptions } from './orm';
-import { PAYLOAD_CODEC, REFERRAL_CONFIG, TEMPORAL_CLIENT } from './infrastructure/tokens';
-import { AesGcmPayloadCodec, loadPayloadKey } from '@sonet/service-kit';
+import { PAYLOAD_CODEC, REFERRAL_CONFIG } from './infrastructure/tokens';
 import { TemporalWorkerService } from './infrastructure/temporal-worker.service';
 import { StartReconcilerService } from './infrastructure/start-reconciler.service';
 import { RequestSecondOpinionController } from './request-second-opinion/request-second-opinion.http.controller';
@@ -42,22 +28,11 @@ export class ReferralAppModule {
     return {
       module: ReferralAppModule,
       imports: [
-        LoggerModule.forRoot(loggerParams(SERVICE_NAME, config.LOG_LEVEL)),
-        AuthModule.forRoot(verifierSettingsFrom(config)),
-        MikroOrmModule.forRoot({ ...referralOrmOptions(config), driver: PostgreSqlDriver }),
-        TemporalClientModule.forRoot({
-          address: config.TEMPORAL_ADDRESS,
-          namespace: config.TEMPORAL_NAMESPACE,
-          dataConverter: { payloadCodecs: [codec] },
-        }),
-        MessagingModule.forRoot({ clientId: SERVICE_NAME, inject: [], brokers: () => config.KAFKA_BROKERS }),
-        HealthModule.forRoot({
-          inject: [MikroORM, MESSAGE_BROKER, TEMPORAL_CLIENT],
-          useFactory: (orm: MikroORM, broker: MessageBroker, temporal: Client): ReadinessProbe[] => [
-            { name: 'database', check: async () => void (await orm.em.fork().execute('select 1')) },
-            { name: 'kafka', check: () => broker.ping() },
-            { name: 'temporal', check: async () => void (await temporal.workflowService.getSystemInfo({})) },
-          ],
+        ServiceKitModule.forRoot({
+          serviceName: SERVICE_NAME,
+          config,
+          ormOptions: referralOrmOptions(config),
+          temporal: { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, codec },
         }),
         DirectoryModule,
       ],

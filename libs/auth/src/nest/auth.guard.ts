@@ -1,7 +1,7 @@
 import { Inject, Injectable, SetMetadata, createParamDecorator, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { IS_PUBLIC, Problem, problemType } from '@sonet/service-kit';
+import { forbiddenProblem, IS_PUBLIC, Problem, problemType } from '@sonet/service-kit';
 import type { Principal, Role } from '../principal';
 import { AuthenticationError, TokenVerifier } from '../verifier';
 
@@ -55,12 +55,7 @@ export class BearerAuthGuard implements CanActivate {
     }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(request.principal.role)) {
-      throw new Problem({
-        type: problemType('forbidden'),
-        title: 'Forbidden',
-        status: 403,
-        detail: `This action is for ${roles.join(', ')}; the caller is ${request.principal.role}.`,
-      });
+      throw forbiddenProblem(`This action is for ${roles.join(', ')}; the caller is ${request.principal.role}.`);
     }
     return true;
   }

@@ -1,7 +1,7 @@
 import { BadRequestException, Logger, NotFoundException, type ArgumentsHost } from '@nestjs/common';
 import { z } from 'zod';
 import { ProblemDetailsFilter } from './problem.filter';
-import { conflictProblem, validationProblem } from './problem';
+import { conflictProblem, unavailableProblem, validationProblem } from './problem';
 
 interface Sent {
   status?: number;
@@ -55,6 +55,21 @@ describe('ProblemDetailsFilter', () => {
       detail: 'already accepted',
       state: 'accepted',
       instance: '/referrals/123',
+    });
+  });
+
+  it('sends a problem\'s headers (Retry-After) with it, not in its body', () => {
+    const { host, sent } = httpHost('/referrals/123/gp-decision');
+    filter.catch(unavailableProblem('not started yet', { retryAfterSeconds: 2, extensions: { currentState: 'requested' } }), host);
+    expect(sent.status).toBe(503);
+    expect(sent.headers['retry-after']).toBe('2');
+    expect(sent.body).toEqual({
+      type: 'urn:sonet:problem:unavailable',
+      title: 'Service unavailable',
+      status: 503,
+      detail: 'not started yet',
+      currentState: 'requested',
+      instance: '/referrals/123/gp-decision',
     });
   });
 

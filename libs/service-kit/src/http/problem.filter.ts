@@ -21,6 +21,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (body.status >= 500) {
       this.logger.error({ err: exception, status: body.status }, 'request failed');
     }
+    if (exception instanceof Problem) for (const [name, value] of Object.entries(exception.headers)) void reply.header(name, value);
     void reply.status(body.status).header('content-type', PROBLEM_JSON).send(body);
   }
 

@@ -12,7 +12,11 @@ export interface ProblemBody {
 }
 
 export class Problem extends Error {
-  constructor(readonly body: ProblemBody) {
+  /** `headers`: sent with the answer (e.g. Retry-After), never in its body. */
+  constructor(
+    readonly body: ProblemBody,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
     super(body.detail ?? body.title);
     this.name = 'Problem';
   }
@@ -35,10 +39,21 @@ export const validationProblem = (invalidParams: InvalidParam[], detail = 'The r
 export const notFoundProblem = (detail: string) =>
   new Problem({ type: typeUri('not-found'), title: 'Not found', status: 404, detail });
 
+export const forbiddenProblem = (detail: string) =>
+  new Problem({ type: typeUri('forbidden'), title: 'Forbidden', status: 403, detail });
+
 export const conflictProblem = (detail: string, extensions: Record<string, unknown> = {}) =>
   new Problem({ type: typeUri('conflict'), title: 'Conflict', status: 409, detail, ...extensions });
 
-export const unavailableProblem = (detail: string) =>
-  new Problem({ type: typeUri('unavailable'), title: 'Service unavailable', status: 503, detail });
+/** 412: a condition of the request (If-Match, a version the caller read) no longer holds. */
+export const preconditionFailedProblem = (detail: string, extensions: Record<string, unknown> = {}) =>
+  new Problem({ type: typeUri('precondition-failed'), title: 'Precondition failed', status: 412, detail, ...extensions });
+
+/** 503; with `retryAfterSeconds`, a Retry-After header saying when trying again makes sense. */
+export const unavailableProblem = (detail: string, options: { retryAfterSeconds?: number; extensions?: Record<string, unknown> } = {}) =>
+  new Problem(
+    { type: typeUri('unavailable'), title: 'Service unavailable', status: 503, detail, ...options.extensions },
+    options.retryAfterSeconds !== undefined ? { 'retry-after': String(options.retryAfterSeconds) } : {},
+  );
 
 export const problemType = typeUri;

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { EntityManager, LockMode } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { conflictProblem, notFoundProblem, parseOrProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
+import { conflictProblem, notFoundProblem, parseOrProblem, preconditionFailedProblem, validationProblem } from '@sonet/service-kit';
 import { MANIFEST_EDITABLE_STATUSES, TransferItem, TransferRequest } from '../domain/entities';
 import { mayReviewManifest, maySeeTransfer } from '../domain/access';
 import { TransferStarter } from '../infrastructure/transfer-starter';
@@ -47,7 +47,7 @@ export class ReviewManifestController {
       const t = await em.findOne(TransferRequest, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!t || !maySeeTransfer(principal, t) || !mayReviewManifest(principal, t)) throw notFoundProblem('No such transfer.');
       if (ifMatch !== undefined && ifMatch.replace(/^W\//, '').replace(/"/g, '') !== String(t.manifestVersion)) {
-        throw new Problem({ type: problemType('precondition-failed'), title: 'Precondition failed', status: 412, detail: 'The manifest changed since you read it.', manifestVersion: t.manifestVersion });
+        throw preconditionFailedProblem('The manifest changed since you read it.', { manifestVersion: t.manifestVersion });
       }
       if (!MANIFEST_EDITABLE_STATUSES.includes(t.status)) {
         throw conflictProblem('The manifest can no longer change: sending has started or the transfer has ended.', { currentState: t.status });

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { organisationCovers, type Principal, type Role } from '@sonet/auth';
-import { conflictProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
-import { findVisibleReferral } from '../domain/access';
+import type { Principal } from '@sonet/auth';
+import { conflictProblem, preconditionFailedProblem, unavailableProblem, validationProblem } from '@sonet/service-kit';
+import { assertParty, findVisibleReferral, type Party } from '../domain/access';
 import { randomUUID } from 'node:crypto';
 import { Referral, TimelineEntry } from '../domain/entities';
 import { TEMPORAL_CLIENT } from '../infrastructure/tokens';
@@ -19,12 +19,7 @@ import {
   type SecondOpinionStatus,
 } from '../workflows/definitions';
 
-/** Who, in relation to the referral, may take a decision. */
-export type Party = 'referring-gp' | 'receiving-team' | 'patient';
-
-const forbidden = (detail: string) => new Problem({ type: problemType('forbidden'), title: 'Forbidden', status: 403, detail });
-
-const ROLE_OF_PARTY: Record<Party, Role> = { 'referring-gp': 'gp', 'receiving-team': 'clinician', patient: 'patient' };
+export type { Party } from '../domain/access';
 
 /** Parses If-Match ("3", W/"3"); undefined when absent. */
 export function parseIfMatch(header: string | undefined): number | undefined {
@@ -33,6 +28,9 @@ export function parseIfMatch(header: string | undefined): number | undefined {
   if (!m) throw validationProblem([{ name: 'If-Match', reason: 'must be an ETag of this API, e.g. "3"' }]);
   return Number(m[1]);
 }
+
+/** How long a caller waits before trying a decision again when the process is not there yet. */
+const RETRY_AFTER_SECONDS = 2;
 
 export const etagOf = (revision: number): string => `"${revision}"`;
 
@@ -66,21 +64,9 @@ export class DecideHandler {
     return findVisibleReferral(this.em.fork(), id, principal);
   }
 
-  /** Throws 403 unless the caller is one of the parties allowed to take this decision. */
+  /** Throws 403 unless the caller is one of the parties allowed to take this decision (the referral's access policy). */
   assertParty(referral: Referral, principal: Principal, parties: readonly Party[]): void {
-    const ok = parties.some((party) => {
-      switch (party) {
-        case 'referring-gp':
-          return principal.role === 'gp' && principal.organisation === referral.referringPractice;
-        case 'receiving-team':
-          return principal.role === 'clinician' && !!referral.targetTeamOds && organisationCovers(principal.organisation, referral.targetTeamOds);
-        case 'patient':
-          return principal.role === 'patient' && principal.nhsNumber === referral.patient.nhsNumber;
-      }
-    });
-    if (!ok) {
-      throw forbidden(`This decision is for ${parties.map((p) => p.replace('-', ' ')).join(' or ')} (as ${parties.map((p) => ROLE_OF_PARTY[p]).join('/')}).`);
-    }
+    assertParty(referral, principal, parties);
   }
 
   /** `traceparent`: the HTTP request's trace, captured before any await (pooled I/O can lose async context). */
@@ -109,7 +95,13 @@ export class DecideHandler {
     await em.flush();
   }
 
-  private toProblem(e: unknown, referral: Referral): Error {
+  /**
+   * Maps what Temporal answered to a problem, by the error's class and the failure's type (never its text):
+   * the validator's refusals are 409, 400 and 412; a workflow that does not exist is either one not started yet
+   * (the read model still says `requested`: its POST answered 503 and the reconciler will start it) answered
+   * 503 with Retry-After, or one whose process has ended, 409; Temporal unreachable or too slow is 503.
+   */
+  toProblem(e: unknown, referral: Referral): Error {
     const failure = e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure ? e.cause : undefined;
     const details = (failure?.details?.[0] ?? {}) as { state?: string; revision?: number; allowedActions?: string[] };
     const extensions = {
@@ -123,15 +115,24 @@ export class DecideHandler {
       case DECISION_SAME_TEAM:
         return validationProblem([{ name: 'targetTeamId', reason: failure.message }]);
       case REVISION_MISMATCH:
-        return new Problem({ type: problemType('precondition-failed'), title: 'Precondition failed', status: 412, detail: failure.message, ...extensions });
+        return preconditionFailedProblem(failure.message, extensions);
+    }
+    if (e instanceof WorkflowNotFoundError && referral.state === 'requested') {
+      return unavailableProblem(`The referral ${referral.id} is recorded but its process has not started yet; it will start automatically.`, {
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+        extensions: { currentState: referral.state },
+      });
     }
     // The process has ended (its workflow completed): nothing more can be decided.
-    if (e instanceof WorkflowNotFoundError || (e instanceof Error && /already completed|workflow execution.*(completed|closed)/i.test(e.message))) {
+    if (e instanceof WorkflowNotFoundError) {
       return conflictProblem(`The referral is ${referral.state}; its process has ended.`, {
         currentState: referral.state,
         allowedActions: allowedActions({ state: referral.state, originalTeamId: referral.originalTeamId ?? '', originalTeamInformed: !!referral.originalTeamInformedAt }),
         revision: referral.revision,
       });
+    }
+    if (e instanceof ServiceError || e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      return unavailableProblem('The referral\'s process could not be reached; nothing was decided.', { retryAfterSeconds: RETRY_AFTER_SECONDS });
     }
     return e as Error;
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, type FilterQuery } from '@mikro-orm/postgresql';
+import { listScope } from '../domain/access';
 import type { Principal } from '@sonet/auth';
-import { Problem, problemType } from '@sonet/service-kit';
 import { recordAccess } from '@sonet/messaging';
 import { Referral } from '../domain/entities';
 import { encodeCursor, type ListReferralsQuery } from './list-referrals.query';
@@ -18,23 +18,17 @@ export interface ReferralSummary {
   createdAt: string;
 }
 
-/** ODS match for an organisation: the same code, or a trust's sites (trust code + two characters). */
-const covering = (column: 'targetTeamOds' | 'originalTeamOds', organisation: string): FilterQuery<Referral> =>
-  organisation.length === 3
-    ? { $or: [{ [column]: organisation }, { [column]: { $like: `${organisation}__` } }] }
-    : { [column]: organisation };
-
 /**
- * Worklists, newest first, keyset-paginated. What a caller may list follows from who they are: a GP its practice's
- * referrals; a clinician the referrals sent to its organisation (view=receiving, the triage queue) or from it
- * (view=original); a patient their own; operations any.
+ * Worklists, newest first, keyset-paginated. What a caller may list is the referral access policy's list scope
+ * (domain/access.ts): a GP its practice's referrals; a clinician the referrals sent to its organisation
+ * (view=receiving, the triage queue) or from it (view=original); a patient their own; operations any.
  */
 @Injectable()
 export class ListReferralsHandler {
   constructor(private readonly em: EntityManager) {}
 
   async execute(principal: Principal, q: ListReferralsQuery, now = new Date()): Promise<{ items: ReferralSummary[]; next: string | null }> {
-    const where: FilterQuery<Referral>[] = [this.scope(principal, q.view)];
+    const where: FilterQuery<Referral>[] = [listScope(principal, q.view)];
     if (q.state) where.push({ state: { $in: q.state } });
     if (q.urgency) where.push({ urgency: q.urgency });
     if (q.specialty) where.push({ specialty: q.specialty });
@@ -69,23 +63,4 @@ export class ListReferralsHandler {
     };
   }
 
-  private scope(p: Principal, view: ListReferralsQuery['view']): FilterQuery<Referral> {
-    const refuse = (detail: string) => new Problem({ type: problemType('forbidden'), title: 'Forbidden', status: 403, detail });
-    switch (p.role) {
-      case 'gp':
-        if (view && view !== 'practice') throw refuse('a GP lists its practice\'s referrals (view=practice)');
-        return { referringPractice: p.organisation };
-      case 'clinician':
-        if (view === 'original') return covering('originalTeamOds', p.organisation);
-        if (view && view !== 'receiving') throw refuse('a clinical team lists referrals sent to it (view=receiving) or from it (view=original)');
-        return covering('targetTeamOds', p.organisation);
-      case 'patient':
-        if (view && view !== 'mine') throw refuse('a patient lists their own referrals (view=mine)');
-        return { patient: { nhsNumber: p.nhsNumber ?? '' } };
-      case 'ops':
-        return {};
-      default:
-        throw refuse(`${p.role} has no worklist in the referral service`);
-    }
-  }
 }

@@ -26,10 +26,15 @@ describe('SecondOpinionWorkflow', () => {
   const calls = new Map<string, { name: string; input: unknown }[]>();
   /** Referrals whose transitions take a while to record, so that decisions queue behind them. */
   const slow = new Set<string>();
+  /** Referrals whose request takes a while to record: the workflow stays in `requested` meanwhile. */
+  const slowStart = new Set<string>();
   const record = (referralId: string, name: string, input: unknown) => calls.set(referralId, [...(calls.get(referralId) ?? []), { name, input }]);
   const at = () => new Date().toISOString();
   const activities: ReferralActivities = {
-    recordRequested: async (i) => (record(i.referralId, 'recordRequested', i), { at: at() }),
+    recordRequested: async (i) => {
+      if (slowStart.has(i.referralId)) await new Promise((r) => setTimeout(r, 300));
+      return (record(i.referralId, 'recordRequested', i), { at: at() });
+    },
     requestRecordsTransfer: async (i) => {
       record(i.referralId, 'requestRecordsTransfer', i);
       return { requested: true, at: at(), transferId: randomUUID() };
@@ -148,6 +153,36 @@ describe('SecondOpinionWorkflow', () => {
     const failure = await refusal(decide(handle, { type: 'decline', reason: 'x' }, gp, 0));
     expect(failure.type).toBe(REVISION_MISMATCH);
     await handle.terminate('test done');
+  });
+
+  it('takes a decision sent right after the start (request not yet recorded) once the request is recorded, never refusing it', async () => {
+    for (let n = 0; n < 10; n++) {
+      const referralId = randomUUID();
+      if (n % 2 === 0) slowStart.add(referralId);
+      // As POST /v1/referrals then its gp-decision: start, then the Update at once, before the first workflow task.
+      const handle = await client.workflow.start(secondOpinionWorkflow, {
+        taskQueue,
+        workflowId: workflowIdFor(referralId),
+        args: [{ referralId, urgency: 'routine', originalTeamId: 'RJ122-CARD', policy: timerPolicyFor('routine', 'cardiology', {}) }],
+      });
+      const status = await decide(handle, { type: 'refer', targetTeam: target('RTH01-CARD') }, gp);
+      expect(status.state).toBe('awaiting-triage');
+      expect(named(referralId, 'recordRequested')).toHaveLength(1);
+      expect(transitions(referralId).map((t) => [t.fromState, t.toState])).toEqual([['gp-review', 'awaiting-triage']]);
+    }
+  });
+
+  it('still refuses, naming `requested`, a decision that comes before the request is recorded and would not be allowed after it', async () => {
+    const referralId = randomUUID();
+    slowStart.add(referralId);
+    const handle = await client.workflow.start(secondOpinionWorkflow, {
+      taskQueue,
+      workflowId: workflowIdFor(referralId),
+      args: [{ referralId, urgency: 'routine', originalTeamId: 'RJ122-CARD', policy: timerPolicyFor('routine', 'cardiology', {}) }],
+    });
+    const failure = await refusal(decide(handle, { type: 'triage-accept' }, team));
+    expect(failure.type).toBe(DECISION_NOT_ALLOWED);
+    expect(failure.details?.[0]).toMatchObject({ state: 'requested' });
   });
 
   it('takes decisions that arrive together one at a time, each checked against the state the previous one left', async () => {

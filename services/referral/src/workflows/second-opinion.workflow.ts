@@ -87,6 +87,9 @@ export async function secondOpinionWorkflow(input: SecondOpinionInput): Promise<
   await condition(allHandlersFinished);
 }
 
+/** The state the process enters once the request is recorded. */
+const FIRST_WAITING_STATE: ReferralState = 'gp-review';
+
 /** The state of one referral's process and what can happen to it; one instance per workflow execution. */
 export class SecondOpinionReferral {
   private state: ReferralState = 'requested';
@@ -150,6 +153,8 @@ export class SecondOpinionReferral {
   /** The `decision` Update: checked again once its turn comes, since an earlier decision may have moved the state. */
   decide(req: DecisionRequest): Promise<SecondOpinionStatus> {
     return this.mutex.runExclusive(async () => {
+      // Sent right after the request (the caller has its 202): wait for the request to be recorded, then decide.
+      if (this.awaitsFirstStep(req.action)) await condition(() => this.state !== 'requested');
       this.validate(req.action, req.expectedRevision);
       await this.takeDecision(req.action, req.actor, req.traceparent);
       return this.status();
@@ -158,6 +163,20 @@ export class SecondOpinionReferral {
 
   noteTransferOutcome(outcome: TransferOutcome): void {
     this.transferOutcomes.push(outcome);
+  }
+
+  /**
+   * A decision that comes while the request is still being recorded (state `requested`, the workflow's first
+   * step), which `requested` does not allow but the state the request is entering does: it is not refused, it
+   * waits for that step. Only decisions the validator used to refuse take this path, so recorded histories replay
+   * unchanged (a refused Update leaves nothing in the history).
+   */
+  private awaitsFirstStep(action: DecisionAction): boolean {
+    return (
+      this.state === 'requested' &&
+      !allowedActions(this.context()).includes(action.type) &&
+      allowedActions({ ...this.context(), state: FIRST_WAITING_STATE }).includes(action.type)
+    );
   }
 
   /** The Update's validator: refuses (before anything is recorded) a stale revision or a decision the state does not allow. */
@@ -172,7 +191,7 @@ export class SecondOpinionReferral {
       });
     }
     try {
-      checkDecision(this.context(), action);
+      checkDecision(this.awaitsFirstStep(action) ? { ...this.context(), state: FIRST_WAITING_STATE } : this.context(), action);
     } catch (e) {
       if (!(e instanceof DecisionRejected)) throw e;
       throw ApplicationFailure.create({
@@ -199,7 +218,7 @@ export class SecondOpinionReferral {
     this.timeline.push({ at: requested.at, state: 'requested', event: 'referral.requested.v1' });
     // A withdrawal may have come in while the request was being recorded.
     if (this.state === 'requested') {
-      this.state = 'gp-review';
+      this.state = FIRST_WAITING_STATE;
       this.epoch += 1;
       this.due = firstDue;
       this.startTimersFor('gp-review');
