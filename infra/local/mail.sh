@@ -117,11 +117,12 @@ do_start() {
   check_port_free "$MAIL_HTTP_PORT" MAIL_HTTP_PORT
   mkdir -p "$MAIL_DIR"
   log "starting MailDev: SMTP $BIND_HOST:$SMTP_PORT, inbox $HTTP_BASE (node $("$node" --version)); log ${LOG_FILE#"$ROOT"/}"
-  spawn_detached "$node" "$(maildev_js)" \
+  # MailDev prints every message's sender, recipients and subject on stdout: that goes nowhere, so the shared log
+  # folder holds no personal data; its errors (stderr) still reach the log.
+  spawn_detached bash -c 'exec "$@" >/dev/null' maildev "$node" "$(maildev_js)" \
     --smtp "$SMTP_PORT" --ip "$BIND_HOST" \
     --web "$MAIL_HTTP_PORT" --web-ip "$BIND_HOST" \
-    --mail-directory "$MAIL_DIR" \
-    --silent
+    --mail-directory "$MAIL_DIR"
   wait_until "$MAIL_START_TIMEOUT" "SMTP $SMTP_PORT and $HTTP_BASE/api/healthz" healthy
   log "ready (pid $(<"$PID_FILE"))"
 }

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { createEnvelope, dlqTopicOf, Events, headerText, RecordsTransferCancelRequested, RecordsTransferRequested, toWireMessage, Topics } from '@sonet/contracts';
+import { createEnvelope, dlqTopicOf, Events, headerText, RecordsTransferCancelRequested, RecordsTransferRequested, toWireMessage } from '@sonet/contracts';
 import { KafkaBroker, KafkaInboxServer, MESSAGE_BROKER, type MessageBroker, type MessagePublisher, readTopicsIntoMemory } from '@sonet/messaging';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
 import { eventually, freshDatabase, integrationSettings, uniqueSuffix, testTokens } from '@sonet/testing';
@@ -9,9 +9,14 @@ import { RecordsTransferAppModule } from '../app.module';
 import { readRecordsTransferConfig } from '../config';
 import { recordsTransferOrmOptions } from '../orm';
 
-/** The records-transfer service against real PostgreSQL and Kafka, with its own database and consumer group. */
+/**
+ * The records-transfer service against real PostgreSQL and Kafka, with its own database, consumer group and commands
+ * topic: on the network's own topic it would also take the running network's requests and start their workflows on
+ * this suite's task queue, where no worker runs them.
+ */
 describe('records-transfer consuming transfer requests', () => {
   const settings = integrationSettings();
+  const topic = `records.commands.test-${uniqueSuffix()}`;
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let app: NestFastifyApplication;
   let url: string;
@@ -42,6 +47,8 @@ describe('records-transfer consuming transfer requests', () => {
       }),
     });
     await runMigrations(recordsTransferOrmOptions(config));
+    broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: 'records-transfer-test' });
+    await broker.ensureTopics([topic, dlqTopicOf(topic)].map((name) => ({ name, partitions: 3, retentionMs: 3_600_000 })));
     app = await createServiceApp({
       module: RecordsTransferAppModule.forRoot(config),
       host: '127.0.0.1',
@@ -50,15 +57,14 @@ describe('records-transfer consuming transfer requests', () => {
       transport: (a) =>
         new KafkaInboxServer(a.get(MikroORM), a.get<MessageBroker>(MESSAGE_BROKER), {
           groupId: config.KAFKA_CONSUMER_GROUP,
-          topics: [Topics.recordsCommands],
+          topics: [topic],
           registry: Events,
           backoffMs: 10,
         }),
     });
     url = await app.getUrl();
-    broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: 'records-transfer-test' });
     publisher = await broker.publisher();
-    dlq = await readTopicsIntoMemory(settings.kafkaBrokers, [dlqTopicOf(Topics.recordsCommands)]);
+    dlq = await readTopicsIntoMemory(settings.kafkaBrokers, [dlqTopicOf(topic)]);
   });
 
   afterAll(async () => {
@@ -94,11 +100,11 @@ describe('records-transfer consuming transfer requests', () => {
     const referralId = randomUUID();
     const command = transferCommand(referralId);
     const wire = toWireMessage(command);
-    await publisher.publish([{ topic: Topics.recordsCommands, message: wire }]);
-    await publisher.publish([{ topic: Topics.recordsCommands, message: wire }]);
+    await publisher.publish([{ topic, message: wire }]);
+    await publisher.publish([{ topic, message: wire }]);
     // A later command on the same partition proves both deliveries were consumed before we count.
     const marker = transferCommand(referralId);
-    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(marker) }]);
+    await publisher.publish([{ topic, message: toWireMessage(marker) }]);
     const items = await eventually(async () => {
       const t = await transfersOf(referralId);
       return t.length === 2 ? t : undefined;
@@ -110,7 +116,7 @@ describe('records-transfer consuming transfer requests', () => {
   it('records who read the transfer manifest as an access event, through the outbox', async () => {
     const referralId = randomUUID();
     const command = transferCommand(referralId);
-    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(command) }]);
+    await publisher.publish([{ topic, message: toWireMessage(command) }]);
     await eventually(async () => ((await transfersOf(referralId, ['ops', 'X26'])).length === 1 ? true : undefined));
     const rows = await app.get(MikroORM).em.fork().execute<{ key: string; value: string }[]>(
       `select key, value from outbox where event_type = 'access.recorded.v1' and key = ?`,
@@ -136,9 +142,9 @@ describe('records-transfer consuming transfer requests', () => {
     const referralId = randomUUID();
     const bad = transferCommand(referralId);
     const wire = toWireMessage({ ...bad, data: { ...bad.data, lawfulBasis: undefined } });
-    await publisher.publish([{ topic: Topics.recordsCommands, message: wire }]);
+    await publisher.publish([{ topic, message: wire }]);
     const good = transferCommand(referralId);
-    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(good) }]);
+    await publisher.publish([{ topic, message: toWireMessage(good) }]);
     const dead = await eventually(async () => dlq.records.find((r) => headerText(r.headers.ce_id) === bad.id));
     expect(headerText(dead.headers['dlq-reason'])).toBe('invalid-data');
     expect(headerText(dead.headers['dlq-error'])).toMatch(/lawfulBasis/);
@@ -162,7 +168,7 @@ describe('records-transfer consuming transfer requests', () => {
 
   it('shows a clinician the transfers from or to their organisation only, and a GP those of their practice\'s referrals', async () => {
     const referralId = randomUUID();
-    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(transferCommand(referralId)) }]);
+    await publisher.publish([{ topic, message: toWireMessage(transferCommand(referralId)) }]);
     await eventually(async () => ((await transfersOf(referralId)).length === 1 ? true : undefined));
     expect(await transfersOf(referralId, ['clinician', 'RJ1'])).toHaveLength(1);
     expect(await transfersOf(referralId, ['clinician', 'RXF'])).toHaveLength(0);
@@ -175,7 +181,7 @@ describe('records-transfer consuming transfer requests', () => {
   it('cancels a transfer when the referral no longer needs it (withdrawn or sent elsewhere)', async () => {
     const referralId = randomUUID();
     const command = transferCommand(referralId);
-    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(command) }]);
+    await publisher.publish([{ topic, message: toWireMessage(command) }]);
     const cancel = createEnvelope({
       id: randomUUID(),
       type: RecordsTransferCancelRequested.type,
@@ -183,7 +189,7 @@ describe('records-transfer consuming transfer requests', () => {
       subject: referralId,
       data: { referralId, transferId: command.data.transferId, reason: 'referral withdrawn' },
     });
-    await publisher.publish([{ topic: Topics.recordsCommands, message: toWireMessage(cancel) }]);
+    await publisher.publish([{ topic, message: toWireMessage(cancel) }]);
     const items = await eventually(async () => {
       const t = await transfersOf(referralId);
       return t.length === 1 && t[0]!.status === 'cancelled' ? t : undefined;
