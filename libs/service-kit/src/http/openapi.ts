@@ -34,10 +34,26 @@ export const problemDetailsSchema = z
   })
   .loose();
 
+/**
+ * Unicode property escapes (`\p{Cc}`) are JavaScript regex syntax that many OpenAPI tools (Python's re among them)
+ * cannot read: the character classes the services use are spelt out as ranges, meaning the same.
+ */
+const PORTABLE_CLASSES: Record<string, string> = { '\\p{Cc}': '\\u0000-\\u001F\\u007F-\\u009F', '\\p{Cs}': '\\uD800-\\uDFFF' };
+const portablePatterns = (node: unknown): void => {
+  if (Array.isArray(node)) return node.forEach(portablePatterns);
+  if (!node || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  if (typeof o.pattern === 'string') {
+    o.pattern = Object.entries(PORTABLE_CLASSES).reduce((p, [from, to]) => p.split(from).join(to), o.pattern);
+  }
+  Object.values(o).forEach(portablePatterns);
+};
+
 /** An OpenAPI 3.0 schema of a zod schema: what a service answers (output) or what it takes (input). */
 export function openApiSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): SchemaObject {
   const json = z.toJSONSchema(schema, { io, target: 'openapi-3.0', unrepresentable: 'any' }) as Record<string, unknown>;
   delete json.$schema;
+  portablePatterns(json);
   return json as SchemaObject;
 }
 
@@ -105,7 +121,31 @@ export function createOpenApiDocument(app: INestApplication, info: { title: stri
   const document = SwaggerModule.createDocument(app, config);
   document.components ??= {};
   document.components.schemas = { ...document.components.schemas, [PROBLEM_DETAILS]: openApiSchema(problemDetailsSchema) };
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const) {
+      const op = item[method];
+      if (op) documentFrameworkAnswers(path, op);
+    }
+  }
   return document;
+}
+
+type Operation = NonNullable<OpenAPIObject['paths'][string]['get']>;
+const problemResponse = (description: string) => ({ description: `problem+json: ${description}`, content: { [PROBLEM_JSON]: { schema: { $ref: PROBLEM_REF } } } });
+
+/**
+ * What every route can answer before its handler runs, whatever its decorators say: a path parameter that a handler
+ * reads as a whole (`@Param() params`) is still a parameter of the path; Fastify refuses a URL that is not valid
+ * percent-encoded UTF-8 (400) and a path parameter over its length limit (414), as problem+json (bootstrap.ts).
+ */
+function documentFrameworkAnswers(path: string, op: Operation): void {
+  const named = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+  const parameters = (op.parameters ??= []) as { name?: string; in?: string }[];
+  for (const name of named) {
+    if (!parameters.some((p) => p.in === 'path' && p.name === name)) parameters.push({ name, in: 'path', required: true, schema: { type: 'string' } } as never);
+  }
+  op.responses['400'] ??= problemResponse('The request URL is not valid (not percent-encoded UTF-8).');
+  if (named.length > 0) op.responses['414'] ??= problemResponse('A path parameter is too long.');
 }
 
 /** The view's type as JSON carries it: readonly dropped, and numbers without brands (an ORM's Opt<number>). */
