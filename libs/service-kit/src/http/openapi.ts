@@ -139,7 +139,7 @@ const problemResponse = (description: string) => ({ description: `problem+json: 
  * percent-encoded UTF-8 (400) and a path parameter over its length limit (414), as problem+json (bootstrap.ts).
  */
 function documentFrameworkAnswers(path: string, op: Operation): void {
-  const named = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+  const named = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] ?? '');
   const parameters = (op.parameters ??= []) as { name?: string; in?: string }[];
   for (const name of named) {
     if (!parameters.some((p) => p.in === 'path' && p.name === name)) parameters.push({ name, in: 'path', required: true, schema: { type: 'string' } } as never);
