@@ -2,6 +2,7 @@
 # Runs every test: unit (*.spec.ts), integration against the real servers (*.int.spec.ts) and end-to-end
 # across the running network (test/**/*.e2e.spec.ts). Starts what it needs (`network.sh start --no-demo`);
 # stops again what it started, so a developer's running network is left as it was.
+# Then a bounded schema-driven fuzz run of every service (infra/local/fuzz.sh; FUZZ=0 skips it).
 # Ends with the line `N passed, N failed[, N skipped]`. Extra arguments go to Jest.
 set -euo pipefail
 
@@ -38,19 +39,31 @@ TZ=UTC NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWar
 status=$?
 set -e
 
+# Schema-driven fuzz run of every service's API (bounded: fixed seed, ~2 min): no 5xx, every answer as documented.
+# A failed run counts as one failure, like a static check. FUZZ=0 skips it (said in the summary).
+fuzz_failures=0
+if [[ ${FUZZ:-1} != 0 ]]; then
+  echo "[test] fuzz (schemathesis against the running services; reports in .local/fuzz/)" >&2
+  bash infra/local/fuzz.sh || fuzz_failures=1
+else
+  echo "[test] fuzz skipped (FUZZ=0)" >&2
+fi
+
 if [[ -f $results ]]; then
-  CHECK_FAILURES=$check_failures node -e '
+  CHECK_FAILURES=$check_failures FUZZ_FAILURES=$fuzz_failures node -e '
     const r = require(process.argv[1]);
     const skipped = r.numPendingTests + r.numTodoTests;
     // A file that failed outside its tests (could not load, or a beforeAll/afterAll hook threw) counts once.
     const failedSuites = r.testResults.filter((t) => t.status === "failed" && !t.assertionResults.some((a) => a.status === "failed")).length;
     const checks = Number(process.env.CHECK_FAILURES);
+    const fuzz = Number(process.env.FUZZ_FAILURES);
     if (failedSuites) console.log(`${failedSuites} test file(s) failed outside their tests (load error or hook)`);
     if (checks) console.log(`${checks} static check(s) failed (typecheck or lint), counted as failures`);
-    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + failedSuites + checks} failed${skipped ? `, ${skipped} skipped` : ""}`);
+    if (fuzz) console.log("the fuzz run failed (see [fuzz] above and .local/fuzz/), counted as a failure");
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + failedSuites + checks + fuzz} failed${skipped ? `, ${skipped} skipped` : ""}`);
   ' "$results"
 else
   echo "0 passed, 1 failed"
 fi
-((check_failures > 0 && status == 0)) && status=1
+(((check_failures > 0 || fuzz_failures > 0) && status == 0)) && status=1
 exit "$status"

@@ -15,3 +15,4 @@ export * from './http/public';
 export * from './temporal/payload-codec';
 export * from './temporal/temporal-worker';
 export * from './http/idempotency';
+export * from './http/openapi';

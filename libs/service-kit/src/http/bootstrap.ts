@@ -2,11 +2,12 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemDetailsFilter } from './problem.filter';
 import { problemType, type ProblemBody } from './problem';
+import { createOpenApiDocument } from './openapi';
 
 /**
  * Fastify rejects some requests before any route runs (a path that is not valid percent-encoded UTF-8, a path
@@ -39,13 +40,7 @@ export async function createServiceApp(options: ServiceBootstrapOptions): Promis
   configureHttpApp(app);
   app.enableShutdownHooks();
 
-  const doc = new DocumentBuilder()
-    .setTitle(options.openApi.title)
-    .setDescription(options.openApi.description)
-    .setVersion(options.openApi.version)
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs/openapi.json' });
+  SwaggerModule.setup('docs', app, () => createOpenApiDocument(app, options.openApi), { jsonDocumentUrl: 'docs/openapi.json' });
 
   if (options.transport) {
     app.connectMicroservice({ strategy: options.transport(app) }, { inheritAppConfig: true });

@@ -1,10 +1,11 @@
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { referralIdSchema } from '@sonet/contracts';
-import { parseOrProblem } from '@sonet/service-kit';
+import { ApiProblems, openApiSchema, parseOrProblem } from '@sonet/service-kit';
+import { fhirBundleSchema, ndjsonSchema } from '../openapi/answers';
 import { toNdjson } from '../domain/evidence';
 import { toFhirBundle } from '../domain/fhir';
 import { ExportEvidenceHandler } from './export-evidence.handler';
@@ -21,8 +22,12 @@ export class ExportEvidenceController {
   @Get(':id/export')
   @ApiOperation({ summary: "A referral's evidence pack with its chain proof, verifiable offline (`npm run -s audit -- verify-export <file>`)" })
   @ApiQuery({ name: 'format', required: false, description: 'ndjson (default) or fhir (a FHIR R4 Bundle of AuditEvents shaped after IHE BALP).' })
-  @ApiOkResponse({ description: 'application/x-ndjson or application/fhir+json.' })
-  @ApiBadRequestResponse({ description: 'problem+json: the id is not a UUID, or an unknown format.' })
+  @ApiResponse({
+    status: 200,
+    description: 'The evidence pack (Content-Disposition: attachment).',
+    content: { 'application/x-ndjson': { schema: openApiSchema(ndjsonSchema) }, 'application/fhir+json': { schema: openApiSchema(fhirBundleSchema) } },
+  })
+  @ApiProblems([400, 'The id is not a UUID, or an unknown format.'], 401, 403)
   async export(@Param('id') id: string, @Query() query: unknown, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
     const referralId = parseOrProblem(referralIdSchema, id, 'referral id');
     const { format } = parseOrProblem(formatSchema, query, 'query');

@@ -1,7 +1,9 @@
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { MAX_PAGE_SIZE, parseEventsQuery, parseEventsSearch, QueryEventsHandler, type EventsPage } from './query-events.handler';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiJsonBody, ApiProblems } from '@sonet/service-kit';
+import { eventsPageSchema } from '../openapi/answers';
+import { eventsSearchSchema, MAX_PAGE_SIZE, parseEventsQuery, parseEventsSearch, QueryEventsHandler, type EventsPage } from './query-events.handler';
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -20,8 +22,8 @@ export class QueryEventsController {
   @ApiQuery({ name: 'to', required: false, description: 'Event time, exclusive (ISO-8601 with zone).' })
   @ApiQuery({ name: 'limit', required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default 100).` })
   @ApiQuery({ name: 'after', required: false, description: 'The `next` value of the previous page.' })
-  @ApiOkResponse({ description: 'A page of entries and the cursor of the next page (null on the last).' })
-  @ApiBadRequestResponse({ description: 'problem+json: invalid filters, or no narrowing filter.' })
+  @ApiAnswer(200, eventsPageSchema, 'A page of entries and the cursor of the next page (null on the last).')
+  @ApiProblems([400, 'Invalid filters, or no narrowing filter.'], 401, 403)
   list(@Query() query: unknown, @CurrentPrincipal() principal: Principal): Promise<EventsPage> {
     return this.handler.execute(parseEventsQuery(query), principal);
   }
@@ -29,9 +31,9 @@ export class QueryEventsController {
   @Post('search')
   @HttpCode(200)
   @ApiOperation({ summary: 'The same query with a patient filter: the NHS number travels in the body, never in a URL' })
-  @ApiBody({ description: '{ nhsNumber?, referralId?, actor?, organisation?, type?, from?, to?, limit?, after? }' })
-  @ApiOkResponse({ description: 'A page of entries of every referral the patient is named in, combined with the other filters.' })
-  @ApiBadRequestResponse({ description: 'problem+json: invalid filters (values, NHS numbers included, are never echoed).' })
+  @ApiJsonBody(eventsSearchSchema, { description: 'The filters of GET /v1/audit/events, and nhsNumber; at least one narrowing filter.' })
+  @ApiAnswer(200, eventsPageSchema, 'A page of entries of every referral the patient is named in, combined with the other filters.')
+  @ApiProblems([400, 'Invalid filters (values, NHS numbers included, are never echoed), or no narrowing filter.'], 401, 403, 409, 413, 415, 422)
   search(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<EventsPage> {
     return this.handler.execute(parseEventsSearch(body), principal);
   }

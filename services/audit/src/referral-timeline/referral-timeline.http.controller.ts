@@ -1,8 +1,9 @@
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
+import { ApiOperation, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
 import { referralIdSchema } from '@sonet/contracts';
-import { parseOrProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiProblems, parseOrProblem } from '@sonet/service-kit';
+import { referralTimelineSchema } from '../openapi/answers';
 import { noQuery } from '../http/query-params';
 import { ReferralTimelineHandler, type ReferralTimeline } from './referral-timeline.handler';
 
@@ -15,8 +16,8 @@ export class ReferralTimelineController {
 
   @Get(':id/timeline')
   @ApiOperation({ summary: "A referral's audit entries across all services, in the order they happened" })
-  @ApiOkResponse({ description: 'The entries, ordered by event time, then by chain order.' })
-  @ApiBadRequestResponse({ description: 'problem+json: the id is not a UUID, or a query parameter is given (it takes none).' })
+  @ApiAnswer(200, referralTimelineSchema, 'The entries, ordered by event time, then by chain order (none when audit has seen nothing of it).')
+  @ApiProblems([400, 'The id is not a UUID, or a query parameter is given (it takes none).'], 401, 403)
   timeline(@Param('id') id: string, @Query() query: unknown, @CurrentPrincipal() principal: Principal): Promise<ReferralTimeline> {
     const referralId = parseOrProblem(referralIdSchema, id, 'referral id');
     parseOrProblem(noQuery, query, 'query');

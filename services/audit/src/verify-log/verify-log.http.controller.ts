@@ -1,8 +1,9 @@
 import { Roles } from '@sonet/auth';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { parseOrProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiProblems, parseOrProblem } from '@sonet/service-kit';
+import { verifyReportSchema } from '../openapi/answers';
 import { seqNumber } from '../http/query-params';
 import { VerifyLogHandler } from './verify-log.handler';
 import type { DatabaseVerifyReport } from './verify-log';
@@ -19,8 +20,8 @@ export class VerifyLogController {
   @Get()
   @ApiOperation({ summary: 'Recompute the hash chain and check it against the signed checkpoints (in the database and the checkpoint log)' })
   @ApiQuery({ name: 'from', required: false, description: 'Verify from this sequence number on, starting at the last signed checkpoint before it.' })
-  @ApiOkResponse({ description: '{ ok, entries, firstSeq, lastSeq, head, checkpointsChecked, firstBreak: { seq, reason, detail } | null, breaks, schema }' })
-  @ApiBadRequestResponse({ description: 'problem+json: from is not a sequence number.' })
+  @ApiAnswer(200, verifyReportSchema, 'The verification report: ok, or the first break and up to 100 more.')
+  @ApiProblems([400, 'from is not a sequence number.'], 401, 403)
   verify(@Query() query: unknown): Promise<DatabaseVerifyReport> {
     const { from } = parseOrProblem(querySchema, query, 'query');
     return this.handler.execute(from === undefined ? undefined : BigInt(from));

@@ -1,8 +1,9 @@
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
+import { ApiOperation, ApiTags, ApiBearerAuth } from '@nestjs/swagger';
 import { z } from 'zod';
-import { parseOrProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiProblems, ApiQueryParams, parseOrProblem } from '@sonet/service-kit';
+import { notificationListSchema } from '../openapi/answers';
 import { ListNotificationsHandler, type NotificationView } from './list-notifications.handler';
 
 const querySchema = z.object({ referralId: z.uuid() }).strict();
@@ -16,9 +17,9 @@ export class ListNotificationsController {
 
   @Get()
   @ApiOperation({ summary: 'Notifications of a referral (operations view: status and timing, no addresses or content)' })
-  @ApiQuery({ name: 'referralId', required: true, description: 'referral id (UUID)' })
-  @ApiOkResponse({ description: 'The referral\'s notifications, oldest first.' })
-  @ApiBadRequestResponse({ description: 'problem+json naming the invalid query parameter' })
+  @ApiQueryParams(querySchema, { referralId: 'referral id (UUID)' })
+  @ApiAnswer(200, notificationListSchema, 'The referral\'s notifications, oldest first.')
+  @ApiProblems([400, 'An invalid or missing query parameter, named.'], 401, 403)
   async list(@Query() query: unknown, @CurrentPrincipal() principal: Principal): Promise<{ items: NotificationView[] }> {
     const { referralId } = parseOrProblem(querySchema, query, 'query');
     return { items: await this.handler.execute(referralId, principal) };

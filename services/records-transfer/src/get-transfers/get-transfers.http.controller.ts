@@ -1,9 +1,10 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { notFoundProblem, parseOrProblem, validationProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiProblems, ApiQueryParams, notFoundProblem, parseOrProblem, validationProblem } from '@sonet/service-kit';
+import { transferListSchema, transferSchema } from '../openapi/answers';
 import { recordAccess } from '@sonet/messaging';
 import { TRANSFER_STATUSES, TransferGap, TransferItem, TransferRequest } from '../domain/entities';
 import { maySeeTransfer } from '../domain/access';
@@ -27,10 +28,9 @@ export class GetTransfersController {
 
   @Get()
   @ApiOperation({ summary: 'Transfers of a referral, or (operations, auditors) transfers in a status, e.g. failed' })
-  @ApiQuery({ name: 'referralId', required: false })
-  @ApiQuery({ name: 'status', required: false, enum: TRANSFER_STATUSES })
-  @ApiQuery({ name: 'limit', required: false })
-  @ApiOkResponse({ description: 'Transfers the caller may see, newest first.' })
+  @ApiQueryParams(listQuerySchema, { referralId: 'required unless the caller is operations or an auditor' })
+  @ApiAnswer(200, transferListSchema, 'Transfers the caller may see, newest first.')
+  @ApiProblems([400, 'An invalid query parameter, or no referralId (only operations and auditors may list by status alone).'], 401, 403)
   async list(@Query() query: unknown, @CurrentPrincipal() principal: Principal) {
     const q = parseOrProblem(listQuerySchema, query, 'query');
     const wide = principal.role === 'ops' || principal.role === 'auditor';
@@ -51,7 +51,8 @@ export class GetTransfersController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One transfer: its manifest (per item: status, digest, size, timings), instances of imaging, gaps' })
-  @ApiOkResponse({ description: 'The transfer and its manifest.' })
+  @ApiAnswer(200, transferSchema, 'The transfer and its manifest.')
+  @ApiProblems([400, 'The id is not a UUID.'], 401, 403, [404, 'No such transfer, or not one the caller may see.'])
   async get(@Param() params: unknown, @CurrentPrincipal() principal: Principal) {
     const { id } = parseOrProblem(idSchema, params, 'path');
     const em = this.em.fork();

@@ -1,9 +1,10 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { conflictProblem, notFoundProblem, parseOrProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiProblems, conflictProblem, notFoundProblem, parseOrProblem } from '@sonet/service-kit';
+import { retriedSchema } from '../openapi/answers';
 import { TransferRequest } from '../domain/entities';
 import { TransferStarter } from '../infrastructure/transfer-starter';
 
@@ -23,7 +24,8 @@ export class RetryTransferController {
   @Post(':id/retry')
   @HttpCode(202)
   @ApiOperation({ summary: 'Retry a failed transfer (operations)' })
-  @ApiAcceptedResponse({ description: 'The transfer is sending again.' })
+  @ApiAnswer(202, retriedSchema, 'The transfer is sending again.')
+  @ApiProblems([400, 'The id is not a UUID.'], 401, 403, [404, 'No such transfer.'], [409, 'Only a failed transfer can be retried (currentState); or the same Idempotency-Key is still running.'], 422)
   async retry(@Param() params: unknown, @CurrentPrincipal() _principal: Principal) {
     const { id } = parseOrProblem(idSchema, params, 'path');
     const status = await this.em.fork().transactional(async (em) => {

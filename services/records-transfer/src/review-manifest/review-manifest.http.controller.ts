@@ -1,9 +1,10 @@
 import { Body, Controller, Headers, HttpCode, Param, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { EntityManager, LockMode } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { conflictProblem, notFoundProblem, parseOrProblem, preconditionFailedProblem, validationProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiJsonBody, ApiProblems, conflictProblem, notFoundProblem, parseOrProblem, preconditionFailedProblem, validationProblem } from '@sonet/service-kit';
+import { manifestSchema } from '../openapi/answers';
 import { MANIFEST_EDITABLE_STATUSES, TransferItem, TransferRequest } from '../domain/entities';
 import { mayReviewManifest, maySeeTransfer } from '../domain/access';
 import { TransferStarter } from '../infrastructure/transfer-starter';
@@ -39,7 +40,19 @@ export class ReviewManifestController {
   @Put(':id/manifest')
   @HttpCode(200)
   @ApiOperation({ summary: 'Change what is sent (GP of the referring practice, before sending starts); If-Match: the manifest version' })
-  @ApiOkResponse({ description: 'The manifest as it now stands.' })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'The manifest version the GP reviewed: 412 if it has changed since.' })
+  @ApiJsonBody(bodySchema, { required: false })
+  @ApiAnswer(200, manifestSchema, 'The manifest as it now stands.')
+  @ApiProblems(
+    [400, 'An invalid field, or an item that is not in this manifest.'],
+    401,
+    403,
+    [404, 'No such transfer, or not one the caller may review.'],
+    [409, 'Sending has started or the transfer has ended (currentState), or an item cannot be sent (itemStatus).'],
+    [412, 'The manifest changed since it was read (manifestVersion).'],
+    413,
+    415,
+  )
   async review(@Param() params: unknown, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() principal: Principal) {
     const { id } = parseOrProblem(idSchema, params, 'path');
     const change = parseOrProblem(bodySchema, body ?? {});

@@ -1,11 +1,11 @@
 import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { z } from 'zod';
 import { referralIdSchema } from '@sonet/contracts';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { currentTraceHeaders } from '@sonet/messaging';
-import { parseOrProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiJsonBody, ApiProblems, parseOrProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
+import { decisionAnswerSchema } from '../openapi/answers';
 import { DirectoryService } from '../directory/directory.service';
 import { distanceKm, roundKm } from '../directory/distance';
 import type { DecisionAction } from '../workflows/decider';
@@ -35,7 +35,8 @@ const specialtyMismatch = (referralSpecialty: string, teamSpecialty: string) =>
     teamSpecialty,
   });
 
-const bodySchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as object;
+/** Each decision answers the referral's new status and revision (HttpCode(200) documents a bare 200 per method: this replaces it). */
+const ApiDecisionAnswer = () => ApiAnswer(200, decisionAnswerSchema, 'The new status.', { headers: { ETag: { description: 'The new revision.' } } });
 
 /**
  * The decisions of the second-opinion process. Each answers the referral's new status with its ETag; an
@@ -44,6 +45,9 @@ const bodySchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', 
  */
 @ApiTags('decisions')
 @ApiBearerAuth()
+@ApiHeader({ name: 'If-Match', required: false, description: 'The revision (ETag) the caller saw: the decision is refused with 412 if the referral has moved on.' })
+@ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retry safely: the same key (per caller, 24 h) answers the first answer.' })
+@ApiProblems(400, 401, [403, 'The caller is not the party this decision belongs to.'], 404, 409, 412, 413, 415, 422)
 @Controller('v1/referrals/:id')
 export class DecisionsController {
   constructor(
@@ -75,12 +79,11 @@ export class DecisionsController {
 
   @Post('gp-decision')
   @HttpCode(200)
+  @ApiDecisionAnswer()
   @Roles('gp')
   @ApiOperation({ summary: 'GP: refer to a different clinical team (rule 3), or decline with a reason (rule 1)' })
-  @ApiBody({ schema: bodySchema(gpDecisionSchema) })
-  @ApiOkResponse({ description: 'The new status.' })
-  @ApiConflictResponse({ description: 'problem+json: not possible in the current state (currentState, allowedActions).' })
-  @ApiUnprocessableEntityResponse({ description: 'problem+json: the team\'s specialty is not the referral\'s (referralSpecialty, teamSpecialty); give specialtyMismatchReason to refer there anyway.' })
+  @ApiJsonBody(gpDecisionSchema)
+  @ApiProblems([422, 'The team\'s specialty is not the referral\'s (referralSpecialty, teamSpecialty): give specialtyMismatchReason to refer there anyway; or an Idempotency-Key reused with another body.'])
   gpDecision(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(gpDecisionSchema, body);
     let mismatch: { referralSpecialty: string; teamSpecialty: string; reason: string } | undefined;
@@ -117,9 +120,10 @@ export class DecisionsController {
 
   @Post('triage')
   @HttpCode(200)
+  @ApiDecisionAnswer()
   @Roles('clinician')
   @ApiOperation({ summary: 'Receiving team: accept, reject with a reason, or ask for more information (rule 6)' })
-  @ApiBody({ schema: bodySchema(triageSchema) })
+  @ApiJsonBody(triageSchema)
   triage(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(triageSchema, body);
     return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction =>
@@ -133,9 +137,10 @@ export class DecisionsController {
 
   @Post('more-info')
   @HttpCode(200)
+  @ApiDecisionAnswer()
   @Roles('gp')
   @ApiOperation({ summary: 'GP: answer the receiving team\'s question; triage resumes' })
-  @ApiBody({ schema: bodySchema(moreInfoSchema) })
+  @ApiJsonBody(moreInfoSchema)
   moreInfo(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(moreInfoSchema, body);
     return this.run(id, p, ifMatch, reply, ['referring-gp'], (): DecisionAction => ({ type: 'provide-info', answer: cmd.answer }));
@@ -143,9 +148,10 @@ export class DecisionsController {
 
   @Post('appointment')
   @HttpCode(200)
+  @ApiDecisionAnswer()
   @Roles('clinician')
   @ApiOperation({ summary: 'Receiving team: book (or rebook) the appointment', description: 'In the future: at most 5 minutes in the past (clock skew), else 400.' })
-  @ApiBody({ schema: bodySchema(appointmentSchema) })
+  @ApiJsonBody(appointmentSchema)
   appointment(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(appointmentSchema, body);
     if (!isBookable(cmd.appointmentAt)) {
@@ -161,9 +167,10 @@ export class DecisionsController {
 
   @Post('opinion')
   @HttpCode(200)
+  @ApiDecisionAnswer()
   @Roles('clinician')
   @ApiOperation({ summary: 'Receiving team: give the second opinion (concurs, differs, partially-differs) with a summary (rule 8)' })
-  @ApiBody({ schema: bodySchema(opinionSchema) })
+  @ApiJsonBody(opinionSchema)
   opinion(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(opinionSchema, body);
     return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction => ({
@@ -176,8 +183,10 @@ export class DecisionsController {
 
   @Post('inform-original-team')
   @HttpCode(200)
+  @ApiDecisionAnswer()
   @Roles('patient', 'gp')
   @ApiOperation({ summary: 'Patient or GP: tell the original team a second opinion is under way (rule 9)' })
+  @ApiJsonBody(emptySchema, { required: false })
   informOriginalTeam(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     parseOrProblem(emptySchema, body ?? {});
     return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'inform-original-team' }));
@@ -185,8 +194,10 @@ export class DecisionsController {
 
   @Post('care-transfer')
   @HttpCode(200)
+  @ApiDecisionAnswer()
   @Roles('patient', 'gp')
   @ApiOperation({ summary: 'Patient or GP: ask for the new team to take over care (rule 5)' })
+  @ApiJsonBody(emptySchema, { required: false })
   careTransfer(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     parseOrProblem(emptySchema, body ?? {});
     return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'request-care-transfer' }));
@@ -194,9 +205,10 @@ export class DecisionsController {
 
   @Post('care-transfer/decision')
   @HttpCode(200)
+  @ApiDecisionAnswer()
   @Roles('clinician')
   @ApiOperation({ summary: 'Receiving team: take over care, or not (the original team stays responsible)' })
-  @ApiBody({ schema: bodySchema(careTransferDecisionSchema) })
+  @ApiJsonBody(careTransferDecisionSchema)
   careTransferDecision(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(careTransferDecisionSchema, body);
     return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction =>
@@ -206,9 +218,10 @@ export class DecisionsController {
 
   @Post('withdraw')
   @HttpCode(200)
+  @ApiDecisionAnswer()
   @Roles('patient', 'gp')
   @ApiOperation({ summary: 'Patient or GP: withdraw the request, from any open state' })
-  @ApiBody({ schema: bodySchema(withdrawSchema) })
+  @ApiJsonBody(withdrawSchema, { required: false })
   withdraw(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const cmd = parseOrProblem(withdrawSchema, body ?? {});
     return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'withdraw', ...(cmd.reason ? { reason: cmd.reason } : {}) }));

@@ -1,16 +1,8 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiQuery,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@sonet/auth';
-import { noQueryParametersSchema, notFoundProblem, parseOrProblem, validationProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiProblems, noQueryParametersSchema, notFoundProblem, parseOrProblem, validationProblem } from '@sonet/service-kit';
+import { directoryTeamSchema, teamListSchema } from '../openapi/answers';
 import { DirectorySearchError, DirectoryService, type DirectoryTeam, type RankedTeam } from './directory.service';
 import { MAX_SEARCH_LIMIT, searchTeamsQuerySchema, teamIdSchema } from './search-teams.query';
 
@@ -57,8 +49,8 @@ export class DirectoryController {
   @ApiQuery({ name: 'maxKm', required: false, description: 'only teams at most this far from the origin (needs near or practice)' })
   @ApiQuery({ name: 'excludeTeamId', required: false, description: 'leave out this team, e.g. the one that gave the first opinion (rule 3)' })
   @ApiQuery({ name: 'limit', required: false, description: `at most this many (1..${MAX_SEARCH_LIMIT}, default 20)` })
-  @ApiOkResponse({ description: '{ items: [...] } in ranking order.' })
-  @ApiBadRequestResponse({ description: 'problem+json naming each invalid query parameter (e.g. near out of range, maxKm without an origin, unknown practice).' })
+  @ApiAnswer(200, teamListSchema, '{ items: [...] } in ranking order.')
+  @ApiProblems([400, 'An invalid query parameter, named (e.g. near out of range, maxKm without an origin, unknown practice).'], 401, 403)
   async search(@Query() query: unknown): Promise<{ items: TeamListItem[] }> {
     const q = parseOrProblem(searchTeamsQuerySchema, query, 'query');
     try {
@@ -80,9 +72,8 @@ export class DirectoryController {
   @Get(':id')
   @ApiOperation({ summary: 'One clinical team: specialty, site and location, trust, wait, contact' })
   @ApiParam({ name: 'id', description: 'team id, e.g. RJ122-CARD' })
-  @ApiOkResponse({ description: 'The team.' })
-  @ApiBadRequestResponse({ description: 'problem+json: not a team id.' })
-  @ApiNotFoundResponse({ description: 'problem+json: no such team.' })
+  @ApiAnswer(200, directoryTeamSchema, 'The team.')
+  @ApiProblems([400, 'Not a team id, or a query parameter is given (it takes none).'], 401, 403, [404, 'No such team.'])
   async get(@Param('id') id: string, @Query() query: unknown): Promise<DirectoryTeam> {
     parseOrProblem(noQueryParametersSchema, query, 'query');
     const teamId = parseOrProblem(teamIdSchema, id, 'team id');

@@ -1,10 +1,11 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { etagOf } from '../decisions/decide.handler';
-import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { referralIdSchema } from '@sonet/contracts';
-import { noQueryParametersSchema, parseOrProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiProblems, noQueryParametersSchema, parseOrProblem } from '@sonet/service-kit';
+import { referralViewSchema } from '../openapi/answers';
 import { GetReferralHandler, type ReferralView } from './get-referral.handler';
 
 @ApiTags('referrals')
@@ -16,8 +17,8 @@ export class GetReferralController {
 
   @Get(':id')
   @ApiOperation({ summary: 'A referral: its state, responsible team and timeline' })
-  @ApiOkResponse({ description: 'The referral.' })
-  @ApiNotFoundResponse({ description: 'problem+json: no such referral, or not one the caller may see.' })
+  @ApiAnswer(200, referralViewSchema, 'The referral.', { headers: { ETag: { description: 'Its revision: send it as If-Match with a decision.' } } })
+  @ApiProblems([400, 'The id is not a UUID, or a query parameter is given (it takes none).'], 401, 403, [404, 'No such referral, or not one the caller may see.'])
   async get(
     @Param('id') id: string,
     @Query() query: unknown,

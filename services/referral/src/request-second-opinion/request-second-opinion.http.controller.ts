@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBadRequestResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import type { FastifyReply } from 'fastify';
-import { z } from 'zod';
-import { parseOrProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiJsonBody, ApiProblems, parseOrProblem } from '@sonet/service-kit';
+import { referralCreatedSchema } from '../openapi/answers';
 import { requestSecondOpinionSchema } from './request-second-opinion.command';
 import { RequestSecondOpinionHandler } from './request-second-opinion.handler';
 
@@ -25,9 +25,9 @@ export class RequestSecondOpinionController {
     required: false,
     description: 'Retry safely: the same key (per caller, 24 h) answers the first answer; a different body with it is 422. Every POST takes it.',
   })
-  @ApiBody({ schema: z.toJSONSchema(requestSecondOpinionSchema, { io: 'input', unrepresentable: 'any' }) as object })
-  @ApiAcceptedResponse({ description: 'The request is recorded and its process started.' })
-  @ApiBadRequestResponse({ description: 'problem+json naming each invalid field (e.g. an NHS number failing its check digit).' })
+  @ApiJsonBody(requestSecondOpinionSchema)
+  @ApiAnswer(202, referralCreatedSchema, 'The request is recorded and its process started.', { headers: { Location: { description: 'The referral.' } } })
+  @ApiProblems([400, 'An invalid field (e.g. an NHS number failing its check digit), named in invalid-params.'], 401, 403, 409, 413, 415, 422, 503)
   async create(
     @Body() body: unknown,
     @CurrentPrincipal() gp: Principal,
