@@ -83,7 +83,6 @@ fuzz_one() {
     --max-time "$MAX_TIME" \
     --seed "$SEED" \
     --generation-deterministic \
-    --generation-database none \
     --request-timeout 10 \
     --workers 1 \
     --no-color \
