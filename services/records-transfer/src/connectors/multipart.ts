@@ -46,98 +46,102 @@ export class MultipartDigester {
   }
 
   update(chunk: Uint8Array): void {
-    const incoming = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let buf: Buffer;
-    if (this.state === 'body' && this.carry.length > 0 && incoming.length >= this.delimiter.length - 1) {
-      // In a body (nearly every chunk): look for a delimiter that starts in the bytes held back, using only a
-      // delimiter's length of the new chunk (any such delimiter ends within it), so the chunk is never copied.
-      const joint = Buffer.concat([this.carry, incoming.subarray(0, this.delimiter.length - 1)]);
-      const at = joint.indexOf(this.delimiter);
-      if (at >= 0 && at < this.carry.length) {
-        this.bodyBytes(joint.subarray(0, at));
-        this.endPart();
-        this.state = 'after-delimiter';
-        const consumed = at + this.delimiter.length - this.carry.length;
-        this.carry = Buffer.alloc(0);
-        buf = incoming.subarray(consumed);
-      } else {
-        this.bodyBytes(this.carry);
-        this.carry = Buffer.alloc(0);
-        buf = incoming;
-      }
-    } else {
-      buf = this.carry.length > 0 ? Buffer.concat([this.carry, incoming]) : incoming;
-      this.carry = Buffer.alloc(0);
+    let buf: Buffer | null = this.withCarry(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    // Each state consumes what it can and returns the rest, or null once it holds the rest back for the next chunk.
+    while (buf) buf = this.step(buf);
+  }
+
+  /** The bytes held back from the last chunk, joined to this one. */
+  private withCarry(incoming: Buffer): Buffer {
+    const carry = this.carry;
+    this.carry = Buffer.alloc(0);
+    if (carry.length === 0) return incoming;
+    if (this.state !== 'body' || incoming.length < this.delimiter.length - 1) return Buffer.concat([carry, incoming]);
+    // In a body (nearly every chunk): look for a delimiter that starts in the bytes held back, using only a
+    // delimiter's length of the new chunk (any such delimiter ends within it), so the chunk is never copied.
+    const joint = Buffer.concat([carry, incoming.subarray(0, this.delimiter.length - 1)]);
+    const at = joint.indexOf(this.delimiter);
+    if (at < 0 || at >= carry.length) {
+      this.bodyBytes(carry);
+      return incoming;
     }
-    for (;;) {
-      switch (this.state) {
-        case 'preamble': {
-          const at = buf.indexOf(this.delimiter);
-          if (at < 0) {
-            this.carry = Buffer.from(buf.subarray(Math.max(0, buf.length - this.delimiter.length + 1)));
-            return;
-          }
-          buf = buf.subarray(at + this.delimiter.length);
-          this.state = 'after-delimiter';
-          break;
-        }
-        case 'after-delimiter': {
-          if (buf.length < 2) {
-            this.carry = Buffer.from(buf);
-            return;
-          }
-          if (buf[0] === 0x2d && buf[1] === 0x2d) {
-            this.state = 'epilogue';
-            return;
-          }
-          // Transport padding (spaces, tabs) may follow a delimiter before its CRLF.
-          const eol = buf.indexOf(CRLF);
-          if (eol < 0) {
-            if (buf.length > 1024) throw new MultipartFramingError('no line end after a multipart delimiter');
-            this.carry = Buffer.from(buf);
-            return;
-          }
-          if (!/^[ \t]*$/.test(buf.subarray(0, eol).toString('latin1'))) throw new MultipartFramingError('unexpected bytes after a multipart delimiter');
-          buf = buf.subarray(eol + 2);
-          this.state = 'headers';
-          break;
-        }
-        case 'headers': {
-          // A part with no headers starts its body right away (a bare CRLF).
-          if (buf.length >= 2 && buf[0] === 0x0d && buf[1] === 0x0a) {
-            buf = buf.subarray(2);
-            this.beginPart();
-            break;
-          }
-          const end = buf.indexOf(HEADER_END);
-          if (end < 0) {
-            if (buf.length > MAX_HEADER_BYTES) throw new MultipartFramingError('multipart part headers too long');
-            this.carry = Buffer.from(buf);
-            return;
-          }
-          buf = buf.subarray(end + HEADER_END.length);
-          this.beginPart();
-          break;
-        }
-        case 'body': {
-          const at = buf.indexOf(this.delimiter);
-          if (at < 0) {
-            // Keep back what could be the start of a delimiter split across chunks.
-            const keep = Math.min(buf.length, this.delimiter.length - 1);
-            this.bodyBytes(buf.subarray(0, buf.length - keep));
-            this.carry = Buffer.from(buf.subarray(buf.length - keep));
-            return;
-          }
-          this.bodyBytes(buf.subarray(0, at));
-          this.endPart();
-          buf = buf.subarray(at + this.delimiter.length);
-          this.state = 'after-delimiter';
-          break;
-        }
-        case 'epilogue':
-          return;
-      }
+    this.bodyBytes(joint.subarray(0, at));
+    this.endPart();
+    this.state = 'after-delimiter';
+    return incoming.subarray(at + this.delimiter.length - carry.length);
+  }
+
+  private step(buf: Buffer): Buffer | null {
+    switch (this.state) {
+      case 'preamble':
+        return this.skipPreamble(buf);
+      case 'after-delimiter':
+        return this.afterDelimiter(buf);
+      case 'headers':
+        return this.skipHeaders(buf);
+      case 'body':
+        return this.body(buf);
+      case 'epilogue':
+        return null;
     }
+  }
+
+  private hold(buf: Buffer): null {
+    this.carry = Buffer.from(buf);
+    return null;
+  }
+
+  private skipPreamble(buf: Buffer): Buffer | null {
+    const at = buf.indexOf(this.delimiter);
+    if (at < 0) return this.hold(buf.subarray(Math.max(0, buf.length - this.delimiter.length + 1)));
+    this.state = 'after-delimiter';
+    return buf.subarray(at + this.delimiter.length);
+  }
+
+  private afterDelimiter(buf: Buffer): Buffer | null {
+    if (buf.length < 2) return this.hold(buf);
+    if (buf[0] === 0x2d && buf[1] === 0x2d) {
+      this.state = 'epilogue';
+      return null;
+    }
+    // Transport padding (spaces, tabs) may follow a delimiter before its CRLF.
+    const eol = buf.indexOf(CRLF);
+    if (eol < 0) {
+      if (buf.length > 1024) throw new MultipartFramingError('no line end after a multipart delimiter');
+      return this.hold(buf);
+    }
+    if (!/^[ \t]*$/.test(buf.subarray(0, eol).toString('latin1'))) throw new MultipartFramingError('unexpected bytes after a multipart delimiter');
+    this.state = 'headers';
+    return buf.subarray(eol + 2);
+  }
+
+  private skipHeaders(buf: Buffer): Buffer | null {
+    // A part with no headers starts its body right away (a bare CRLF).
+    if (buf.length >= 2 && buf[0] === 0x0d && buf[1] === 0x0a) {
+      this.beginPart();
+      return buf.subarray(2);
+    }
+    const end = buf.indexOf(HEADER_END);
+    if (end < 0) {
+      if (buf.length > MAX_HEADER_BYTES) throw new MultipartFramingError('multipart part headers too long');
+      return this.hold(buf);
+    }
+    this.beginPart();
+    return buf.subarray(end + HEADER_END.length);
+  }
+
+  private body(buf: Buffer): Buffer | null {
+    const at = buf.indexOf(this.delimiter);
+    if (at < 0) {
+      // Keep back what could be the start of a delimiter split across chunks.
+      const keep = Math.min(buf.length, this.delimiter.length - 1);
+      this.bodyBytes(buf.subarray(0, buf.length - keep));
+      return this.hold(buf.subarray(buf.length - keep));
+    }
+    this.bodyBytes(buf.subarray(0, at));
+    this.endPart();
+    this.state = 'after-delimiter';
+    return buf.subarray(at + this.delimiter.length);
   }
 
   /** The digests of the parts; throws when the stream ended before its closing delimiter. */

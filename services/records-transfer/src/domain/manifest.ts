@@ -125,93 +125,96 @@ function imagingVerdict(s: FoundImagingStudy, ofRelevant: ReadonlySet<string>, o
   return { relevant: true, relevance: 'within the window; no report says which specialty it is for' };
 }
 
+type Found = { documents: readonly FoundDocument[]; reports: readonly FoundReport[]; studies: readonly FoundImagingStudy[] };
+
+/** A document: relevant by its practice setting; a file it names that the source lacks is a gap. */
+function documentItem(d: FoundDocument, rule: RelevanceRule, gaps: GapDraft[]): ManifestItemDraft {
+  const verdict = judge('document', d.date, specialtyOf([d.practiceSetting], rule.specialty), rule);
+  const present = d.attachments.filter((a) => a.sha256 != null);
+  for (const a of d.attachments.filter((x) => x.sha256 == null)) {
+    gaps.push({ reference: a.url, referencedBy: d.reference, kind: 'attachment', reason: 'the document\'s file is not at the source' });
+  }
+  return {
+    kind: 'document',
+    sourceReference: d.reference,
+    title: d.title,
+    mediaType: present[0]?.contentType ?? d.attachments[0]?.contentType ?? 'application/octet-stream',
+    size: present.length > 0 ? present.reduce((s, a) => s + (a.size ?? 0), 0) : null,
+    sha256: present.length === 1 ? present[0]!.sha256 : null,
+    recordDate: d.date,
+    ...verdict,
+    missing: present.length === 0 && d.attachments.length > 0,
+    detail: { attachments: d.attachments },
+  };
+}
+
+/** A report: relevant by its category; a study it is about that the EHR or the PACS lacks is a gap. */
+function reportItem(r: FoundReport, studiesByRef: ReadonlyMap<string, FoundImagingStudy>, rule: RelevanceRule, gaps: GapDraft[]): ManifestItemDraft {
+  const verdict = judge('diagnostic-report', r.date, specialtyOf(r.categories, rule.specialty), rule);
+  for (const ref of r.imagingStudies) {
+    const s = studiesByRef.get(ref);
+    if (!s) gaps.push({ reference: ref, referencedBy: r.reference, kind: 'imaging-study', reason: 'the report\'s imaging study is not in the EHR' });
+    else if (!s.inPacs) gaps.push({ reference: `${ref} (study ${s.studyUid})`, referencedBy: r.reference, kind: 'imaging-study', reason: 'the study\'s images are not in the PACS' });
+  }
+  return {
+    kind: 'diagnostic-report',
+    sourceReference: r.reference,
+    title: r.title,
+    mediaType: 'application/fhir+json',
+    size: null,
+    sha256: null,
+    recordDate: r.date,
+    ...verdict,
+    missing: false,
+    detail: { results: r.results, imagingStudies: r.imagingStudies },
+  };
+}
+
+/** A study in the PACS: it follows the reports about it; a series the EHR lists that the PACS lacks is a gap. */
+function studyItem(
+  s: FoundImagingStudy & { inPacs: NonNullable<FoundImagingStudy['inPacs']> },
+  verdict: { relevant: boolean; relevance: string },
+  gaps: GapDraft[],
+): ManifestItemDraft {
+  const sourceReference = s.reference ?? `Study/${s.studyUid}`;
+  for (const series of s.seriesUids.filter((x) => !s.inPacs.seriesUids.includes(x))) {
+    gaps.push({ reference: `${s.reference ?? s.studyUid} (series ${series})`, referencedBy: sourceReference, kind: 'imaging-series', reason: 'a series the EHR lists is not in the PACS' });
+  }
+  return {
+    kind: 'imaging-study',
+    sourceReference,
+    title: `${s.title} (${s.inPacs.instances} images)`,
+    mediaType: 'application/dicom',
+    size: null,
+    sha256: null,
+    recordDate: s.date,
+    ...verdict,
+    missing: false,
+    detail: { studyUid: s.studyUid, instances: s.inPacs.instances },
+  };
+}
+
 /**
  * Builds a transfer's manifest from what discovery found at the source, and the gaps: records that what would be
  * sent refers to but the source does not hold. Pure: no I/O.
  */
-export function buildManifest(
-  found: { documents: readonly FoundDocument[]; reports: readonly FoundReport[]; studies: readonly FoundImagingStudy[] },
-  rule: RelevanceRule,
-): { items: ManifestItemDraft[]; gaps: GapDraft[] } {
-  const items: ManifestItemDraft[] = [];
+export function buildManifest(found: Found, rule: RelevanceRule): { items: ManifestItemDraft[]; gaps: GapDraft[] } {
   const gaps: GapDraft[] = [];
-
-  for (const d of found.documents) {
-    const verdict = judge('document', d.date, specialtyOf([d.practiceSetting], rule.specialty), rule);
-    const present = d.attachments.filter((a) => a.sha256 != null);
-    const missing = d.attachments.filter((a) => a.sha256 == null);
-    for (const a of missing) gaps.push({ reference: a.url, referencedBy: d.reference, kind: 'attachment', reason: 'the document\'s file is not at the source' });
-    items.push({
-      kind: 'document',
-      sourceReference: d.reference,
-      title: d.title,
-      mediaType: present[0]?.contentType ?? d.attachments[0]?.contentType ?? 'application/octet-stream',
-      size: present.length > 0 ? present.reduce((s, a) => s + (a.size ?? 0), 0) : null,
-      sha256: present.length === 1 ? present[0]!.sha256 : null,
-      recordDate: d.date,
-      ...verdict,
-      missing: present.length === 0 && d.attachments.length > 0,
-      detail: { attachments: d.attachments },
-    });
-  }
-
   const studiesByRef = new Map(found.studies.filter((s) => s.reference).map((s) => [s.reference!, s]));
-  const studiesOfRelevantReports = new Set<string>();
-  const studiesOfAnyReport = new Set<string>();
-  for (const r of found.reports) {
-    const verdict = judge('diagnostic-report', r.date, specialtyOf(r.categories, rule.specialty), rule);
-    for (const ref of r.imagingStudies) {
-      studiesOfAnyReport.add(ref);
-      if (verdict.relevant) studiesOfRelevantReports.add(ref);
-    }
-    for (const ref of r.imagingStudies) {
-      const s = studiesByRef.get(ref);
-      if (!s) gaps.push({ reference: ref, referencedBy: r.reference, kind: 'imaging-study', reason: 'the report\'s imaging study is not in the EHR' });
-      else if (!s.inPacs) gaps.push({ reference: `${ref} (study ${s.studyUid})`, referencedBy: r.reference, kind: 'imaging-study', reason: 'the study\'s images are not in the PACS' });
-    }
-    items.push({
-      kind: 'diagnostic-report',
-      sourceReference: r.reference,
-      title: r.title,
-      mediaType: 'application/fhir+json',
-      size: null,
-      sha256: null,
-      recordDate: r.date,
-      ...verdict,
-      missing: false,
-      detail: { results: r.results, imagingStudies: r.imagingStudies },
-    });
-  }
-
-  for (const s of found.studies) {
-    if (!s.inPacs) continue; // nothing to send: reported as a gap by the report that refers to it
-    const verdict = imagingVerdict(s, studiesOfRelevantReports, studiesOfAnyReport, rule);
-    for (const series of s.seriesUids) {
-      if (!s.inPacs.seriesUids.includes(series)) {
-        gaps.push({
-          reference: `${s.reference ?? s.studyUid} (series ${series})`,
-          referencedBy: s.reference ?? `Study/${s.studyUid}`,
-          kind: 'imaging-series',
-          reason: 'a series the EHR lists is not in the PACS',
-        });
-      }
-    }
-    items.push({
-      kind: 'imaging-study',
-      sourceReference: s.reference ?? `Study/${s.studyUid}`,
-      title: `${s.title} (${s.inPacs.instances} images)`,
-      mediaType: 'application/dicom',
-      size: null,
-      sha256: null,
-      recordDate: s.date,
-      ...verdict,
-      missing: false,
-      detail: { studyUid: s.studyUid, instances: s.inPacs.instances },
-    });
-  }
-  // Send documents first, then imaging, then the reports that refer to the imaging.
-  const order: Record<ItemKind, number> = { document: 0, 'imaging-study': 1, 'diagnostic-report': 2 };
-  items.sort((a, b) => order[a.kind] - order[b.kind]);
+  const ofAnyReport = new Set(found.reports.flatMap((r) => r.imagingStudies));
+  const ofRelevantReports = new Set<string>();
+  const reports = found.reports.map((r) => {
+    const item = reportItem(r, studiesByRef, rule, gaps);
+    if (item.relevant) r.imagingStudies.forEach((ref) => ofRelevantReports.add(ref));
+    return item;
+  });
+  const items = [
+    ...found.documents.map((d) => documentItem(d, rule, gaps)),
+    // A study not in the PACS has nothing to send: the report that refers to it reports it as a gap.
+    ...found.studies.flatMap((s) => (s.inPacs ? [studyItem({ ...s, inPacs: s.inPacs }, imagingVerdict(s, ofRelevantReports, ofAnyReport, rule), gaps)] : [])),
+    ...reports,
+  ];
+  // Sent in that order: documents, then imaging, then the reports that refer to the imaging.
   return { items, gaps: dedupeGaps(gaps) };
 }
 
