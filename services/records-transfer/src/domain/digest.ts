@@ -11,12 +11,3 @@ export function studyDigest(instances: readonly { sopInstanceUid: string; sha256
   }
   return h.digest('hex');
 }
-
-export const isSha256Hex = (s: string | null | undefined): s is string => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
-
-/** The result of comparing what was sent with what the target holds. */
-export type DigestCheck = { ok: true } | { ok: false; expected: string; actual: string };
-
-export function checkDigest(expected: string, actual: string): DigestCheck {
-  return expected === actual ? { ok: true } : { ok: false, expected, actual };
-}
