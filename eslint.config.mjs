@@ -12,7 +12,11 @@ const depConstraints = (inTests) => {
     { sourceTag: 'scope:audit', onlyDependOnLibsWithTags: ['scope:audit', 'scope:shared'] },
     { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
     // contracts depends on nothing but its schema library.
-    { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: t([]), bannedExternalImports: inTests ? [] : ['@nestjs/*', '@mikro-orm/*', 'kafkajs', '@temporalio/*', 'pg'] },
+    {
+      sourceTag: 'type:contracts',
+      onlyDependOnLibsWithTags: t([]),
+      bannedExternalImports: inTests ? [] : ['@nestjs/*', '@mikro-orm/*', 'kafkajs', '@temporalio/*', 'pg'],
+    },
     { sourceTag: 'type:util', onlyDependOnLibsWithTags: t(['type:contracts', 'type:util']) },
     { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: t(['type:contracts', 'type:util']) },
     // The testing library serves every project's tests, so it depends on no project but contracts and utils.
@@ -37,9 +41,16 @@ export default [
     rules: {
       '@nx/enforce-module-boundaries': boundaries(false),
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/ban-ts-comment': ['error', { 'ts-ignore': 'allow-with-description', minimumDescriptionLength: 10 }],
-      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.object.name='it'][callee.property.name='only']", message: 'it.only left behind' }, { selector: "CallExpression[callee.object.name='describe'][callee.property.name='only']", message: 'describe.only left behind' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.object.name='it'][callee.property.name='only']", message: 'it.only left behind' },
+        { selector: "CallExpression[callee.object.name='describe'][callee.property.name='only']", message: 'describe.only left behind' },
+      ],
     },
   },
   {
@@ -55,7 +66,9 @@ export default [
     // kafkajs stays behind the port in libs/messaging/src/kafka (it is unmaintained upstream; a swap must stay cheap).
     files: ['**/*.ts'],
     ignores: ['libs/messaging/src/kafka/**', '**/*.spec.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', message: 'use the MessageBroker port from @sonet/messaging' }] }] },
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', message: 'use the MessageBroker port from @sonet/messaging' }] }],
+    },
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries, no service code.
@@ -67,9 +80,18 @@ export default [
         {
           patterns: [
             { group: nodeBuiltins, message: 'workflow code is deterministic: no Node built-ins' },
-            { group: ['@nestjs/*', '@mikro-orm/*', 'kafkajs', 'pg', '@sonet/messaging', '@sonet/service-kit', '@sonet/observability'], message: 'no I/O libraries in workflow code: use activities' },
-            { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'], message: 'only @temporalio/workflow (and common) in workflow code' },
-            { group: ['../activities/*', '../*/*.handler', '../infrastructure/*'], message: 'workflows import activity types from ./definitions only' },
+            {
+              group: ['@nestjs/*', '@mikro-orm/*', 'kafkajs', 'pg', '@sonet/messaging', '@sonet/service-kit', '@sonet/observability'],
+              message: 'no I/O libraries in workflow code: use activities',
+            },
+            {
+              group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'],
+              message: 'only @temporalio/workflow (and common) in workflow code',
+            },
+            {
+              group: ['../activities/*', '../*/*.handler', '../infrastructure/*'],
+              message: 'workflows import activity types from ./definitions only',
+            },
           ],
         },
       ],

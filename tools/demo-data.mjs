@@ -35,7 +35,12 @@ const demo = [
     recordsSharingConsent: true,
   },
   {
-    patient: { nhsNumber: testNhsNumber(200002), name: 'Tom Whitfield', email: 'tom.whitfield@patients.example', preferredChannel: 'email' },
+    patient: {
+      nhsNumber: testNhsNumber(200002),
+      name: 'Tom Whitfield',
+      email: 'tom.whitfield@patients.example',
+      preferredChannel: 'email',
+    },
     practice: 'B82005',
     originalTeamId: 'RTH01-ONC',
     specialty: 'oncology',
@@ -78,7 +83,11 @@ for (const { practice, ...body } of demo) {
 }
 // The first patient's GP refers her to a cardiology team at another trust: the referral reaches the receiving team's
 // triage queue, and her letters, results and CT images move from St Elsewhere (RJ1) to Calder and Pennine (RTH).
-const gp = await mintDevToken(join(root, '.local/state/auth'), { role: 'gp', organisation: demo[0].practice, subject: `demo-gp@${demo[0].practice}` });
+const gp = await mintDevToken(join(root, '.local/state/auth'), {
+  role: 'gp',
+  organisation: demo[0].practice,
+  subject: `demo-gp@${demo[0].practice}`,
+});
 const auth = { authorization: `Bearer ${gp}` };
 for (let i = 0; ; i++) {
   const r = await fetch(`${api}/v1/referrals/${ids[0]}`, { headers: auth });

@@ -129,7 +129,9 @@ function brokenLinks(): string[] {
     return a;
   };
   const inRepository = (rel: string) =>
-    fromGit ? fileSet.has(rel) || dirSet.has(rel) : existsSync(join(ROOT, rel)) && (rel === '' || !rel.split('/').some((p) => SKIPPED_DIRS.has(p)));
+    fromGit
+      ? fileSet.has(rel) || dirSet.has(rel)
+      : existsSync(join(ROOT, rel)) && (rel === '' || !rel.split('/').some((p) => SKIPPED_DIRS.has(p)));
 
   const problems: string[] = [];
   for (const file of files.filter((f) => f.endsWith('.md'))) {

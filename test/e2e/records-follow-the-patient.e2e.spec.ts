@@ -23,7 +23,9 @@ describe("the README's walk: the records follow the patient to the receiving tru
 
   const pacsStudy = async (ods: string) => {
     const t = hospitals.trust(ods);
-    const res = await fetch(`http://127.0.0.1:${t.pacs.httpPort}/dicom-web/studies/${STUDY}/instances`, { headers: { ...basicAuth(t.pacs.username, t.pacs.password), accept: 'application/dicom+json' } });
+    const res = await fetch(`http://127.0.0.1:${t.pacs.httpPort}/dicom-web/studies/${STUDY}/instances`, {
+      headers: { ...basicAuth(t.pacs.username, t.pacs.password), accept: 'application/dicom+json' },
+    });
     return res.status === 200 ? ((await res.json()) as unknown[]).length : 0;
   };
 
@@ -57,10 +59,16 @@ describe("the README's walk: the records follow the patient to the receiving tru
 
     // The receiving team sees the transfer complete.
     const team = await tokens.bearer('clinician', 'RTH');
-    const transfer = await eventually(async () => {
-      const list = (await (await fetch(`${transferApi}/v1/transfers?referralId=${id}`, { headers: team })).json()) as { items: { transferId: string; status: string }[] };
-      return list.items[0]?.status === 'completed' ? list.items[0] : undefined;
-    }, 120_000, 500);
+    const transfer = await eventually(
+      async () => {
+        const list = (await (await fetch(`${transferApi}/v1/transfers?referralId=${id}`, { headers: team })).json()) as {
+          items: { transferId: string; status: string }[];
+        };
+        return list.items[0]?.status === 'completed' ? list.items[0] : undefined;
+      },
+      120_000,
+      500,
+    );
     const detail = (await (await fetch(`${transferApi}/v1/transfers/${transfer.transferId}`, { headers: team })).json()) as {
       items: { kind: string; status: string; sha256: string | null; relevant: boolean; instances?: { total: number; confirmed: number } }[];
       gaps: { kind: string; reference: string }[];
@@ -68,7 +76,11 @@ describe("the README's walk: the records follow the patient to the receiving tru
     const sent = detail.items.filter((i) => i.status === 'acknowledged');
     expect(sent.map((i) => i.kind).sort()).toEqual(expect.arrayContaining(['diagnostic-report', 'document', 'imaging-study']));
     expect(sent.every((i) => /^[0-9a-f]{64}$/.test(i.sha256 ?? ''))).toBe(true);
-    expect(detail.items.find((i) => i.kind === 'imaging-study' && i.relevant)?.instances).toEqual({ total: 200, confirmed: 200, mismatches: 0 });
+    expect(detail.items.find((i) => i.kind === 'imaging-study' && i.relevant)?.instances).toEqual({
+      total: 200,
+      confirmed: 200,
+      mismatches: 0,
+    });
     expect(detail.gaps.map((g) => g.kind).sort()).toEqual(['attachment', 'imaging-study']);
 
     // In RTH's PACS: the study, every image; in RTH's EHR: her letters with their files, byte for byte.
@@ -76,30 +88,44 @@ describe("the README's walk: the records follow the patient to the receiving tru
     const rth = hospitals.trust('RTH');
     const auth = basicAuth(rth.fhir.username, rth.fhir.password);
     const docs = (await (
-      await fetch(`${hospitals.fhirBase('RTH')}/DocumentReference?patient.identifier=https://fhir.nhs.uk/Id/nhs-number%7C${NHS}`, { headers: { ...auth, accept: 'application/fhir+json' } })
+      await fetch(`${hospitals.fhirBase('RTH')}/DocumentReference?patient.identifier=https://fhir.nhs.uk/Id/nhs-number%7C${NHS}`, {
+        headers: { ...auth, accept: 'application/fhir+json' },
+      })
     ).json()) as { entry?: { resource: { content: { attachment: { url?: string; contentType: string } }[] } }[] };
     const files = (docs.entry ?? []).flatMap((e) => e.resource.content.map((c) => c.attachment)).filter((a) => a.url);
     expect(files.length).toBeGreaterThanOrEqual(1);
     const letterDigests = detail.items.filter((i) => i.kind === 'document' && i.status === 'acknowledged').map((i) => i.sha256);
     for (const f of files) {
-      const bytes = Buffer.from(await (await fetch(`${hospitals.fhirBase('RTH')}/${f.url}`, { headers: { ...auth, accept: f.contentType } })).arrayBuffer());
+      const bytes = Buffer.from(
+        await (await fetch(`${hospitals.fhirBase('RTH')}/${f.url}`, { headers: { ...auth, accept: f.contentType } })).arrayBuffer(),
+      );
       expect(letterDigests).toContain(sha256Of(bytes));
     }
 
     // The GP and the receiving team are told by email what could not be sent (and whom to ask).
     const told = await eventually(async () => {
-      const mails = (await (await fetch(`${integrationSettings().mailHttp}/api/email`)).json()) as { subject: string; to: { address: string }[] }[];
+      const mails = (await (await fetch(`${integrationSettings().mailHttp}/api/email`)).json()) as {
+        subject: string;
+        to: { address: string }[];
+      }[];
       const hits = mails.filter((m) => m.subject.includes(id.slice(0, 8)) && m.subject.includes('could not be sent'));
       return hits.length >= 2 ? hits : undefined;
     }, 30_000);
-    expect(told.map((m) => m.to[0]!.address).sort()).toEqual(['a81001.referrals@gp.nhs.invalid', 'cardiology.rth01@calder-pennine.nhs.invalid']);
+    expect(told.map((m) => m.to[0]!.address).sort()).toEqual([
+      'a81001.referrals@gp.nhs.invalid',
+      'cardiology.rth01@calder-pennine.nhs.invalid',
+    ]);
 
     // What records-transfer said about it on Kafka names ids and digests, never the patient.
     const kafka = await readTopicsIntoMemory(integrationSettings().kafkaBrokers, ['records.events.v1']);
     try {
       const mine = await eventually(async () => {
         const m = kafka.records.filter((r) => r.value?.toString('utf8').includes(transfer.transferId));
-        return m.some((r) => r.value?.toString('utf8').includes('transfer-completed') || String(r.headers.ce_type) === 'records.transfer-completed.v1') ? m : undefined;
+        return m.some(
+          (r) => r.value?.toString('utf8').includes('transfer-completed') || String(r.headers.ce_type) === 'records.transfer-completed.v1',
+        )
+          ? m
+          : undefined;
       });
       for (const r of mine) expect(`${r.value?.toString('utf8')} ${JSON.stringify(r.headers)}`).not.toContain(NHS);
     } finally {

@@ -56,7 +56,10 @@ describe('a GP records a second-opinion request and refers it', () => {
   beforeAll(async () => {
     kafka = await readTopicsIntoMemory(settings.kafkaBrokers, ['referral.events.v1', 'records.commands.v1']);
     const codec = new AesGcmPayloadCodec(loadPayloadKey({ NODE_ENV: 'test', TEMPORAL_PAYLOAD_KEY_FILE: payloadKeyFile }));
-    temporal = new Client({ connection: await Connection.connect({ address: settings.temporalAddress }), dataConverter: { payloadCodecs: [codec] } });
+    temporal = new Client({
+      connection: await Connection.connect({ address: settings.temporalAddress }),
+      dataConverter: { payloadCodecs: [codec] },
+    });
     const res = await fetch(`${referralApi}/v1/referrals`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', traceparent: traceparentFor(requestTrace), ...(await tokens.bearer('gp', 'A81001')) },
@@ -115,7 +118,9 @@ describe('a GP records a second-opinion request and refers it', () => {
       );
       return r.body.items.length ? r.body.items : undefined;
     });
-    expect(transfers).toEqual([expect.objectContaining({ targetOrganisation: 'RTH01', documentKinds: ['clinic-letters', 'test-results', 'imaging'] })]);
+    expect(transfers).toEqual([
+      expect.objectContaining({ targetOrganisation: 'RTH01', documentKinds: ['clinic-letters', 'test-results', 'imaging'] }),
+    ]);
     // This patient has no records at the original trust: the transfer finds nothing to send, and says so.
     await eventually(async () => {
       const r = await getJson<{ items: { status: string }[] }>(`${transferApi}/v1/transfers?referralId=${referralId}`, ['ops', 'X26']);
@@ -152,7 +157,10 @@ describe('a GP records a second-opinion request and refers it', () => {
     expect(acknowledgements).toHaveLength(1);
     expect(acknowledgements[0]!.text).toMatch(/PALS|Patient Advice and Liaison Service/);
     expect(acknowledgements[0]!.text).not.toContain(nhsNumber);
-    const sent = await getJson<{ items: { status: string; template: string }[] }>(`${notificationApi}/v1/notifications?referralId=${referralId}`, ['ops', 'X26']);
+    const sent = await getJson<{ items: { status: string; template: string }[] }>(
+      `${notificationApi}/v1/notifications?referralId=${referralId}`,
+      ['ops', 'X26'],
+    );
     expect(sent.body.items.filter((n) => n.template === 'patient-acknowledgement' && n.status === 'sent')).toHaveLength(1);
   });
 
@@ -178,10 +186,9 @@ describe('a GP records a second-opinion request and refers it', () => {
   it('records who read the referral: each read is an access event in the audit log', async () => {
     await getJson(`${referralApi}/v1/referrals/${referralId}`, ['patient', 'A81001', nhsNumber]);
     const reads = await eventually(async () => {
-      const r = await getJson<{ items: { type: string; data: { actor: { role: string; organisation: string }; resource: { kind: string } } }[] }>(
-        `${auditApi}/v1/audit/referrals/${referralId}/timeline`,
-        ['auditor', 'X26'],
-      );
+      const r = await getJson<{
+        items: { type: string; data: { actor: { role: string; organisation: string }; resource: { kind: string } } }[];
+      }>(`${auditApi}/v1/audit/referrals/${referralId}/timeline`, ['auditor', 'X26']);
       const access = r.body.items.filter((e) => e.type === 'access.recorded.v1');
       return access.some((e) => e.data.actor.role === 'patient') && access.some((e) => e.data.actor.role === 'gp') ? access : undefined;
     }, 30_000);

@@ -34,7 +34,12 @@ const call = async (method: string, path: string, as: As, body?: unknown, header
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  return { status: res.status, etag: res.headers.get('etag'), contentType: res.headers.get('content-type'), body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
+  return {
+    status: res.status,
+    etag: res.headers.get('etag'),
+    contentType: res.headers.get('content-type'),
+    body: (text ? JSON.parse(text) : null) as Record<string, unknown>,
+  };
 };
 
 const emailsTo = async (address: string) => {
@@ -58,7 +63,9 @@ const newReferral = async (urgency: 'routine' | 'urgent' = 'routine') => {
   expect(res.status).toBe(202);
   const id = res.body.id as string;
   const patient: As = ['patient', 'A81001', nhsNumber];
-  await eventually(async () => ((await call('GET', `/v1/referrals/${id}`, ['gp', 'A81001'])).body.state === 'gp-review' ? true : undefined));
+  await eventually(async () =>
+    (await call('GET', `/v1/referrals/${id}`, ['gp', 'A81001'])).body.state === 'gp-review' ? true : undefined,
+  );
   return { id, email, nhsNumber, patient };
 };
 
@@ -83,7 +90,13 @@ describe('a referral walked from request to opinion and a transfer of care', () 
     const same = await call('POST', `/v1/referrals/${r.id}/gp-decision`, gp, { decision: 'refer', targetTeamId: 'RJ122-CARD' });
     expect(same.status).toBe(400);
     const seen = await call('GET', `/v1/referrals/${r.id}`, gp);
-    const referred = await call('POST', `/v1/referrals/${r.id}/gp-decision`, gp, { decision: 'refer', targetTeamId: 'RTH01-CARD' }, { 'if-match': seen.etag! });
+    const referred = await call(
+      'POST',
+      `/v1/referrals/${r.id}/gp-decision`,
+      gp,
+      { decision: 'refer', targetTeamId: 'RTH01-CARD' },
+      { 'if-match': seen.etag! },
+    );
     expect(referred.status).toBe(200);
     expect(referred.body.state).toBe('awaiting-triage');
     expect(referred.etag).toBe('"1"');
@@ -100,18 +113,21 @@ describe('a referral walked from request to opinion and a transfer of care', () 
     expect(early.body.allowedActions).toEqual(expect.arrayContaining(['triage-accept', 'triage-reject', 'request-info']));
 
     // Rule 6: triage like any new referral, after more information from the GP.
-    expect((await call('POST', `/v1/referrals/${r.id}/triage`, receiving, { decision: 'request-info', question: 'Latest echo report?' })).body.state).toBe(
-      'more-info-requested',
-    );
-    expect((await call('POST', `/v1/referrals/${r.id}/more-info`, gp, { answer: 'Echo from October attached to the record.' })).body.state).toBe('awaiting-triage');
+    expect(
+      (await call('POST', `/v1/referrals/${r.id}/triage`, receiving, { decision: 'request-info', question: 'Latest echo report?' })).body
+        .state,
+    ).toBe('more-info-requested');
+    expect(
+      (await call('POST', `/v1/referrals/${r.id}/more-info`, gp, { answer: 'Echo from October attached to the record.' })).body.state,
+    ).toBe('awaiting-triage');
     expect((await call('POST', `/v1/referrals/${r.id}/triage`, receiving, { decision: 'accept' })).body.state).toBe('accepted');
 
     // Rule 9: the patient chooses to tell the original team.
     expect((await call('POST', `/v1/referrals/${r.id}/inform-original-team`, r.patient, {})).status).toBe(200);
 
-    expect(
-      (await call('POST', `/v1/referrals/${r.id}/appointment`, receiving, { appointmentAt: nextWeek() })).body.state,
-    ).toBe('appointment-booked');
+    expect((await call('POST', `/v1/referrals/${r.id}/appointment`, receiving, { appointmentAt: nextWeek() })).body.state).toBe(
+      'appointment-booked',
+    );
     // Rule 8: the opinion may be the same as the first.
     const opinion = await call('POST', `/v1/referrals/${r.id}/opinion`, receiving, {
       outcome: 'concurs',
@@ -153,7 +169,9 @@ describe('a referral walked from request to opinion and a transfer of care', () 
       const items = ((await res.json()) as { items: { type: string }[] }).items.map((e) => e.type);
       return items.includes('referral.closed.v1') ? items : undefined;
     }, 30_000);
-    expect(audited).toEqual(expect.arrayContaining(['referral.requested.v1', 'referral.referred.v1', 'referral.opinion-issued.v1', 'referral.closed.v1']));
+    expect(audited).toEqual(
+      expect.arrayContaining(['referral.requested.v1', 'referral.referred.v1', 'referral.opinion-issued.v1', 'referral.closed.v1']),
+    );
 
     // ... and the running audit service proves its whole chain unbroken (the built service verifies in a worker thread).
     const res = await fetch(`${auditApi}/v1/audit/verify`, { headers: await tokens.bearer('auditor', 'X26') });
@@ -170,7 +188,9 @@ describe('a referral withdrawn mid-way', () => {
     await call('POST', `/v1/referrals/${r.id}/gp-decision`, gp, { decision: 'refer', targetTeamId: 'RTH01-CARD' });
     await call('POST', `/v1/referrals/${r.id}/triage`, receiving, { decision: 'accept' });
 
-    const withdrawn = await call('POST', `/v1/referrals/${r.id}/withdraw`, r.patient, { reason: 'Decided to go ahead with the first plan.' });
+    const withdrawn = await call('POST', `/v1/referrals/${r.id}/withdraw`, r.patient, {
+      reason: 'Decided to go ahead with the first plan.',
+    });
     expect(withdrawn.status).toBe(200);
     expect(withdrawn.body.state).toBe('withdrawn');
 
@@ -222,6 +242,9 @@ describe('bad input to the decision endpoints', () => {
       if (res.status === 400) expect((res.body['invalid-params'] as { name: string }[]).map((p) => p.name)).toContain(field);
     }
     expect((await call('POST', `/v1/referrals/not-a-uuid/withdraw`, gp, {})).status).toBe(400);
-    expect((await call('POST', `/v1/referrals/${r.id}/gp-decision`, gp, { decision: 'decline', reason: 'x' }, { 'if-match': 'yesterday' })).status).toBe(400);
+    expect(
+      (await call('POST', `/v1/referrals/${r.id}/gp-decision`, gp, { decision: 'decline', reason: 'x' }, { 'if-match': 'yesterday' }))
+        .status,
+    ).toBe(400);
   });
 });

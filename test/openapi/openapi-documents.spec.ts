@@ -24,7 +24,9 @@ const controllersOf = (dir: string): string[] =>
 
 async function documentOf(service: string): Promise<OpenAPIObject> {
   const controllers = controllersOf(join(ROOT, 'services', service, 'src')).flatMap((file) =>
-    Object.values(require(file) as Record<string, unknown>).filter((v): v is Type => typeof v === 'function' && v.name.endsWith('Controller')),
+    Object.values(require(file) as Record<string, unknown>).filter(
+      (v): v is Type => typeof v === 'function' && v.name.endsWith('Controller'),
+    ),
   );
   @Module({ imports: [HealthModule.forRoot({ inject: [], useFactory: () => [] })], controllers })
   class DocumentModule {}
@@ -58,17 +60,25 @@ describe.each(SERVICES)('the OpenAPI document of %s', (service) => {
 
   const operations = () =>
     Object.entries(doc.paths).flatMap(([path, item]) =>
-      METHODS.filter((m) => (item as Record<string, unknown>)[m]).map((m) => ({ at: `${m.toUpperCase()} ${path}`, op: (item as Record<string, Operation>)[m]! })),
+      METHODS.filter((m) => (item as Record<string, unknown>)[m]).map((m) => ({
+        at: `${m.toUpperCase()} ${path}`,
+        op: (item as Record<string, Operation>)[m]!,
+      })),
     );
 
   it('has the shared ProblemDetails schema', () => {
     expect(doc.components?.schemas?.ProblemDetails).toMatchObject({ type: 'object', required: ['type', 'title', 'status'] });
   });
 
-  it('documents a success answer with its schema on every endpoint (the 422-only Martha\'s Rule route aside)', () => {
+  it("documents a success answer with its schema on every endpoint (the 422-only Martha's Rule route aside)", () => {
     const missing = operations()
       .filter(({ at }) => !at.includes('/urgent-inpatient-reviews'))
-      .filter(({ op }) => !Object.entries(op.responses).some(([status, r]) => status.startsWith('2') && Object.values(r.content ?? {}).some((c) => c.schema)))
+      .filter(
+        ({ op }) =>
+          !Object.entries(op.responses).some(
+            ([status, r]) => status.startsWith('2') && Object.values(r.content ?? {}).some((c) => c.schema),
+          ),
+      )
       .map(({ at }) => at);
     expect(missing).toEqual([]);
   });

@@ -19,8 +19,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const hospitals = JSON.parse(readFileSync(path.join(HERE, 'hospitals.json'), 'utf8'));
 const BASE_URL = (
-  process.env.FHIR_BASE_URL ??
-  `http://127.0.0.1:${process.env.FHIR_PORT ?? hospitals.fhir.port}${hospitals.fhir.basePath}`
+  process.env.FHIR_BASE_URL ?? `http://127.0.0.1:${process.env.FHIR_PORT ?? hospitals.fhir.port}${hospitals.fhir.basePath}`
 ).replace(/\/+$/, '');
 
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -60,11 +59,46 @@ const daysAgo = (d, hour = 10, minute = 0) => {
 
 /** Imaging studies; dates/descriptions as in seed-pacs.mjs (which may override them below when importable). */
 const STUDIES = {
-  '2.25.1000001': { inPacs: true, slices: 300, started: '2026-10-20T10:15:00Z', description: 'CT coronary angiogram', series: 'Cardiac 0.5mm CTA', bodyPart: 'HEART' },
-  '2.25.1000002': { inPacs: false, slices: 180, started: daysAgo(40, 11, 20), description: 'CT coronary angiogram (follow-up)', series: 'Cardiac 0.5mm CTA', bodyPart: 'HEART' },
-  '2.25.4000001': { inPacs: true, slices: 200, started: '2026-10-21T14:30:00Z', description: 'CT coronary angiogram', series: 'Cardiac 0.5mm CTA', bodyPart: 'HEART' },
-  '2.25.4000002': { inPacs: false, slices: 160, started: daysAgo(41, 9, 40), description: 'CT coronary angiogram (follow-up)', series: 'Cardiac 0.5mm CTA', bodyPart: 'HEART' },
-  '2.25.2000001': { inPacs: true, slices: 250, started: '2026-11-05T09:10:00Z', description: 'CT chest with contrast', series: 'Chest 1.25mm', bodyPart: 'CHEST' },
+  '2.25.1000001': {
+    inPacs: true,
+    slices: 300,
+    started: '2026-10-20T10:15:00Z',
+    description: 'CT coronary angiogram',
+    series: 'Cardiac 0.5mm CTA',
+    bodyPart: 'HEART',
+  },
+  '2.25.1000002': {
+    inPacs: false,
+    slices: 180,
+    started: daysAgo(40, 11, 20),
+    description: 'CT coronary angiogram (follow-up)',
+    series: 'Cardiac 0.5mm CTA',
+    bodyPart: 'HEART',
+  },
+  '2.25.4000001': {
+    inPacs: true,
+    slices: 200,
+    started: '2026-10-21T14:30:00Z',
+    description: 'CT coronary angiogram',
+    series: 'Cardiac 0.5mm CTA',
+    bodyPart: 'HEART',
+  },
+  '2.25.4000002': {
+    inPacs: false,
+    slices: 160,
+    started: daysAgo(41, 9, 40),
+    description: 'CT coronary angiogram (follow-up)',
+    series: 'Cardiac 0.5mm CTA',
+    bodyPart: 'HEART',
+  },
+  '2.25.2000001': {
+    inPacs: true,
+    slices: 250,
+    started: '2026-11-05T09:10:00Z',
+    description: 'CT chest with contrast',
+    series: 'Chest 1.25mm',
+    bodyPart: 'CHEST',
+  },
 };
 try {
   const pacs = await import('./seed-pacs.mjs');
@@ -131,8 +165,20 @@ function cardiologySet(p, ctUid, missingUid) {
         effective: daysAgo(16, 9, 30),
         conclusion: 'Normal LV size with preserved systolic function. No significant valve disease.',
         observations: [
-          { key: 'echo-lvef', code: { system: LOINC, code: '10230-1', display: 'Left ventricular Ejection fraction' }, value: 58, unit: '%', ucum: '%' },
-          { key: 'echo-lvidd', code: { system: LOINC, code: '29436-3', display: 'Left ventricular internal diameter end diastole' }, value: 4.9, unit: 'cm', ucum: 'cm' },
+          {
+            key: 'echo-lvef',
+            code: { system: LOINC, code: '10230-1', display: 'Left ventricular Ejection fraction' },
+            value: 58,
+            unit: '%',
+            ucum: '%',
+          },
+          {
+            key: 'echo-lvidd',
+            code: { system: LOINC, code: '29436-3', display: 'Left ventricular internal diameter end diastole' },
+            value: 4.9,
+            unit: 'cm',
+            ucum: 'cm',
+          },
           { key: 'echo-hr', code: { system: LOINC, code: '8867-4', display: 'Heart rate' }, value: 72, unit: 'beats/minute', ucum: '/min' },
         ],
       },
@@ -209,8 +255,20 @@ const PATIENTS = [
         effective: daysAgo(19, 12, 0),
         conclusion: 'CT-guided biopsy, right upper lobe: invasive adenocarcinoma, acinar predominant.',
         observations: [
-          { key: 'histology-tumour-size', code: { system: LOINC, code: '21889-1', display: 'Size Tumor' }, value: 2.3, unit: 'cm', ucum: 'cm' },
-          { key: 'histology-nodes-positive', code: { system: LOINC, code: '21893-3', display: 'Regional lymph nodes positive [#] Specimen' }, value: 1, unit: 'nodes', ucum: '{#}' },
+          {
+            key: 'histology-tumour-size',
+            code: { system: LOINC, code: '21889-1', display: 'Size Tumor' },
+            value: 2.3,
+            unit: 'cm',
+            ucum: 'cm',
+          },
+          {
+            key: 'histology-nodes-positive',
+            code: { system: LOINC, code: '21893-3', display: 'Regional lymph nodes positive [#] Specimen' },
+            value: 1,
+            unit: 'nodes',
+            ucum: '{#}',
+          },
         ],
       },
     ],
@@ -247,8 +305,20 @@ const PATIENTS = [
         effective: daysAgo(36, 8, 50),
         conclusion: 'Raised inflammatory markers.',
         observations: [
-          { key: 'lab-crp', code: { system: LOINC, code: '1988-5', display: 'C reactive protein [Mass/volume] in Serum or Plasma' }, value: 34, unit: 'mg/L', ucum: 'mg/L' },
-          { key: 'lab-esr', code: { system: LOINC, code: '4537-7', display: 'Erythrocyte sedimentation rate by Westergren method' }, value: 41, unit: 'mm/h', ucum: 'mm/h' },
+          {
+            key: 'lab-crp',
+            code: { system: LOINC, code: '1988-5', display: 'C reactive protein [Mass/volume] in Serum or Plasma' },
+            value: 34,
+            unit: 'mg/L',
+            ucum: 'mg/L',
+          },
+          {
+            key: 'lab-esr',
+            code: { system: LOINC, code: '4537-7', display: 'Erythrocyte sedimentation rate by Westergren method' },
+            value: 41,
+            unit: 'mm/h',
+            ucum: 'mm/h',
+          },
         ],
       },
     ],
@@ -283,7 +353,9 @@ function makePdf(title, lines) {
     });
     ops.push('ET', 'BT', '/F1 8 Tf', '56 30 Td', `(Page ${i + 1} of ${pages.length}) Tj`, 'ET');
     const stream = ops.join('\n');
-    objects.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageObjNums[i] + 1} 0 R >>`);
+    objects.push(
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageObjNums[i] + 1} 0 R >>`,
+    );
     objects.push(`<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}\nendstream`);
   });
   let out = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
@@ -323,7 +395,9 @@ function letterPdf(trust, patient, letter) {
     for (let i = 1; i <= letter.appendixLines; i++) {
       // deterministic filler that reads like a results table
       const v = ((i * 7919) % 1000) / 10;
-      lines.push(`${String(i).padStart(4, '0')}  ${daysAgoDate(letter.date, i)}  result ${v.toFixed(1)}  reference 0.0-100.0  reviewed, no action required`);
+      lines.push(
+        `${String(i).padStart(4, '0')}  ${daysAgoDate(letter.date, i)}  result ${v.toFixed(1)}  reference 0.0-100.0  reviewed, no action required`,
+      );
     }
   }
   return makePdf(`${letter.title} - ${patient.given} ${patient.family}`, lines);
@@ -348,11 +422,15 @@ async function request(trust, method, rel, { body, headers = {} } = {}) {
   try {
     res = await fetch(url, { method, body, headers: { Authorization: authHeader(trust), ...headers } });
   } catch (err) {
-    throw new SeedError(`FHIR server not reachable at ${BASE_URL} (${err.cause?.code ?? err.message}): start it with infra/local/fhir.sh start`);
+    throw new SeedError(
+      `FHIR server not reachable at ${BASE_URL} (${err.cause?.code ?? err.message}): start it with infra/local/fhir.sh start`,
+    );
   }
   const buf = Buffer.from(await res.arrayBuffer());
   if (res.status === 401 || res.status === 403) {
-    throw new SeedError(`${method} ${url}: ${res.status}, the EHR refused ${trust.fhir.username}'s credentials for tenant ${trust.fhir.tenant}: ${diagnostics(buf)}`);
+    throw new SeedError(
+      `${method} ${url}: ${res.status}, the EHR refused ${trust.fhir.username}'s credentials for tenant ${trust.fhir.tenant}: ${diagnostics(buf)}`,
+    );
   }
   if (res.status === 503) throw new SeedError(`${method} ${url}: 503, the EHR is still starting (infra/local/fhir.sh wait)`);
   return { status: res.status, body: buf };
@@ -372,11 +450,15 @@ async function checkReachable(trust) {
   try {
     res = await fetch(`${BASE_URL}/${trust.fhir.tenant}/metadata`, { headers: { Accept: 'application/fhir+json' } });
   } catch (err) {
-    throw new SeedError(`FHIR server not reachable at ${BASE_URL} (${err.cause?.code ?? err.message}): start it with infra/local/fhir.sh start`);
+    throw new SeedError(
+      `FHIR server not reachable at ${BASE_URL} (${err.cause?.code ?? err.message}): start it with infra/local/fhir.sh start`,
+    );
   }
   await res.arrayBuffer();
-  if (res.status === 503) throw new SeedError(`the EHR at ${BASE_URL} is still starting: wait for it (infra/local/fhir.sh wait) and run again`);
-  if (res.status !== 200) throw new SeedError(`GET ${BASE_URL}/${trust.fhir.tenant}/metadata answered ${res.status}: is this the local EHR?`);
+  if (res.status === 503)
+    throw new SeedError(`the EHR at ${BASE_URL} is still starting: wait for it (infra/local/fhir.sh wait) and run again`);
+  if (res.status !== 200)
+    throw new SeedError(`GET ${BASE_URL}/${trust.fhir.tenant}/metadata answered ${res.status}: is this the local EHR?`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -395,8 +477,12 @@ async function ensureBinary(trust, id, pdf) {
     bytes = got.body;
     counts.binariesExisting++;
   } else if (got.status === 404 || got.status === 410) {
-    const put = await request(trust, 'PUT', `Binary/${id}`, { body: pdf, headers: { 'Content-Type': 'application/pdf', Accept: 'application/fhir+json' } });
-    if (put.status !== 200 && put.status !== 201) throw new SeedError(`PUT Binary/${id} in ${trust.fhir.tenant}: ${put.status} ${diagnostics(put.body)}`);
+    const put = await request(trust, 'PUT', `Binary/${id}`, {
+      body: pdf,
+      headers: { 'Content-Type': 'application/pdf', Accept: 'application/fhir+json' },
+    });
+    if (put.status !== 200 && put.status !== 201)
+      throw new SeedError(`PUT Binary/${id} in ${trust.fhir.tenant}: ${put.status} ${diagnostics(put.body)}`);
     bytes = pdf;
     counts.binariesCreated++;
   } else {
@@ -425,7 +511,11 @@ function docRef(p, pRef, letter, attachment) {
 }
 
 async function seedPatient(trust, p) {
-  const uuid = (name) => `urn:uuid:${createHash('sha256').update(`${p.nhs}/${name}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5')}`;
+  const uuid = (name) =>
+    `urn:uuid:${createHash('sha256')
+      .update(`${p.nhs}/${name}`)
+      .digest('hex')
+      .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5')}`;
   const pRef = uuid('patient');
   const entries = [
     entry(
@@ -444,12 +534,20 @@ async function seedPatient(trust, p) {
   for (const letter of p.letters) {
     const binaryId = `demo-${tagOf(p)}-${letter.key}`;
     const attachment = await ensureBinary(trust, binaryId, letterPdf(trust, p, letter));
-    entries.push(entry(uuid(letter.key), docRef(p, pRef, letter, { url: `Binary/${binaryId}`, ...attachment }), `identifier=${DEMO}|${tagOf(p)}-${letter.key}`));
+    entries.push(
+      entry(
+        uuid(letter.key),
+        docRef(p, pRef, letter, { url: `Binary/${binaryId}`, ...attachment }),
+        `identifier=${DEMO}|${tagOf(p)}-${letter.key}`,
+      ),
+    );
   }
   if (p.danglingLetter) {
     const l = p.danglingLetter;
     // this Binary id is never created: the attachment points at nothing
-    entries.push(entry(uuid(l.key), docRef(p, pRef, l, { url: `Binary/demo-${tagOf(p)}-${l.key}` }), `identifier=${DEMO}|${tagOf(p)}-${l.key}`));
+    entries.push(
+      entry(uuid(l.key), docRef(p, pRef, l, { url: `Binary/demo-${tagOf(p)}-${l.key}` }), `identifier=${DEMO}|${tagOf(p)}-${l.key}`),
+    );
   }
 
   const endpointRef = uuid(`endpoint-${trust.ods}`);
@@ -461,7 +559,11 @@ async function seedPatient(trust, p) {
           resourceType: 'Endpoint',
           identifier: [ident(`${trust.ods}-pacs-dicomweb`)],
           status: 'active',
-          connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'dicom-wado-rs', display: 'DICOM WADO-RS' },
+          connectionType: {
+            system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
+            code: 'dicom-wado-rs',
+            display: 'DICOM WADO-RS',
+          },
           name: `${trust.ods} PACS DICOMweb (${trust.pacs.aet})`,
           payloadType: [codeable({ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'any', display: 'Any' })],
           payloadMimeType: ['application/dicom'],
@@ -495,7 +597,11 @@ async function seedPatient(trust, p) {
               modality: ct,
               description: s.series,
               numberOfInstances: s.slices,
-              bodySite: { system: SCT, code: s.bodyPart === 'CHEST' ? '51185008' : '80891009', display: s.bodyPart === 'CHEST' ? 'Thoracic structure' : 'Heart structure' },
+              bodySite: {
+                system: SCT,
+                code: s.bodyPart === 'CHEST' ? '51185008' : '80891009',
+                display: s.bodyPart === 'CHEST' ? 'Thoracic structure' : 'Heart structure',
+              },
               endpoint: [{ reference: endpointRef }],
             },
           ],
@@ -557,7 +663,8 @@ async function seedPatient(trust, p) {
     body: JSON.stringify(bundle),
     headers: { 'Content-Type': 'application/fhir+json', Accept: 'application/fhir+json', Prefer: 'return=minimal' },
   });
-  if (res.status !== 200) throw new SeedError(`transaction for ${p.given} ${p.family} in ${trust.fhir.tenant}: ${res.status} ${diagnostics(res.body)}`);
+  if (res.status !== 200)
+    throw new SeedError(`transaction for ${p.given} ${p.family} in ${trust.fhir.tenant}: ${res.status} ${diagnostics(res.body)}`);
   const out = JSON.parse(res.body.toString('utf8'));
   for (const e of out.entry ?? []) {
     if (String(e.response?.status).startsWith('201')) counts.created++;
@@ -584,7 +691,9 @@ async function main() {
     await seedPatient(trusts.get(p.ods), p);
     perTrust[p.ods] = (perTrust[p.ods] ?? 0) + 1;
   }
-  const where = Object.entries(perTrust).map(([ods, n]) => `${ods} ${n}`).join(', ');
+  const where = Object.entries(perTrust)
+    .map(([ods, n]) => `${ods} ${n}`)
+    .join(', ');
   process.stdout.write(
     `seed-fhir: ${patients.length} patients (${where}) at ${BASE_URL}: ${counts.created} resources created, ${counts.existing} already there; ` +
       `${counts.binariesCreated} PDF Binaries created, ${counts.binariesExisting} already there\n`,
@@ -592,6 +701,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`seed-fhir: ERROR: ${err instanceof SeedError ? err.message : err.stack ?? err}\n`);
+  process.stderr.write(`seed-fhir: ERROR: ${err instanceof SeedError ? err.message : (err.stack ?? err)}\n`);
   process.exit(1);
 });

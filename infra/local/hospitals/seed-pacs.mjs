@@ -203,7 +203,7 @@ function renderSlice(anatomy, z, seed) {
   const lungS = cardiac ? 0.85 + 0.15 * Math.sin(Math.PI * z) : Math.max(0, Math.sin(Math.PI * (0.08 + 0.9 * z)));
   const heartS = cardiac
     ? 0.35 + 0.65 * Math.sin(Math.PI * Math.min(1, Math.max(0, z * 1.1 - 0.05)))
-    : Math.max(0, Math.sin(Math.PI * (z - 0.35) / 0.55));
+    : Math.max(0, Math.sin((Math.PI * (z - 0.35)) / 0.55));
   const contrast = cardiac ? 380 : 170;
   const bodyA = 205 + 6 * Math.sin(z * 5);
   const bodyB = 150 + 4 * Math.cos(z * 4);
@@ -338,8 +338,7 @@ function buildInstance(s, n) {
   const zPos = z0 - (n - 1) * s.sliceThickness;
   const fov = s.pixelSpacing * COLS;
   const seconds = Number(s.studyTime.slice(0, 2)) * 3600 + Number(s.studyTime.slice(2, 4)) * 60 + 30 + Math.floor(n / 50);
-  const hhmmss = (t) =>
-    [Math.floor(t / 3600) % 24, Math.floor(t / 60) % 60, t % 60].map((v) => String(v).padStart(2, '0')).join('');
+  const hhmmss = (t) => [Math.floor(t / 3600) % 24, Math.floor(t / 60) % 60, t % 60].map((v) => String(v).padStart(2, '0')).join('');
   const contentTime = hhmmss(seconds);
   const zNorm = s.slices === 1 ? 0.5 : (n - 1) / (s.slices - 1);
   const pixels = renderSlice(s.anatomy, zNorm, hashString(`${s.studyUid}/${n}`));
@@ -787,7 +786,9 @@ export async function uploadStudyDir(pacs, dir, opts = {}) {
     const after = await studyInstanceCount(pacs, studyUid);
     if (after < list.length) throw new Error(`${pacs.label}: after upload the PACS has ${after}/${list.length} instances of ${studyUid}`);
     const ms = Date.now() - started;
-    log(`${pacs.label}: study ${studyUid}: stored ${stored} instances in ${(ms / 1000).toFixed(1)} s (${(bytes / 2 ** 20 / (ms / 1000)).toFixed(0)} MiB/s)`);
+    log(
+      `${pacs.label}: study ${studyUid}: stored ${stored} instances in ${(ms / 1000).toFixed(1)} s (${(bytes / 2 ** 20 / (ms / 1000)).toFixed(0)} MiB/s)`,
+    );
     results.push({ studyUid, uploaded: stored, skipped: list.length - todo.length, ms });
   }
   return results;
@@ -857,7 +858,10 @@ async function cmdSeed(args) {
   for (const s of studies) {
     const dir = path.join(DEMO_CACHE, s.studyUid);
     const m = await generateStudy({ ...s, institution: trusts.get(s.ods)?.name ?? '' }, dir, { log: say });
-    if (m.generated) say(`generated ${s.studyUid} (${s.slices} slices, ${(m.totalBytes / 2 ** 20).toFixed(0)} MiB) in ${secs(m.ms)} into ${path.relative(ROOT, dir)}`);
+    if (m.generated)
+      say(
+        `generated ${s.studyUid} (${s.slices} slices, ${(m.totalBytes / 2 ** 20).toFixed(0)} MiB) in ${secs(m.ms)} into ${path.relative(ROOT, dir)}`,
+      );
   }
   const tGen = Date.now();
   const pacsByOds = new Map();
@@ -905,7 +909,10 @@ async function cmdGenerate(args) {
       ? `generated ${m.instances.length} instances, ${(m.totalBytes / 2 ** 20).toFixed(1)} MiB in ${secs(m.ms)}`
       : `already there: ${m.instances.length} instances, ${(m.totalBytes / 2 ** 20).toFixed(1)} MiB (nothing written)`,
   );
-  process.stdout.write(JSON.stringify({ dir: out, studyUid: m.studyUid, seriesUid: m.seriesUid, instances: m.instances.length, totalBytes: m.totalBytes }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ dir: out, studyUid: m.studyUid, seriesUid: m.seriesUid, instances: m.instances.length, totalBytes: m.totalBytes }) +
+      '\n',
+  );
 }
 
 async function cmdUpload(args) {
@@ -942,7 +949,13 @@ if (isMain) {
   const cmd = args._[0] ?? 'seed';
   const cmds = { seed: cmdSeed, generate: cmdGenerate, upload: cmdUpload };
   if (!cmds[cmd] || args.help) {
-    process.stderr.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 19).join('\n') + '\n');
+    process.stderr.write(
+      fs
+        .readFileSync(fileURLToPath(import.meta.url), 'utf8')
+        .split('\n')
+        .slice(1, 19)
+        .join('\n') + '\n',
+    );
     process.exit(cmds[cmd] ? 0 : 2);
   }
   cmds[cmd](args).catch((err) => {

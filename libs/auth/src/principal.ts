@@ -24,7 +24,10 @@ export const tokenClaimsSchema = z
     org: odsCodeSchema,
     nhs: nhsNumberSchema.optional(),
   })
-  .refine((c) => c.role !== 'patient' || c.nhs !== undefined, { message: 'a patient token carries the patient\'s NHS number', path: ['nhs'] });
+  .refine((c) => c.role !== 'patient' || c.nhs !== undefined, {
+    message: "a patient token carries the patient's NHS number",
+    path: ['nhs'],
+  });
 
 export const principalFromClaims = (claims: z.output<typeof tokenClaimsSchema>): Principal => ({
   subject: claims.sub,

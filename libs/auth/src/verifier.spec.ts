@@ -51,7 +51,12 @@ describe('verifying bearer tokens', () => {
   });
 
   it('refuses an unsigned token (alg none)', async () => {
-    const unsigned = new UnsecuredJWT({ role: 'auditor', org: 'X26' }).setIssuer(DEV_ISSUER).setAudience(DEV_AUDIENCE).setSubject('m').setExpirationTime('1h').encode();
+    const unsigned = new UnsecuredJWT({ role: 'auditor', org: 'X26' })
+      .setIssuer(DEV_ISSUER)
+      .setAudience(DEV_AUDIENCE)
+      .setSubject('m')
+      .setExpirationTime('1h')
+      .encode();
     await rejects(unsigned, /not valid/);
   });
 
@@ -61,7 +66,7 @@ describe('verifying bearer tokens', () => {
     await expect(other.verify(token)).rejects.toThrow(AuthenticationError);
   });
 
-  it('refuses a token whose role is not one of the network\'s', async () => {
+  it("refuses a token whose role is not one of the network's", async () => {
     const { privateKey } = await import('jose').then(async (j) => {
       const jwk = JSON.parse(require('node:fs').readFileSync(join(dir, 'dev-issuer.private.jwk.json'), 'utf8')) as { kid: string };
       return { privateKey: await j.importJWK(jwk, 'EdDSA'), kid: jwk.kid };

@@ -52,7 +52,9 @@ export class TokenVerifier {
     }
     const claims = tokenClaimsSchema.safeParse(payload);
     if (!claims.success) {
-      throw new AuthenticationError(`the token lacks required claims: ${claims.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`);
+      throw new AuthenticationError(
+        `the token lacks required claims: ${claims.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`,
+      );
     }
     return principalFromClaims(claims.data);
   }

@@ -14,6 +14,14 @@ describe('the event catalogue in docs/', () => {
 
   it('documents every event type with its topic', () => {
     const doc = asyncApiDocument() as { components: { messages: Record<string, { name: string }> } };
-    expect(Object.values(doc.components.messages).map((m) => m.name).sort()).toEqual(Events.all().map((e) => e.type).sort());
+    expect(
+      Object.values(doc.components.messages)
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual(
+      Events.all()
+        .map((e) => e.type)
+        .sort(),
+    );
   });
 });

@@ -15,7 +15,9 @@ export function asyncApiDocument(): Record<string, unknown> {
     channels[channelId] = {
       address: t.name,
       description: t.description,
-      messages: Object.fromEntries(msgs.map((m) => [m.type.replace(/\./g, '_'), { $ref: `#/components/messages/${m.type.replace(/\./g, '_')}` }])),
+      messages: Object.fromEntries(
+        msgs.map((m) => [m.type.replace(/\./g, '_'), { $ref: `#/components/messages/${m.type.replace(/\./g, '_')}` }]),
+      ),
       bindings: { kafka: { partitions: t.partitions, topicConfiguration: { 'retention.ms': t.retentionMs } } },
     };
     if (msgs.length) {
@@ -81,7 +83,14 @@ export function eventCatalogueMarkdown(): string {
   ];
   for (const e of Events.all()) {
     const schema = jsonSchemaOf(e.schema) as { properties?: Record<string, { description?: string; type?: unknown }>; required?: string[] };
-    lines.push(`### \`${e.type}\``, '', `Topic \`${e.topic}\`. ${e.description}`, '', '| field | required | description |', '| --- | --- | --- |');
+    lines.push(
+      `### \`${e.type}\``,
+      '',
+      `Topic \`${e.topic}\`. ${e.description}`,
+      '',
+      '| field | required | description |',
+      '| --- | --- | --- |',
+    );
     for (const [name, prop] of Object.entries(schema.properties ?? {})) {
       const required = schema.required?.includes(name) ? 'yes' : 'no';
       lines.push(`| \`${name}\` | ${required} | ${prop.description ?? ''} |`);

@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createEnvelope,
-  EnvelopeError,
-  fromWireMessage,
-  headerText,
-  toWireMessage,
-  type ReceivedWireMessage,
-} from './envelope';
+import { createEnvelope, EnvelopeError, fromWireMessage, headerText, toWireMessage, type ReceivedWireMessage } from './envelope';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -137,9 +130,7 @@ describe('CloudEvents envelope in Kafka binary mode', () => {
     });
 
     it('explains the expected shape of a bad type', () => {
-      expect(envelopeErrorOf(() => sample({ type: 'referral.requested' })).message).toContain(
-        'type must look like context.event-name.vN',
-      );
+      expect(envelopeErrorOf(() => sample({ type: 'referral.requested' })).message).toContain('type must look like context.event-name.vN');
     });
   });
 

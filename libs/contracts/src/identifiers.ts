@@ -19,16 +19,14 @@ export function normaliseNhsNumber(input: string): string | null {
 export const isValidNhsNumber = (input: string): boolean => normaliseNhsNumber(input) !== null;
 
 /** A zod schema that accepts a formatted NHS number and outputs the normalised ten digits. */
-export const nhsNumberSchema = z
-  .string()
-  .transform((value, ctx) => {
-    const n = normaliseNhsNumber(value);
-    if (n === null) {
-      ctx.addIssue({ code: 'custom', message: 'not a valid NHS number (10 digits with a Modulus 11 check digit)' });
-      return z.NEVER;
-    }
-    return n;
-  });
+export const nhsNumberSchema = z.string().transform((value, ctx) => {
+  const n = normaliseNhsNumber(value);
+  if (n === null) {
+    ctx.addIssue({ code: 'custom', message: 'not a valid NHS number (10 digits with a Modulus 11 check digit)' });
+    return z.NEVER;
+  }
+  return n;
+});
 
 /**
  * ODS codes identify organisations: GP practices (a letter and five digits, e.g. A81001),

@@ -72,7 +72,11 @@ describe('inbox consumer on Kafka and PostgreSQL', () => {
   /** Writes the business effect through the inbox transaction, then behaves as the event asks. */
   const handler: InboxHandler = async (envelope, ctx) => {
     const data = envelope.data as z.output<typeof Probe.schema>;
-    await ctx.em.execute('insert into effects (event_id, nhs_number, "offset") values (?, ?, ?)', [envelope.id, data.nhsNumber, ctx.offset]);
+    await ctx.em.execute('insert into effects (event_id, nhs_number, "offset") values (?, ?, ?)', [
+      envelope.id,
+      data.nhsNumber,
+      ctx.offset,
+    ]);
     if (data.behaviour === 'reject-after-write') throw new PermanentError('the referral is closed');
     if (data.behaviour === 'fail-once-after-write' && !failedOnce.has(envelope.id)) {
       failedOnce.add(envelope.id);
@@ -109,8 +113,7 @@ describe('inbox consumer on Kafka and PostgreSQL', () => {
   const wire = (data: Record<string, unknown>, id = randomUUID()) =>
     toWireMessage(createEnvelope({ id, type: Probe.type, source: 'urn:sonet:test', subject: randomUUID(), data }));
 
-  const count = async (sql: string, params: unknown[]) =>
-    Number((await orm.em.fork().execute<{ n: string }[]>(sql, params))[0]!.n);
+  const count = async (sql: string, params: unknown[]) => Number((await orm.em.fork().execute<{ n: string }[]>(sql, params))[0]!.n);
   const effectsOf = (id: string) => count('select count(*) as n from effects where event_id = ?', [id]);
   const inboxRowsOf = (id: string) => count('select count(*) as n from inbox where consumer = ? and event_id = ?', [GROUP, id]);
 
@@ -246,9 +249,16 @@ describe('inbox consumer on Kafka and PostgreSQL', () => {
       await eventually(async () => ((await committedOffset()) === after ? true : undefined), 30_000);
       return messages.map((_, i) => String(before + i));
     };
-    const forge = (data: Record<string, unknown>, change: (m: { key: Buffer | null; value: Buffer; headers: Record<string, Buffer> }, subject: string) => void) => {
+    const forge = (
+      data: Record<string, unknown>,
+      change: (m: { key: Buffer | null; value: Buffer; headers: Record<string, Buffer> }, subject: string) => void,
+    ) => {
       const w = wire(data);
-      const m = { key: Buffer.from(w.key) as Buffer | null, value: w.value, headers: Object.fromEntries(Object.entries(w.headers).map(([k, v]) => [k, Buffer.from(v)])) };
+      const m = {
+        key: Buffer.from(w.key) as Buffer | null,
+        value: w.value,
+        headers: Object.fromEntries(Object.entries(w.headers).map(([k, v]) => [k, Buffer.from(v)])),
+      };
       change(m, w.key);
       return { id: w.headers.ce_id!, message: m };
     };
@@ -257,15 +267,28 @@ describe('inbox consumer on Kafka and PostgreSQL', () => {
       const forged = [
         forge({ nhsNumber: '9434765919', referralId: randomUUID() }, () => {}), // body names another referral than subject and key
         forge({ nhsNumber: '9434765919' }, (m) => (m.key = Buffer.from(randomUUID()))), // key names another referral
-        forge({ nhsNumber: '9434765919' }, (m) => (m.value = Buffer.concat([Buffer.from('{"nhsNumber":"94347659'), Buffer.from([0xc3, 0x28]), Buffer.from('19"}')]))),
+        forge(
+          { nhsNumber: '9434765919' },
+          (m) => (m.value = Buffer.concat([Buffer.from('{"nhsNumber":"94347659'), Buffer.from([0xc3, 0x28]), Buffer.from('19"}')])),
+        ),
         forge({ nhsNumber: '9434765919' }, (m) => (m.headers['x-origin'] = Buffer.from([0xff, 0xfe]))),
         forge({ nhsNumber: '9434765919' }, (m) => (m.headers.ce_source = Buffer.from('urn:sonet:test\r\nBcc: attacker@example.org'))),
       ];
-      const good = forge({ nhsNumber: '9434765919' }, (m, subject) => (m.value = Buffer.from(JSON.stringify({ nhsNumber: '9434765919', referralId: subject }))));
+      const good = forge(
+        { nhsNumber: '9434765919' },
+        (m, subject) => (m.value = Buffer.from(JSON.stringify({ nhsNumber: '9434765919', referralId: subject }))),
+      );
 
       const offsets = await deliverRaw(...forged.map((f) => f.message), good.message);
 
-      expect(offsets.map((o) => outcomes.get(o))).toEqual(['dead-lettered', 'dead-lettered', 'dead-lettered', 'dead-lettered', 'dead-lettered', 'processed']);
+      expect(offsets.map((o) => outcomes.get(o))).toEqual([
+        'dead-lettered',
+        'dead-lettered',
+        'dead-lettered',
+        'dead-lettered',
+        'dead-lettered',
+        'processed',
+      ]);
       for (const f of forged) expect(await effectsOf(f.id)).toBe(0);
       expect(await effectsOf(good.id)).toBe(1);
       const reasons: string[] = [];
@@ -274,7 +297,11 @@ describe('inbox consumer on Kafka and PostgreSQL', () => {
         reasons.push(headerText(dead.headers['dlq-reason'])!);
         for (const [name, value] of Object.entries(dead.headers).filter(([n]) => n.startsWith('dlq-'))) {
           const text = headerText(value)!;
-          expect({ name, oneLine: !/[\r\n]/.test(text), bounded: Buffer.byteLength(text) <= 500 }).toEqual({ name, oneLine: true, bounded: true });
+          expect({ name, oneLine: !/[\r\n]/.test(text), bounded: Buffer.byteLength(text) <= 500 }).toEqual({
+            name,
+            oneLine: true,
+            bounded: true,
+          });
         }
       }
       expect(reasons).toEqual(['referral-mismatch', 'referral-mismatch', 'invalid-encoding', 'invalid-encoding', 'invalid-envelope']);

@@ -194,9 +194,9 @@ describe('transactional outbox with the relay', () => {
         expect(envelope.type).toBe(Probe.type);
       }
 
-      const [row] = await orm.em.fork().execute<{ unpublished: string }[]>(
-        'select count(*) filter (where published_at is null) as unpublished from outbox',
-      );
+      const [row] = await orm.em
+        .fork()
+        .execute<{ unpublished: string }[]>('select count(*) filter (where published_at is null) as unpublished from outbox');
       expect(Number(row!.unpublished)).toBe(0);
     });
   });
@@ -224,10 +224,12 @@ describe('appending to the outbox', () => {
       await expect(appendToOutbox(orm.em.fork(), TOPIC, { ...e, data: { n: 2 } })).resolves.toBe(false);
 
       expect(await rowsWithId(e.id)).toBe(1);
-      const [row] = await orm.em.fork().execute<{ value: string; headers: Record<string, string>; key: string; topic: string; event_type: string }[]>(
-        'select value, headers, key, topic, event_type from outbox where id = ?',
-        [e.id],
-      );
+      const [row] = await orm.em
+        .fork()
+        .execute<{ value: string; headers: Record<string, string>; key: string; topic: string; event_type: string }[]>(
+          'select value, headers, key, topic, event_type from outbox where id = ?',
+          [e.id],
+        );
       // The first append wins, stored as the wire message the relay will send.
       expect(JSON.parse(row!.value)).toEqual({ n: 1, text: "it's \\ ? fine" });
       expect(row).toMatchObject({ key: e.subject, topic: TOPIC, event_type: Probe.type });

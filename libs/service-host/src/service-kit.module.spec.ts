@@ -19,7 +19,9 @@ const modulesOf = (options: Partial<ServiceKitModuleOptions> = {}) =>
 const probes = (modules: DynamicModule[], extra: unknown[] = []): string[] => {
   const health = modules.find((m) => m.module === HealthModule)!;
   const provider = health.providers!.find((p) => (p as FactoryProvider).provide === READINESS_PROBES) as FactoryProvider;
-  const fakes = (provider.inject ?? []).map((_token, i) => (i < provider.inject!.length - extra.length ? {} : extra[i - (provider.inject!.length - extra.length)]));
+  const fakes = (provider.inject ?? []).map((_token, i) =>
+    i < provider.inject!.length - extra.length ? {} : extra[i - (provider.inject!.length - extra.length)],
+  );
   return (provider.useFactory(...fakes) as ReadinessProbe[]).map((p) => p.name);
 };
 
@@ -37,10 +39,13 @@ describe('ServiceKitModule: the wiring every service shares', () => {
     expect(probes(modules)).toEqual(['database', 'kafka', 'temporal']);
   });
 
-  it('adds the service\'s own probes after the shared ones, from the providers it names', () => {
+  it("adds the service's own probes after the shared ones, from the providers it names", () => {
     const SMTP = Symbol('smtp');
     const modules = modulesOf({
-      readiness: { inject: [SMTP], useFactory: (smtp: { verify: () => Promise<void> }): ReadinessProbe[] => [{ name: 'smtp', check: () => smtp.verify() }] },
+      readiness: {
+        inject: [SMTP],
+        useFactory: (smtp: { verify: () => Promise<void> }): ReadinessProbe[] => [{ name: 'smtp', check: () => smtp.verify() }],
+      },
     });
     expect(probes(modules, [{ verify: async () => undefined }])).toEqual(['database', 'kafka', 'smtp']);
   });

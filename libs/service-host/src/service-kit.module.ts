@@ -55,7 +55,13 @@ export class ServiceKitModule {
         AuthModule.forRoot(verifierSettingsFrom(config)),
         MikroOrmModule.forRoot({ ...options.ormOptions, driver: PostgreSqlDriver }),
         ...(temporal
-          ? [TemporalClientModule.forRoot({ address: temporal.address, namespace: temporal.namespace, dataConverter: { payloadCodecs: [temporal.codec] } })]
+          ? [
+              TemporalClientModule.forRoot({
+                address: temporal.address,
+                namespace: temporal.namespace,
+                dataConverter: { payloadCodecs: [temporal.codec] },
+              }),
+            ]
           : []),
         MessagingModule.forRoot({ clientId: serviceName, inject: [], brokers: () => [...config.KAFKA_BROKERS] }),
         ...(options.imports ?? []),

@@ -46,7 +46,10 @@ class TestCallerGuard implements CanActivate {
  * The Idempotency-Key contract, run against each store: the in-memory one (unit) and PostgreSQL (integration).
  * `makeStore(ttlMs)` gives a fresh store whose keys live ttlMs.
  */
-export function describeIdempotencyContract(name: string, makeStore: (ttlMs: number) => Promise<IdempotencyStore> | IdempotencyStore): void {
+export function describeIdempotencyContract(
+  name: string,
+  makeStore: (ttlMs: number) => Promise<IdempotencyStore> | IdempotencyStore,
+): void {
   describe(`Idempotency-Key on POST (${name})`, () => {
     let app: NestFastifyApplication;
     const TTL_MS = 1500;
@@ -76,7 +79,10 @@ export function describeIdempotencyContract(name: string, makeStore: (ttlMs: num
     let n = 0;
     const newKey = () => `key-${Date.now()}-${++n}`;
     const post = (body: unknown, headers: Record<string, string> = {}, url = '/things') =>
-      app.getHttpAdapter().getInstance().inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+      app
+        .getHttpAdapter()
+        .getInstance()
+        .inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
 
     it('runs a request without a key every time', async () => {
       await post({ name: 'a' });

@@ -17,7 +17,10 @@ interface TrustJson {
 
 /** The demo trusts' EHR (HAPI FHIR partition) and PACS (Orthanc) as infra/local starts them. */
 export function demoHospitals(): { fhirBase: (ods: string) => string; trust: (ods: string) => TrustJson } {
-  const h = JSON.parse(readFileSync(join(REPO_ROOT, 'infra/local/hospitals/hospitals.json'), 'utf8')) as { fhir: { port: number; basePath: string }; trusts: TrustJson[] };
+  const h = JSON.parse(readFileSync(join(REPO_ROOT, 'infra/local/hospitals/hospitals.json'), 'utf8')) as {
+    fhir: { port: number; basePath: string };
+    trusts: TrustJson[];
+  };
   const port = Number(process.env.FHIR_PORT ?? h.fhir.port);
   return {
     fhirBase: (ods) => `http://127.0.0.1:${port}${h.fhir.basePath}/${ods}`,
@@ -29,7 +32,9 @@ export function demoHospitals(): { fhirBase: (ods: string) => string; trust: (od
   };
 }
 
-export const basicAuth = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+export const basicAuth = (user: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 
 /** Toxiproxy's HTTP API (infra/local/toxiproxy.sh): TCP proxies in front of the hospitals' servers, with faults on demand. */
 export class Toxiproxy {
@@ -38,14 +43,23 @@ export class Toxiproxy {
   /** A proxy on a free port in front of `upstream` (host:port); returns its listen address. */
   async proxy(name: string, upstream: string): Promise<{ name: string; listen: string }> {
     await fetch(`${this.api}/proxies/${name}`, { method: 'DELETE' });
-    const res = await fetch(`${this.api}/proxies`, { method: 'POST', body: JSON.stringify({ name, listen: '127.0.0.1:0', upstream, enabled: true }) });
+    const res = await fetch(`${this.api}/proxies`, {
+      method: 'POST',
+      body: JSON.stringify({ name, listen: '127.0.0.1:0', upstream, enabled: true }),
+    });
     if (!res.ok) throw new Error(`toxiproxy: creating ${name} answered ${res.status} ${await res.text()}`);
     const p = (await res.json()) as { name: string; listen: string };
     return { name: p.name, listen: p.listen };
   }
 
-  async addToxic(proxy: string, toxic: { name: string; type: string; stream?: 'upstream' | 'downstream'; toxicity?: number; attributes: Record<string, number> }): Promise<void> {
-    const res = await fetch(`${this.api}/proxies/${proxy}/toxics`, { method: 'POST', body: JSON.stringify({ stream: 'downstream', toxicity: 1, ...toxic }) });
+  async addToxic(
+    proxy: string,
+    toxic: { name: string; type: string; stream?: 'upstream' | 'downstream'; toxicity?: number; attributes: Record<string, number> },
+  ): Promise<void> {
+    const res = await fetch(`${this.api}/proxies/${proxy}/toxics`, {
+      method: 'POST',
+      body: JSON.stringify({ stream: 'downstream', toxicity: 1, ...toxic }),
+    });
     if (!res.ok) throw new Error(`toxiproxy: adding ${toxic.name} answered ${res.status} ${await res.text()}`);
   }
 
@@ -78,13 +92,18 @@ export class HttpFaultSwitch {
         this.failing--;
         this.refused++;
         req.resume();
-        res.writeHead(this.status, { 'content-type': 'text/plain', 'retry-after': '1' }).end(this.status === 503 ? 'service unavailable' : 'refused');
+        res
+          .writeHead(this.status, { 'content-type': 'text/plain', 'retry-after': '1' })
+          .end(this.status === 503 ? 'service unavailable' : 'refused');
         return;
       }
-      const out = httpRequest({ host: this.upstream.host, port: this.upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
+      const out = httpRequest(
+        { host: this.upstream.host, port: this.upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
       out.on('error', () => res.destroy());
       req.pipe(out);
     });
@@ -107,12 +126,25 @@ export class HttpFaultSwitch {
 const run = promisify(execFile);
 
 /** Generates a synthetic CT study (infra/local/hospitals/seed-pacs.mjs) and stores it in a PACS with STOW-RS. */
-export async function seedDicomStudy(o: { studyUid: string; nhsNumber: string; slices: number; pacs: { port: number; user: string; password: string } }): Promise<void> {
+export async function seedDicomStudy(o: {
+  studyUid: string;
+  nhsNumber: string;
+  slices: number;
+  pacs: { port: number; user: string; password: string };
+}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sonet-dicom-'));
   const script = join(REPO_ROOT, 'infra/local/hospitals/seed-pacs.mjs');
   try {
-    await run(process.execPath, [script, 'generate', '--study-uid', o.studyUid, '--patient', o.nhsNumber, '--slices', String(o.slices), '--out', dir], { maxBuffer: 1 << 24 });
-    await run(process.execPath, [script, 'upload', '--dir', dir, '--port', String(o.pacs.port), '--user', o.pacs.user, '--password', o.pacs.password], { maxBuffer: 1 << 24 });
+    await run(
+      process.execPath,
+      [script, 'generate', '--study-uid', o.studyUid, '--patient', o.nhsNumber, '--slices', String(o.slices), '--out', dir],
+      { maxBuffer: 1 << 24 },
+    );
+    await run(
+      process.execPath,
+      [script, 'upload', '--dir', dir, '--port', String(o.pacs.port), '--user', o.pacs.user, '--password', o.pacs.password],
+      { maxBuffer: 1 << 24 },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

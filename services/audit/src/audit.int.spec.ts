@@ -52,7 +52,6 @@ export async function ensureWriterRole(): Promise<void> {
   }
 }
 
-
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 interface EntryRow {
@@ -113,16 +112,27 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   let tokens: Awaited<ReturnType<typeof testTokens>>;
   const dir = mkdtempSync(join(tmpdir(), 'sonet-audit-'));
 
-  const publish = (topic: string, ...events: EventEnvelope[]) => publisher.publish(events.map((e) => ({ topic, message: toWireMessage(e) })));
+  const publish = (topic: string, ...events: EventEnvelope[]) =>
+    publisher.publish(events.map((e) => ({ topic, message: toWireMessage(e) })));
   const rowsAbout = async (referralId: string): Promise<EntryRow[]> =>
-    (await sql.query<EntryRow>('select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry where subject = $1 order by seq', [referralId])).rows;
+    (
+      await sql.query<EntryRow>(
+        'select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry where subject = $1 order by seq',
+        [referralId],
+      )
+    ).rows;
   /** Waits until audit holds every given event id, then returns what it holds about the referral. */
   const recorded = (referralId: string, ...eventIds: string[]) =>
     eventually(async () => {
       const rows = await rowsAbout(referralId);
       return eventIds.every((id) => rows.some((r) => r.event_id === id)) ? rows : undefined;
     }, 60_000);
-  const request = async (method: 'GET' | 'POST', path: string, body?: unknown, as: Parameters<typeof tokens.bearer> = ['auditor', 'X26']) => {
+  const request = async (
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    as: Parameters<typeof tokens.bearer> = ['auditor', 'X26'],
+  ) => {
     const res = await fetch(`${baseUrl}${path}`, {
       method,
       headers: { ...(await tokens.bearer(...as)), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -209,14 +219,24 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
 
     it('keeps the CloudEvents attributes, the trace context, where it was read and a digest of the body as sent', () => {
       const d = parseEntry(rows[1]!.canonical);
-      expect(d.event).toMatchObject({ id: requested.id, type: 'referral.requested.v1', source: '/sonet/referral', subject: referralId, time: '2026-01-10T09:00:00.000Z' });
+      expect(d.event).toMatchObject({
+        id: requested.id,
+        type: 'referral.requested.v1',
+        source: '/sonet/referral',
+        subject: referralId,
+        time: '2026-01-10T09:00:00.000Z',
+      });
       expect(d.headers).toMatchObject({ traceparent: TRACEPARENT, ce_specversion: '1.0' });
       expect(d.received.topic).toBe(Topics.referralEvents);
       expect(d.payloadSha256).toMatch(/^[0-9a-f]{64}$/);
     });
 
     it('stores no patient identifier in clear: the NHS number, name and email become keyed digests', async () => {
-      const all = (await sql.query<{ t: string }>('select string_agg(canonical, \'\') || string_agg(coalesce(patient_key, \'\'), \'\') as t from audit_entry')).rows[0]!.t;
+      const all = (
+        await sql.query<{ t: string }>(
+          "select string_agg(canonical, '') || string_agg(coalesce(patient_key, ''), '') as t from audit_entry",
+        )
+      ).rows[0]!.t;
       expect(all).not.toContain(nhsNumber);
       expect(all).not.toContain('Test Patient');
       expect(all).not.toContain('patient@example.org');
@@ -228,7 +248,13 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       expect(res.status).toBe(200);
       const items = res.body.items as AuditEventView[];
       expect(items.map((i) => i.eventId)).toEqual([requested.id, queued.id]);
-      expect(items[0]).toMatchObject({ seq: rows[1]!.seq, type: 'referral.requested.v1', time: '2026-01-10T09:00:00.000Z', traceparent: TRACEPARENT, topic: Topics.referralEvents });
+      expect(items[0]).toMatchObject({
+        seq: rows[1]!.seq,
+        type: 'referral.requested.v1',
+        time: '2026-01-10T09:00:00.000Z',
+        traceparent: TRACEPARENT,
+        topic: Topics.referralEvents,
+      });
       expect(items[1]!.traceparent).toBeNull();
     });
 
@@ -248,7 +274,10 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     });
 
     it("finds the patient's entries by NHS number, sent in the body, across the referral's events", async () => {
-      const res = await request('POST', '/v1/audit/events/search', { nhsNumber: nhsNumber.replace(/(\d{3})(\d{3})(\d{4})/, '$1 $2 $3'), type: 'records.transfer-queued.v1' });
+      const res = await request('POST', '/v1/audit/events/search', {
+        nhsNumber: nhsNumber.replace(/(\d{3})(\d{3})(\d{4})/, '$1 $2 $3'),
+        type: 'records.transfer-queued.v1',
+      });
       expect(res.status).toBe(200);
       expect((res.body.items as AuditEventView[]).map((i) => i.eventId)).toEqual([queued.id]);
     });
@@ -278,17 +307,25 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       const file = join(dir, 'pack.ndjson');
       writeFileSync(file, ndjson.text);
       const out: string[] = [];
-      expect(await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: (t) => out.push(t), err: () => undefined })).toBe(0);
+      expect(
+        await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: (t) => out.push(t), err: () => undefined }),
+      ).toBe(0);
       writeFileSync(file, ndjson.text.replace('"referringPractice\\":\\"A81001', '"referringPractice\\":\\"B82005'));
-      expect(await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: () => undefined, err: () => undefined })).toBe(2);
+      expect(await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: () => undefined, err: () => undefined })).toBe(
+        2,
+      );
 
       // An entry line taken out still leaves a proof-valid pack: the seal reports it (ADR 0011).
       const lines = ndjson.text.split('\n');
       const firstEntry = lines.findIndex((l) => l.startsWith('{"record":"entry"'));
       writeFileSync(file, lines.filter((_, i) => i !== firstEntry).join('\n'));
       const report: string[] = [];
-      expect(await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: (t) => report.push(t), err: () => undefined })).toBe(2);
-      expect((JSON.parse(report.join('')) as { problems: string[] }).problems).toContain(`the pack lost its first entries: ${pack.entries[0]!.seq} (it starts at ${pack.entries[1]!.seq} but was sealed from ${pack.entries[0]!.seq})`);
+      expect(
+        await runCli(['verify-export', file, '--public-key', publicKeyFile], {}, { out: (t) => report.push(t), err: () => undefined }),
+      ).toBe(2);
+      expect((JSON.parse(report.join('')) as { problems: string[] }).problems).toContain(
+        `the pack lost its first entries: ${pack.entries[0]!.seq} (it starts at ${pack.entries[1]!.seq} but was sealed from ${pack.entries[0]!.seq})`,
+      );
     });
   });
 
@@ -311,7 +348,12 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       const auditLog = app.get(AuditLog);
       const em = app.get(MikroORM).em.fork();
       const first = await em.transactional((tem) => auditLog.append(tem, toAuditEntryDraft(event, received(event, 0, '1'))));
-      const again = await em.transactional((tem) => auditLog.appendBatch(tem, [toAuditEntryDraft(event, received(event, 5, '99')), toAuditEntryDraft(event, received(event, 5, '100'))]));
+      const again = await em.transactional((tem) =>
+        auditLog.appendBatch(tem, [
+          toAuditEntryDraft(event, received(event, 5, '99')),
+          toAuditEntryDraft(event, received(event, 5, '100')),
+        ]),
+      );
       expect(first.outcome).toBe('recorded');
       expect(again.recorded).toEqual([]);
       expect(await rowsAbout(referralId)).toHaveLength(1);
@@ -319,7 +361,9 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
 
     it('refuses to append outside a transaction, where the chain lock would not hold', async () => {
       const event = transferQueued(randomUUID(), '2026-01-12T09:00:00.000Z');
-      await expect(app.get(AuditLog).append(app.get(MikroORM).em.fork(), toAuditEntryDraft(event, received(event)))).rejects.toBeInstanceOf(AppendOutsideTransactionError);
+      await expect(app.get(AuditLog).append(app.get(MikroORM).em.fork(), toAuditEntryDraft(event, received(event)))).rejects.toBeInstanceOf(
+        AppendOutsideTransactionError,
+      );
     });
   });
 
@@ -332,7 +376,12 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
         (async () => {
           for (let b = 0; b < 5; b++) {
             const events = Array.from({ length: 7 }, (_, i) => transferQueued(referralId, `2026-02-0${1 + (w % 8)}T10:0${b}:0${i}.000Z`));
-            await orm.em.fork().transactional((tem) => auditLog.appendBatch(tem, events.map((e) => toAuditEntryDraft(e, received(e, w, String(b))))));
+            await orm.em.fork().transactional((tem) =>
+              auditLog.appendBatch(
+                tem,
+                events.map((e) => toAuditEntryDraft(e, received(e, w, String(b)))),
+              ),
+            );
           }
         })(),
       );
@@ -343,7 +392,11 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       await Promise.all(writers);
       await recorded(other, ...viaKafka.map((e) => e.id));
       expect(await rowsAbout(referralId)).toHaveLength(8 * 5 * 7);
-      const seqs = (await sql.query<{ gaps: string; n: string; max: string }>('select count(*)::text as n, max(seq)::text as max, (max(seq) - count(*))::text as gaps from audit_entry')).rows[0]!;
+      const seqs = (
+        await sql.query<{ gaps: string; n: string; max: string }>(
+          'select count(*)::text as n, max(seq)::text as max, (max(seq) - count(*))::text as gaps from audit_entry',
+        )
+      ).rows[0]!;
       expect(seqs.gaps).toBe('0');
       const report = await verify();
       expect(report).toMatchObject({ ok: true, firstBreak: null, schema: [] });
@@ -366,7 +419,14 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
         subject,
         time,
         datacontenttype: 'application/json',
-        data: { accessId: randomUUID(), referralId: subject, actor: { subject: actor, role: 'clinician', organisation }, purpose: 'direct-care', resource: { service: 'referral', kind: 'referral', action: 'read' }, accessedAt: time },
+        data: {
+          accessId: randomUUID(),
+          referralId: subject,
+          actor: { subject: actor, role: 'clinician', organisation },
+          purpose: 'direct-care',
+          resource: { service: 'referral', kind: 'referral', action: 'read' },
+          accessedAt: time,
+        },
       });
       const events = [
         access(a, 'dr-a', 'RJ1', '2026-03-01T10:00:00.000Z'),
@@ -375,23 +435,49 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
         transferQueued(b, '2026-03-04T10:00:00.000Z'),
         access(b, 'dr-a', 'RXH', '2026-03-05T10:00:00.000Z'),
       ];
-      const r = await app.get(MikroORM).em.fork().transactional((tem) => auditLog.appendBatch(tem, events.map((e) => toAuditEntryDraft(e, received(e)))));
+      const r = await app
+        .get(MikroORM)
+        .em.fork()
+        .transactional((tem) =>
+          auditLog.appendBatch(
+            tem,
+            events.map((e) => toAuditEntryDraft(e, received(e))),
+          ),
+        );
       made = events.map((e, i) => {
         const d = e.data as { actor?: { subject: string; organisation: string } };
-        return { id: e.id, subject: e.subject, type: e.type, actor: d.actor?.subject ?? null, orgs: d.actor ? [d.actor.organisation] : [], time: e.time, seq: r.recorded[i]!.seq };
+        return {
+          id: e.id,
+          subject: e.subject,
+          type: e.type,
+          actor: d.actor?.subject ?? null,
+          orgs: d.actor ? [d.actor.organisation] : [],
+          time: e.time,
+          seq: r.recorded[i]!.seq,
+        };
       });
     });
 
     it.each<[string, string, (m: (typeof made)[number]) => boolean]>([
       ['an actor', 'actor=dr-a', (m) => m.actor === 'dr-a'],
       ['an actor and an organisation', 'actor=dr-a&organisation=RXH', (m) => m.actor === 'dr-a' && m.orgs.includes('RXH')],
-      ['a referral and a time range', `referralId=${b}&from=2026-03-03T00:00:00Z&to=2026-03-05T00:00:00Z`, (m) => m.subject === b && m.time >= '2026-03-03' && m.time < '2026-03-05'],
-      ['a type and an organisation', 'type=access.recorded.v1&organisation=RJ1', (m) => m.type === 'access.recorded.v1' && m.orgs.includes('RJ1')],
+      [
+        'a referral and a time range',
+        `referralId=${b}&from=2026-03-03T00:00:00Z&to=2026-03-05T00:00:00Z`,
+        (m) => m.subject === b && m.time >= '2026-03-03' && m.time < '2026-03-05',
+      ],
+      [
+        'a type and an organisation',
+        'type=access.recorded.v1&organisation=RJ1',
+        (m) => m.type === 'access.recorded.v1' && m.orgs.includes('RJ1'),
+      ],
     ])('returns exactly the entries matching %s', async (_what, qs, match) => {
       const res = await get(`/v1/audit/events?${qs}&limit=500`);
       expect(res.status).toBe(200);
       const ids = (res.body.items as AuditEventView[]).map((i) => i.eventId).filter((id) => made.some((m) => m.id === id));
-      const others = (res.body.items as AuditEventView[]).filter((i) => !made.some((m) => m.id === i.eventId) && (i.subject === a || i.subject === b) && i.type !== 'access.recorded.v1');
+      const others = (res.body.items as AuditEventView[]).filter(
+        (i) => !made.some((m) => m.id === i.eventId) && (i.subject === a || i.subject === b) && i.type !== 'access.recorded.v1',
+      );
       expect(ids).toEqual(made.filter(match).map((m) => m.id));
       expect(others).toEqual([]);
     });
@@ -421,20 +507,26 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     it.each(overHttp)('%s answers 400 problem+json naming %s for %s, never a 5xx', async (endpoint, param, _name, value, rest) => {
       const path = PARAM_CASES.find((c) => c.endpoint === endpoint)!.path;
       const res = await get(`${path}?${queryString(param, value, rest)}`);
-      expect({ status: res.status, contentType: res.contentType }).toEqual({ status: 400, contentType: expect.stringMatching(/^application\/problem\+json/) as unknown });
+      expect({ status: res.status, contentType: res.contentType }).toEqual({
+        status: 400,
+        contentType: expect.stringMatching(/^application\/problem\+json/) as unknown,
+      });
       expect((res.body['invalid-params'] as { name: string }[]).map((p) => p.name)).toContain(param);
       if (String(value).length > 2) expect(res.text).not.toContain(String(value));
     });
 
-    it.each(ID_PATHS.flatMap(({ endpoint, path }) => Object.entries(BAD_VALUES).filter(([, v]) => typeof v === 'string' && v !== '').map(([name, v]) => [endpoint, name, path(encode(v as string))])))(
-      '%s answers a 4xx problem+json for an id that is %s, never a 5xx',
-      async (_endpoint, _name, path) => {
-        const res = await get(path);
-        // 414 for an id over Fastify's path-parameter limit: still a client error, still problem+json.
-        expect([400, 414]).toContain(res.status);
-        expect(res.contentType).toMatch(/^application\/problem\+json/);
-      },
-    );
+    it.each(
+      ID_PATHS.flatMap(({ endpoint, path }) =>
+        Object.entries(BAD_VALUES)
+          .filter(([, v]) => typeof v === 'string' && v !== '')
+          .map(([name, v]) => [endpoint, name, path(encode(v as string))]),
+      ),
+    )('%s answers a 4xx problem+json for an id that is %s, never a 5xx', async (_endpoint, _name, path) => {
+      const res = await get(path);
+      // 414 for an id over Fastify's path-parameter limit: still a client error, still problem+json.
+      expect([400, 414]).toContain(res.status);
+      expect(res.contentType).toMatch(/^application\/problem\+json/);
+    });
   });
 
   describe('when someone tries to change the log', () => {
@@ -448,7 +540,11 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     });
 
     it.each([
-      ['update an entry', 'update audit_entry set event_type = event_type where seq = $1', 'audit_entry is append-only: UPDATE is not allowed'],
+      [
+        'update an entry',
+        'update audit_entry set event_type = event_type where seq = $1',
+        'audit_entry is append-only: UPDATE is not allowed',
+      ],
       ['delete an entry', 'delete from audit_entry where seq = $1', 'audit_entry is append-only: DELETE is not allowed'],
       ['empty the log', 'truncate audit_entry', 'audit_entry is append-only: TRUNCATE is not allowed'],
       ['delete a checkpoint', 'delete from audit_checkpoint where seq > 0', 'audit_checkpoint is append-only: DELETE is not allowed'],
@@ -475,7 +571,12 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     });
 
     it('still holds the entry as recorded, and the chain verifies', async () => {
-      const [now] = (await sql.query<EntryRow>('select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry where seq = $1', [row.seq])).rows;
+      const [now] = (
+        await sql.query<EntryRow>(
+          'select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry where seq = $1',
+          [row.seq],
+        )
+      ).rows;
       expect(now).toEqual(row);
       expect((await verify()).ok).toBe(true);
     });
@@ -497,7 +598,11 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       ingest = undefined;
       const service = app.get(CheckpointService);
       await service.tick();
-      [target] = (await sql.query<EntryRow>(`select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry order by seq desc offset 3 limit 1`)).rows as [EntryRow];
+      [target] = (
+        await sql.query<EntryRow>(
+          `select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry order by seq desc offset 3 limit 1`,
+        )
+      ).rows as [EntryRow];
     });
 
     it('reports a changed entry at its sequence number, over HTTP and from the command line', async () => {
@@ -505,7 +610,11 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       try {
         expect((await verify()).firstBreak).toMatchObject({ seq: target.seq, reason: 'changed' });
         const out: string[] = [];
-        const code = await runCli(['verify', '--public-key', publicKeyFile], { ...process.env, ...configEnv(config) }, { out: (t) => out.push(t), err: () => undefined });
+        const code = await runCli(
+          ['verify', '--public-key', publicKeyFile],
+          { ...process.env, ...configEnv(config) },
+          { out: (t) => out.push(t), err: () => undefined },
+        );
         expect(code).toBe(2);
         expect((JSON.parse(out.join('')) as DatabaseVerifyReport).firstBreak?.seq).toBe(target.seq);
       } finally {
@@ -521,21 +630,31 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
         expect((await verify()).firstBreak).toMatchObject({ seq: target.seq, reason: 'missing' });
       } finally {
         const cols = Object.keys(full);
-        await replica(`insert into audit_entry (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => full[c]));
+        await replica(
+          `insert into audit_entry (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+          cols.map((c) => full[c]),
+        );
       }
       expect((await verify()).ok).toBe(true);
     });
 
     it('reports an inserted entry at the sequence number it claims', async () => {
       const [full] = (await sql.query('select * from audit_entry where seq = $1', [target.seq])).rows as [Record<string, unknown>];
-      const forged = { ...full, recorded_at: new Date(new Date(full.recorded_at as Date).getTime()), canonical: String(full.canonical).replace('"source":"', '"source":"forged') };
+      const forged = {
+        ...full,
+        recorded_at: new Date(new Date(full.recorded_at as Date).getTime()),
+        canonical: String(full.canonical).replace('"source":"', '"source":"forged'),
+      };
       const cols = Object.keys(forged);
       // Same seq, same month: the primary key (recorded_at, seq) would clash, so one millisecond later.
       const later = new Date((forged.recorded_at as Date).getTime() + 1);
       const doc = JSON.parse(String(forged.canonical)) as { recordedAt: string };
       doc.recordedAt = later.toISOString();
       const values = { ...forged, recorded_at: later, canonical: JSON.stringify(doc) };
-      await replica(`insert into audit_entry (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => values[c as keyof typeof values]));
+      await replica(
+        `insert into audit_entry (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+        cols.map((c) => values[c as keyof typeof values]),
+      );
       try {
         expect((await verify()).firstBreak).toMatchObject({ seq: target.seq });
       } finally {
@@ -548,7 +667,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       // Access events from earlier tests' reads come back in through Kafka and may sign count-based checkpoints that
       // only the next round ships to the log: wait until the log stops growing, then ship, so the last checkpoint is
       // in the log.
-      for (let before = '', now = 'start'; before !== now; ) {
+      for (let before = '', now = 'start'; before !== now;) {
         before = now;
         await new Promise((r) => setTimeout(r, 750));
         now = (await sql.query<{ s: string }>('select max(seq)::text as s from audit_entry')).rows[0]!.s;
@@ -566,10 +685,16 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       } finally {
         for (const r of rows) {
           const cols = Object.keys(r);
-          await replica(`insert into audit_entry (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => r[c]));
+          await replica(
+            `insert into audit_entry (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+            cols.map((c) => r[c]),
+          );
         }
         const cols = Object.keys(cp);
-        await replica(`insert into audit_checkpoint (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => cp[c]));
+        await replica(
+          `insert into audit_checkpoint (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+          cols.map((c) => cp[c]),
+        );
       }
       expect((await verify()).ok).toBe(true);
     });
@@ -587,7 +712,10 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   describe('checkpoints outside the database', () => {
     it('writes every signed checkpoint to the checkpoint log', async () => {
       await app.get(CheckpointService).tick();
-      const lines = readFileSync(config.AUDIT_CHECKPOINT_LOG_FILE, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: string });
+      const lines = readFileSync(config.AUDIT_CHECKPOINT_LOG_FILE, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { seq: string });
       const [db] = (await sql.query<{ n: string }>('select count(*)::text as n from audit_checkpoint')).rows;
       expect(lines.length).toBe(Number(db!.n));
       for (const l of lines) expect(keyring.check(l as never)).toBe('valid');
@@ -595,7 +723,12 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   });
 
   describe('access control', () => {
-    const endpoints = ['/v1/audit/events?type=referral.requested.v1', `/v1/audit/referrals/${randomUUID()}/timeline`, `/v1/audit/referrals/${randomUUID()}/export`, '/v1/audit/verify'];
+    const endpoints = [
+      '/v1/audit/events?type=referral.requested.v1',
+      `/v1/audit/referrals/${randomUUID()}/timeline`,
+      `/v1/audit/referrals/${randomUUID()}/export`,
+      '/v1/audit/verify',
+    ];
 
     it('refuses callers without a token (401 problem+json)', async () => {
       for (const path of endpoints) {
@@ -606,7 +739,12 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     });
 
     it('refuses every role but auditor (403), the patient search included', async () => {
-      for (const [role, org] of [['gp', 'A81001'], ['clinician', 'RJ1'], ['ops', 'X26'], ['pals', 'RJ1']] as const) {
+      for (const [role, org] of [
+        ['gp', 'A81001'],
+        ['clinician', 'RJ1'],
+        ['ops', 'X26'],
+        ['pals', 'RJ1'],
+      ] as const) {
         for (const path of endpoints) expect((await get(path, [role, org])).status).toBe(403);
         expect((await request('POST', '/v1/audit/events/search', { nhsNumber: '9434765919' }, [role, org])).status).toBe(403);
       }
@@ -629,20 +767,36 @@ describe('retention, against PostgreSQL', () => {
   const signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
   const keyring = CheckpointKeyring.fromPem(signer.publicKeyPem());
   let clock = new Date('2020-01-15T10:00:00.000Z');
-  const auditLog = new AuditLog({ chain: 'sonet-audit', checkpointEvery: 4, keyer: new PatientKeyer('retention-test-key-0123456789abcdefghij'), signer, clock: () => clock });
+  const auditLog = new AuditLog({
+    chain: 'sonet-audit',
+    checkpointEvery: 4,
+    keyer: new PatientKeyer('retention-test-key-0123456789abcdefghij'),
+    signer,
+    clock: () => clock,
+  });
   const append = (n: number) =>
     orm.em.fork().transactional((tem) =>
-      auditLog.appendBatch(tem, Array.from({ length: n }, () => {
-        const e = transferQueued(randomUUID(), clock.toISOString());
-        return toAuditEntryDraft(e, received(e));
-      })),
+      auditLog.appendBatch(
+        tem,
+        Array.from({ length: n }, () => {
+          const e = transferQueued(randomUUID(), clock.toISOString());
+          return toAuditEntryDraft(e, received(e));
+        }),
+      ),
     );
 
   beforeAll(async () => {
     await ensureWriterRole();
     db = await freshDatabase('audit_retention');
     const s = integrationSettings();
-    const config = readAuditConfig({ NODE_ENV: 'test', PGHOST: s.pg.host, PGPORT: String(s.pg.port), PGOWNER_USER: s.pg.user, PGOWNER_PASSWORD: s.pg.password, PGDATABASE: db.dbName });
+    const config = readAuditConfig({
+      NODE_ENV: 'test',
+      PGHOST: s.pg.host,
+      PGPORT: String(s.pg.port),
+      PGOWNER_USER: s.pg.user,
+      PGOWNER_PASSWORD: s.pg.password,
+      PGDATABASE: db.dbName,
+    });
     await runMigrations(auditOwnerOrmOptions(config));
     orm = await MikroORM.init({ ...auditOwnerOrmOptions(config), pool: { min: 0, max: 2 } });
     sql = await owner(db.dbName);
@@ -661,11 +815,24 @@ describe('retention, against PostgreSQL', () => {
 
   it('drops whole months past the period, records it in the chain, and leaves a chain that still verifies from a signed anchor', async () => {
     const report = await applyRetention(orm, sql, auditLog, { months: 12 * 5, now: new Date('2025-02-20T00:00:00Z'), keyring });
-    expect(report).toMatchObject({ applied: true, partitions: ['audit_entry_p2020_01'], toSeq: '6', entries: '6', checkpoint: { seq: '6' } });
+    expect(report).toMatchObject({
+      applied: true,
+      partitions: ['audit_entry_p2020_01'],
+      toSeq: '6',
+      entries: '6',
+      checkpoint: { seq: '6' },
+    });
     const left = (await sql.query<{ seq: string }>('select min(seq)::text as seq from audit_entry')).rows[0]!;
     expect(left.seq).toBe('7');
-    const [entry] = (await sql.query<{ canonical: string }>('select canonical from audit_entry where event_type = $1', [RETENTION_EVENT_TYPE])).rows;
-    expect(parseEntry(entry!.canonical).event.data).toMatchObject({ toSeq: '6', fromSeq: '1', partitions: ['audit_entry_p2020_01'], retentionMonths: 60 });
+    const [entry] = (
+      await sql.query<{ canonical: string }>('select canonical from audit_entry where event_type = $1', [RETENTION_EVENT_TYPE])
+    ).rows;
+    expect(parseEntry(entry!.canonical).event.data).toMatchObject({
+      toSeq: '6',
+      fromSeq: '1',
+      partitions: ['audit_entry_p2020_01'],
+      retentionMonths: 60,
+    });
     const verified = await verifyDatabase(sql, { chain: 'sonet-audit', keyring });
     expect(verified).toMatchObject({ ok: true, firstSeq: '7', anchor: { seq: '6' } });
   });

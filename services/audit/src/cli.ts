@@ -63,7 +63,9 @@ export async function runCli(argv: readonly string[], env: Record<string, string
       const file = positionals[0];
       if (!file) throw new Error('verify-export needs a file');
       const text = readFileSync(file, 'utf8');
-      const pack: EvidencePack = text.trimStart().startsWith('{"record"') ? fromNdjson(text) : packFromFhirBundle(JSON.parse(text) as FhirResource);
+      const pack: EvidencePack = text.trimStart().startsWith('{"record"')
+        ? fromNdjson(text)
+        : packFromFhirBundle(JSON.parse(text) as FhirResource);
       let keyring: CheckpointKeyring;
       if (values['public-key']) keyring = CheckpointKeyring.fromPem(readFileSync(values['public-key'], 'utf8'));
       else {
@@ -71,7 +73,8 @@ export async function runCli(argv: readonly string[], env: Record<string, string
         keyring = CheckpointKeyring.fromPem(pack.publicKeyPem);
       }
       const acceptUnsealed = values['accept-unsealed'] ?? false;
-      if (acceptUnsealed && !pack.seal) io.err('warning: the pack has no seal (exported before ADR 0011): its entries are checked, not that none was removed\n');
+      if (acceptUnsealed && !pack.seal)
+        io.err('warning: the pack has no seal (exported before ADR 0011): its entries are checked, not that none was removed\n');
       const result = verifyEvidence(pack, keyring, { acceptUnsealed });
       io.out(`${JSON.stringify({ referralId: pack.referralId, chain: pack.chain, ...result }, null, 2)}\n`);
       return result.ok ? 0 : 2;
@@ -85,7 +88,12 @@ export async function runCli(argv: readonly string[], env: Record<string, string
       await client.connect();
       const checkpointLog = new CheckpointLog(config.AUDIT_CHECKPOINT_LOG_FILE);
       try {
-        const auditLog = new AuditLog({ chain: config.AUDIT_CHAIN, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY_ENTRIES, keyer: keyerFrom(config), signer });
+        const auditLog = new AuditLog({
+          chain: config.AUDIT_CHAIN,
+          checkpointEvery: config.AUDIT_CHECKPOINT_EVERY_ENTRIES,
+          keyer: keyerFrom(config),
+          signer,
+        });
         const report = await applyRetention(orm, client, auditLog, {
           months,
           dryRun: values['dry-run'] ?? false,
@@ -94,7 +102,9 @@ export async function runCli(argv: readonly string[], env: Record<string, string
         });
         if (report.applied) {
           const inLog = new Set(checkpointLog.read().map((c) => `${c.chain}/${c.seq}`));
-          checkpointLog.append((await checkpointsOf(client, config.AUDIT_CHAIN)).map((c) => c.checkpoint).filter((c) => !inLog.has(`${c.chain}/${c.seq}`)));
+          checkpointLog.append(
+            (await checkpointsOf(client, config.AUDIT_CHAIN)).map((c) => c.checkpoint).filter((c) => !inLog.has(`${c.chain}/${c.seq}`)),
+          );
         }
         io.out(`${JSON.stringify(report, null, 2)}\n`);
         return report.applied || values['dry-run'] || report.partitions.length === 0 ? 0 : 2;

@@ -19,7 +19,10 @@ export const auditConfigSchema = baseConfigSchema
     /** Records appended per transaction at most (per partition). */
     AUDIT_INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
     /** The chain's name, in every checkpoint signature. */
-    AUDIT_CHAIN: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/).default('sonet-audit'),
+    AUDIT_CHAIN: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]*$/)
+      .default('sonet-audit'),
     AUDIT_CHECKPOINT_EVERY_ENTRIES: z.coerce.number().int().min(1).default(1000),
     AUDIT_CHECKPOINT_EVERY_SECONDS: z.coerce.number().positive().default(60),
     /** Ed25519 private key (PKCS#8 PEM) that signs checkpoints; created on first start outside production. */
@@ -39,8 +42,7 @@ export const auditConfigSchema = baseConfigSchema
   });
 
 export type AuditConfig = z.output<typeof auditConfigSchema>;
-export const readAuditConfig = (env: Record<string, string | undefined> = process.env): AuditConfig =>
-  loadConfig(auditConfigSchema, env);
+export const readAuditConfig = (env: Record<string, string | undefined> = process.env): AuditConfig => loadConfig(auditConfigSchema, env);
 
 /** A plain pg connection (verification, the CLI) as the service's role, or as the owner (retention). */
 export const pgConnectionOf = (config: AuditConfig, owner = false): ClientConfig => ({

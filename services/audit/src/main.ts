@@ -15,6 +15,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: SERVICE_NAME, msg: 'failed to start', err: String((e as Error)?.stack ?? e) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', service: SERVICE_NAME, msg: 'failed to start', err: String((e as Error)?.stack ?? e) })}\n`,
+  );
   process.exit(1);
 });

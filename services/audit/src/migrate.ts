@@ -13,7 +13,12 @@ async function main(): Promise<void> {
   if (process.exitCode) return;
   const orm = await MikroORM.init({ ...auditOwnerOrmOptions(config), pool: { min: 0, max: 2 } });
   try {
-    const auditLog = new AuditLog({ chain: config.AUDIT_CHAIN, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY_ENTRIES, keyer: keyerFrom(config), signer: signerFrom(config) });
+    const auditLog = new AuditLog({
+      chain: config.AUDIT_CHAIN,
+      checkpointEvery: config.AUDIT_CHECKPOINT_EVERY_ENTRIES,
+      keyer: keyerFrom(config),
+      signer: signerFrom(config),
+    });
     const n = await importLegacyEntries(orm, auditLog);
     if (n !== null) process.stdout.write(`[migrate] audit: appended ${n} entries of audit_entry_v0 to the chain and dropped it\n`);
   } finally {

@@ -39,9 +39,26 @@ const narrow = { type: 'referral.requested.v1' };
 
 /** Every parameter of every audit GET endpoint (grep `@Query\|@Param` in services/audit/src), and one unknown to each. */
 export const PARAM_CASES: readonly ParamCase[] = [
-  ...['after', 'limit', 'from', 'to', 'type', 'referralId'].map((param) => ({ endpoint: 'GET /v1/audit/events', path: '/v1/audit/events', param, rest: param === 'type' ? { from: '2026-01-01T00:00:00Z' } : narrow })),
-  { endpoint: 'GET /v1/audit/events', path: '/v1/audit/events', param: 'organisation', rest: narrow, valid: ['not a number', 'hex digits', 'an exponent'] },
-  { endpoint: 'GET /v1/audit/events', path: '/v1/audit/events', param: 'actor', rest: narrow, valid: ['not a number', 'a fraction', 'negative', 'huge (10^30)', 'beyond bigint by one', 'unicode', 'hex digits', 'an exponent'] },
+  ...['after', 'limit', 'from', 'to', 'type', 'referralId'].map((param) => ({
+    endpoint: 'GET /v1/audit/events',
+    path: '/v1/audit/events',
+    param,
+    rest: param === 'type' ? { from: '2026-01-01T00:00:00Z' } : narrow,
+  })),
+  {
+    endpoint: 'GET /v1/audit/events',
+    path: '/v1/audit/events',
+    param: 'organisation',
+    rest: narrow,
+    valid: ['not a number', 'hex digits', 'an exponent'],
+  },
+  {
+    endpoint: 'GET /v1/audit/events',
+    path: '/v1/audit/events',
+    param: 'actor',
+    rest: narrow,
+    valid: ['not a number', 'a fraction', 'negative', 'huge (10^30)', 'beyond bigint by one', 'unicode', 'hex digits', 'an exponent'],
+  },
   { endpoint: 'GET /v1/audit/events', path: '/v1/audit/events', param: 'nhsNumber', rest: narrow },
   { endpoint: 'GET /v1/audit/events', path: '/v1/audit/events', param: 'unknown', rest: narrow },
   { endpoint: 'GET /v1/audit/verify', path: '/v1/audit/verify', param: 'from', rest: {} },
@@ -76,4 +93,7 @@ export const encode = (s: string): string => {
 
 /** The query string of a case, a repeated parameter repeated. */
 export const queryString = (param: string, value: QueryValue, rest: Record<string, string>): string =>
-  [...Object.entries(rest).map(([k, v]) => `${k}=${encode(v)}`), ...(Array.isArray(value) ? value : [value]).map((v) => `${param}=${encode(v)}`)].join('&');
+  [
+    ...Object.entries(rest).map(([k, v]) => `${k}=${encode(v)}`),
+    ...(Array.isArray(value) ? value : [value]).map((v) => `${param}=${encode(v)}`),
+  ].join('&');

@@ -40,7 +40,10 @@ export function memoryChain(drafts: readonly AuditEntryDraft[], firstSeq = 1, pr
 }
 
 /** Feeds rows to something with ChainVerifier's push signature, laid out as a COPY row would be: prev_hash, hash, a spare byte, canonical. */
-export function feed(verifier: { push(seq: number, buf: Buffer, prevStart: number, hashStart: number, start: number, end: number): void }, rows: readonly MemoryRow[]): void {
+export function feed(
+  verifier: { push(seq: number, buf: Buffer, prevStart: number, hashStart: number, start: number, end: number): void },
+  rows: readonly MemoryRow[],
+): void {
   for (const r of rows) {
     const buf = Buffer.concat([r.prevHash, r.hash, Buffer.alloc(1), Buffer.from(r.canonical, 'utf8')]);
     verifier.push(r.seq, buf, 0, 32, 65, buf.length);

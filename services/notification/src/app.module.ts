@@ -27,10 +27,18 @@ export class NotificationAppModule {
           config,
           ormOptions: notificationOrmOptions(config),
           imports: [EmailChannelModule.forRoot(config)],
-          readiness: { inject: [EMAIL_SENDER], useFactory: (email: EmailSender): ReadinessProbe[] => [{ name: 'smtp', check: () => email.verify() }] },
+          readiness: {
+            inject: [EMAIL_SENDER],
+            useFactory: (email: EmailSender): ReadinessProbe[] => [{ name: 'smtp', check: () => email.verify() }],
+          },
         }),
       ],
-      controllers: [AcknowledgeReferralRequestConsumer, NotifyReferralProgressConsumer, NotifyRecordsGapsConsumer, ListNotificationsController],
+      controllers: [
+        AcknowledgeReferralRequestConsumer,
+        NotifyReferralProgressConsumer,
+        NotifyRecordsGapsConsumer,
+        ListNotificationsController,
+      ],
       providers: [
         { provide: NOTIFICATION_CONFIG, useValue: config },
         AcknowledgeReferralRequestHandler,

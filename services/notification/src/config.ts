@@ -32,7 +32,11 @@ export const notificationConfigSchema = baseConfigSchema
     MAX_SEND_ATTEMPTS: z.coerce.number().int().positive().default(5),
     /** First retry delay; doubles per attempt, capped at SEND_BACKOFF_MAX_MS. */
     SEND_BACKOFF_BASE_MS: z.coerce.number().int().positive().default(30_000),
-    SEND_BACKOFF_MAX_MS: z.coerce.number().int().positive().default(60 * 60_000),
+    SEND_BACKOFF_MAX_MS: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(60 * 60_000),
     /** How long a claimed notification stays invisible to other dispatchers; must exceed the SMTP timeouts. */
     SEND_LEASE_MS: z.coerce.number().int().positive().default(120_000),
     SMTP_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),

@@ -3,9 +3,23 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
-import { AesGcmPayloadCodec, IDEMPOTENCY_STORE, IdempotencyInterceptor, loadPayloadKey, loggerParams, PostgresIdempotencyStore } from '@sonet/service-kit';
+import {
+  AesGcmPayloadCodec,
+  IDEMPOTENCY_STORE,
+  IdempotencyInterceptor,
+  loadPayloadKey,
+  loggerParams,
+  PostgresIdempotencyStore,
+} from '@sonet/service-kit';
 import { ServiceKitModule } from '@sonet/service-host';
-import { HOSPITAL_CONNECTORS, PAYLOAD_CODEC, RECORDS_TRANSFER_CONFIG, SERVICE_NAME, STREAM_FAULTS, type RecordsTransferConfig } from './config';
+import {
+  HOSPITAL_CONNECTORS,
+  PAYLOAD_CODEC,
+  RECORDS_TRANSFER_CONFIG,
+  SERVICE_NAME,
+  STREAM_FAULTS,
+  type RecordsTransferConfig,
+} from './config';
 import { recordsTransferOrmOptions } from './orm';
 import { readConnectorsConfig } from './connectors/config';
 import { HospitalConnectors } from './connectors/hospital-connectors';
@@ -22,7 +36,9 @@ import { RecordsTransferWorkerService } from './infrastructure/temporal-worker.s
 
 /** What the Temporal worker needs, shared by the whole service and a worker-only process (src/worker.ts). */
 function workerProviders(config: RecordsTransferConfig, codec: AesGcmPayloadCodec, faults?: StreamFaults): Provider[] {
-  const connectors = new HospitalConnectors(readConnectorsConfig({ json: config.RECORDS_CONNECTORS_JSON, file: config.RECORDS_CONNECTORS_FILE }));
+  const connectors = new HospitalConnectors(
+    readConnectorsConfig({ json: config.RECORDS_CONNECTORS_JSON, file: config.RECORDS_CONNECTORS_FILE }),
+  );
   return [
     { provide: RECORDS_TRANSFER_CONFIG, useValue: config },
     { provide: PAYLOAD_CODEC, useValue: codec },
@@ -64,7 +80,13 @@ export class RecordsTransferAppModule {
           temporal: { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, codec },
         }),
       ],
-      controllers: [RecordTransferRequestConsumer, CancelTransferConsumer, GetTransfersController, ReviewManifestController, RetryTransferController],
+      controllers: [
+        RecordTransferRequestConsumer,
+        CancelTransferConsumer,
+        GetTransfersController,
+        ReviewManifestController,
+        RetryTransferController,
+      ],
       providers: [
         ...workerProviders(config, codec, options.faults),
         // Operations' tools retry on time-outs too: Idempotency-Key makes a retried POST answer the first answer.

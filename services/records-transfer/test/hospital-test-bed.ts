@@ -2,8 +2,23 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { createEnvelope, dlqTopicOf, Events, RecordsTransferCancelRequested, RecordsTransferRequested, toWireMessage, type RecordsTransferRequestedData } from '@sonet/contracts';
-import { KafkaBroker, KafkaInboxServer, MESSAGE_BROKER, readTopicsIntoMemory, type MessageBroker, type MessagePublisher } from '@sonet/messaging';
+import {
+  createEnvelope,
+  dlqTopicOf,
+  Events,
+  RecordsTransferCancelRequested,
+  RecordsTransferRequested,
+  toWireMessage,
+  type RecordsTransferRequestedData,
+} from '@sonet/contracts';
+import {
+  KafkaBroker,
+  KafkaInboxServer,
+  MESSAGE_BROKER,
+  readTopicsIntoMemory,
+  type MessageBroker,
+  type MessagePublisher,
+} from '@sonet/messaging';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
 import {
   basicAuth,
@@ -67,8 +82,16 @@ export class HospitalTestBed {
       const t = this.hospitals.trust(ods);
       return {
         ods,
-        fhir: { baseUrl: `http://${fhirVia}/fhir/${t.fhir.tenant}`, auth: { type: 'basic', username: t.fhir.username, password: t.fhir.password }, timeoutMs: 15_000 },
-        dicomweb: { baseUrl: `http://${pacs}/dicom-web`, auth: { type: 'basic', username: t.pacs.username, password: t.pacs.password }, timeoutMs: 15_000 },
+        fhir: {
+          baseUrl: `http://${fhirVia}/fhir/${t.fhir.tenant}`,
+          auth: { type: 'basic', username: t.fhir.username, password: t.fhir.password },
+          timeoutMs: 15_000,
+        },
+        dicomweb: {
+          baseUrl: `http://${pacs}/dicom-web`,
+          auth: { type: 'basic', username: t.pacs.username, password: t.pacs.password },
+          timeoutMs: 15_000,
+        },
       };
     };
     this.connectorsJson = JSON.stringify({ trusts: [trust(SOURCE, src.listen), trust(TARGET, dst.listen)] });
@@ -100,7 +123,12 @@ export class HospitalTestBed {
       port: 0,
       openApi: { title: 't', description: 't', version: '1' },
       transport: (a) =>
-        new KafkaInboxServer(a.get(MikroORM), a.get<MessageBroker>(MESSAGE_BROKER), { groupId: this.config.KAFKA_CONSUMER_GROUP, topics: [this.topic], registry: Events, backoffMs: 10 }),
+        new KafkaInboxServer(a.get(MikroORM), a.get<MessageBroker>(MESSAGE_BROKER), {
+          groupId: this.config.KAFKA_CONSUMER_GROUP,
+          topics: [this.topic],
+          registry: Events,
+          backoffMs: 10,
+        }),
     });
     this.url = await this.app.getUrl();
     this.publisher = await this.broker.publisher();
@@ -131,7 +159,11 @@ export class HospitalTestBed {
     const auth = basicAuth(t.fhir.username, t.fhir.password);
     const id = `t${this.suffix}${uniqueSuffix()}`;
     const put = async (type: string, rid: string, body: unknown, contentType = 'application/fhir+json') => {
-      const res = await fetch(`${base}/${type}/${rid}`, { method: 'PUT', headers: { ...auth, 'content-type': contentType }, body: Buffer.isBuffer(body) ? body : JSON.stringify(body) });
+      const res = await fetch(`${base}/${type}/${rid}`, {
+        method: 'PUT',
+        headers: { ...auth, 'content-type': contentType },
+        body: Buffer.isBuffer(body) ? body : JSON.stringify(body),
+      });
       if (!res.ok) throw new Error(`seeding ${type}/${rid}: HTTP ${res.status} ${await res.text()}`);
     };
     const pdf = minimalPdf(`Cardiology clinic letter for test patient ${id} ${'x'.repeat(2000)}`);
@@ -140,35 +172,87 @@ export class HospitalTestBed {
     const now = new Date();
     const ago = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
     const subject = { reference: `Patient/${id}-p` };
-    await put('Patient', `${id}-p`, { resourceType: 'Patient', id: `${id}-p`, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber }], name: [{ family: 'Test', given: ['Transfer'] }], birthDate: '1960-01-01' });
+    await put('Patient', `${id}-p`, {
+      resourceType: 'Patient',
+      id: `${id}-p`,
+      identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber }],
+      name: [{ family: 'Test', given: ['Transfer'] }],
+      birthDate: '1960-01-01',
+    });
     await put('Binary', `${id}-pdf`, pdf, 'application/pdf');
     await put('DocumentReference', `${id}-letter`, {
-      resourceType: 'DocumentReference', id: `${id}-letter`, status: 'current', subject, date: ago(10), description: 'Cardiology clinic letter',
+      resourceType: 'DocumentReference',
+      id: `${id}-letter`,
+      status: 'current',
+      subject,
+      date: ago(10),
+      description: 'Cardiology clinic letter',
       type: { coding: [{ system: 'http://loinc.org', code: '11488-4', display: 'Consult note' }] },
       context: { practiceSetting: cardiology },
       content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${id}-pdf`, size: pdf.length, title: 'letter.pdf' } }],
     });
     await put('DocumentReference', `${id}-old`, {
-      resourceType: 'DocumentReference', id: `${id}-old`, status: 'current', subject, date: ago(2000), description: 'Dermatology letter',
+      resourceType: 'DocumentReference',
+      id: `${id}-old`,
+      status: 'current',
+      subject,
+      date: ago(2000),
+      description: 'Dermatology letter',
       context: { practiceSetting: { coding: [{ system: SNOMED, code: '394582007', display: 'Dermatology' }] } },
       content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${id}-pdf`, size: pdf.length } }],
     });
-    await put('Observation', `${id}-o1`, { resourceType: 'Observation', id: `${id}-o1`, status: 'final', subject, code: { coding: [{ system: 'http://loinc.org', code: '10230-1', display: 'Left ventricular ejection fraction' }] }, valueQuantity: { value: 55, unit: '%' } });
+    await put('Observation', `${id}-o1`, {
+      resourceType: 'Observation',
+      id: `${id}-o1`,
+      status: 'final',
+      subject,
+      code: { coding: [{ system: 'http://loinc.org', code: '10230-1', display: 'Left ventricular ejection fraction' }] },
+      valueQuantity: { value: 55, unit: '%' },
+    });
     await put('ImagingStudy', `${id}-ct`, {
-      resourceType: 'ImagingStudy', id: `${id}-ct`, status: 'available', subject, started: ago(12), description: 'CT heart',
-      identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${studyUid}` }], numberOfSeries: 1, numberOfInstances: o.slices,
-      series: [{ uid: `${studyUid}.1`, modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' }, numberOfInstances: o.slices }],
+      resourceType: 'ImagingStudy',
+      id: `${id}-ct`,
+      status: 'available',
+      subject,
+      started: ago(12),
+      description: 'CT heart',
+      identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${studyUid}` }],
+      numberOfSeries: 1,
+      numberOfInstances: o.slices,
+      series: [
+        {
+          uid: `${studyUid}.1`,
+          modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' },
+          numberOfInstances: o.slices,
+        },
+      ],
     });
     await put('ImagingStudy', `${id}-gone`, {
-      resourceType: 'ImagingStudy', id: `${id}-gone`, status: 'available', subject, started: ago(40), description: 'CT chest (images lost)',
+      resourceType: 'ImagingStudy',
+      id: `${id}-gone`,
+      status: 'available',
+      subject,
+      started: ago(40),
+      description: 'CT chest (images lost)',
       identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${missingStudyUid}` }],
     });
     await put('DiagnosticReport', `${id}-echo`, {
-      resourceType: 'DiagnosticReport', id: `${id}-echo`, status: 'final', subject, category: [cardiology], effectiveDateTime: ago(11),
+      resourceType: 'DiagnosticReport',
+      id: `${id}-echo`,
+      status: 'final',
+      subject,
+      category: [cardiology],
+      effectiveDateTime: ago(11),
       code: { coding: [{ system: 'http://loinc.org', code: '34552-0', display: 'Cardiac echo study' }] },
-      result: [{ reference: `Observation/${id}-o1` }], imagingStudy: [{ reference: `ImagingStudy/${id}-ct` }, { reference: `ImagingStudy/${id}-gone` }],
+      result: [{ reference: `Observation/${id}-o1` }],
+      imagingStudy: [{ reference: `ImagingStudy/${id}-ct` }, { reference: `ImagingStudy/${id}-gone` }],
     });
-    await seedDicomStudy({ studyUid, nhsNumber, slices: o.slices, pacs: { port: t.pacs.httpPort, user: t.pacs.username, password: t.pacs.password } });
+    await seedDicomStudy({
+      studyUid,
+      nhsNumber,
+      slices: o.slices,
+      pacs: { port: t.pacs.httpPort, user: t.pacs.username, password: t.pacs.password },
+    });
     return { nhsNumber, id, pdfSha256: sha256Of(pdf), studyUid, missingStudyUid };
   }
 
@@ -200,7 +284,15 @@ export class HospitalTestBed {
   }
 
   async cancel(referralId: string, transferId: string, reason = 'referral withdrawn'): Promise<void> {
-    await this.send(createEnvelope({ id: randomUUID(), type: RecordsTransferCancelRequested.type, source: '/sonet/referral', subject: referralId, data: { referralId, transferId, reason } }));
+    await this.send(
+      createEnvelope({
+        id: randomUUID(),
+        type: RecordsTransferCancelRequested.type,
+        source: '/sonet/referral',
+        subject: referralId,
+        data: { referralId, transferId, reason },
+      }),
+    );
   }
 
   async transfer(transferId: string): Promise<TransferDetail | undefined> {
@@ -210,7 +302,10 @@ export class HospitalTestBed {
 
   eventsOf(transferId: string): { type: string; data: Record<string, unknown> }[] {
     return this.events.records
-      .map((r) => ({ type: String(r.headers.ce_type ?? ''), data: JSON.parse(r.value?.toString('utf8') ?? '{}') as Record<string, unknown> }))
+      .map((r) => ({
+        type: String(r.headers.ce_type ?? ''),
+        data: JSON.parse(r.value?.toString('utf8') ?? '{}') as Record<string, unknown>,
+      }))
       .filter((e) => e.data.transferId === transferId);
   }
 
@@ -219,14 +314,18 @@ export class HospitalTestBed {
     const t = this.hospitals.trust(ods);
     const base = `http://127.0.0.1:${t.pacs.httpPort}/dicom-web`;
     const auth = basicAuth(t.pacs.username, t.pacs.password);
-    const list = await fetch(`${base}/studies/${studyUid}/instances?includefield=0020000E`, { headers: { ...auth, accept: 'application/dicom+json' } });
+    const list = await fetch(`${base}/studies/${studyUid}/instances?includefield=0020000E`, {
+      headers: { ...auth, accept: 'application/dicom+json' },
+    });
     if (list.status === 204 || list.status === 404) return new Map();
     const rows = (await list.json()) as Record<string, { Value?: string[] }>[];
     const out = new Map<string, string>();
     for (const r of rows) {
       const sop = r['00080018']!.Value![0]!;
       const series = r['0020000E']!.Value![0]!;
-      const res = await fetch(`${base}/studies/${studyUid}/series/${series}/instances/${sop}`, { headers: { ...auth, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+      const res = await fetch(`${base}/studies/${studyUid}/series/${series}/instances/${sop}`, {
+        headers: { ...auth, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+      });
       const body = Buffer.from(await res.arrayBuffer());
       const boundary = /boundary=("?)([^";]+)\1/.exec(res.headers.get('content-type') ?? '')![2]!;
       const start = body.indexOf('\r\n\r\n') + 4;
@@ -237,13 +336,22 @@ export class HospitalTestBed {
   }
 
   /** What the target EHR holds for the patient, by resource type. */
-  async targetRecords(nhsNumber: string): Promise<Record<string, { id: string; identifier?: { system: string; value: string }[]; content?: { attachment: { url: string } }[] }[]>> {
+  async targetRecords(
+    nhsNumber: string,
+  ): Promise<
+    Record<string, { id: string; identifier?: { system: string; value: string }[]; content?: { attachment: { url: string } }[] }[]>
+  > {
     const t = this.hospitals.trust(TARGET);
     const auth = basicAuth(t.fhir.username, t.fhir.password);
     const out: Record<string, never[]> = {};
     for (const type of ['DocumentReference', 'DiagnosticReport', 'ImagingStudy', 'Observation', 'Patient']) {
-      const q = type === 'Patient' ? `identifier=https://fhir.nhs.uk/Id/nhs-number%7C${nhsNumber}` : `patient.identifier=https://fhir.nhs.uk/Id/nhs-number%7C${nhsNumber}`;
-      const res = await fetch(`${this.hospitals.fhirBase(TARGET)}/${type}?${q}&_count=100`, { headers: { ...auth, accept: 'application/fhir+json' } });
+      const q =
+        type === 'Patient'
+          ? `identifier=https://fhir.nhs.uk/Id/nhs-number%7C${nhsNumber}`
+          : `patient.identifier=https://fhir.nhs.uk/Id/nhs-number%7C${nhsNumber}`;
+      const res = await fetch(`${this.hospitals.fhirBase(TARGET)}/${type}?${q}&_count=100`, {
+        headers: { ...auth, accept: 'application/fhir+json' },
+      });
       const b = (await res.json()) as { entry?: { resource: never }[] };
       out[type] = (b.entry ?? []).map((e) => e.resource);
     }
@@ -252,7 +360,9 @@ export class HospitalTestBed {
 
   async targetBinarySha256(reference: string): Promise<string> {
     const t = this.hospitals.trust(TARGET);
-    const res = await fetch(`${this.hospitals.fhirBase(TARGET)}/${reference}`, { headers: { ...basicAuth(t.fhir.username, t.fhir.password), accept: 'application/pdf' } });
+    const res = await fetch(`${this.hospitals.fhirBase(TARGET)}/${reference}`, {
+      headers: { ...basicAuth(t.fhir.username, t.fhir.password), accept: 'application/pdf' },
+    });
     return sha256Of(Buffer.from(await res.arrayBuffer()));
   }
 }

@@ -1,7 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { AesGcmPayloadCodec, IDEMPOTENCY_STORE, IdempotencyInterceptor, loadPayloadKey, PostgresIdempotencyStore } from '@sonet/service-kit';
+import {
+  AesGcmPayloadCodec,
+  IDEMPOTENCY_STORE,
+  IdempotencyInterceptor,
+  loadPayloadKey,
+  PostgresIdempotencyStore,
+} from '@sonet/service-kit';
 import { ServiceKitModule } from '@sonet/service-host';
 import { SERVICE_NAME, type ReferralConfig } from './config';
 import { referralOrmOptions } from './orm';
@@ -36,7 +42,14 @@ export class ReferralAppModule {
         }),
         DirectoryModule,
       ],
-      controllers: [RequestSecondOpinionController, ListReferralsController, GetReferralController, DecisionsController, RecordsOutcomeConsumer, MarthasRuleController],
+      controllers: [
+        RequestSecondOpinionController,
+        ListReferralsController,
+        GetReferralController,
+        DecisionsController,
+        RecordsOutcomeConsumer,
+        MarthasRuleController,
+      ],
       providers: [
         { provide: REFERRAL_CONFIG, useValue: config },
         { provide: PAYLOAD_CODEC, useValue: codec },

@@ -25,7 +25,14 @@ const EVERY_PARAMETER_REFUSES = {
   huge: 'x'.repeat(5000),
   'a control character': 'a\u0000b',
 };
-const NUMBER_REFUSES = { 'not a number': 'abc', 'not an integer': '2.5', negative: '-1', zero: '0', 'too large': '99999999999999999999', exponent: '1e400' };
+const NUMBER_REFUSES = {
+  'not a number': 'abc',
+  'not an integer': '2.5',
+  negative: '-1',
+  zero: '0',
+  'too large': '99999999999999999999',
+  exponent: '1e400',
+};
 
 /**
  * Every GET endpoint of the referral service with its parameters and the bad values each must refuse. A GET

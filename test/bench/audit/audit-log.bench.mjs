@@ -32,7 +32,12 @@ const PER_REFERRAL = 10;
 const REFERRALS = Math.ceil(N / PER_REFERRAL);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 2000);
-const pg = { host: process.env.PGHOST ?? '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? 'sonet', password: process.env.PGPASSWORD ?? 'sonet' };
+const pg = {
+  host: process.env.PGHOST ?? '127.0.0.1',
+  port: Number(process.env.PGPORT ?? 5432),
+  user: process.env.PGUSER ?? 'sonet',
+  password: process.env.PGPASSWORD ?? 'sonet',
+};
 const suffix = randomBytes(4).toString('hex');
 const DB = `bench_audit_${suffix}`;
 const DB_COPY = `bench_audit_copy_${suffix}`;
@@ -43,7 +48,11 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 10
 async function admin(sql) {
   const c = new Client({ ...pg, database: 'postgres' });
   await c.connect();
-  try { return await c.query(sql); } finally { await c.end(); }
+  try {
+    return await c.query(sql);
+  } finally {
+    await c.end();
+  }
 }
 
 /** A valid test-range NHS number per patient index. */
@@ -59,7 +68,18 @@ function nhsOf(i) {
 
 const ORGS = ['RJ1', 'RXH', 'RTH', 'RGT', 'R1H', 'RRV', 'RAL', 'RYJ'];
 const PRACTICES = Array.from({ length: 2000 }, (_, i) => `A${String(81000 + i).padStart(5, '0')}`);
-const KINDS = ['referral.requested.v1', 'records.transfer-requested.v1', 'records.transfer-queued.v1', 'notification.sent.v1', 'referral.referred.v1', 'access.recorded.v1', 'access.recorded.v1', 'notification.sent.v1', 'access.recorded.v1', 'access.recorded.v1'];
+const KINDS = [
+  'referral.requested.v1',
+  'records.transfer-requested.v1',
+  'records.transfer-queued.v1',
+  'notification.sent.v1',
+  'referral.referred.v1',
+  'access.recorded.v1',
+  'access.recorded.v1',
+  'notification.sent.v1',
+  'access.recorded.v1',
+  'access.recorded.v1',
+];
 const T0 = Date.UTC(2025, 0, 1);
 const YEAR_S = 335 * 86400;
 
@@ -70,7 +90,8 @@ function generator() {
   for (let r = 0; r < REFERRALS; r++) start[r] = Math.floor(Math.random() * YEAR_S);
   const total = REFERRALS * PER_REFERRAL;
   const t = new Uint32Array(total);
-  for (let r = 0; r < REFERRALS; r++) for (let k = 0; k < PER_REFERRAL; k++) t[r * PER_REFERRAL + k] = start[r] + (k === 0 ? 0 : Math.floor(Math.random() * 30 * 86400));
+  for (let r = 0; r < REFERRALS; r++)
+    for (let k = 0; k < PER_REFERRAL; k++) t[r * PER_REFERRAL + k] = start[r] + (k === 0 ? 0 : Math.floor(Math.random() * 30 * 86400));
   const hours = Math.ceil((YEAR_S + 31 * 86400) / 3600);
   const counts = new Uint32Array(hours + 1);
   for (let i = 0; i < total; i++) counts[Math.floor(t[i] / 3600) + 1]++;
@@ -89,22 +110,82 @@ function draftOf(g, i) {
   const org = ORGS[r % ORGS.length];
   let data;
   if (type === 'referral.requested.v1') {
-    data = { referralId: subject, referringPractice: PRACTICES[r % PRACTICES.length], originalTeam: { ods: `${org}22`, name: 'Cardiology, St Elsewhere Hospital' }, specialty: 'cardiology', urgency: r % 10 === 0 ? 'urgent' : 'routine', reason: 'Would like another view on the treatment plan and the proposed valve replacement.', explainedByOriginalTeam: true, patient: { nhsNumber: nhsOf(g.patientOf(r)), name: 'Synthetic Patient', email: `p${r}@example.org`, preferredChannel: 'email' }, requestedAt: time };
+    data = {
+      referralId: subject,
+      referringPractice: PRACTICES[r % PRACTICES.length],
+      originalTeam: { ods: `${org}22`, name: 'Cardiology, St Elsewhere Hospital' },
+      specialty: 'cardiology',
+      urgency: r % 10 === 0 ? 'urgent' : 'routine',
+      reason: 'Would like another view on the treatment plan and the proposed valve replacement.',
+      explainedByOriginalTeam: true,
+      patient: { nhsNumber: nhsOf(g.patientOf(r)), name: 'Synthetic Patient', email: `p${r}@example.org`, preferredChannel: 'email' },
+      requestedAt: time,
+    };
   } else if (type === 'access.recorded.v1') {
-    data = { accessId: randomUUID(), referralId: subject, actor: { subject: `user-${(r * 7 + k) % 20000}`, role: 'clinician', organisation: ORGS[(r + k) % ORGS.length] }, purpose: 'direct-care', resource: { service: 'referral', kind: 'referral', action: 'read' }, accessedAt: time };
+    data = {
+      accessId: randomUUID(),
+      referralId: subject,
+      actor: { subject: `user-${(r * 7 + k) % 20000}`, role: 'clinician', organisation: ORGS[(r + k) % ORGS.length] },
+      purpose: 'direct-care',
+      resource: { service: 'referral', kind: 'referral', action: 'read' },
+      accessedAt: time,
+    };
   } else if (type.startsWith('records.')) {
-    data = { referralId: subject, transferId: randomUUID(), sourceOrganisation: org, targetOrganisation: ORGS[(r + 1) % ORGS.length], documentKinds: ['test-results', 'imaging'], status: 'ready', queuedAt: time };
+    data = {
+      referralId: subject,
+      transferId: randomUUID(),
+      sourceOrganisation: org,
+      targetOrganisation: ORGS[(r + 1) % ORGS.length],
+      documentKinds: ['test-results', 'imaging'],
+      status: 'ready',
+      queuedAt: time,
+    };
   } else if (type === 'notification.sent.v1') {
-    data = { notificationId: randomUUID(), referralId: subject, causationEventId: randomUUID(), recipientRole: 'patient', channel: 'email', template: 'patient-acknowledgement', sentAt: time };
+    data = {
+      notificationId: randomUUID(),
+      referralId: subject,
+      causationEventId: randomUUID(),
+      recipientRole: 'patient',
+      channel: 'email',
+      template: 'patient-acknowledgement',
+      sentAt: time,
+    };
   } else {
-    data = { referralId: subject, secondOpinion: true, referringPractice: PRACTICES[r % PRACTICES.length], originalTeam: { ods: org, name: 'Cardiology' }, targetTeam: { ods: ORGS[(r + 2) % ORGS.length], name: 'Cardiology' }, specialty: 'cardiology', urgency: 'routine', triageDueAt: time, attempt: 1 };
+    data = {
+      referralId: subject,
+      secondOpinion: true,
+      referringPractice: PRACTICES[r % PRACTICES.length],
+      originalTeam: { ods: org, name: 'Cardiology' },
+      targetTeam: { ods: ORGS[(r + 2) % ORGS.length], name: 'Cardiology' },
+      specialty: 'cardiology',
+      urgency: 'routine',
+      triageDueAt: time,
+      attempt: 1,
+    };
   }
   const id = randomUUID();
   const payload = Buffer.from(JSON.stringify(data));
   return {
-    eventId: id, eventType: type, source: `/sonet/${type.split('.')[0]}`, subject, eventTime: time, topic: `${type.split('.')[0]}.events.v1`, partition: r % 6, kafkaOffset: String(i),
-    headers: { ce_specversion: '1.0', ce_id: id, ce_type: type, ce_source: '/sonet/x', ce_subject: subject, ce_time: time, 'content-type': 'application/json', traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` },
-    data, payload,
+    eventId: id,
+    eventType: type,
+    source: `/sonet/${type.split('.')[0]}`,
+    subject,
+    eventTime: time,
+    topic: `${type.split('.')[0]}.events.v1`,
+    partition: r % 6,
+    kafkaOffset: String(i),
+    headers: {
+      ce_specversion: '1.0',
+      ce_id: id,
+      ce_type: type,
+      ce_source: '/sonet/x',
+      ce_subject: subject,
+      ce_time: time,
+      'content-type': 'application/json',
+      traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+    },
+    data,
+    payload,
   };
 }
 
@@ -114,7 +195,15 @@ async function main() {
   await admin(`create database ${DB_COPY}`);
   const keyFile = join(dir, 'key.pem');
   writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }));
-  const base = { NODE_ENV: 'test', PGHOST: pg.host, PGPORT: String(pg.port), PGOWNER_USER: pg.user, PGOWNER_PASSWORD: pg.password, AUDIT_CHECKPOINT_KEY_FILE: keyFile, LOG_LEVEL: 'warn' };
+  const base = {
+    NODE_ENV: 'test',
+    PGHOST: pg.host,
+    PGPORT: String(pg.port),
+    PGOWNER_USER: pg.user,
+    PGOWNER_PASSWORD: pg.password,
+    AUDIT_CHECKPOINT_KEY_FILE: keyFile,
+    LOG_LEVEL: 'warn',
+  };
   const config = readAuditConfig({ ...base, PGDATABASE: DB });
   const copyConfig = readAuditConfig({ ...base, PGDATABASE: DB_COPY });
   await runMigrations(auditOwnerOrmOptions(config));
@@ -139,21 +228,27 @@ async function main() {
     if (s % (BATCH * 200) === 0 && s > 0) log(`  ${s.toLocaleString()} appended, ${Math.round(s / (writeMs / 1000)).toLocaleString()}/s`);
   }
   const writeRate = N / (writeMs / 1000);
-  log(`service write path: ${Math.round(writeRate).toLocaleString()} entries/s (time in appendBatch ${(writeMs / 1000).toFixed(1)} s; wall incl. generator ${((Date.now() - wall) / 1000).toFixed(1)} s)`);
+  log(
+    `service write path: ${Math.round(writeRate).toLocaleString()} entries/s (time in appendBatch ${(writeMs / 1000).toFixed(1)} s; wall incl. generator ${((Date.now() - wall) / 1000).toFixed(1)} s)`,
+  );
 
   // 2. Raw COPY of the same rows into the identical, empty schema (partitions created first, outside the timing).
   const own = new Client({ ...pg, database: DB });
   await own.connect();
   const copyFile = join('/tmp', `bench-audit-${suffix}.copy`);
   const idsFile = join('/tmp', `bench-audit-${suffix}.ids`);
-  await own.query(`copy (select seq, recorded_at, event_id, event_type, subject, event_time, actor, organisations, patient_key, canonical, prev_hash, hash from audit_entry order by recorded_at, seq) to '${copyFile}' (format binary)`);
+  await own.query(
+    `copy (select seq, recorded_at, event_id, event_type, subject, event_time, actor, organisations, patient_key, canonical, prev_hash, hash from audit_entry order by recorded_at, seq) to '${copyFile}' (format binary)`,
+  );
   await own.query(`copy audit_event_id to '${idsFile}' (format binary)`);
   const months = (await own.query(`select distinct date_trunc('month', recorded_at) as m from audit_entry`)).rows;
   const cp = new Client({ ...pg, database: DB_COPY });
   await cp.connect();
   for (const m of months) await cp.query('select audit_ensure_partition($1)', [m.m]);
   const c0 = performance.now();
-  await cp.query(`copy audit_entry (seq, recorded_at, event_id, event_type, subject, event_time, actor, organisations, patient_key, canonical, prev_hash, hash) from '${copyFile}' (format binary)`);
+  await cp.query(
+    `copy audit_entry (seq, recorded_at, event_id, event_type, subject, event_time, actor, organisations, patient_key, canonical, prev_hash, hash) from '${copyFile}' (format binary)`,
+  );
   await cp.query(`copy audit_event_id from '${idsFile}' (format binary)`);
   const copyRate = N / ((performance.now() - c0) / 1000);
   log(`raw PostgreSQL COPY of the same rows: ${Math.round(copyRate).toLocaleString()} entries/s`);
@@ -178,8 +273,12 @@ async function main() {
   };
   for (let w = 0; w < 50; w++) await timeline.execute(g.refIds[w], principal);
   const tl = await lat(() => timeline.execute(g.refIds[Math.floor(Math.random() * REFERRALS)], principal));
-  log(`referral timeline: p50 ${pct(tl, 50).toFixed(2)} ms, p99 ${pct(tl, 99).toFixed(2)} ms (${QUERIES} random referrals, ~${PER_REFERRAL} entries each)`);
-  const pt = await lat(() => search.execute(parseEventsSearch({ nhsNumber: nhsOf(g.patientOf(Math.floor(Math.random() * REFERRALS))) }), principal));
+  log(
+    `referral timeline: p50 ${pct(tl, 50).toFixed(2)} ms, p99 ${pct(tl, 99).toFixed(2)} ms (${QUERIES} random referrals, ~${PER_REFERRAL} entries each)`,
+  );
+  const pt = await lat(() =>
+    search.execute(parseEventsSearch({ nhsNumber: nhsOf(g.patientOf(Math.floor(Math.random() * REFERRALS))) }), principal),
+  );
   log(`patient query (POST search by NHS number): p50 ${pct(pt, 50).toFixed(2)} ms, p99 ${pct(pt, 99).toFixed(2)} ms`);
 
   // 4. Verify (as GET /v1/audit/verify and `audit verify` run it: in a worker thread, as the service's role) beside raw
@@ -189,20 +288,32 @@ async function main() {
   const reader = new Client({ ...pg, database: DB, user: config.PGUSER, password: config.PGPASSWORD });
   await reader.connect();
   const v0 = performance.now();
-  const v = await verifyOffThread({ ...pg, database: DB, user: config.PGUSER, password: config.PGPASSWORD }, { chain: config.AUDIT_CHAIN, keyring: CheckpointKeyring.fromPem(signer.publicKeyPem()) });
+  const v = await verifyOffThread(
+    { ...pg, database: DB, user: config.PGUSER, password: config.PGPASSWORD },
+    { chain: config.AUDIT_CHAIN, keyring: CheckpointKeyring.fromPem(signer.publicKeyPem()) },
+  );
   const verifyMs = performance.now() - v0; // wall time, worker start included
   const verifyRate = v.entries / (verifyMs / 1000);
   // The ceiling for any verifier on this machine: PostgreSQL sending the same columns, in the same order, to psql,
   // which throws them away (no parsing, no hashing).
   const copyOutSql = `copy (select seq, prev_hash, hash, canonical from audit_entry order by recorded_at, seq) to stdout (format binary)`;
   const o0 = performance.now();
-  const psql = spawnSync('psql', ['-X', '-q', '-h', pg.host, '-p', String(pg.port), '-U', config.PGUSER, '-d', DB, '-c', 'set jit = off', '-c', copyOutSql], { env: { ...process.env, PGPASSWORD: config.PGPASSWORD }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const psql = spawnSync(
+    'psql',
+    ['-X', '-q', '-h', pg.host, '-p', String(pg.port), '-U', config.PGUSER, '-d', DB, '-c', 'set jit = off', '-c', copyOutSql],
+    { env: { ...process.env, PGPASSWORD: config.PGPASSWORD }, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const copyOutRate = psql.status === 0 ? N / ((performance.now() - o0) / 1000) : NaN;
-  log(`verify: ${v.ok ? 'ok' : `BROKEN at ${v.firstBreak?.seq}`}, ${v.entries.toLocaleString()} entries, ${v.checkpointsChecked} checkpoints, ${(verifyMs / 1000).toFixed(1)} s = ${Math.round(verifyRate).toLocaleString()} entries/s`);
+  log(
+    `verify: ${v.ok ? 'ok' : `BROKEN at ${v.firstBreak?.seq}`}, ${v.entries.toLocaleString()} entries, ${v.checkpointsChecked} checkpoints, ${(verifyMs / 1000).toFixed(1)} s = ${Math.round(verifyRate).toLocaleString()} entries/s`,
+  );
   const sample = [];
   let bytes = 0;
   const SAMPLE = Math.min(N, 1_000_000);
-  await streamEntries(reader, `where seq <= ${SAMPLE}`, (seq, buf, _p, _h, start, end) => { sample.push(Buffer.from(buf.subarray(start, end))); bytes += end - start; });
+  await streamEntries(reader, `where seq <= ${SAMPLE}`, (seq, buf, _p, _h, start, end) => {
+    sample.push(Buffer.from(buf.subarray(start, end)));
+    bytes += end - start;
+  });
   // The raw figure is the fastest of Node's ways to SHA-256 each entry's bytes (the digest's output form costs more
   // than the hashing for short inputs); the verifier uses the same fastest form. Best of three rounds each.
   const forms = {
@@ -221,9 +332,13 @@ async function main() {
     log(`raw Node SHA-256, ${name}: ${Math.round(best).toLocaleString()} entries/s`);
     rawRate = Math.max(rawRate, best);
   }
-  log(`raw Node SHA-256 over the same canonical bytes (fastest form): ${Math.round(rawRate).toLocaleString()} entries/s (${sample.length.toLocaleString()} entries, avg ${Math.round(bytes / sample.length)} bytes, in memory)`);
+  log(
+    `raw Node SHA-256 over the same canonical bytes (fastest form): ${Math.round(rawRate).toLocaleString()} entries/s (${sample.length.toLocaleString()} entries, avg ${Math.round(bytes / sample.length)} bytes, in memory)`,
+  );
   log(`verify ratio (verify / raw SHA-256): ${(verifyRate / rawRate).toFixed(2)} (target >= 0.5)`);
-  log(`ceiling: PostgreSQL COPY of the verified columns to psql, discarded: ${Math.round(copyOutRate).toLocaleString()} entries/s = ${(copyOutRate / rawRate).toFixed(2)} of raw SHA-256; verify reaches ${(verifyRate / copyOutRate).toFixed(2)} of it`);
+  log(
+    `ceiling: PostgreSQL COPY of the verified columns to psql, discarded: ${Math.round(copyOutRate).toLocaleString()} entries/s = ${(copyOutRate / rawRate).toFixed(2)} of raw SHA-256; verify reaches ${(verifyRate / copyOutRate).toFixed(2)} of it`,
+  );
   const size = (await own.query(`select pg_size_pretty(pg_database_size(current_database())) as s`)).rows[0].s;
   log(`database size: ${size}`);
   await reader.end();
@@ -232,7 +347,10 @@ async function main() {
 }
 
 main()
-  .catch((e) => { console.error(e); process.exitCode = 1; })
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
   .finally(async () => {
     rmSync(dir, { recursive: true, force: true });
     if (process.env.BENCH_KEEP) return log(`kept database ${DB}`);

@@ -33,10 +33,18 @@ const hospitals = JSON.parse(readFileSync(join(root, 'infra/local/hospitals/hosp
 const trust = (ods) => hospitals.trusts.find((t) => t.ods === ods);
 const SRC = trust('RJ1');
 const DST = trust('RTH');
-const pacs = (t) => ({ base: `http://127.0.0.1:${t.pacs.httpPort}`, auth: { authorization: `Basic ${Buffer.from(`${t.pacs.username}:${t.pacs.password}`).toString('base64')}` } });
+const pacs = (t) => ({
+  base: `http://127.0.0.1:${t.pacs.httpPort}`,
+  auth: { authorization: `Basic ${Buffer.from(`${t.pacs.username}:${t.pacs.password}`).toString('base64')}` },
+});
 const fhirBase = (t) => `http://127.0.0.1:${hospitals.fhir.port}${hospitals.fhir.basePath}/${t.fhir.tenant}`;
 const fhirAuth = (t) => ({ authorization: `Basic ${Buffer.from(`${t.fhir.username}:${t.fhir.password}`).toString('base64')}` });
-const pg = { host: process.env.PGHOST ?? '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? 'sonet', password: process.env.PGPASSWORD ?? 'sonet' };
+const pg = {
+  host: process.env.PGHOST ?? '127.0.0.1',
+  port: Number(process.env.PGPORT ?? 5432),
+  user: process.env.PGUSER ?? 'sonet',
+  password: process.env.PGPASSWORD ?? 'sonet',
+};
 const suffix = randomBytes(4).toString('hex');
 const DB = `bench_records_${suffix}`;
 const QUEUE = `records-transfer-bench-${suffix}`;
@@ -60,7 +68,9 @@ async function ok(res, what) {
 async function instancesOf(t, studyUid) {
   const out = [];
   for (let offset = 0; ; offset += 1000) {
-    const res = await fetch(`${pacs(t).base}/dicom-web/studies/${studyUid}/instances?limit=1000&offset=${offset}&includefield=0020000E`, { headers: { ...pacs(t).auth, accept: 'application/dicom+json' } });
+    const res = await fetch(`${pacs(t).base}/dicom-web/studies/${studyUid}/instances?limit=1000&offset=${offset}&includefield=0020000E`, {
+      headers: { ...pacs(t).auth, accept: 'application/dicom+json' },
+    });
     if (res.status === 204 || res.status === 404) return out;
     const page = await (await ok(res, 'QIDO-RS')).json();
     for (const d of page) out.push({ series: d['0020000E'].Value[0], sop: d['00080018'].Value[0] });
@@ -70,7 +80,8 @@ async function instancesOf(t, studyUid) {
 
 async function deleteStudy(t, studyUid) {
   const res = await fetch(`${pacs(t).base}/tools/lookup`, { method: 'POST', headers: pacs(t).auth, body: studyUid });
-  for (const hit of res.ok ? await res.json() : []) if (hit.Type === 'Study') await fetch(`${pacs(t).base}${hit.Path}`, { method: 'DELETE', headers: pacs(t).auth });
+  for (const hit of res.ok ? await res.json() : [])
+    if (hit.Type === 'Study') await fetch(`${pacs(t).base}${hit.Path}`, { method: 'DELETE', headers: pacs(t).auth });
 }
 
 /** The plain pipe: WADO-RS from the source straight into STOW-RS at the target, per instance, N at a time. */
@@ -80,7 +91,12 @@ async function plainPipe(studyUid, instances) {
   const worker = async () => {
     while (next < instances.length) {
       const i = instances[next++];
-      const src = await ok(await fetch(`${pacs(SRC).base}/dicom-web/studies/${studyUid}/series/${i.series}/instances/${i.sop}`, { headers: { ...pacs(SRC).auth, accept: WADO_ACCEPT } }), 'WADO-RS');
+      const src = await ok(
+        await fetch(`${pacs(SRC).base}/dicom-web/studies/${studyUid}/series/${i.series}/instances/${i.sop}`, {
+          headers: { ...pacs(SRC).auth, accept: WADO_ACCEPT },
+        }),
+        'WADO-RS',
+      );
       bytes += Number(src.headers.get('content-length') ?? 0);
       const res = await fetch(`${pacs(DST).base}/dicom-web/studies`, {
         method: 'POST',
@@ -107,25 +123,63 @@ const mb = (b) => (b / 1024 / 1024).toFixed(1);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
-  if (!existsSync(join(root, 'dist/services/records-transfer/src/worker.js'))) throw new Error('build first: npm run build (npm start does it)');
+  if (!existsSync(join(root, 'dist/services/records-transfer/src/worker.js')))
+    throw new Error('build first: npm run build (npm start does it)');
   const nhsNumber = testNhsNumber();
   const studyUid = `2.25.${BigInt(`0x${randomBytes(12).toString('hex')}`)}`;
   const cache = join(root, '.local/cache/bench-dicom', `${MIB}mib`);
 
   // --- The study: generated once (cached), stored under this run's UIDs in the source PACS and described in its EHR.
   log(`generating a ${MIB} MiB CT study (cached in .local/cache/bench-dicom)...`);
-  execFileSync(process.execPath, [join(root, 'infra/local/hospitals/seed-pacs.mjs'), 'generate', '--study-uid', studyUid, '--patient', nhsNumber, '--size-mib', String(MIB), '--out', cache + '-' + suffix], { stdio: 'inherit' });
-  log('uploading it to RJ1\'s PACS...');
-  execFileSync(process.execPath, [join(root, 'infra/local/hospitals/seed-pacs.mjs'), 'upload', '--dir', cache + '-' + suffix, '--ods', 'RJ1'], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [
+      join(root, 'infra/local/hospitals/seed-pacs.mjs'),
+      'generate',
+      '--study-uid',
+      studyUid,
+      '--patient',
+      nhsNumber,
+      '--size-mib',
+      String(MIB),
+      '--out',
+      cache + '-' + suffix,
+    ],
+    { stdio: 'inherit' },
+  );
+  log("uploading it to RJ1's PACS...");
+  execFileSync(
+    process.execPath,
+    [join(root, 'infra/local/hospitals/seed-pacs.mjs'), 'upload', '--dir', cache + '-' + suffix, '--ods', 'RJ1'],
+    { stdio: 'inherit' },
+  );
   execFileSync('rm', ['-rf', cache + '-' + suffix]);
   const instances = await instancesOf(SRC, studyUid);
   log(`${instances.length} instances in RJ1's PACS`);
   const pid = `bench-${suffix}`;
   for (const [type, body] of [
     ['Patient', { resourceType: 'Patient', id: pid, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber }] }],
-    ['ImagingStudy', { resourceType: 'ImagingStudy', id: pid, status: 'available', subject: { reference: `Patient/${pid}` }, started: new Date().toISOString(), description: 'Benchmark CT', identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${studyUid}` }] }],
+    [
+      'ImagingStudy',
+      {
+        resourceType: 'ImagingStudy',
+        id: pid,
+        status: 'available',
+        subject: { reference: `Patient/${pid}` },
+        started: new Date().toISOString(),
+        description: 'Benchmark CT',
+        identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${studyUid}` }],
+      },
+    ],
   ]) {
-    await ok(await fetch(`${fhirBase(SRC)}/${type}/${pid}`, { method: 'PUT', headers: { ...fhirAuth(SRC), 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) }), `PUT ${type}`);
+    await ok(
+      await fetch(`${fhirBase(SRC)}/${type}/${pid}`, {
+        method: 'PUT',
+        headers: { ...fhirAuth(SRC), 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(body),
+      }),
+      `PUT ${type}`,
+    );
   }
 
   const admin = new Pg({ ...pg, database: 'postgres' });
@@ -142,10 +196,16 @@ async function main() {
     TEMPORAL_PAYLOAD_KEY_FILE: join(root, '.local/state/temporal-codec/records-transfer.key'),
   };
   execFileSync(process.execPath, [join(root, 'dist/services/records-transfer/src/migrate.js')], { env, stdio: 'ignore' });
-  const worker = spawn(process.execPath, [...HEAP, join(root, 'dist/services/records-transfer/src/worker.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const worker = spawn(process.execPath, [...HEAP, join(root, 'dist/services/records-transfer/src/worker.js')], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const db = new Pg({ ...pg, database: DB });
   const codec = new AesGcmPayloadCodec(loadPayloadKey({ NODE_ENV: 'test', TEMPORAL_PAYLOAD_KEY_FILE: env.TEMPORAL_PAYLOAD_KEY_FILE }));
-  const temporal = new Temporal({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }), dataConverter: { payloadCodecs: [codec] } });
+  const temporal = new Temporal({
+    connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }),
+    dataConverter: { payloadCodecs: [codec] },
+  });
   const pipes = [];
   const runs = [];
   let idle = 0;
@@ -169,7 +229,9 @@ async function main() {
       // --- 2. The service's worker.
       const run = await serviceRun(db, temporal, worker.pid, nhsNumber);
       runs.push(run);
-      log(`round ${round} service: ${run.instances} instances, ${mb(run.bytes)} MiB in ${run.seconds.toFixed(1)} s = ${mb(run.rate)} MiB/s, peak RSS ${mb(run.peak)} MiB`);
+      log(
+        `round ${round} service: ${run.instances} instances, ${mb(run.bytes)} MiB in ${run.seconds.toFixed(1)} s = ${mb(run.rate)} MiB/s, peak RSS ${mb(run.peak)} MiB`,
+      );
     }
     const pipeRate = Math.max(...pipes);
     const best = runs.reduce((a, b) => (b.rate > a.rate ? b : a));
@@ -178,8 +240,12 @@ async function main() {
     console.log('| figure | result | target |');
     console.log('| --- | --- | --- |');
     console.log(`| study | ${instances.length} instances, ${mb(best.bytes)} MiB | 1 GiB |`);
-    console.log(`| plain WADO-RS → STOW-RS pipe (${CONCURRENCY} streams), best of ${ROUNDS} | ${mb(pipeRate)} MiB/s (${pipes.map((p) => mb(p)).join(', ')}) | |`);
-    console.log(`| service (hash on the way, read back, compare), best of ${ROUNDS} | ${mb(best.rate)} MiB/s (${runs.map((r) => mb(r.rate)).join(', ')}) | |`);
+    console.log(
+      `| plain WADO-RS → STOW-RS pipe (${CONCURRENCY} streams), best of ${ROUNDS} | ${mb(pipeRate)} MiB/s (${pipes.map((p) => mb(p)).join(', ')}) | |`,
+    );
+    console.log(
+      `| service (hash on the way, read back, compare), best of ${ROUNDS} | ${mb(best.rate)} MiB/s (${runs.map((r) => mb(r.rate)).join(', ')}) | |`,
+    );
     console.log(`| ratio | ${(best.rate / pipeRate).toFixed(2)} | ≥ 0.7 |`);
     console.log(`| worker RSS idle / peak | ${mb(idle)} / ${mb(peak)} MiB | |`);
     console.log(`| peak above idle | ${mb(peak - idle)} MiB | ≤ 64 MB |`);
@@ -222,11 +288,15 @@ async function serviceRun(db, temporal, pid, nhsNumber) {
         break;
       }
       const { rows: tr } = await db.query('select status, reason from transfer_request where id = $1', [transferId]);
-      if (['failed', 'cancelled', 'refused', 'completed'].includes(tr[0].status)) throw new Error(`transfer ${tr[0].status}: ${tr[0].reason}`);
+      if (['failed', 'cancelled', 'refused', 'completed'].includes(tr[0].status))
+        throw new Error(`transfer ${tr[0].status}: ${tr[0].reason}`);
       await sleep(20);
     }
     await handle.result();
-    const { rows } = await db.query(`select sum(i.size)::bigint bytes, count(*) n from transfer_instance i join transfer_item t on t.id = i.item_id where t.transfer_id = $1`, [transferId]);
+    const { rows } = await db.query(
+      `select sum(i.size)::bigint bytes, count(*) n from transfer_instance i join transfer_item t on t.id = i.item_id where t.transfer_id = $1`,
+      [transferId],
+    );
     const bytes = Number(rows[0].bytes);
     const seconds = (t1 - t0) / 1000;
     return { bytes, seconds, rate: bytes / seconds, instances: Number(rows[0].n), peak };

@@ -19,7 +19,9 @@ async function main(): Promise<void> {
     },
   });
   if (!values.role || !values.org) {
-    throw new Error(`usage: npm run -s token -- --role <${ROLES.join('|')}> --org <ODS code> [--nhs <NHS number>] [--sub <id>] [--ttl <seconds>]`);
+    throw new Error(
+      `usage: npm run -s token -- --role <${ROLES.join('|')}> --org <ODS code> [--nhs <NHS number>] [--sub <id>] [--ttl <seconds>]`,
+    );
   }
   const claims = tokenClaimsSchema.safeParse({ sub: values.sub ?? 'cli', role: values.role, org: values.org, nhs: values.nhs });
   if (!claims.success) throw new Error(claims.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));

@@ -20,8 +20,7 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
   return principal;
 });
 
-const unauthorized = (detail: string) =>
-  new Problem({ type: problemType('unauthorized'), title: 'Unauthorized', status: 401, detail });
+const unauthorized = (detail: string) => new Problem({ type: problemType('unauthorized'), title: 'Unauthorized', status: 401, detail });
 
 /**
  * Every HTTP route needs a valid bearer token unless marked @Public(); @Roles narrows who may call it.

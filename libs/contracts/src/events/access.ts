@@ -16,7 +16,7 @@ export const AccessRecorded = defineEvent({
   topic: Topics.accessEvents,
   description:
     "Someone read a referral's patient data (a referral, its transfer manifest, its notifications, its audit trail). Carries who, in which role and " +
-      "organisation, why and what; no patient identifier: the referral id leads to the patient inside the audit service.",
+    'organisation, why and what; no patient identifier: the referral id leads to the patient inside the audit service.',
   schema: z.object({
     accessId: z.uuid().describe('one per read; also the event id'),
     referralId: z.uuid().describe('the referral whose data was read (also the Kafka key and ce_subject)'),
@@ -30,8 +30,14 @@ export const AccessRecorded = defineEvent({
     purpose: accessPurposeSchema.describe('why (purpose of use)'),
     resource: z
       .object({
-        service: z.string().regex(/^[a-z][a-z0-9-]*$/).describe('the service that served the data'),
-        kind: z.string().regex(/^[a-z][a-z0-9-]*$/).describe('what was read, e.g. referral, transfer-manifest, notification-list, audit-timeline'),
+        service: z
+          .string()
+          .regex(/^[a-z][a-z0-9-]*$/)
+          .describe('the service that served the data'),
+        kind: z
+          .string()
+          .regex(/^[a-z][a-z0-9-]*$/)
+          .describe('what was read, e.g. referral, transfer-manifest, notification-list, audit-timeline'),
         action: z.enum(['read', 'search', 'export']).describe('a single read, a search that returned it, or an export'),
       })
       .describe('what was read'),

@@ -29,7 +29,7 @@ export const RecordsTransferRequested = defineEvent({
       .object({ nhsNumber: nhsNumberSchema.describe('the patient whose records are sent (searched for at the source)') })
       .optional()
       .describe('who the records are about; commands from before records moved for real lack it and fail with that reason'),
-    specialty: z.string().min(1).max(100).optional().describe('the original pathway\'s specialty: what is relevant to send'),
+    specialty: z.string().min(1).max(100).optional().describe("the original pathway's specialty: what is relevant to send"),
     sourceTeamId: z.string().min(1).max(40).optional().describe('the original clinical team'),
     targetTeamId: z.string().min(1).max(40).optional().describe('the receiving clinical team'),
     referringPractice: odsCodeSchema.optional().describe('the GP practice that referred: its GPs may review the manifest'),
@@ -69,7 +69,14 @@ export const RecordsTransferCompleted = defineEvent({
     referralId: z.uuid(),
     transferId: z.uuid(),
     documents: z
-      .array(z.object({ documentId: z.string(), kind: documentKindSchema, sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() }))
+      .array(
+        z.object({
+          documentId: z.string(),
+          kind: documentKindSchema,
+          sha256: z.string().regex(/^[0-9a-f]{64}$/),
+          bytes: z.number().int().nonnegative(),
+        }),
+      )
       .describe('what was sent, with a SHA-256 digest per document'),
   }),
 });
@@ -124,7 +131,7 @@ export const RecordsItemSent = defineEvent({
   schema: z.object({
     ...itemRef,
     targetReference: z.string().max(300).describe('where it is now at the target'),
-    sha256: sha256Hex.describe('SHA-256 of the bytes sent (for imaging: over the study\'s instance digests, see the service README)'),
+    sha256: sha256Hex.describe("SHA-256 of the bytes sent (for imaging: over the study's instance digests, see the service README)"),
     bytes: z.number().int().nonnegative(),
     instances: z.number().int().nonnegative().optional().describe('imaging: instances in the study'),
     sentAt: z.iso.datetime({ offset: false }),
@@ -164,7 +171,14 @@ export const RecordsGapsDetected = defineEvent({
     sourceOrganisation: odsCodeSchema,
     targetOrganisation: odsCodeSchema,
     gaps: z
-      .array(z.object({ reference: z.string().max(300), referencedBy: z.string().max(300), kind: recordsGapKindSchema, reason: z.string().max(300) }))
+      .array(
+        z.object({
+          reference: z.string().max(300),
+          referencedBy: z.string().max(300),
+          kind: recordsGapKindSchema,
+          reason: z.string().max(300),
+        }),
+      )
       .min(1),
   }),
 });

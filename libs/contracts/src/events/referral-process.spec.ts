@@ -16,7 +16,9 @@ describe('referral process events', () => {
   });
 
   it('rule 1: a GP decline cannot be published without a reason', () => {
-    expect(ReferralGpDeclined.schema.safeParse({ referralId, reason: '  ', declinedBy: { role: 'gp' }, nextSteps: 'n', pals }).success).toBe(false);
+    expect(
+      ReferralGpDeclined.schema.safeParse({ referralId, reason: '  ', declinedBy: { role: 'gp' }, nextSteps: 'n', pals }).success,
+    ).toBe(false);
   });
 
   it('rule 3: a referral is always flagged as a second opinion', () => {

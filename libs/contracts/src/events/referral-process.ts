@@ -67,7 +67,7 @@ export const ReferralReferred = event(
     targetTeam: teamRefSchema.describe('the team asked for the second opinion'),
     specialty: z.string(),
     urgency: urgencySchema,
-    distanceKm: z.number().nonnegative().optional().describe('from the patient\'s practice to the team\'s site (rule 7)'),
+    distanceKm: z.number().nonnegative().optional().describe("from the patient's practice to the team's site (rule 7)"),
     triageDueAt: iso.describe('when the receiving team should have triaged it'),
     attempt: z.number().int().positive().describe('1 for the first team, 2 after one team rejected it, ...'),
   }),
@@ -105,7 +105,7 @@ export const ReferralMoreInfoProvided = event(
 
 export const ReferralAppointmentBooked = event(
   'referral.appointment-booked.v1',
-  'The receiving team booked the patient\'s appointment.',
+  "The receiving team booked the patient's appointment.",
   z.object({
     referralId,
     team: teamRefSchema,
@@ -129,7 +129,7 @@ export const ReferralOpinionIssued = event(
 
 export const ReferralOriginalTeamInformed = event(
   'referral.original-team-informed.v1',
-  'At the patient\'s choice, the original team is told a second opinion is under way (rule 9).',
+  "At the patient's choice, the original team is told a second opinion is under way (rule 9).",
   z.object({ referralId, originalTeam: teamRefSchema, requestedBy: actorSchema }),
 );
 
@@ -191,7 +191,7 @@ export const ReferralReminderDue = event(
 
 export const ReferralClosed = event(
   'referral.closed.v1',
-  'The referral\'s process has ended.',
+  "The referral's process has ended.",
   z.object({
     referralId,
     outcome: closedOutcomeSchema,

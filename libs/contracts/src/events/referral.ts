@@ -22,7 +22,10 @@ export const patientDetailsSchema = z.object({
   nhsNumber: nhsNumberSchema,
   name: z.string().min(1).max(200),
   email: z.email().optional(),
-  phone: z.string().regex(/^\+?[0-9 ]{7,20}$/).optional(),
+  phone: z
+    .string()
+    .regex(/^\+?[0-9 ]{7,20}$/)
+    .optional(),
   preferredChannel: contactChannelSchema,
 });
 
@@ -30,7 +33,7 @@ export const ReferralRequested = defineEvent({
   type: 'referral.requested.v1',
   topic: Topics.referralEvents,
   description:
-    'A GP recorded a patient\'s request for a second opinion. Carries the patient details the notification and audit services need.',
+    "A GP recorded a patient's request for a second opinion. Carries the patient details the notification and audit services need.",
   schema: z.object({
     referralId: z.uuid().describe('the referral (also the Kafka key and ce_subject)'),
     referringPractice: odsCodeSchema.describe('ODS code of the GP practice that records the request'),

@@ -7,9 +7,7 @@ async function main(): Promise<void> {
   const broker = new KafkaBroker({ brokers, clientId: 'sonet-provision-topics' });
   try {
     const created = await broker.ensureTopics(TopicCatalogue);
-    process.stdout.write(
-      created.length ? `created topics: ${created.join(', ')}\n` : `all ${TopicCatalogue.length} topics exist\n`,
-    );
+    process.stdout.write(created.length ? `created topics: ${created.join(', ')}\n` : `all ${TopicCatalogue.length} topics exist\n`);
   } finally {
     await broker.close();
   }

@@ -82,9 +82,13 @@ export function admit(record: ReceivedRecord): { ok: true; admitted: Admitted } 
   }
   for (const [name, value] of Object.entries(text.headers)) {
     if (!ATTRIBUTE_HEADERS.test(name)) continue;
-    if (UNSAFE_CHARS.test(value)) return { ok: false, refusal: { kind: 'invalid-envelope', reason: `header ${name} contains control characters` } };
+    if (UNSAFE_CHARS.test(value))
+      return { ok: false, refusal: { kind: 'invalid-envelope', reason: `header ${name} contains control characters` } };
     if (value.length > MAX_ATTRIBUTE_LENGTH) {
-      return { ok: false, refusal: { kind: 'invalid-envelope', reason: `header ${name} is longer than ${MAX_ATTRIBUTE_LENGTH} characters` } };
+      return {
+        ok: false,
+        refusal: { kind: 'invalid-envelope', reason: `header ${name} is longer than ${MAX_ATTRIBUTE_LENGTH} characters` },
+      };
     }
   }
   const subject = text.headers.ce_subject;
@@ -100,7 +104,10 @@ export function admit(record: ReceivedRecord): { ok: true; admitted: Admitted } 
   }
   const referral = bodyReferralId(envelope.data);
   if (referral.present && referral.value !== envelope.subject) {
-    return { ok: false, refusal: { kind: 'referral-mismatch', reason: 'data.referralId does not match ce_subject and the message key', envelope } };
+    return {
+      ok: false,
+      refusal: { kind: 'referral-mismatch', reason: 'data.referralId does not match ce_subject and the message key', envelope },
+    };
   }
   return { ok: true, admitted: { envelope, headers: text.headers } };
 }
@@ -109,7 +116,9 @@ export function admit(record: ReceivedRecord): { ok: true; admitted: Admitted } 
 const MESSAGE_ECHOES_INPUT = new Set<string>(['unrecognized_keys']);
 
 const pathOf = (path: readonly PropertyKey[]) =>
-  path.length === 0 ? '(root)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]{0,63}$/.test(String(p)) ? String(p) : '[key]')).join('.');
+  path.length === 0
+    ? '(root)'
+    : path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]{0,63}$/.test(String(p)) ? String(p) : '[key]')).join('.');
 
 /**
  * Says what is wrong by rule and path only, on one line: zod's prettified errors span lines and some of its
@@ -120,7 +129,10 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 /** Validates an admitted envelope's data against its type's schema; the data comes back normalised. */
-export function validateData(registry: EventRegistry, envelope: EventEnvelope): { ok: true; envelope: EventEnvelope } | { ok: false; refusal: Refusal } {
+export function validateData(
+  registry: EventRegistry,
+  envelope: EventEnvelope,
+): { ok: true; envelope: EventEnvelope } | { ok: false; refusal: Refusal } {
   const definition = registry.get(envelope.type);
   if (!definition) return { ok: false, refusal: { kind: 'invalid-data', reason: `unknown event type ${envelope.type}`, envelope } };
   const parsed = definition.schema.safeParse(envelope.data);

@@ -70,7 +70,11 @@ describe('the batch inbox', () => {
     const seen: string[][] = [];
     const { processor } = setup(async (items) => void seen.push(items.map((i) => i.envelope.id)));
     const [a, b] = [envelope(), envelope()];
-    expect(await processor.handleBatch(batchOf(recordOf(a), recordOf(b), recordOf(a)))).toEqual({ processed: 2, duplicates: 1, deadLettered: 0 });
+    expect(await processor.handleBatch(batchOf(recordOf(a), recordOf(b), recordOf(a)))).toEqual({
+      processed: 2,
+      duplicates: 1,
+      deadLettered: 0,
+    });
     expect(await processor.handleBatch(batchOf(recordOf(b)))).toEqual({ processed: 0, duplicates: 1, deadLettered: 0 });
     expect(seen).toEqual([[a.id, b.id]]);
   });
@@ -101,7 +105,11 @@ describe('the batch inbox', () => {
       stored.push(...items.map((i) => i.envelope.id));
     });
     const [a, b] = [envelope(), envelope()];
-    expect(await processor.handleBatch(batchOf(recordOf(a), recordOf(poison), recordOf(b)))).toEqual({ processed: 2, duplicates: 0, deadLettered: 1 });
+    expect(await processor.handleBatch(batchOf(recordOf(a), recordOf(poison), recordOf(b)))).toEqual({
+      processed: 2,
+      duplicates: 0,
+      deadLettered: 1,
+    });
     expect(stored).toEqual([a.id, b.id]);
     expect(dead.map((d) => d.message.headers['dlq-reason'])).toEqual(['handler-failed']);
   });

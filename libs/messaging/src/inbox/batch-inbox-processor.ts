@@ -64,7 +64,11 @@ const sum = (a: BatchOutcome, b: BatchOutcome): BatchOutcome => ({
 export class BatchInboxProcessor {
   private readonly pipeline: InboxPipeline;
 
-  constructor(orm: MikroORM, dlqPublisher: () => Promise<MessagePublisher>, private readonly options: BatchInboxProcessorOptions) {
+  constructor(
+    orm: MikroORM,
+    dlqPublisher: () => Promise<MessagePublisher>,
+    private readonly options: BatchInboxProcessorOptions,
+  ) {
     this.pipeline = new InboxPipeline(orm, dlqPublisher, options);
   }
 

@@ -33,7 +33,12 @@ const registry = new EventRegistry([Referred]);
 
 const PERSONAL = ['9434765919', '943 476 5919', 'Jane Doe', 'Jane', 'jane.doe@example.org'];
 
-const validData = (referralId: string) => ({ referralId, nhsNumber: '943 476 5919', patientName: 'Jane Doe', email: 'jane.doe@example.org' });
+const validData = (referralId: string) => ({
+  referralId,
+  nhsNumber: '943 476 5919',
+  patientName: 'Jane Doe',
+  email: 'jane.doe@example.org',
+});
 
 class FakeDatabase {
   inbox = new Set<string>();
@@ -71,7 +76,12 @@ interface Mode {
 const setup = () => {
   const dead: OutgoingRecord[] = [];
   const publisher: MessagePublisher = { publish: async (r) => void dead.push(...r), disconnect: async () => undefined };
-  return { db: new FakeDatabase(), dead, dlq: async () => publisher, common: { consumer: 'test.group', registry, maxAttempts: 2, backoffMs: 1 } };
+  return {
+    db: new FakeDatabase(),
+    dead,
+    dlq: async () => publisher,
+    common: { consumer: 'test.group', registry, maxAttempts: 2, backoffMs: 1 },
+  };
 };
 
 const perRecord: Mode = {
@@ -97,7 +107,11 @@ const perBatch: Mode = {
       handled += items.length;
       behaviour();
     };
-    await new BatchInboxProcessor(db.orm(), dlq, { ...common, validateData, handler }).handleBatch({ topic: TOPIC, partition: 0, records: [record] });
+    await new BatchInboxProcessor(db.orm(), dlq, { ...common, validateData, handler }).handleBatch({
+      topic: TOPIC,
+      partition: 0,
+      records: [record],
+    });
     return { handled, dead };
   },
 };
@@ -105,7 +119,9 @@ const perBatch: Mode = {
 /** A well-formed record about one referral, as the Kafka adapter hands it over (Buffers), before forging. */
 const genuine = (data: (referralId: string) => unknown = validData) => {
   const referralId = randomUUID();
-  const wire = toWireMessage(createEnvelope({ id: randomUUID(), type: Referred.type, source: 'urn:sonet:test', subject: referralId, data: data(referralId) }));
+  const wire = toWireMessage(
+    createEnvelope({ id: randomUUID(), type: Referred.type, source: 'urn:sonet:test', subject: referralId, data: data(referralId) }),
+  );
   const headers: Record<string, Buffer | Buffer[]> = {};
   for (const [k, v] of Object.entries(wire.headers)) headers[k] = Buffer.from(v);
   const record: ReceivedRecord = { topic: TOPIC, partition: 0, offset: '7', key: Buffer.from(wire.key), value: wire.value, headers };
@@ -120,74 +136,134 @@ const SURROGATE = Buffer.from([0xed, 0xa0, 0x80]); // a UTF-16 surrogate encoded
 /** Each row forges one thing about a genuine record; every one must be refused before any handler runs. */
 const forgeries: [string, string, () => ReceivedRecord][] = [
   ['subject ≠ key', 'referral-mismatch', () => ({ ...genuine().record, key: Buffer.from(randomUUID()) })],
-  ['key and subject ≠ body referralId', 'referral-mismatch', () => {
-    const { record, headers } = genuine();
-    const other = randomUUID();
-    return { ...record, key: Buffer.from(other), headers: { ...headers, ce_subject: Buffer.from(other) } };
-  }],
+  [
+    'key and subject ≠ body referralId',
+    'referral-mismatch',
+    () => {
+      const { record, headers } = genuine();
+      const other = randomUUID();
+      return { ...record, key: Buffer.from(other), headers: { ...headers, ce_subject: Buffer.from(other) } };
+    },
+  ],
   ['subject ≠ body referralId', 'referral-mismatch', () => ({ ...genuine().record, value: json(validData(randomUUID())) })],
-  ['body referralId that is not a string', 'referral-mismatch', () => {
-    const { record, referralId } = genuine();
-    return { ...record, value: json({ ...validData(referralId), referralId: [referralId] }) };
-  }],
+  [
+    'body referralId that is not a string',
+    'referral-mismatch',
+    () => {
+      const { record, referralId } = genuine();
+      return { ...record, value: json({ ...validData(referralId), referralId: [referralId] }) };
+    },
+  ],
   ['no key (subject present)', 'referral-mismatch', () => ({ ...genuine().record, key: null })],
-  ['no subject', 'invalid-envelope', () => {
-    const { record, headers } = genuine();
-    const { ce_subject: _dropped, ...rest } = headers;
-    return { ...record, headers: rest };
-  }],
-  ['body not UTF-8', 'invalid-encoding', () => {
-    const { record, referralId } = genuine();
-    const [head, tail] = JSON.stringify(validData(referralId)).split('Jane');
-    return { ...record, value: Buffer.concat([Buffer.from(`${head}`), NOT_UTF8, Buffer.from(`${tail}`)]) };
-  }],
-  ['body with an overlong encoding', 'invalid-encoding', () => {
-    const { record, referralId } = genuine();
-    const [head, tail] = JSON.stringify(validData(referralId)).split('Jane');
-    return { ...record, value: Buffer.concat([Buffer.from(`${head}`), OVERLONG_SLASH, Buffer.from(`${tail}`)]) };
-  }],
-  ['body with an encoded surrogate', 'invalid-encoding', () => {
-    const { record, referralId } = genuine();
-    const [head, tail] = JSON.stringify(validData(referralId)).split('Jane');
-    return { ...record, value: Buffer.concat([Buffer.from(`${head}`), SURROGATE, Buffer.from(`${tail}`)]) };
-  }],
-  ['ce_source not UTF-8', 'invalid-encoding', () => {
-    const { record, headers } = genuine();
-    return { ...record, headers: { ...headers, ce_source: Buffer.concat([Buffer.from('urn:'), NOT_UTF8]) } };
-  }],
-  ['another header not UTF-8', 'invalid-encoding', () => {
-    const { record, headers } = genuine();
-    return { ...record, headers: { ...headers, 'x-origin': NOT_UTF8 } };
-  }],
-  ['an earlier value of a repeated header not UTF-8', 'invalid-encoding', () => {
-    const { record, headers } = genuine();
-    return { ...record, headers: { ...headers, 'x-origin': [NOT_UTF8, Buffer.from('fine')] } };
-  }],
+  [
+    'no subject',
+    'invalid-envelope',
+    () => {
+      const { record, headers } = genuine();
+      const { ce_subject: _dropped, ...rest } = headers;
+      return { ...record, headers: rest };
+    },
+  ],
+  [
+    'body not UTF-8',
+    'invalid-encoding',
+    () => {
+      const { record, referralId } = genuine();
+      const [head, tail] = JSON.stringify(validData(referralId)).split('Jane');
+      return { ...record, value: Buffer.concat([Buffer.from(`${head}`), NOT_UTF8, Buffer.from(`${tail}`)]) };
+    },
+  ],
+  [
+    'body with an overlong encoding',
+    'invalid-encoding',
+    () => {
+      const { record, referralId } = genuine();
+      const [head, tail] = JSON.stringify(validData(referralId)).split('Jane');
+      return { ...record, value: Buffer.concat([Buffer.from(`${head}`), OVERLONG_SLASH, Buffer.from(`${tail}`)]) };
+    },
+  ],
+  [
+    'body with an encoded surrogate',
+    'invalid-encoding',
+    () => {
+      const { record, referralId } = genuine();
+      const [head, tail] = JSON.stringify(validData(referralId)).split('Jane');
+      return { ...record, value: Buffer.concat([Buffer.from(`${head}`), SURROGATE, Buffer.from(`${tail}`)]) };
+    },
+  ],
+  [
+    'ce_source not UTF-8',
+    'invalid-encoding',
+    () => {
+      const { record, headers } = genuine();
+      return { ...record, headers: { ...headers, ce_source: Buffer.concat([Buffer.from('urn:'), NOT_UTF8]) } };
+    },
+  ],
+  [
+    'another header not UTF-8',
+    'invalid-encoding',
+    () => {
+      const { record, headers } = genuine();
+      return { ...record, headers: { ...headers, 'x-origin': NOT_UTF8 } };
+    },
+  ],
+  [
+    'an earlier value of a repeated header not UTF-8',
+    'invalid-encoding',
+    () => {
+      const { record, headers } = genuine();
+      return { ...record, headers: { ...headers, 'x-origin': [NOT_UTF8, Buffer.from('fine')] } };
+    },
+  ],
   ['key not UTF-8', 'invalid-encoding', () => ({ ...genuine().record, key: NOT_UTF8 })],
-  ['body with a byte-order mark', 'invalid-envelope', () => {
-    const { record } = genuine();
-    return { ...record, value: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), record.value as Buffer]) };
-  }],
-  ['ce_source with a byte-order mark', 'invalid-envelope', () => {
-    const { record, headers } = genuine();
-    return { ...record, headers: { ...headers, ce_source: Buffer.from('\ufeffurn:sonet:test') } };
-  }],
-  ['ce_source with CR LF (header injection)', 'invalid-envelope', () => {
-    const { record, headers } = genuine();
-    return { ...record, headers: { ...headers, ce_source: Buffer.from('urn:sonet:test\r\nBcc: attacker@example.org') } };
-  }],
-  ['ce_source with a NUL', 'invalid-envelope', () => {
-    const { record, headers } = genuine();
-    return { ...record, headers: { ...headers, ce_source: Buffer.from('urn:sonet\u0000:test') } };
-  }],
-  ['an overlong ce_source', 'invalid-envelope', () => {
-    const { record, headers } = genuine();
-    return { ...record, headers: { ...headers, ce_source: Buffer.from(`urn:${'x'.repeat(100_000)}`) } };
-  }],
-  ['an overlong content-type', 'invalid-envelope', () => {
-    const { record, headers } = genuine();
-    return { ...record, headers: { ...headers, 'content-type': Buffer.from(`text/plain; note=${'Jane Doe '.repeat(10_000)}`) } };
-  }],
+  [
+    'body with a byte-order mark',
+    'invalid-envelope',
+    () => {
+      const { record } = genuine();
+      return { ...record, value: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), record.value as Buffer]) };
+    },
+  ],
+  [
+    'ce_source with a byte-order mark',
+    'invalid-envelope',
+    () => {
+      const { record, headers } = genuine();
+      return { ...record, headers: { ...headers, ce_source: Buffer.from('\ufeffurn:sonet:test') } };
+    },
+  ],
+  [
+    'ce_source with CR LF (header injection)',
+    'invalid-envelope',
+    () => {
+      const { record, headers } = genuine();
+      return { ...record, headers: { ...headers, ce_source: Buffer.from('urn:sonet:test\r\nBcc: attacker@example.org') } };
+    },
+  ],
+  [
+    'ce_source with a NUL',
+    'invalid-envelope',
+    () => {
+      const { record, headers } = genuine();
+      return { ...record, headers: { ...headers, ce_source: Buffer.from('urn:sonet\u0000:test') } };
+    },
+  ],
+  [
+    'an overlong ce_source',
+    'invalid-envelope',
+    () => {
+      const { record, headers } = genuine();
+      return { ...record, headers: { ...headers, ce_source: Buffer.from(`urn:${'x'.repeat(100_000)}`) } };
+    },
+  ],
+  [
+    'an overlong content-type',
+    'invalid-envelope',
+    () => {
+      const { record, headers } = genuine();
+      return { ...record, headers: { ...headers, 'content-type': Buffer.from(`text/plain; note=${'Jane Doe '.repeat(10_000)}`) } };
+    },
+  ],
 ];
 
 const expectCleanDlqHeaders = (dead: OutgoingRecord) => {
@@ -248,13 +324,19 @@ describe.each([perRecord, perBatch])('the inbox, $name,', (mode) => {
         throw new PermanentError(`cannot refer Jane Doe (NHS 9434765919, jane.doe@example.org)\r\nstack: ${'at somewhere\n'.repeat(500)}`);
       });
       expect(dead[0]!.message.headers['dlq-reason']).toBe('rejected');
-      expect(dead[0]!.message.headers['dlq-error']).toMatch(/^cannot refer \[redacted\] \(NHS \[redacted\], \[redacted\]\) stack: at somewhere at/);
+      expect(dead[0]!.message.headers['dlq-error']).toMatch(
+        /^cannot refer \[redacted\] \(NHS \[redacted\], \[redacted\]\) stack: at somewhere at/,
+      );
       expectCleanDlqHeaders(dead[0]!);
     });
 
     it('for a record that already carries dlq-* headers with newlines (a replayed dead letter)', async () => {
       const { record, headers } = genuine();
-      const replayed = { ...record, key: null, headers: { ...headers, 'dlq-error': Buffer.from('Jane Doe\r\nX: y'), 'dlq-note': Buffer.from('9434765919') } };
+      const replayed = {
+        ...record,
+        key: null,
+        headers: { ...headers, 'dlq-error': Buffer.from('Jane Doe\r\nX: y'), 'dlq-note': Buffer.from('9434765919') },
+      };
       const { dead } = await mode.run(replayed, true);
       expect(dead[0]!.message.headers['dlq-note']).toBeUndefined();
       expectCleanDlqHeaders(dead[0]!);

@@ -66,7 +66,10 @@ export class InboxPipeline {
    * The referral and encoding checks come before the skip, validation after it (as before: an unhandled type's data
    * is never validated).
    */
-  async accept(record: ReceivedRecord, wanted: (type: string) => boolean = () => true): Promise<AcceptedRecord | 'skipped' | 'dead-lettered'> {
+  async accept(
+    record: ReceivedRecord,
+    wanted: (type: string) => boolean = () => true,
+  ): Promise<AcceptedRecord | 'skipped' | 'dead-lettered'> {
     const read = admit(record);
     if (!read.ok) return this.deadLetter(record, { ...read.refusal, attempts: 0 });
     let envelope = read.admitted.envelope;
@@ -106,10 +109,20 @@ export class InboxPipeline {
    * One transaction: the inbox rows of every accepted record, then fn with the records that were new (the first
    * delivery of each new event id, in order; a batch may hold the same event twice). Throwing rolls it all back.
    */
-  async inTransaction<T>(accepted: readonly AcceptedRecord[], fn: (fresh: readonly AcceptedRecord[], em: EntityManager) => Promise<T>): Promise<T> {
+  async inTransaction<T>(
+    accepted: readonly AcceptedRecord[],
+    fn: (fresh: readonly AcceptedRecord[], em: EntityManager) => Promise<T>,
+  ): Promise<T> {
     return this.orm.em.fork().transactional(async (em) => {
       const values = accepted.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
-      const params = accepted.flatMap((a) => [this.options.consumer, a.envelope.id, a.envelope.type, a.record.topic, a.record.partition, a.record.offset]);
+      const params = accepted.flatMap((a) => [
+        this.options.consumer,
+        a.envelope.id,
+        a.envelope.type,
+        a.record.topic,
+        a.record.partition,
+        a.record.offset,
+      ]);
       const inserted = await em.execute<{ event_id: string }[]>(
         `insert into inbox (consumer, event_id, event_type, topic, partition, "offset") values ${values} on conflict do nothing returning event_id`,
         params,

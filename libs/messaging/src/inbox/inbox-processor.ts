@@ -36,7 +36,11 @@ export interface InboxProcessorOptions extends InboxPipelineOptions {
 export class InboxProcessor {
   private readonly pipeline: InboxPipeline;
 
-  constructor(orm: MikroORM, dlqPublisher: () => Promise<MessagePublisher>, private readonly options: InboxProcessorOptions) {
+  constructor(
+    orm: MikroORM,
+    dlqPublisher: () => Promise<MessagePublisher>,
+    private readonly options: InboxProcessorOptions,
+  ) {
     this.pipeline = new InboxPipeline(orm, dlqPublisher, options);
   }
 
@@ -75,7 +79,13 @@ export class InboxProcessor {
     return this.pipeline.inTransaction([accepted], async (fresh, em) => {
       if (fresh.length === 0) return 'duplicate';
       const { record } = accepted;
-      await handler(accepted.envelope, { em, topic: record.topic, partition: record.partition, offset: record.offset, headers: accepted.headers });
+      await handler(accepted.envelope, {
+        em,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        headers: accepted.headers,
+      });
       return 'processed';
     });
   }

@@ -1,4 +1,14 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer, type LogEntry, CompressionTypes } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Consumer,
+  type EachBatchPayload,
+  type KafkaMessage,
+  type Producer,
+  type LogEntry,
+  CompressionTypes,
+} from 'kafkajs';
 import type {
   BatchHandler,
   BatchOptions,
@@ -78,7 +88,11 @@ class KafkaSubscriber implements MessageSubscriber {
       for (let i = 0; i < batch.messages.length; i += size) {
         if (!isRunning() || isStale()) break;
         const chunk = batch.messages.slice(i, i + size);
-        await handler({ topic: batch.topic, partition: batch.partition, records: chunk.map((m) => toRecord(batch.topic, batch.partition, m)) });
+        await handler({
+          topic: batch.topic,
+          partition: batch.partition,
+          records: chunk.map((m) => toRecord(batch.topic, batch.partition, m)),
+        });
         const last = chunk[chunk.length - 1]!.offset;
         resolveOffset(last);
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
@@ -168,9 +182,7 @@ export class KafkaBroker implements MessageBroker {
   }
 
   /** Creates the topics that do not exist yet; existing ones are left as they are. Returns the names created. */
-  async ensureTopics(
-    topics: readonly { name: string; partitions: number; retentionMs: number }[],
-  ): Promise<string[]> {
+  async ensureTopics(topics: readonly { name: string; partitions: number; retentionMs: number }[]): Promise<string[]> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {

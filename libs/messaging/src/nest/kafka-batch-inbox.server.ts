@@ -31,7 +31,8 @@ export class KafkaBatchInboxServer extends InboxTransportBase<KafkaBatchInboxSer
     }
     const processor = new BatchInboxProcessor(this.orm, () => this.broker.publisher(), {
       ...this.processorSettings(),
-      handler: (items: readonly InboxBatchItem[], ctx: InboxBatchContext) => callNestHandler(nestHandler, items, new InboxBatchRpcContext([ctx])),
+      handler: (items: readonly InboxBatchItem[], ctx: InboxBatchContext) =>
+        callNestHandler(nestHandler, items, new InboxBatchRpcContext([ctx])),
     });
     this.report(
       this.subscribe().runBatches(

@@ -1,10 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import {
-  createEnvelope,
-  toWireMessage,
-  type EventDefinition,
-  type EventEnvelope,
-} from '@sonet/contracts';
+import { createEnvelope, toWireMessage, type EventDefinition, type EventEnvelope } from '@sonet/contracts';
 import type { z } from 'zod';
 import { currentTraceHeaders } from '../trace';
 

@@ -52,11 +52,17 @@ class FakeOutboxTable {
   }
 
   unpublishedIds(): string[] {
-    return this.rows.filter((r) => r.published_at === null).sort((a, b) => a.seq - b.seq).map((r) => r.id);
+    return this.rows
+      .filter((r) => r.published_at === null)
+      .sort((a, b) => a.seq - b.seq)
+      .map((r) => r.id);
   }
 
   publishedIds(): string[] {
-    return this.rows.filter((r) => r.published_at !== null).sort((a, b) => a.seq - b.seq).map((r) => r.id);
+    return this.rows
+      .filter((r) => r.published_at !== null)
+      .sort((a, b) => a.seq - b.seq)
+      .map((r) => r.id);
   }
 
   private async execute(sql: string, params: readonly unknown[] = [], inTransaction: boolean): Promise<unknown[]> {

@@ -15,7 +15,12 @@ export const baseConfigSchema = z.object({
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
-    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    ),
   PGHOST: z.string().default('127.0.0.1'),
   PGPORT: z.coerce.number().int().positive().default(5432),
   PGUSER: z.string().default('sonet'),

@@ -40,7 +40,13 @@ export class HealthController {
   @ApiProblems([503, 'A dependency does not answer (or the service is shutting down).'])
   ready(): Promise<HealthCheckResult> {
     return this.health.check(
-      this.probes.map((p) => () => this.indicators.check(p.name).attempt(() => p.check()).withTimeout(PROBE_TIMEOUT_MS)),
+      this.probes.map(
+        (p) => () =>
+          this.indicators
+            .check(p.name)
+            .attempt(() => p.check())
+            .withTimeout(PROBE_TIMEOUT_MS),
+      ),
     );
   }
 }

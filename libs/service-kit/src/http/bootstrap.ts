@@ -17,7 +17,10 @@ import { createOpenApiDocument } from './openapi';
 function answerFrameworkError(error: { code?: string; statusCode?: number }, _request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is not valid.';
-  void reply.status(status).header('content-type', 'application/problem+json').send({ type: problemType('bad-request'), title: 'Bad request', status, detail });
+  void reply
+    .status(status)
+    .header('content-type', 'application/problem+json')
+    .send({ type: problemType('bad-request'), title: 'Bad request', status, detail });
 }
 
 export interface ServiceBootstrapOptions {
@@ -64,18 +67,21 @@ const hasBody = (headers: Record<string, string | string[] | undefined>): boolea
  */
 export function configureHttpApp(app: NestFastifyApplication): void {
   app.useGlobalFilters(new ProblemDetailsFilter());
-  app.getHttpAdapter().getInstance().addHook('onRequest', async (request, reply) => {
-    if (!hasBody(request.headers)) return;
-    const type = request.headers['content-type'];
-    if (type && JSON_MEDIA_TYPE.test(type)) return;
-    // The media type is not echoed back: it is the caller's input.
-    const body: ProblemBody = {
-      type: problemType('unsupported-media-type'),
-      title: 'Unsupported media type',
-      status: 415,
-      detail: 'Request bodies must be JSON (Content-Type: application/json).',
-      instance: request.url.split('?')[0],
-    };
-    return reply.status(415).header('content-type', 'application/problem+json').header('accept-post', 'application/json').send(body);
-  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (request, reply) => {
+      if (!hasBody(request.headers)) return;
+      const type = request.headers['content-type'];
+      if (type && JSON_MEDIA_TYPE.test(type)) return;
+      // The media type is not echoed back: it is the caller's input.
+      const body: ProblemBody = {
+        type: problemType('unsupported-media-type'),
+        title: 'Unsupported media type',
+        status: 415,
+        detail: 'Request bodies must be JSON (Content-Type: application/json).',
+        instance: request.url.split('?')[0],
+      };
+      return reply.status(415).header('content-type', 'application/problem+json').header('accept-post', 'application/json').send(body);
+    });
 }

@@ -100,7 +100,11 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       [caller, key, fingerprint, now, new Date(now.getTime() + this.ttlMs)],
     );
     if (claimed.length > 0) return { kind: 'started' };
-    const [row] = await nativeQuery<Row>(em, `select fingerprint, state, status, headers, body from idempotency_key where caller = $1 and key = $2`, [caller, key]);
+    const [row] = await nativeQuery<Row>(
+      em,
+      `select fingerprint, state, status, headers, body from idempotency_key where caller = $1 and key = $2`,
+      [caller, key],
+    );
     // Gone between the two statements (expired, or released by a failed first request): claim it again.
     return row ? classify(row, fingerprint) : this.begin(caller, key, fingerprint, now);
   }
@@ -114,7 +118,10 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   }
 
   async release(caller: string, key: string): Promise<void> {
-    await nativeQuery(this.em.fork(), `delete from idempotency_key where caller = $1 and key = $2 and state = 'in-progress'`, [caller, key]);
+    await nativeQuery(this.em.fork(), `delete from idempotency_key where caller = $1 and key = $2 and state = 'in-progress'`, [
+      caller,
+      key,
+    ]);
   }
 }
 
@@ -133,7 +140,15 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     const t = now.getTime();
     const stale = row && (row.expiresAt <= t || (row.state === 'in-progress' && row.createdAt <= t - this.inProgressTimeoutMs));
     if (row && !stale) return classify(row, fingerprint);
-    this.rows.set(id, { fingerprint, state: 'in-progress', status: null, headers: null, body: null, createdAt: t, expiresAt: t + this.ttlMs });
+    this.rows.set(id, {
+      fingerprint,
+      state: 'in-progress',
+      status: null,
+      headers: null,
+      body: null,
+      createdAt: t,
+      expiresAt: t + this.ttlMs,
+    });
     return { kind: 'started' };
   }
 
@@ -165,7 +180,9 @@ const canonical = (v: unknown): string =>
       : (JSON.stringify(v) ?? 'null');
 
 const fingerprintOf = (request: FastifyRequest): string =>
-  createHash('sha256').update(`${request.method} ${request.url.split('?')[0]}\n${canonical(request.body ?? null)}`).digest('hex');
+  createHash('sha256')
+    .update(`${request.method} ${request.url.split('?')[0]}\n${canonical(request.body ?? null)}`)
+    .digest('hex');
 
 /** Who the key belongs to: the token's subject within its organisation (a key of one caller never answers another). */
 const callerOf = (request: FastifyRequest): string => {
@@ -173,7 +190,8 @@ const callerOf = (request: FastifyRequest): string => {
   return p ? `${p.organisation ?? ''}|${p.subject ?? ''}` : 'anonymous';
 };
 
-const problem = (slug: string, title: string, status: number, detail: string) => new Problem({ type: problemType(slug), title, status, detail });
+const problem = (slug: string, title: string, status: number, detail: string) =>
+  new Problem({ type: problemType(slug), title, status, detail });
 
 /** Applies Idempotency-Key to every POST of the app it is installed in (APP_INTERCEPTOR); other requests pass. */
 @Injectable()
@@ -193,7 +211,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     return from(this.run(request, context.switchToHttp().getResponse<FastifyReply>(), header, status, next));
   }
 
-  private async run(request: FastifyRequest, reply: FastifyReply, header: string | string[], status: number, next: CallHandler): Promise<unknown> {
+  private async run(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    header: string | string[],
+    status: number,
+    next: CallHandler,
+  ): Promise<unknown> {
     // The key is not echoed back: it is the caller's input.
     if (Array.isArray(header) || !KEY.test(header)) {
       throw validationProblem([{ name: 'Idempotency-Key', reason: 'one key of 1 to 255 printable ASCII characters, e.g. a UUID' }]);
@@ -202,10 +226,20 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const begun = await this.store.begin(caller, header, fingerprintOf(request));
     switch (begun.kind) {
       case 'mismatch':
-        throw problem('idempotency-key-reused', 'Idempotency key reused', 422, 'This Idempotency-Key was used for a different request; use a new key for a new request.');
+        throw problem(
+          'idempotency-key-reused',
+          'Idempotency key reused',
+          422,
+          'This Idempotency-Key was used for a different request; use a new key for a new request.',
+        );
       case 'in-progress':
         void reply.header('retry-after', '1');
-        throw problem('idempotency-key-in-progress', 'Request in progress', 409, 'A request with this Idempotency-Key is still being processed; retry shortly to get its answer.');
+        throw problem(
+          'idempotency-key-in-progress',
+          'Request in progress',
+          409,
+          'A request with this Idempotency-Key is still being processed; retry shortly to get its answer.',
+        );
       case 'replay':
         return this.replay(reply, begun.answer);
     }
@@ -233,9 +267,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   private headersOf(reply: FastifyReply): Record<string, string> {
-    return Object.fromEntries(REPLAYED_HEADERS.flatMap((name) => {
-      const v = reply.getHeader(name);
-      return v === undefined ? [] : [[name, String(v)]];
-    }));
+    return Object.fromEntries(
+      REPLAYED_HEADERS.flatMap((name) => {
+        const v = reply.getHeader(name);
+        return v === undefined ? [] : [[name, String(v)]];
+      }),
+    );
   }
 }

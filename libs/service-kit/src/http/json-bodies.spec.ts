@@ -28,7 +28,10 @@ describe('request bodies are JSON', () => {
   afterAll(() => app.close());
 
   const post = (headers: Record<string, string>, payload?: string) =>
-    app.getHttpAdapter().getInstance().inject({ method: 'POST', url: '/things', headers, ...(payload !== undefined ? { payload } : {}) });
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method: 'POST', url: '/things', headers, ...(payload !== undefined ? { payload } : {}) });
 
   it('accepts application/json, with or without a charset', async () => {
     for (const type of ['application/json', 'application/json; charset=utf-8']) {
@@ -56,7 +59,10 @@ describe('request bodies are JSON', () => {
   });
 
   it('answers 415 problem+json to a body without a Content-Type', async () => {
-    const res = await app.getHttpAdapter().getInstance().inject({ method: 'POST', url: '/things', payload: Buffer.from('{"a":1}') , headers: { 'content-type': '' } });
+    const res = await app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method: 'POST', url: '/things', payload: Buffer.from('{"a":1}'), headers: { 'content-type': '' } });
     expect(res.statusCode).toBe(415);
     expect(res.json()).toMatchObject({ status: 415 });
   });

@@ -29,8 +29,8 @@ export const problemDetailsSchema = z
     revision: z.int().optional().describe('409/412: the current revision (ETag).'),
     manifestVersion: z.int().optional().describe('412: the current manifest version.'),
     itemStatus: z.string().optional().describe('409: the status of the manifest item that cannot change.'),
-    referralSpecialty: z.string().optional().describe('422: the referral\'s specialty.'),
-    teamSpecialty: z.string().optional().describe('422: the chosen team\'s specialty.'),
+    referralSpecialty: z.string().optional().describe("422: the referral's specialty."),
+    teamSpecialty: z.string().optional().describe("422: the chosen team's specialty."),
   })
   .loose();
 
@@ -79,7 +79,11 @@ export function ApiProblems(...answers: ProblemAnswer[]): MethodDecorator & Clas
   return applyDecorators(
     ...answers.map((a) => {
       const [status, description] = typeof a === 'number' ? [a, PROBLEM_MEANINGS[a] ?? 'A problem.'] : a;
-      return ApiResponse({ status, description: `problem+json: ${description}`, content: { [PROBLEM_JSON]: { schema: { $ref: PROBLEM_REF } } } });
+      return ApiResponse({
+        status,
+        description: `problem+json: ${description}`,
+        content: { [PROBLEM_JSON]: { schema: { $ref: PROBLEM_REF } } },
+      });
     }),
   ) as MethodDecorator & ClassDecorator;
 }
@@ -91,7 +95,9 @@ export function ApiAnswer(
   description: string,
   options: { mediaType?: string; headers?: Record<string, { description: string }> } = {},
 ): MethodDecorator & ClassDecorator {
-  const headers = Object.fromEntries(Object.entries(options.headers ?? {}).map(([name, h]) => [name, { ...h, schema: { type: 'string' as const } }]));
+  const headers = Object.fromEntries(
+    Object.entries(options.headers ?? {}).map(([name, h]) => [name, { ...h, schema: { type: 'string' as const } }]),
+  );
   return ApiResponse({
     status,
     description,
@@ -102,7 +108,11 @@ export function ApiAnswer(
 
 /** Documents the JSON request body with its schema (what the endpoint parses it with). */
 export function ApiJsonBody(schema: z.ZodType, options: { required?: boolean; description?: string } = {}): MethodDecorator {
-  return ApiBody({ schema: openApiSchema(schema, 'input'), required: options.required ?? true, ...(options.description ? { description: options.description } : {}) });
+  return ApiBody({
+    schema: openApiSchema(schema, 'input'),
+    required: options.required ?? true,
+    ...(options.description ? { description: options.description } : {}),
+  });
 }
 
 /** Documents each query parameter of a zod object schema (what the endpoint parses its query with). */
@@ -110,14 +120,24 @@ export function ApiQueryParams(schema: z.ZodObject, descriptions: Record<string,
   const json = openApiSchema(schema, 'input') as { properties?: Record<string, SchemaObject>; required?: string[] };
   return applyDecorators(
     ...Object.entries(json.properties ?? {}).map(([name, s]) =>
-      ApiQuery({ name, required: (json.required ?? []).includes(name), schema: s, ...(descriptions[name] ? { description: descriptions[name] } : {}) }),
+      ApiQuery({
+        name,
+        required: (json.required ?? []).includes(name),
+        schema: s,
+        ...(descriptions[name] ? { description: descriptions[name] } : {}),
+      }),
     ),
   );
 }
 
 /** The service's OpenAPI document: bearer tokens, and the ProblemDetails schema the problem answers refer to. */
 export function createOpenApiDocument(app: INestApplication, info: { title: string; description: string; version: string }): OpenAPIObject {
-  const config = new DocumentBuilder().setTitle(info.title).setDescription(info.description).setVersion(info.version).addBearerAuth().build();
+  const config = new DocumentBuilder()
+    .setTitle(info.title)
+    .setDescription(info.description)
+    .setVersion(info.version)
+    .addBearerAuth()
+    .build();
   const document = SwaggerModule.createDocument(app, config);
   document.components ??= {};
   document.components.schemas = { ...document.components.schemas, [PROBLEM_DETAILS]: openApiSchema(problemDetailsSchema) };
@@ -131,7 +151,10 @@ export function createOpenApiDocument(app: INestApplication, info: { title: stri
 }
 
 type Operation = NonNullable<OpenAPIObject['paths'][string]['get']>;
-const problemResponse = (description: string) => ({ description: `problem+json: ${description}`, content: { [PROBLEM_JSON]: { schema: { $ref: PROBLEM_REF } } } });
+const problemResponse = (description: string) => ({
+  description: `problem+json: ${description}`,
+  content: { [PROBLEM_JSON]: { schema: { $ref: PROBLEM_REF } } },
+});
 
 /**
  * What every route can answer before its handler runs, whatever its decorators say: a path parameter that a handler
@@ -142,7 +165,8 @@ function documentFrameworkAnswers(path: string, op: Operation): void {
   const named = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] ?? '');
   const parameters = (op.parameters ??= []) as { name?: string; in?: string }[];
   for (const name of named) {
-    if (!parameters.some((p) => p.in === 'path' && p.name === name)) parameters.push({ name, in: 'path', required: true, schema: { type: 'string' } } as never);
+    if (!parameters.some((p) => p.in === 'path' && p.name === name))
+      parameters.push({ name, in: 'path', required: true, schema: { type: 'string' } } as never);
   }
   op.responses['400'] ??= problemResponse('The request URL is not valid (not percent-encoded UTF-8).');
   if (named.length > 0) op.responses['414'] ??= problemResponse('A path parameter is too long.');
@@ -153,11 +177,11 @@ type Writable<T> = T extends (...args: never[]) => unknown
   ? T
   : T extends number
     ? number
-  : T extends readonly (infer U)[]
-    ? Writable<U>[]
-    : T extends object
-      ? { -readonly [K in keyof T]: Writable<T[K]> }
-      : T;
+    : T extends readonly (infer U)[]
+      ? Writable<U>[]
+      : T extends object
+        ? { -readonly [K in keyof T]: Writable<T[K]> }
+        : T;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 /**
@@ -166,5 +190,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
  */
 export const documents =
   <View>() =>
-  <S extends z.ZodType>(schema: S & (Same<z.output<S>, Writable<View>> extends true ? unknown : { __answerSchemaDiffersFromType: View })): S =>
+  <S extends z.ZodType>(
+    schema: S & (Same<z.output<S>, Writable<View>> extends true ? unknown : { __answerSchemaDiffersFromType: View }),
+  ): S =>
     schema;

@@ -58,7 +58,7 @@ describe('ProblemDetailsFilter', () => {
     });
   });
 
-  it('sends a problem\'s headers (Retry-After) with it, not in its body', () => {
+  it("sends a problem's headers (Retry-After) with it, not in its body", () => {
     const { host, sent } = httpHost('/referrals/123/gp-decision');
     filter.catch(unavailableProblem('not started yet', { retryAfterSeconds: 2, extensions: { currentState: 'requested' } }), host);
     expect(sent.status).toBe(503);

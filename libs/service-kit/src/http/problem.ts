@@ -36,11 +36,9 @@ export interface InvalidParam {
 export const validationProblem = (invalidParams: InvalidParam[], detail = 'The request is not valid.') =>
   new Problem({ type: typeUri('validation'), title: 'Invalid request', status: 400, detail, 'invalid-params': invalidParams });
 
-export const notFoundProblem = (detail: string) =>
-  new Problem({ type: typeUri('not-found'), title: 'Not found', status: 404, detail });
+export const notFoundProblem = (detail: string) => new Problem({ type: typeUri('not-found'), title: 'Not found', status: 404, detail });
 
-export const forbiddenProblem = (detail: string) =>
-  new Problem({ type: typeUri('forbidden'), title: 'Forbidden', status: 403, detail });
+export const forbiddenProblem = (detail: string) => new Problem({ type: typeUri('forbidden'), title: 'Forbidden', status: 403, detail });
 
 export const conflictProblem = (detail: string, extensions: Record<string, unknown> = {}) =>
   new Problem({ type: typeUri('conflict'), title: 'Conflict', status: 409, detail, ...extensions });

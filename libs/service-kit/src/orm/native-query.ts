@@ -7,7 +7,8 @@ import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
  * arrive as PostgreSQL arrays (for `unnest($1::text[])`), Buffers as bytea, and a '?' in SQL is just a character.
  */
 export async function nativeQuery<T>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<T[]> {
-  const executor: Kysely<unknown> | Transaction<unknown> = em.getTransactionContext<Transaction<unknown>>() ?? em.getConnection().getClient<unknown>();
+  const executor: Kysely<unknown> | Transaction<unknown> =
+    em.getTransactionContext<Transaction<unknown>>() ?? em.getConnection().getClient<unknown>();
   const result = await executor.executeQuery<T>(CompiledQuery.raw(sql, [...params]));
   return [...result.rows];
 }

@@ -25,7 +25,9 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     return payloads.map((p) => {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-      const plain = Buffer.from(JSON.stringify({ metadata: encodeMap(p.metadata), data: p.data ? Buffer.from(p.data).toString('base64') : null }));
+      const plain = Buffer.from(
+        JSON.stringify({ metadata: encodeMap(p.metadata), data: p.data ? Buffer.from(p.data).toString('base64') : null }),
+      );
       const body = Buffer.concat([cipher.update(plain), cipher.final()]);
       return {
         metadata: {
@@ -62,7 +64,11 @@ const encodeMap = (m: Payload['metadata']): Record<string, string> =>
  * The payload key: TEMPORAL_PAYLOAD_KEY (base64) in production; in development a key file that is created once
  * (git-ignored), so a restarted worker can still read the histories it wrote.
  */
-export function loadPayloadKey(config: { NODE_ENV: string; TEMPORAL_PAYLOAD_KEY?: string | undefined; TEMPORAL_PAYLOAD_KEY_FILE: string }): Buffer {
+export function loadPayloadKey(config: {
+  NODE_ENV: string;
+  TEMPORAL_PAYLOAD_KEY?: string | undefined;
+  TEMPORAL_PAYLOAD_KEY_FILE: string;
+}): Buffer {
   if (config.TEMPORAL_PAYLOAD_KEY) return Buffer.from(config.TEMPORAL_PAYLOAD_KEY, 'base64');
   if (config.NODE_ENV === 'production') throw new Error('TEMPORAL_PAYLOAD_KEY is required in production');
   if (!existsSync(config.TEMPORAL_PAYLOAD_KEY_FILE)) {

@@ -26,7 +26,11 @@ export class TemporalClientModule {
           provide: TEMPORAL_CLIENT,
           useFactory: async () => {
             const connection = await Connection.connect({ address: options.address, connectTimeout: '5s' });
-            return new Client({ connection, namespace: options.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
+            return new Client({
+              connection,
+              namespace: options.namespace,
+              ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+            });
           },
         },
         { provide: TemporalConnectionCloser, inject: [TEMPORAL_CLIENT], useFactory: (c: Client) => new TemporalConnectionCloser(c) },

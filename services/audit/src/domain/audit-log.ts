@@ -94,7 +94,9 @@ export class AuditLog {
     const duplicates: string[] = [];
     const unique = drafts.filter((d) => (seen.has(d.eventId) ? (duplicates.push(d.eventId), false) : (seen.add(d.eventId), true)));
     const known = unique.length
-      ? await nativeQuery<{ event_id: string }>(em, 'select event_id from audit_event_id where event_id = any($1::uuid[])', [unique.map((d) => d.eventId)])
+      ? await nativeQuery<{ event_id: string }>(em, 'select event_id from audit_event_id where event_id = any($1::uuid[])', [
+          unique.map((d) => d.eventId),
+        ])
       : [];
     const knownIds = new Set(known.map((r) => r.event_id));
     const fresh = unique.filter((d) => (knownIds.has(d.eventId) ? (duplicates.push(d.eventId), false) : true));
@@ -155,7 +157,20 @@ export class AuditLog {
        select s, $2::timestamptz, e, t, sub, audit_instant(tm), a, o::text[], p, c, ph, h
        from unnest($1::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[])
          as r(s, e, t, sub, tm, a, o, p, c, ph, h)`,
-      [cols.seq, recordedAt, cols.eventId, cols.type, cols.subject, cols.time, cols.actor, cols.orgs, cols.patient, cols.canonical, cols.prev, cols.hash],
+      [
+        cols.seq,
+        recordedAt,
+        cols.eventId,
+        cols.type,
+        cols.subject,
+        cols.time,
+        cols.actor,
+        cols.orgs,
+        cols.patient,
+        cols.canonical,
+        cols.prev,
+        cols.hash,
+      ],
     );
     let checkpoint: Checkpoint | null = null;
     const lastCheckpoint = BigInt(head?.last_checkpoint ?? '0');
@@ -192,7 +207,11 @@ export class AuditLog {
     );
     if (inserted.length > 0) return cp;
     // One checkpoint per position: the one already there (e.g. a periodic one at a retention cut) serves.
-    const [existing] = await nativeQuery<CheckpointRow>(em, `select ${CHECKPOINT_COLUMNS} from audit_checkpoint where chain = $1 and seq = $2`, [cp.chain, cp.seq]);
+    const [existing] = await nativeQuery<CheckpointRow>(
+      em,
+      `select ${CHECKPOINT_COLUMNS} from audit_checkpoint where chain = $1 and seq = $2`,
+      [cp.chain, cp.seq],
+    );
     return toCheckpoint(existing!);
   }
 

@@ -19,7 +19,15 @@ const verify = (input: readonly MemoryRow[], options: Partial<ChainVerifierOptio
 describe('verifying the chain', () => {
   it('accepts an untouched chain and reports its head and checkpoints', () => {
     const report = verify(rows, { checkpoints: [checkpointAt(rows[4]!), checkpointAt(rows[9]!)] });
-    expect(report).toMatchObject({ ok: true, entries: 10, firstSeq: '1', lastSeq: '10', head: rows[9]!.hash.toString('hex'), checkpointsChecked: 2, firstBreak: null });
+    expect(report).toMatchObject({
+      ok: true,
+      entries: 10,
+      firstSeq: '1',
+      lastSeq: '10',
+      head: rows[9]!.hash.toString('hex'),
+      checkpointsChecked: 2,
+      firstBreak: null,
+    });
   });
 
   it('finds a changed entry at its sequence number', () => {
@@ -45,7 +53,8 @@ describe('verifying the chain', () => {
 
   describe('rows out of their place, each named as what happened to it', () => {
     const at = (...seqs: number[]) => seqs.map((s) => rows[s - 1]!);
-    const reasons = (input: readonly MemoryRow[], options: Partial<ChainVerifierOptions> = {}) => verify(input, options).breaks.map((b) => [b.seq, b.reason]);
+    const reasons = (input: readonly MemoryRow[], options: Partial<ChainVerifierOptions> = {}) =>
+      verify(input, options).breaks.map((b) => [b.seq, b.reason]);
 
     it.each<[string, number[], [string, string][]]>([
       ['two neighbours swapped', [1, 2, 3, 5, 4, 6, 7, 8, 9, 10], [['4', 'swapped']]],
@@ -62,7 +71,11 @@ describe('verifying the chain', () => {
     });
 
     it('reports the entries around a swap as unchanged: the chain is checked in its own order', () => {
-      expect(verify(at(1, 2, 3, 5, 4, 6, 7, 8, 9, 10), { checkpoints: [checkpointAt(rows[9]!)] })).toMatchObject({ entries: 10, head: rows[9]!.hash.toString('hex'), checkpointsChecked: 1 });
+      expect(verify(at(1, 2, 3, 5, 4, 6, 7, 8, 9, 10), { checkpoints: [checkpointAt(rows[9]!)] })).toMatchObject({
+        entries: 10,
+        head: rows[9]!.hash.toString('hex'),
+        checkpointsChecked: 1,
+      });
     });
 
     it('names entries shifted to other sequence numbers (the chain still links them) as renumbered, not missing', () => {
@@ -86,13 +99,23 @@ describe('verifying the chain', () => {
   });
 
   it('finds a rewritten history (every hash recomputed) through the signed checkpoint', () => {
-    const rewritten = [...rows.slice(0, 3), ...memoryChain(rows.slice(3).map((_, i) => draftOf(referral, { rewritten: i })), 4, rows[2]!.hash)];
+    const rewritten = [
+      ...rows.slice(0, 3),
+      ...memoryChain(
+        rows.slice(3).map((_, i) => draftOf(referral, { rewritten: i })),
+        4,
+        rows[2]!.hash,
+      ),
+    ];
     const report = verify(rewritten, { checkpoints: [checkpointAt(rows[7]!)] });
     expect(report.firstBreak).toMatchObject({ seq: '8', reason: 'checkpoint-mismatch' });
   });
 
   it('finds removed last entries through a checkpoint beyond the end', () => {
-    expect(verify(rows.slice(0, 7), { checkpoints: [checkpointAt(rows[9]!)] }).firstBreak).toMatchObject({ seq: '8', reason: 'tail-missing' });
+    expect(verify(rows.slice(0, 7), { checkpoints: [checkpointAt(rows[9]!)] }).firstBreak).toMatchObject({
+      seq: '8',
+      reason: 'tail-missing',
+    });
   });
 
   it('finds a checkpoint removed from the database through the checkpoint log outside it', () => {

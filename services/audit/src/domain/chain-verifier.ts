@@ -13,7 +13,12 @@ export interface ChainBreak {
     | 'moved'
     | 'reordered'
     | 'renumbered'
-    | 'prefix-missing' | 'tail-missing' | 'checkpoint-mismatch' | 'checkpoint-signature' | 'checkpoint-unknown-key' | 'checkpoint-missing-in-database';
+    | 'prefix-missing'
+    | 'tail-missing'
+    | 'checkpoint-mismatch'
+    | 'checkpoint-signature'
+    | 'checkpoint-unknown-key'
+    | 'checkpoint-missing-in-database';
   readonly detail: string;
 }
 
@@ -59,24 +64,34 @@ const MAX_RUNS = 64;
 
 /** A row held until the chain reaches it, laid out as feed() lays one out: prev_hash, hash, a spare byte, canonical. */
 const heldRow = (buf: Buffer, prevStart: number, hashStart: number, start: number, end: number): Buffer =>
-  Buffer.concat([buf.subarray(prevStart, prevStart + HASH_BYTES), buf.subarray(hashStart, hashStart + HASH_BYTES), Buffer.alloc(1), buf.subarray(start, end)]);
+  Buffer.concat([
+    buf.subarray(prevStart, prevStart + HASH_BYTES),
+    buf.subarray(hashStart, hashStart + HASH_BYTES),
+    Buffer.alloc(1),
+    buf.subarray(start, end),
+  ]);
 
 /**
  * The shape of one episode of disorder, from the seqs in the order they arrived (as runs of consecutive seqs): two
  * entries that changed places, one moved back or forward, or a wider reordering. Null when nothing is out of order.
  */
-export function disorderOf(runs: readonly (readonly [number, number])[]): Omit<ChainBreak, 'seq'> & { seq: number } | null {
+export function disorderOf(runs: readonly (readonly [number, number])[]): (Omit<ChainBreak, 'seq'> & { seq: number }) | null {
   if (runs.every((r, i) => i === 0 || r[0] > (runs[i - 1]?.[1] ?? -Infinity))) return null;
   const lo = Math.min(...runs.map((r) => r[0]));
   const hi = Math.max(...runs.map((r) => r[1]));
   const one = (r: readonly [number, number] | undefined, seq: number) => r !== undefined && r[0] === seq && r[1] === seq;
   const span = (r: readonly [number, number] | undefined, from: number, to: number) => r !== undefined && r[0] === from && r[1] === to;
   const [a, b, c] = runs;
-  if ((runs.length === 2 && hi === lo + 1 && one(a, hi) && one(b, lo)) || (runs.length === 3 && one(a, hi) && span(b, lo + 1, hi - 1) && one(c, lo))) {
+  if (
+    (runs.length === 2 && hi === lo + 1 && one(a, hi) && one(b, lo)) ||
+    (runs.length === 3 && one(a, hi) && span(b, lo + 1, hi - 1) && one(c, lo))
+  ) {
     return { seq: lo, reason: 'swapped', detail: `entries ${lo} and ${hi} have swapped places` };
   }
-  if (runs.length === 2 && span(a, lo + 1, hi) && one(b, lo)) return { seq: lo, reason: 'moved', detail: `entry ${lo} was moved: it comes after entry ${hi}` };
-  if (runs.length === 2 && one(a, hi) && span(b, lo, hi - 1)) return { seq: hi, reason: 'moved', detail: `entry ${hi} was moved: it comes before entry ${lo}` };
+  if (runs.length === 2 && span(a, lo + 1, hi) && one(b, lo))
+    return { seq: lo, reason: 'moved', detail: `entry ${lo} was moved: it comes after entry ${hi}` };
+  if (runs.length === 2 && one(a, hi) && span(b, lo, hi - 1))
+    return { seq: hi, reason: 'moved', detail: `entry ${hi} was moved: it comes before entry ${lo}` };
   return { seq: lo, reason: 'reordered', detail: `entries ${lo} to ${hi} are out of order` };
 }
 
@@ -123,7 +138,11 @@ export class ChainVerifier {
         });
       }
       if (c.source === 'external' && !this.dbSeqs.has(c.cp.seq)) {
-        this.fail({ seq: c.cp.seq, reason: 'checkpoint-missing-in-database', detail: `the checkpoint log has a checkpoint at seq ${c.cp.seq} that the database no longer holds` });
+        this.fail({
+          seq: c.cp.seq,
+          reason: 'checkpoint-missing-in-database',
+          detail: `the checkpoint log has a checkpoint at seq ${c.cp.seq} that the database no longer holds`,
+        });
       }
     }
   }
@@ -166,7 +185,11 @@ export class ChainVerifier {
     if (seq < this.expected) {
       const missing = this.declaredMissing.get(seq);
       if (missing) {
-        const moved: ChainBreak = { seq: String(seq), reason: 'moved', detail: `entry ${seq} was moved: it comes after entry ${this.last}, too far from its place to be checked in the chain` };
+        const moved: ChainBreak = {
+          seq: String(seq),
+          reason: 'moved',
+          detail: `entry ${seq} was moved: it comes after entry ${this.last}, too far from its place to be checked in the chain`,
+        };
         const at = this.breaks.indexOf(missing);
         // A gap of one entry that turned up is no gap at all; in a wider gap the others are still missing.
         if (at >= 0 && missing.seq === String(seq) && !this.declaredMissing.has(seq + 1)) this.breaks[at] = moved;
@@ -238,7 +261,13 @@ export class ChainVerifier {
     const prevMatches = folder.headEquals(buf, prevStart);
     folder.leafInPlace(buf, start, end);
     if (!prevMatches || !folder.headEquals(buf, hashStart)) {
-      this.fail({ seq: String(seq), reason: 'changed', detail: prevMatches ? `entry ${seq} does not hash to its stored hash: it was changed` : `entry ${seq} does not follow the entry before it` });
+      this.fail({
+        seq: String(seq),
+        reason: 'changed',
+        detail: prevMatches
+          ? `entry ${seq} does not hash to its stored hash: it was changed`
+          : `entry ${seq} does not follow the entry before it`,
+      });
       folder.resetTo(buf, hashStart);
     }
     if (this.cursor < this.due.length && this.due[this.cursor]!.seq <= seq) this.checkpointsAt(seq, folder);
@@ -268,7 +297,11 @@ export class ChainVerifier {
     while (this.early.size > 0) this.giveUpWaiting();
     if (this.folder === undefined && this.due.length > 0) {
       const c = this.due[0]!;
-      this.fail({ seq: String(this.options.startAfter ? Number(this.options.startAfter.seq) + 1 : 1), reason: 'tail-missing', detail: `the log is empty but a checkpoint covers seq ${c.cp.seq}` });
+      this.fail({
+        seq: String(this.options.startAfter ? Number(this.options.startAfter.seq) + 1 : 1),
+        reason: 'tail-missing',
+        detail: `the log is empty but a checkpoint covers seq ${c.cp.seq}`,
+      });
     }
     for (; this.cursor < this.due.length; this.cursor++) {
       const c = this.due[this.cursor]!;
@@ -318,7 +351,11 @@ export class ChainVerifier {
         this.folder = new ChainFolder(Buffer.from(cp.head, 'hex'));
       } else {
         const unanchored = declared ? ' and no valid signed checkpoint anchors the rest' : ' and no retention run accounts for them';
-        this.fail({ seq: '1', reason: 'prefix-missing', detail: `the log starts at seq ${seq}: entries 1 to ${seq - 1} are missing${unanchored}` });
+        this.fail({
+          seq: '1',
+          reason: 'prefix-missing',
+          detail: `the log starts at seq ${seq}: entries 1 to ${seq - 1} are missing${unanchored}`,
+        });
         // Go on from what the first row says it follows, to find any later, independent break.
         this.folder = new ChainFolder(storedPrev);
       }

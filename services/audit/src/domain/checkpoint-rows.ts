@@ -33,7 +33,10 @@ export interface StoredCheckpoint {
 
 export const checkpointQuery = (where = '') => `select ${CHECKPOINT_COLUMNS} from audit_checkpoint where chain = $1 ${where} order by seq`;
 
-export const toStoredCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({ checkpoint: toCheckpoint(r), entryRecordedAt: new Date(r.entry_recorded_at) });
+export const toStoredCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
+  checkpoint: toCheckpoint(r),
+  entryRecordedAt: new Date(r.entry_recorded_at),
+});
 
 export async function checkpointsOfClient(client: Client, chain: string, where = '', params: unknown[] = []): Promise<StoredCheckpoint[]> {
   return (await client.query<CheckpointRow>(checkpointQuery(where), [chain, ...params])).rows.map(toStoredCheckpoint);

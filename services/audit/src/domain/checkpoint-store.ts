@@ -5,7 +5,12 @@ import { checkpointQuery, checkpointsOfClient, toStoredCheckpoint, type Checkpoi
 
 export { CHECKPOINT_COLUMNS, toCheckpoint, type CheckpointRow, type StoredCheckpoint } from './checkpoint-rows';
 
-export async function checkpointsOf(db: EntityManager | Client, chain: string, where = '', params: unknown[] = []): Promise<StoredCheckpoint[]> {
+export async function checkpointsOf(
+  db: EntityManager | Client,
+  chain: string,
+  where = '',
+  params: unknown[] = [],
+): Promise<StoredCheckpoint[]> {
   if (!('getConnection' in db)) return checkpointsOfClient(db, chain, where, params);
   return (await nativeQuery<CheckpointRow>(db, checkpointQuery(where), [chain, ...params])).map(toStoredCheckpoint);
 }

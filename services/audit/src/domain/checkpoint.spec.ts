@@ -10,14 +10,22 @@ describe('signed checkpoints', () => {
   const cp = signer.sign('sonet-audit', '1000', head, 'periodic', new Date('2026-11-25T10:00:00.000Z'));
 
   it('signs (chain, sequence, head hash, time) with Ed25519 and names the key', () => {
-    expect(cp).toMatchObject({ chain: 'sonet-audit', seq: '1000', head: head.toString('hex'), signedAt: '2026-11-25T10:00:00.000Z', kind: 'periodic' });
+    expect(cp).toMatchObject({
+      chain: 'sonet-audit',
+      seq: '1000',
+      head: head.toString('hex'),
+      signedAt: '2026-11-25T10:00:00.000Z',
+      kind: 'periodic',
+    });
     expect(cp.keyId).toBe(keyIdOf(signer.publicKey));
     expect(Buffer.from(cp.signature, 'base64')).toHaveLength(64);
     expect(keyring.check(cp)).toBe('valid');
   });
 
   it('signs a message that starts with its own domain, unlike any hash input of the chain', () => {
-    expect(checkpointMessage(cp).toString('utf8')).toBe(`sonet.audit.checkpoint/1\nsonet-audit\n1000\n${head.toString('hex')}\n2026-11-25T10:00:00.000Z\n`);
+    expect(checkpointMessage(cp).toString('utf8')).toBe(
+      `sonet.audit.checkpoint/1\nsonet-audit\n1000\n${head.toString('hex')}\n2026-11-25T10:00:00.000Z\n`,
+    );
   });
 
   it.each<[string, Partial<Checkpoint>]>([

@@ -32,7 +32,10 @@ export const checkpointMessage = (c: Pick<Checkpoint, 'chain' | 'seq' | 'head' |
   Buffer.from(`${DOMAIN}\n${c.chain}\n${c.seq}\n${c.head}\n${c.signedAt}\n`, 'utf8');
 
 /** Key id: the first 16 hex digits of SHA-256 over the public key's SPKI DER. */
-export const keyIdOf = (publicKey: KeyObject): string => sha256(publicKey.export({ format: 'der', type: 'spki' })).toString('hex').slice(0, 16);
+export const keyIdOf = (publicKey: KeyObject): string =>
+  sha256(publicKey.export({ format: 'der', type: 'spki' }))
+    .toString('hex')
+    .slice(0, 16);
 
 export class CheckpointSigner {
   readonly publicKey: KeyObject;
@@ -98,7 +101,10 @@ export class CheckpointKeyring {
   }
 
   /** 'valid', or why not, for a statement signed with signStatement. */
-  checkStatement(message: Buffer, signed: { readonly keyId: string; readonly signature: string }): 'valid' | 'unknown-key' | 'bad-signature' {
+  checkStatement(
+    message: Buffer,
+    signed: { readonly keyId: string; readonly signature: string },
+  ): 'valid' | 'unknown-key' | 'bad-signature' {
     const key = this.keys.get(signed.keyId);
     if (!key) return 'unknown-key';
     let ok = false;

@@ -41,7 +41,14 @@ export interface EntryDocument {
   readonly seq: string;
   /** When the log recorded it (database clock, ms). */
   readonly recordedAt: string;
-  readonly event: { readonly id: string; readonly type: string; readonly source: string; readonly subject: string; readonly time: string; readonly data: unknown };
+  readonly event: {
+    readonly id: string;
+    readonly type: string;
+    readonly source: string;
+    readonly subject: string;
+    readonly time: string;
+    readonly data: unknown;
+  };
   /** Every header as received but the five ce_* attributes already in `event`. */
   readonly headers: AuditHeaders;
   readonly received: { readonly topic: string; readonly partition: number; readonly offset: string };
@@ -101,7 +108,14 @@ export function buildEntry(draft: AuditEntryDraft, seq: bigint, recordedAt: Date
     format: ENTRY_FORMAT,
     seq: seq.toString(),
     recordedAt: recordedAt.toISOString(),
-    event: { id: draft.eventId, type: draft.eventType, source: draft.source, subject: draft.subject, time: draft.eventTime, data: guarded.data },
+    event: {
+      id: draft.eventId,
+      type: draft.eventType,
+      source: draft.source,
+      subject: draft.subject,
+      time: draft.eventTime,
+      data: guarded.data,
+    },
     headers,
     received: { topic: draft.topic, partition: draft.partition, offset: draft.kafkaOffset },
     payloadSha256: sha256(draft.payload).toString('hex'),

@@ -12,7 +12,17 @@ const other = randomUUID();
 // Entries 1..8: the referral's are 2, 5 and 8; checkpoints at 4 and 8.
 const rows = memoryChain(
   [other, mine, other, other, mine, other, other, mine].map((s, i) =>
-    draftOf(s, s === mine && i === 1 ? { patient: { nhsNumber: '9434765919' } } : { actor: { subject: 'dr-who', role: 'clinician', organisation: 'RJ1' }, purpose: 'direct-care', resource: { service: 'referral', kind: 'referral', action: 'read' } }, s === mine && i === 1 ? 'referral.requested.v1' : 'access.recorded.v1'),
+    draftOf(
+      s,
+      s === mine && i === 1
+        ? { patient: { nhsNumber: '9434765919' } }
+        : {
+            actor: { subject: 'dr-who', role: 'clinician', organisation: 'RJ1' },
+            purpose: 'direct-care',
+            resource: { service: 'referral', kind: 'referral', action: 'read' },
+          },
+      s === mine && i === 1 ? 'referral.requested.v1' : 'access.recorded.v1',
+    ),
   ),
 );
 const cp4 = signer.sign('sonet-audit', '4', rows[3]!.hash, 'periodic');
@@ -30,7 +40,9 @@ const pack: EvidencePack = sealPack(
     referralId: mine,
     exportedAt: '2026-11-25T12:00:00.000Z',
     publicKeyPem: signer.publicKeyPem(),
-    entries: rows.filter((r) => JSON.parse(r.canonical).event.subject === mine).map((r) => ({ seq: String(r.seq), hash: r.hash.toString('hex'), canonical: r.canonical })),
+    entries: rows
+      .filter((r) => JSON.parse(r.canonical).event.subject === mine)
+      .map((r) => ({ seq: String(r.seq), hash: r.hash.toString('hex'), canonical: r.canonical })),
     proof: [segment(2, 4, cp4), segment(5, 8, cp8)],
   },
   signer,
@@ -46,7 +58,8 @@ describe('an evidence pack, checked offline', () => {
 
   it('carries only digests of the other referrals’ entries, never their content', () => {
     const text = toNdjson(pack);
-    for (const r of rows.filter((x) => JSON.parse(x.canonical).event.subject === other)) expect(text).not.toContain(JSON.parse(r.canonical).event.id);
+    for (const r of rows.filter((x) => JSON.parse(x.canonical).event.subject === other))
+      expect(text).not.toContain(JSON.parse(r.canonical).event.id);
   });
 
   it('survives NDJSON and a FHIR bundle round trip', () => {
@@ -55,7 +68,10 @@ describe('an evidence pack, checked offline', () => {
   });
 
   it('finds a changed entry', () => {
-    const changed = { ...pack, entries: pack.entries.map((e) => (e.seq === '5' ? { ...e, canonical: e.canonical.replace('dr-who', 'dr-no') } : e)) };
+    const changed = {
+      ...pack,
+      entries: pack.entries.map((e) => (e.seq === '5' ? { ...e, canonical: e.canonical.replace('dr-who', 'dr-no') } : e)),
+    };
     expect(verifyEvidence(changed, keyring).problems).toContain('entry 5 was changed: its digest is not the one in the chain');
   });
 
@@ -78,17 +94,37 @@ describe('an evidence pack, checked for completeness against its seal', () => {
   // Every fault is a proof-valid pack: each remaining entry is still in the chain, so only the seal can tell.
   it.each<[string, () => EvidencePack, string | RegExp]>([
     ['an entry removed from the middle', () => withEntries([e2, e8]), 'entry 5 was removed'],
-    ['the tail truncated', () => withEntries([e2, e5]), 'the pack is truncated: entries 8 are missing at the end (it ends at 5 but was sealed up to 8)'],
+    [
+      'the tail truncated',
+      () => withEntries([e2, e5]),
+      'the pack is truncated: entries 8 are missing at the end (it ends at 5 but was sealed up to 8)',
+    ],
     ['the head cut off', () => withEntries([e5, e8]), 'the pack lost its first entries: 2 (it starts at 5 but was sealed from 2)'],
     ['every entry removed', () => withEntries([]), 'every entry was removed: the pack was sealed with 3'],
     ['an entry duplicated', () => withEntries([e2, e5, e5, e8]), 'entry 5 is duplicated: it appears 2 times'],
     ['two entries swapped', () => withEntries([e2, e8, e5]), 'entries 5 and 8 swapped places'],
-    ['the entries rotated', () => withEntries([e5, e8, e2]), 'the entries are reordered: 5 stands where 2 belongs (3 entries out of place)'],
+    [
+      'the entries rotated',
+      () => withEntries([e5, e8, e2]),
+      'the entries are reordered: 5 stands where 2 belongs (3 entries out of place)',
+    ],
     ['an entry count claim changed', () => withSeal({ entryCount: 4 }), 'the pack claims 4 entries but its sealed list has 3'],
     ['a range claim changed', () => withSeal({ lastSeq: '9' }), 'the pack claims the range 2..9 but its sealed list runs 2..8'],
-    ['the sealed list shortened with its claims, to hide a removal', () => withSeal({ entryCount: 2, seqs: ['2', '8'], lastSeq: '8' }), 'entry 5 was added: it is not among the entries the pack was sealed with'],
-    ['the seal signature tampered with', () => withSeal({ signature: Buffer.alloc(64, 7).toString('base64') }), 'the pack seal does not hold (bad-signature): its claims or entry list were changed after export, or another key sealed it'],
-    ['the seal made with another key', () => sealPack(pack, new CheckpointSigner(generateKeyPairSync('ed25519').privateKey)), /^the pack seal does not hold \(unknown-key\)/],
+    [
+      'the sealed list shortened with its claims, to hide a removal',
+      () => withSeal({ entryCount: 2, seqs: ['2', '8'], lastSeq: '8' }),
+      'entry 5 was added: it is not among the entries the pack was sealed with',
+    ],
+    [
+      'the seal signature tampered with',
+      () => withSeal({ signature: Buffer.alloc(64, 7).toString('base64') }),
+      'the pack seal does not hold (bad-signature): its claims or entry list were changed after export, or another key sealed it',
+    ],
+    [
+      'the seal made with another key',
+      () => sealPack(pack, new CheckpointSigner(generateKeyPairSync('ed25519').privateKey)),
+      /^the pack seal does not hold \(unknown-key\)/,
+    ],
     ['a sealed entry outside the proof', () => ({ ...pack, proof: [pack.proof[1]!] }), 'sealed entry 2 is not covered by the chain proof'],
   ])('reports %s with its own reason', (_what, tamper, reason) => {
     const check = verifyEvidence(tamper(), keyring);
@@ -119,8 +155,15 @@ describe('an evidence pack, checked for completeness against its seal', () => {
     });
 
     it('has its entries checked when the auditor accepts that, marked unsealed', () => {
-      expect(verifyEvidence(fromNdjson(toNdjson(unsealed)), keyring, { acceptUnsealed: true })).toMatchObject({ ok: true, completeness: 'unsealed' });
-      expect(verifyEvidence({ ...unsealed, entries: [e2, { ...e5, canonical: e5.canonical.replace('dr-who', 'dr-no') }] }, keyring, { acceptUnsealed: true }).ok).toBe(false);
+      expect(verifyEvidence(fromNdjson(toNdjson(unsealed)), keyring, { acceptUnsealed: true })).toMatchObject({
+        ok: true,
+        completeness: 'unsealed',
+      });
+      expect(
+        verifyEvidence({ ...unsealed, entries: [e2, { ...e5, canonical: e5.canonical.replace('dr-who', 'dr-no') }] }, keyring, {
+          acceptUnsealed: true,
+        }).ok,
+      ).toBe(false);
     });
   });
 });
@@ -144,8 +187,14 @@ describe('the FHIR R4 bundle (IHE BALP)', () => {
       outcome: '0',
       purposeOfEvent: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' }] }],
     });
-    expect(read.agent).toEqual(expect.arrayContaining([expect.objectContaining({ requestor: true, who: { identifier: { system: 'urn:sonet:principal', value: 'dr-who' } } })]));
-    expect(read.entity).toEqual(expect.arrayContaining([expect.objectContaining({ role: expect.objectContaining({ code: '1', display: 'Patient' }) })]));
+    expect(read.agent).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ requestor: true, who: { identifier: { system: 'urn:sonet:principal', value: 'dr-who' } } }),
+      ]),
+    );
+    expect(read.entity).toEqual(
+      expect.arrayContaining([expect.objectContaining({ role: expect.objectContaining({ code: '1', display: 'Patient' }) })]),
+    );
   });
 
   it('names the patient by keyed digest only', () => {

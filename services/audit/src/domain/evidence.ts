@@ -78,16 +78,36 @@ const digestOfEntries = (entries: readonly Pick<EvidenceEntry, 'seq' | 'hash'>[]
   sha256(Buffer.from(entries.map((e) => `${e.seq} ${e.hash}\n`).join(''), 'utf8')).toString('hex');
 
 /** The signed bytes of a seal: a domain string no checkpoint starts with, then the pack's identity and claims. */
-export const sealMessage = (pack: Pick<EvidencePack, 'chain' | 'referralId' | 'exportedAt'>, seal: Omit<PackSeal, 'keyId' | 'signature'>): Buffer =>
+export const sealMessage = (
+  pack: Pick<EvidencePack, 'chain' | 'referralId' | 'exportedAt'>,
+  seal: Omit<PackSeal, 'keyId' | 'signature'>,
+): Buffer =>
   Buffer.from(
-    [SEAL_DOMAIN, pack.chain, pack.referralId, pack.exportedAt, seal.entryCount, seal.firstSeq ?? '', seal.lastSeq ?? '', seal.seqs.join(','), seal.entriesDigest, ''].join('\n'),
+    [
+      SEAL_DOMAIN,
+      pack.chain,
+      pack.referralId,
+      pack.exportedAt,
+      seal.entryCount,
+      seal.firstSeq ?? '',
+      seal.lastSeq ?? '',
+      seal.seqs.join(','),
+      seal.entriesDigest,
+      '',
+    ].join('\n'),
     'utf8',
   );
 
 /** Seals a pack as exported: its entries, in order, are the whole of what it claims. */
 export function sealPack(pack: Omit<EvidencePack, 'seal' | 'format'>, signer: CheckpointSigner): EvidencePack {
   const seqs = pack.entries.map((e) => e.seq);
-  const claims = { entryCount: seqs.length, firstSeq: seqs[0] ?? null, lastSeq: seqs[seqs.length - 1] ?? null, seqs, entriesDigest: digestOfEntries(pack.entries) };
+  const claims = {
+    entryCount: seqs.length,
+    firstSeq: seqs[0] ?? null,
+    lastSeq: seqs[seqs.length - 1] ?? null,
+    seqs,
+    entriesDigest: digestOfEntries(pack.entries),
+  };
   return { ...pack, format: EVIDENCE_FORMAT, seal: { ...claims, ...signer.signStatement(sealMessage(pack, claims)) } };
 }
 
@@ -118,19 +138,27 @@ export function verifyEvidence(pack: EvidencePack, keyring: CheckpointKeyring, o
       const entry = bySeq.get(seq);
       if (entry) {
         covered.add(seq);
-        if (entryDigest(Buffer.from(entry.canonical, 'utf8')).toString('hex') !== d) problems.push(`entry ${seq} was changed: its digest is not the one in the chain`);
+        if (entryDigest(Buffer.from(entry.canonical, 'utf8')).toString('hex') !== d)
+          problems.push(`entry ${seq} was changed: its digest is not the one in the chain`);
         if (parseEntry(entry.canonical).seq !== seq) problems.push(`entry ${seq} says it is at another position`);
       }
       const head = folder.digest(Buffer.from(d, 'hex'));
       if (entry && head.toString('hex') !== entry.hash) problems.push(`entry ${seq}: its hash does not follow from the chain`);
     });
-    if (folder.head.toString('hex') !== s.checkpoint.head) problems.push(`segment ${s.fromSeq}..${s.toSeq} does not lead to the signed checkpoint at seq ${s.toSeq}`);
+    if (folder.head.toString('hex') !== s.checkpoint.head)
+      problems.push(`segment ${s.fromSeq}..${s.toSeq} does not lead to the signed checkpoint at seq ${s.toSeq}`);
   }
   for (const e of pack.entries) {
     if (!covered.has(e.seq)) problems.push(`entry ${e.seq} is not covered by the proof`);
     else if (parseEntry(e.canonical).event.subject !== pack.referralId) problems.push(`entry ${e.seq} is about another referral`);
   }
-  return { ok: problems.length === 0, entries: pack.entries.length, segments: pack.proof.length, completeness: pack.seal ? 'sealed' : 'unsealed', problems };
+  return {
+    ok: problems.length === 0,
+    entries: pack.entries.length,
+    segments: pack.proof.length,
+    completeness: pack.seal ? 'sealed' : 'unsealed',
+    problems,
+  };
 }
 
 /** Why the pack is not the whole, ordered set of entries it was sealed with (each fault in words of its own). */
@@ -139,14 +167,25 @@ function completenessProblems(pack: EvidencePack, keyring: CheckpointKeyring, op
   if (!seal) {
     return options.acceptUnsealed
       ? []
-      : [`the pack predates completeness seals (${pack.format}, before ADR 0011): removed entries cannot be detected in it; export it again (or check its entries alone with --accept-unsealed)`];
+      : [
+          `the pack predates completeness seals (${pack.format}, before ADR 0011): removed entries cannot be detected in it; export it again (or check its entries alone with --accept-unsealed)`,
+        ];
   }
   const problems: string[] = [];
   const sig = keyring.checkStatement(sealMessage(pack, seal), seal);
-  if (sig !== 'valid') problems.push(`the pack seal does not hold (${sig}): its claims or entry list were changed after export, or another key sealed it`);
-  problems.push(...claimProblems(seal), ...entryListProblems(pack.entries.map((e) => e.seq), seal.seqs));
-  if (pack.entries.length !== seal.entryCount) problems.push(`the pack holds ${pack.entries.length} entries, not the ${seal.entryCount} it was exported with`);
-  if (problems.length === 0 && digestOfEntries(pack.entries) !== seal.entriesDigest) problems.push('the entries’ hashes are not the ones the pack was sealed with');
+  if (sig !== 'valid')
+    problems.push(`the pack seal does not hold (${sig}): its claims or entry list were changed after export, or another key sealed it`);
+  problems.push(
+    ...claimProblems(seal),
+    ...entryListProblems(
+      pack.entries.map((e) => e.seq),
+      seal.seqs,
+    ),
+  );
+  if (pack.entries.length !== seal.entryCount)
+    problems.push(`the pack holds ${pack.entries.length} entries, not the ${seal.entryCount} it was exported with`);
+  if (problems.length === 0 && digestOfEntries(pack.entries) !== seal.entriesDigest)
+    problems.push('the entries’ hashes are not the ones the pack was sealed with');
   problems.push(...rangeProofProblems(seal, pack.proof));
   return problems;
 }
@@ -154,11 +193,14 @@ function completenessProblems(pack: EvidencePack, keyring: CheckpointKeyring, op
 /** The count and range claims against the sealed list of seqs they summarise. */
 function claimProblems(seal: PackSeal): string[] {
   const problems: string[] = [];
-  if (seal.entryCount !== seal.seqs.length) problems.push(`the pack claims ${seal.entryCount} entries but its sealed list has ${seal.seqs.length}`);
+  if (seal.entryCount !== seal.seqs.length)
+    problems.push(`the pack claims ${seal.entryCount} entries but its sealed list has ${seal.seqs.length}`);
   const first = seal.seqs[0] ?? null;
   const last = seal.seqs[seal.seqs.length - 1] ?? null;
   if (seal.firstSeq !== first || seal.lastSeq !== last) {
-    problems.push(`the pack claims the range ${seal.firstSeq ?? '-'}..${seal.lastSeq ?? '-'} but its sealed list runs ${first ?? '-'}..${last ?? '-'}`);
+    problems.push(
+      `the pack claims the range ${seal.firstSeq ?? '-'}..${seal.lastSeq ?? '-'} but its sealed list runs ${first ?? '-'}..${last ?? '-'}`,
+    );
   }
   return problems;
 }
@@ -178,7 +220,10 @@ export function entryListProblems(actual: readonly string[], sealed: readonly st
   const lastPresent = present.lastIndexOf(true);
   const missing = (from: number, to: number) => sealed.slice(from, to).filter((_, i) => !present[from + i]);
   if (firstPresent === -1 && sealed.length > 0) problems.push(`every entry was removed: the pack was sealed with ${sealed.length}`);
-  if (firstPresent > 0) problems.push(`the pack lost its first entries: ${missing(0, firstPresent).join(', ')} (it starts at ${sealed[firstPresent]} but was sealed from ${sealed[0]})`);
+  if (firstPresent > 0)
+    problems.push(
+      `the pack lost its first entries: ${missing(0, firstPresent).join(', ')} (it starts at ${sealed[firstPresent]} but was sealed from ${sealed[0]})`,
+    );
   if (firstPresent !== -1) {
     for (const seq of missing(firstPresent, lastPresent)) problems.push(`entry ${seq} was removed`);
   }
@@ -188,7 +233,12 @@ export function entryListProblems(actual: readonly string[], sealed: readonly st
         `(it ends at ${sealed[lastPresent]} but was sealed up to ${sealed[sealed.length - 1]})`,
     );
   }
-  problems.push(...orderProblems([...new Set(actual)].filter((seq) => expected.has(seq)), sealed.filter((_, i) => present[i])));
+  problems.push(
+    ...orderProblems(
+      [...new Set(actual)].filter((seq) => expected.has(seq)),
+      sealed.filter((_, i) => present[i]),
+    ),
+  );
   return problems;
 }
 
@@ -197,7 +247,8 @@ function orderProblems(actual: readonly string[], sealed: readonly string[]): st
   const wrong = actual.map((seq, i) => (seq === sealed[i] ? -1 : i)).filter((i) => i >= 0);
   if (wrong.length === 0) return [];
   const [i, j] = wrong as [number, number];
-  if (wrong.length === 2 && actual[i] === sealed[j] && actual[j] === sealed[i]) return [`entries ${sealed[i]} and ${sealed[j]} swapped places`];
+  if (wrong.length === 2 && actual[i] === sealed[j] && actual[j] === sealed[i])
+    return [`entries ${sealed[i]} and ${sealed[j]} swapped places`];
   return [`the entries are reordered: ${actual[i]} stands where ${sealed[i]} belongs (${wrong.length} entries out of place)`];
 }
 
@@ -205,7 +256,9 @@ function orderProblems(actual: readonly string[], sealed: readonly string[]): st
 function rangeProofProblems(seal: PackSeal, proof: readonly ProofSegment[]): string[] {
   if (seal.firstSeq === null || seal.lastSeq === null) return [];
   const inProof = (seq: string) => proof.some((s) => BigInt(s.fromSeq) <= BigInt(seq) && BigInt(seq) <= BigInt(s.toSeq));
-  return seal.seqs.filter((seq) => /^[0-9]{1,19}$/.test(seq) && !inProof(seq)).map((seq) => `sealed entry ${seq} is not covered by the chain proof`);
+  return seal.seqs
+    .filter((seq) => /^[0-9]{1,19}$/.test(seq) && !inProof(seq))
+    .map((seq) => `sealed entry ${seq} is not covered by the chain proof`);
 }
 
 /** NDJSON: a header line, one line per entry, one line per proof segment. */
@@ -230,6 +283,7 @@ export function fromNdjson(text: string): EvidencePack {
     else if (record === 'entry') entries.push(rest as unknown as EvidenceEntry);
     else if (record === 'proof') proof.push(rest as unknown as ProofSegment);
   }
-  if (!header || (header.format !== EVIDENCE_FORMAT && header.format !== UNSEALED_EVIDENCE_FORMAT)) throw new Error(`not a ${EVIDENCE_FORMAT} NDJSON pack`);
+  if (!header || (header.format !== EVIDENCE_FORMAT && header.format !== UNSEALED_EVIDENCE_FORMAT))
+    throw new Error(`not a ${EVIDENCE_FORMAT} NDJSON pack`);
   return { ...header, entries, proof };
 }

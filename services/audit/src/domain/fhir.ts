@@ -42,11 +42,12 @@ function auditEventOf(seq: string, hash: string, canonical: string, doc: EntryDo
   const isAccess = doc.event.type.startsWith('access.');
   const data = (doc.event.data ?? {}) as AccessData;
   const action = data.resource?.action;
-  const typeCoding = isAccess && action === 'export'
-    ? { system: DCM, code: '110106', display: 'Export' }
-    : isAccess
-      ? { system: AUDIT_EVENT_TYPE, code: 'rest', display: 'Restful Operation' }
-      : { system: DCM, code: '110100', display: 'Application Activity' };
+  const typeCoding =
+    isAccess && action === 'export'
+      ? { system: DCM, code: '110106', display: 'Export' }
+      : isAccess
+        ? { system: AUDIT_EVENT_TYPE, code: 'rest', display: 'Restful Operation' }
+        : { system: DCM, code: '110100', display: 'Application Activity' };
   const profile = isAccess ? (action === 'search' ? 'IHE.BasicAudit.PatientQuery' : 'IHE.BasicAudit.PatientRead') : 'IHE.BasicAudit.Create';
   const agents: Record<string, unknown>[] = [];
   if (isAccess && data.actor) {
@@ -102,9 +103,15 @@ function auditEventOf(seq: string, hash: string, canonical: string, doc: EntryDo
     action: isAccess ? 'R' : 'E',
     recorded: doc.event.time,
     outcome: '0',
-    ...(isAccess && data.purpose && PURPOSE[data.purpose] ? { purposeOfEvent: [{ coding: [{ system: ACT_REASON, code: PURPOSE[data.purpose] }], text: data.purpose }] } : {}),
+    ...(isAccess && data.purpose && PURPOSE[data.purpose]
+      ? { purposeOfEvent: [{ coding: [{ system: ACT_REASON, code: PURPOSE[data.purpose] }], text: data.purpose }] }
+      : {}),
     agent: agents.map((a) => JSON.parse(JSON.stringify(a)) as Record<string, unknown>),
-    source: { site: 'sonet', observer: { display: doc.event.source }, type: [{ system: SOURCE_TYPE, code: '4', display: 'Application Server' }] },
+    source: {
+      site: 'sonet',
+      observer: { display: doc.event.source },
+      type: [{ system: SOURCE_TYPE, code: '4', display: 'Application Server' }],
+    },
     entity: entities,
   };
 }
@@ -131,10 +138,18 @@ export function toFhirBundle(pack: EvidencePack): FhirResource {
     type: 'collection',
     timestamp: pack.exportedAt,
     entry: [
-      ...docs.map(({ e, doc }) => ({ fullUrl: `urn:uuid:${doc.event.id}`, resource: auditEventOf(e.seq, e.hash, e.canonical, doc, patientKey) })),
+      ...docs.map(({ e, doc }) => ({
+        fullUrl: `urn:uuid:${doc.event.id}`,
+        resource: auditEventOf(e.seq, e.hash, e.canonical, doc, patientKey),
+      })),
       {
         fullUrl: `urn:uuid:${proofId}`,
-        resource: { resourceType: 'Binary', id: proofId, contentType: PROOF_CONTENT_TYPE, data: Buffer.from(JSON.stringify(proof), 'utf8').toString('base64') },
+        resource: {
+          resourceType: 'Binary',
+          id: proofId,
+          contentType: PROOF_CONTENT_TYPE,
+          data: Buffer.from(JSON.stringify(proof), 'utf8').toString('base64'),
+        },
       },
     ],
   };
@@ -145,14 +160,19 @@ export function packFromFhirBundle(bundle: FhirResource): EvidencePack {
   const entries = (bundle.entry as { resource: FhirResource }[] | undefined) ?? [];
   const binary = entries.map((e) => e.resource).find((r) => r.resourceType === 'Binary' && r.contentType === PROOF_CONTENT_TYPE);
   if (!binary) throw new Error('the bundle has no chain proof (Binary ' + PROOF_CONTENT_TYPE + ')');
-  const proof = JSON.parse(Buffer.from(String(binary.data), 'base64').toString('utf8')) as Omit<EvidencePack, 'entries' | 'proof'> & { proof: ProofSegment[] };
+  const proof = JSON.parse(Buffer.from(String(binary.data), 'base64').toString('utf8')) as Omit<EvidencePack, 'entries' | 'proof'> & {
+    proof: ProofSegment[];
+  };
   const packEntries = entries
     .map((e) => e.resource)
     .filter((r) => r.resourceType === 'AuditEvent')
     .map((r) => {
-      const entity = (r.entity as { what?: { identifier?: { system?: string; value?: string } }; detail?: { type: string; valueBase64Binary?: string; valueString?: string }[] }[]).find(
-        (x) => x.what?.identifier?.system === SONET_ENTRY,
-      );
+      const entity = (
+        r.entity as {
+          what?: { identifier?: { system?: string; value?: string } };
+          detail?: { type: string; valueBase64Binary?: string; valueString?: string }[];
+        }[]
+      ).find((x) => x.what?.identifier?.system === SONET_ENTRY);
       const detail = (t: string) => entity?.detail?.find((d) => d.type === t);
       return {
         seq: entity?.what?.identifier?.value ?? '',
@@ -161,5 +181,10 @@ export function packFromFhirBundle(bundle: FhirResource): EvidencePack {
       };
     });
   // The bundle's AuditEvents in bundle order: a reordered bundle is a reordered pack.
-  return { ...proof, format: proof.format === UNSEALED_EVIDENCE_FORMAT ? UNSEALED_EVIDENCE_FORMAT : EVIDENCE_FORMAT, entries: packEntries, proof: proof.proof };
+  return {
+    ...proof,
+    format: proof.format === UNSEALED_EVIDENCE_FORMAT ? UNSEALED_EVIDENCE_FORMAT : EVIDENCE_FORMAT,
+    entries: packEntries,
+    proof: proof.proof,
+  };
 }

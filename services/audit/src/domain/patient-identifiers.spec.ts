@@ -40,7 +40,12 @@ describe('patient identifiers in the log', () => {
   });
 
   it('puts the patient key, the organisations and no identifier into the entry', () => {
-    const { canonical, document } = buildEntry(draftOf(requested.referralId, requested, 'referral.requested.v1'), 1n, new Date(), testKeyer);
+    const { canonical, document } = buildEntry(
+      draftOf(requested.referralId, requested, 'referral.requested.v1'),
+      1n,
+      new Date(),
+      testKeyer,
+    );
     expect(canonical).not.toContain('9434765919');
     expect(document.index).toEqual({ actor: null, organisations: ['A81001', 'RJ122'], patientKey: testKeyer.patientKey('9434765919') });
     expect(parseEntry(canonical)).toEqual(document);

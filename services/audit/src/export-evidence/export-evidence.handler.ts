@@ -75,7 +75,14 @@ export class ExportEvidenceHandler {
     const entries: EvidenceEntry[] = rows.map((r) => ({ seq: r.seq, hash: r.hash, canonical: r.canonical }));
     // Sealed with the checkpoint key: the proof shows each entry is in the chain, the seal that none is left out (ADR 0011).
     return sealPack(
-      { chain: this.auditLog.chain, referralId, exportedAt: new Date().toISOString(), publicKeyPem: this.signer.publicKeyPem(), entries, proof },
+      {
+        chain: this.auditLog.chain,
+        referralId,
+        exportedAt: new Date().toISOString(),
+        publicKeyPem: this.signer.publicKeyPem(),
+        entries,
+        proof,
+      },
       this.signer,
     );
   }

@@ -20,15 +20,29 @@ export class ExportEvidenceController {
   constructor(private readonly handler: ExportEvidenceHandler) {}
 
   @Get(':id/export')
-  @ApiOperation({ summary: "A referral's evidence pack with its chain proof, verifiable offline (`npm run -s audit -- verify-export <file>`)" })
-  @ApiQuery({ name: 'format', required: false, description: 'ndjson (default) or fhir (a FHIR R4 Bundle of AuditEvents shaped after IHE BALP).' })
+  @ApiOperation({
+    summary: "A referral's evidence pack with its chain proof, verifiable offline (`npm run -s audit -- verify-export <file>`)",
+  })
+  @ApiQuery({
+    name: 'format',
+    required: false,
+    description: 'ndjson (default) or fhir (a FHIR R4 Bundle of AuditEvents shaped after IHE BALP).',
+  })
   @ApiResponse({
     status: 200,
     description: 'The evidence pack (Content-Disposition: attachment).',
-    content: { 'application/x-ndjson': { schema: openApiSchema(ndjsonSchema) }, 'application/fhir+json': { schema: openApiSchema(fhirBundleSchema) } },
+    content: {
+      'application/x-ndjson': { schema: openApiSchema(ndjsonSchema) },
+      'application/fhir+json': { schema: openApiSchema(fhirBundleSchema) },
+    },
   })
   @ApiProblems([400, 'The id is not a UUID, or an unknown format.'], 401, 403)
-  async export(@Param('id') id: string, @Query() query: unknown, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
+  async export(
+    @Param('id') id: string,
+    @Query() query: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const referralId = parseOrProblem(referralIdSchema, id, 'referral id');
     const { format } = parseOrProblem(formatSchema, query, 'query');
     const pack = await this.handler.execute(referralId, principal);

@@ -40,7 +40,11 @@ const call = (endpoint: string, query: Record<string, QueryValue>, id = ID): Pro
 };
 
 /** The 400 problem an endpoint answers, or a failure naming what it did instead. */
-async function rejection(endpoint: string, query: Record<string, QueryValue>, id?: string): Promise<{ status: number; detail: string; 'invalid-params': { name: string; reason: string }[] }> {
+async function rejection(
+  endpoint: string,
+  query: Record<string, QueryValue>,
+  id?: string,
+): Promise<{ status: number; detail: string; 'invalid-params': { name: string; reason: string }[] }> {
   const before = reached;
   try {
     await Promise.resolve().then(() => call(endpoint, query, id));
@@ -59,16 +63,21 @@ describe('every query parameter of every audit GET endpoint', () => {
     if (String(value).length > 2) expect(JSON.stringify(problem)).not.toContain(String(value));
   });
 
-  it.each(ID_PATHS.flatMap(({ endpoint }) => Object.entries(BAD_VALUES).filter(([, v]) => typeof v === 'string').map(([name, v]) => [endpoint, name, v as string])))(
-    '%s answers 400 for an id that is %s',
-    async (endpoint, _name, value) => {
-      const problem = await rejection(endpoint, {}, value);
-      expect(problem.status).toBe(400);
-    },
-  );
+  it.each(
+    ID_PATHS.flatMap(({ endpoint }) =>
+      Object.entries(BAD_VALUES)
+        .filter(([, v]) => typeof v === 'string')
+        .map(([name, v]) => [endpoint, name, v as string]),
+    ),
+  )('%s answers 400 for an id that is %s', async (endpoint, _name, value) => {
+    const problem = await rejection(endpoint, {}, value);
+    expect(problem.status).toBe(400);
+  });
 
   it('still answers the valid queries the table is built on', async () => {
-    await expect(call('GET /v1/audit/events', { type: 'referral.requested.v1', after: '9223372036854775807', limit: '500' })).resolves.toBeDefined();
+    await expect(
+      call('GET /v1/audit/events', { type: 'referral.requested.v1', after: '9223372036854775807', limit: '500' }),
+    ).resolves.toBeDefined();
     await expect(call('GET /v1/audit/events', { actor: 'dr-ü', from: '2026-01-01T00:00:00Z' })).resolves.toBeDefined();
     await expect(call('GET /v1/audit/verify', { from: '1' })).resolves.toBeDefined();
     await expect(call('GET /v1/audit/referrals/:id/timeline', {})).resolves.toBeDefined();

@@ -20,7 +20,16 @@ export const seqNumber = (message: string) =>
 /** A page size: a whole number in [1, max], as a query string's digits or a JSON body's number. */
 export const pageSize = (max: number, fallback: number) =>
   z
-    .union([z.int(), z.string().regex(/^[0-9]{1,6}$/).transform(Number)], { error: `must be a whole number from 1 to ${max}` })
+    .union(
+      [
+        z.int(),
+        z
+          .string()
+          .regex(/^[0-9]{1,6}$/)
+          .transform(Number),
+      ],
+      { error: `must be a whole number from 1 to ${max}` },
+    )
     .pipe(z.int().min(1, `must be a whole number from 1 to ${max}`).max(max, `must be a whole number from 1 to ${max}`))
     .default(fallback);
 

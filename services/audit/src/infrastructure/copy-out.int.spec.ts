@@ -36,14 +36,18 @@ describe('binary COPY off the socket (real PostgreSQL)', () => {
 
   it('rejects with the server error when the query fails mid-COPY, and the connection stays usable', async () => {
     let seen = 0;
-    await expect(copyOut(client, 'copy (select 1 / (2500 - g) from generate_series(1, 5000) g) to stdout (format binary)', () => seen++)).rejects.toThrow('division by zero');
+    await expect(
+      copyOut(client, 'copy (select 1 / (2500 - g) from generate_series(1, 5000) g) to stdout (format binary)', () => seen++),
+    ).rejects.toThrow('division by zero');
     expect(seen).toBeLessThan(2500);
     expect((await client.query('select 41 + 1 as x')).rows).toEqual([{ x: 42 }]);
   });
 
   it('refuses a statement that is not a COPY TO STDOUT, and the connection stays usable', async () => {
     await expect(copyOut(client, 'select 1', () => undefined)).rejects.toThrow('not a COPY TO STDOUT');
-    await expect(copyOut(client, 'create temp table copy_in_target (x int); copy copy_in_target from stdin', () => undefined)).rejects.toThrow();
+    await expect(
+      copyOut(client, 'create temp table copy_in_target (x int); copy copy_in_target from stdin', () => undefined),
+    ).rejects.toThrow();
     expect((await client.query('select 2 as two')).rows).toEqual([{ two: 2 }]);
   });
 

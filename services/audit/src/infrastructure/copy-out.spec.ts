@@ -15,15 +15,27 @@ const int32 = (n: number) => {
   b.writeInt32BE(n);
   return b;
 };
-const tuple = (...fields: (Buffer | null)[]) => Buffer.concat([int16(fields.length), ...fields.map((f) => (f === null ? int32(-1) : Buffer.concat([int32(f.length), f])))]);
+const tuple = (...fields: (Buffer | null)[]) =>
+  Buffer.concat([int16(fields.length), ...fields.map((f) => (f === null ? int32(-1) : Buffer.concat([int32(f.length), f])))]);
 const HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), int32(0), int32(0)]);
 const copyOutResponse = message('H', Buffer.concat([Buffer.from([1]), int16(2), int16(1), int16(1)]));
 const copyData = (b: Buffer) => message('d', b);
 const TRAILER = copyData(int16(-1 & 0xffff));
 const END = Buffer.concat([message('c', Buffer.alloc(0)), message('C', Buffer.from('COPY 3\0')), message('Z', Buffer.from('I'))]);
 
-const rows = [tuple(Buffer.from('one'), Buffer.alloc(70_000, 1)), tuple(Buffer.from('two'), null), tuple(Buffer.from('three'), Buffer.from('é'))];
-const stream = Buffer.concat([copyOutResponse, copyData(Buffer.concat([HEADER, rows[0]!])), copyData(rows[1]!), copyData(rows[2]!), TRAILER, END]);
+const rows = [
+  tuple(Buffer.from('one'), Buffer.alloc(70_000, 1)),
+  tuple(Buffer.from('two'), null),
+  tuple(Buffer.from('three'), Buffer.from('é')),
+];
+const stream = Buffer.concat([
+  copyOutResponse,
+  copyData(Buffer.concat([HEADER, rows[0]!])),
+  copyData(rows[1]!),
+  copyData(rows[2]!),
+  TRAILER,
+  END,
+]);
 
 /** A connection whose socket we drive by hand; pg's own data listener records what it is given. */
 function fakeConnection() {
@@ -38,7 +50,9 @@ function fakeConnection() {
 function run(chunks: Buffer[]) {
   const { socket, connection, pgGot, queries } = fakeConnection();
   const seen: string[] = [];
-  const copy = new BinaryCopyOut('copy x to stdout (format binary)', (buf, start, end) => seen.push(buf.subarray(start, end).toString('hex')));
+  const copy = new BinaryCopyOut('copy x to stdout (format binary)', (buf, start, end) =>
+    seen.push(buf.subarray(start, end).toString('hex')),
+  );
   copy.submit(connection);
   for (const c of chunks) socket.emit('data', c);
   return { copy, seen, pgGot: Buffer.concat(pgGot), queries };
@@ -47,7 +61,19 @@ function run(chunks: Buffer[]) {
 describe('BinaryCopyOut', () => {
   it('reads tuples straight off the socket and hands pg the rest from CopyDone on, wherever the chunks split', async () => {
     const expected = rows.map((r) => r.toString('hex'));
-    const cuts = [1, 4, 5, 6, 20, copyOutResponse.length, copyOutResponse.length + 3, 70_000, stream.length - END.length - 1, stream.length - END.length, stream.length - 2];
+    const cuts = [
+      1,
+      4,
+      5,
+      6,
+      20,
+      copyOutResponse.length,
+      copyOutResponse.length + 3,
+      70_000,
+      stream.length - END.length - 1,
+      stream.length - END.length,
+      stream.length - 2,
+    ];
     for (const cut of cuts) {
       const { copy, seen, pgGot, queries } = run([stream.subarray(0, cut), stream.subarray(cut)]);
       expect(queries).toEqual(['copy x to stdout (format binary)']);
@@ -85,7 +111,9 @@ describe('BinaryCopyOut', () => {
 
   it('rejects with the server error and gives pg the ErrorResponse', async () => {
     const error = message('E', Buffer.from('SERROR\0C22012\0Mdivision by zero\0\0'));
-    const { copy, seen, pgGot } = run([Buffer.concat([copyOutResponse, copyData(Buffer.concat([HEADER, rows[0]!])), error, message('Z', Buffer.from('I'))])]);
+    const { copy, seen, pgGot } = run([
+      Buffer.concat([copyOutResponse, copyData(Buffer.concat([HEADER, rows[0]!])), error, message('Z', Buffer.from('I'))]),
+    ]);
     expect(seen).toHaveLength(1);
     expect(pgGot[0]).toBe('E'.charCodeAt(0));
     const e = new Error('division by zero');

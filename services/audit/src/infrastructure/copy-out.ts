@@ -137,7 +137,8 @@ export class BinaryCopyOut implements Submittable {
     let pos = start;
     try {
       if (!this.headerSeen) {
-        if (end - pos < HEADER_FIXED || buf.compare(SIGNATURE, 0, SIGNATURE.length, pos, pos + SIGNATURE.length) !== 0) throw new CopyFormatError('not a binary COPY stream');
+        if (end - pos < HEADER_FIXED || buf.compare(SIGNATURE, 0, SIGNATURE.length, pos, pos + SIGNATURE.length) !== 0)
+          throw new CopyFormatError('not a binary COPY stream');
         pos += HEADER_FIXED + buf.readUInt32BE(pos + 15);
         this.headerSeen = true;
       }

@@ -11,7 +11,10 @@ import type { DatabaseVerifyReport } from '../verify-log/verify-log';
  * handlers build (`documents<T>()`) and at run time by the fuzz run (infra/local/fuzz.sh).
  */
 
-const seq = z.string().regex(/^[0-9]+$/).describe('A position in the chain (64-bit, decimal)');
+const seq = z
+  .string()
+  .regex(/^[0-9]+$/)
+  .describe('A position in the chain (64-bit, decimal)');
 
 const auditEventSchema = documents<AuditEventView>()(
   z.object({

@@ -25,17 +25,28 @@ describe('filters of the audit event query', () => {
       const problem = rejection({});
       expect(problem.status).toBe(400);
       expect(problem['invalid-params']).toEqual([
-        { name: 'referralId|nhsNumber|actor|organisation|type|from', reason: 'give at least one of referralId, nhsNumber, actor, organisation, type or from' },
+        {
+          name: 'referralId|nhsNumber|actor|organisation|type|from',
+          reason: 'give at least one of referralId, nhsNumber, actor, organisation, type or from',
+        },
       ]);
     });
 
     it('does not count to, limit or after as narrowing', () => {
-      expect(invalidNames({ to: '2026-01-01T00:00:00Z', limit: '10', after: '5' })).toEqual(['referralId|nhsNumber|actor|organisation|type|from']);
+      expect(invalidNames({ to: '2026-01-01T00:00:00Z', limit: '10', after: '5' })).toEqual([
+        'referralId|nhsNumber|actor|organisation|type|from',
+      ]);
     });
   });
 
   describe('when a single narrowing filter is given', () => {
-    it.each([{ referralId }, { type: 'referral.requested.v1' }, { from: '2026-01-01T00:00:00Z' }, { actor: 'dr-who' }, { organisation: 'rj1' }])('accepts %j', (query) => {
+    it.each([
+      { referralId },
+      { type: 'referral.requested.v1' },
+      { from: '2026-01-01T00:00:00Z' },
+      { actor: 'dr-who' },
+      { organisation: 'rj1' },
+    ])('accepts %j', (query) => {
       expect(() => parseEventsQuery(query)).not.toThrow();
     });
   });
@@ -111,11 +122,23 @@ describe('filters of the audit event query', () => {
       expect(sql).toBe(
         "where subject = $1::uuid and subject in (select subject from audit_entry where patient_key = $2) and actor = $3 and organisations @> array[$4]::text[] and event_type = $5 and event_time >= $6::timestamptz and recorded_at >= $6::timestamptz - interval '1 day' and event_time < $7::timestamptz and seq > $8::bigint",
       );
-      expect(params).toEqual([referralId, 'k1', 'dr-who', 'RJ1', 'referral.requested.v1', new Date('2026-01-01T00:00:00Z'), new Date('2026-02-01T00:00:00Z'), '41']);
+      expect(params).toEqual([
+        referralId,
+        'k1',
+        'dr-who',
+        'RJ1',
+        'referral.requested.v1',
+        new Date('2026-01-01T00:00:00Z'),
+        new Date('2026-02-01T00:00:00Z'),
+        '41',
+      ]);
     });
 
     it('leaves out what was not asked for', () => {
-      expect(whereOf(parseEventsQuery({ type: 'referral.requested.v1' }), null)).toEqual({ sql: 'where event_type = $1', params: ['referral.requested.v1'] });
+      expect(whereOf(parseEventsQuery({ type: 'referral.requested.v1' }), null)).toEqual({
+        sql: 'where event_type = $1',
+        params: ['referral.requested.v1'],
+      });
     });
   });
 });
@@ -123,7 +146,8 @@ describe('filters of the audit event query', () => {
 describe('keyset pages of audit entries', () => {
   const entry = (seq: number, headers: Record<string, string> = {}): EntryRow => ({
     seq: String(seq),
-    canonical: buildEntry({ ...draftOf(referralId, { n: seq }), headers }, BigInt(seq), new Date('2026-01-01T00:00:01Z'), testKeyer).canonical,
+    canonical: buildEntry({ ...draftOf(referralId, { n: seq }), headers }, BigInt(seq), new Date('2026-01-01T00:00:01Z'), testKeyer)
+      .canonical,
     hash: 'ab'.repeat(32),
   });
 
@@ -140,7 +164,14 @@ describe('keyset pages of audit entries', () => {
 
   it('shows an entry with its time as sent, its trace context, its data and its hash', () => {
     const [item] = pageOf([entry(1, { traceparent: 'tp' })], 1).items;
-    expect(item).toMatchObject({ seq: '1', time: '2026-11-25T09:00:00.000Z', traceparent: 'tp', data: { n: 1 }, recordedAt: '2026-01-01T00:00:01.000Z', hash: 'ab'.repeat(32) });
+    expect(item).toMatchObject({
+      seq: '1',
+      time: '2026-11-25T09:00:00.000Z',
+      traceparent: 'tp',
+      data: { n: 1 },
+      recordedAt: '2026-01-01T00:00:01.000Z',
+      hash: 'ab'.repeat(32),
+    });
     expect(pageOf([entry(2)], 1).items[0]?.traceparent).toBeNull();
   });
 });

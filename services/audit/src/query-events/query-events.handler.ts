@@ -32,7 +32,15 @@ const filters = {
   after: seqCursor.optional(),
 };
 
-type Narrowing = { referralId?: unknown; nhsNumber?: unknown; actor?: unknown; organisation?: unknown; type?: unknown; from?: unknown; to?: unknown };
+type Narrowing = {
+  referralId?: unknown;
+  nhsNumber?: unknown;
+  actor?: unknown;
+  organisation?: unknown;
+  type?: unknown;
+  from?: unknown;
+  to?: unknown;
+};
 const narrowed = <T extends Narrowing>(schema: z.ZodType<T>) =>
   schema
     .refine((q) => [q.referralId, q.nhsNumber, q.actor, q.organisation, q.type, q.from].some((v) => v !== undefined), {
@@ -103,7 +111,11 @@ export class QueryEventsHandler {
     const em = this.em.fork();
     const patientKey = filter.nhsNumber !== undefined ? this.keyer.patientKey(filter.nhsNumber) : null;
     const { sql, params } = whereOf(filter, patientKey);
-    const rows = await nativeQuery<EntryRow>(em, `select ${ENTRY_COLUMNS} from audit_entry ${sql} order by seq limit ${filter.limit + 1}`, params);
+    const rows = await nativeQuery<EntryRow>(
+      em,
+      `select ${ENTRY_COLUMNS} from audit_entry ${sql} order by seq limit ${filter.limit + 1}`,
+      params,
+    );
     const page = pageOf(rows, filter.limit);
     // The audit log reads patient data too: the referrals this page shows are recorded as accessed.
     await recordAccess(em, principal, {

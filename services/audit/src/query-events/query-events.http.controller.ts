@@ -3,7 +3,14 @@ import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiAnswer, ApiJsonBody, ApiProblems } from '@sonet/service-kit';
 import { eventsPageSchema } from '../openapi/answers';
-import { eventsSearchSchema, MAX_PAGE_SIZE, parseEventsQuery, parseEventsSearch, QueryEventsHandler, type EventsPage } from './query-events.handler';
+import {
+  eventsSearchSchema,
+  MAX_PAGE_SIZE,
+  parseEventsQuery,
+  parseEventsSearch,
+  QueryEventsHandler,
+  type EventsPage,
+} from './query-events.handler';
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -33,7 +40,15 @@ export class QueryEventsController {
   @ApiOperation({ summary: 'The same query with a patient filter: the NHS number travels in the body, never in a URL' })
   @ApiJsonBody(eventsSearchSchema, { description: 'The filters of GET /v1/audit/events, and nhsNumber; at least one narrowing filter.' })
   @ApiAnswer(200, eventsPageSchema, 'A page of entries of every referral the patient is named in, combined with the other filters.')
-  @ApiProblems([400, 'Invalid filters (values, NHS numbers included, are never echoed), or no narrowing filter.'], 401, 403, 409, 413, 415, 422)
+  @ApiProblems(
+    [400, 'Invalid filters (values, NHS numbers included, are never echoed), or no narrowing filter.'],
+    401,
+    403,
+    409,
+    413,
+    415,
+    422,
+  )
   search(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<EventsPage> {
     return this.handler.execute(parseEventsSearch(body), principal);
   }

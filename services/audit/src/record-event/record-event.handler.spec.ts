@@ -75,7 +75,10 @@ describe('recording an event in the audit log', () => {
 
   describe('when the time has microseconds', () => {
     it('passes ce_time on as a string, so the database keeps every digit', () => {
-      expect(toAuditEntryDraft(envelope({ time: '2026-03-04T05:06:07.123456Z' }), receivedAs(envelope({ time: '2026-03-04T05:06:07.123456Z' }))).eventTime).toBe('2026-03-04T05:06:07.123456Z');
+      expect(
+        toAuditEntryDraft(envelope({ time: '2026-03-04T05:06:07.123456Z' }), receivedAs(envelope({ time: '2026-03-04T05:06:07.123456Z' })))
+          .eventTime,
+      ).toBe('2026-03-04T05:06:07.123456Z');
     });
   });
 

@@ -24,7 +24,8 @@ export class ReferralTimelineHandler {
   async execute(referralId: string, principal: AccessingPrincipal): Promise<ReferralTimeline> {
     const em = this.em.fork();
     const rows = await nativeQuery<EntryRow>(em, TIMELINE_SQL, [referralId]);
-    if (rows.length > 0) await recordAccess(em, principal, { referralId, resource: { service: 'audit', kind: 'audit-timeline', action: 'read' } });
+    if (rows.length > 0)
+      await recordAccess(em, principal, { referralId, resource: { service: 'audit', kind: 'audit-timeline', action: 'read' } });
     return { referralId, items: rows.map(toAuditEventView) };
   }
 }

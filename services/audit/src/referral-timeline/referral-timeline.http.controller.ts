@@ -16,7 +16,11 @@ export class ReferralTimelineController {
 
   @Get(':id/timeline')
   @ApiOperation({ summary: "A referral's audit entries across all services, in the order they happened" })
-  @ApiAnswer(200, referralTimelineSchema, 'The entries, ordered by event time, then by chain order (none when audit has seen nothing of it).')
+  @ApiAnswer(
+    200,
+    referralTimelineSchema,
+    'The entries, ordered by event time, then by chain order (none when audit has seen nothing of it).',
+  )
   @ApiProblems([400, 'The id is not a UUID, or a query parameter is given (it takes none).'], 401, 403)
   timeline(@Param('id') id: string, @Query() query: unknown, @CurrentPrincipal() principal: Principal): Promise<ReferralTimeline> {
     const referralId = parseOrProblem(referralIdSchema, id, 'referral id');

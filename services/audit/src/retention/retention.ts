@@ -37,7 +37,12 @@ export const retentionCutoff = (now: Date, months: number): Date => new Date(Dat
  * at the last entry dropped (verification of what remains starts there), and the partitions are dropped.
  * Runs as the schema's owner (the service's role cannot drop anything).
  */
-export async function applyRetention(orm: MikroORM, client: Client, auditLog: AuditLog, options: RetentionOptions): Promise<RetentionReport> {
+export async function applyRetention(
+  orm: MikroORM,
+  client: Client,
+  auditLog: AuditLog,
+  options: RetentionOptions,
+): Promise<RetentionReport> {
   const cutoff = retentionCutoff(options.now ?? new Date(), options.months);
   const em = orm.em.fork();
   const parts = await nativeQuery<{ name: string }>(
@@ -45,10 +50,12 @@ export async function applyRetention(orm: MikroORM, client: Client, auditLog: Au
     `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
      where i.inhparent = 'audit_entry'::regclass order by c.relname`,
   );
-  const old = parts.map((p) => p.name).filter((n) => {
-    const m = /^audit_entry_p(\d{4})_(\d{2})$/.exec(n);
-    return m !== null && Date.UTC(Number(m[1]), Number(m[2]), 1) <= cutoff.getTime();
-  });
+  const old = parts
+    .map((p) => p.name)
+    .filter((n) => {
+      const m = /^audit_entry_p(\d{4})_(\d{2})$/.exec(n);
+      return m !== null && Date.UTC(Number(m[1]), Number(m[2]), 1) <= cutoff.getTime();
+    });
   const [range] = await nativeQuery<{ from_seq: string | null; to_seq: string | null; n: string }>(
     em,
     `select min(seq)::text as from_seq, max(seq)::text as to_seq, count(*)::text as n from audit_entry where recorded_at < $1::timestamptz`,
@@ -58,9 +65,18 @@ export async function applyRetention(orm: MikroORM, client: Client, auditLog: Au
   if (old.length === 0) return { ...base, applied: false, checkpoint: null, reason: 'no partition is past the retention period' };
   if (options.dryRun) return { ...base, applied: false, checkpoint: null, reason: 'dry run' };
 
-  const report = await verifyDatabase(client, { chain: auditLog.chain, keyring: options.keyring, ...(options.external ? { external: options.external } : {}) });
+  const report = await verifyDatabase(client, {
+    chain: auditLog.chain,
+    keyring: options.keyring,
+    ...(options.external ? { external: options.external } : {}),
+  });
   if (!report.ok) {
-    return { ...base, applied: false, checkpoint: null, reason: `the chain does not verify (first break at seq ${report.firstBreak?.seq}): nothing dropped` };
+    return {
+      ...base,
+      applied: false,
+      checkpoint: null,
+      reason: `the chain does not verify (first break at seq ${report.firstBreak?.seq}): nothing dropped`,
+    };
   }
   const checkpoint = await em.transactional(async (tem) => {
     let anchor: Checkpoint | null = null;
@@ -95,7 +111,13 @@ export async function applyRetention(orm: MikroORM, client: Client, auditLog: Au
           payload: Buffer.from(canonicalJson(data), 'utf8'),
         },
       ]);
-      anchor = await auditLog.insertCheckpoint(tem, BigInt(range.to_seq), Buffer.from(last!.hash), new Date(last!.recorded_at), 'retention-anchor');
+      anchor = await auditLog.insertCheckpoint(
+        tem,
+        BigInt(range.to_seq),
+        Buffer.from(last!.hash),
+        new Date(last!.recorded_at),
+        'retention-anchor',
+      );
     }
     for (const p of old) await tem.execute(`drop table "${p}"`);
     return anchor;

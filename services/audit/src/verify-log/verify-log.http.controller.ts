@@ -18,8 +18,14 @@ export class VerifyLogController {
   constructor(@Inject(VerifyLogHandler) private readonly handler: VerifyLogHandler) {}
 
   @Get()
-  @ApiOperation({ summary: 'Recompute the hash chain and check it against the signed checkpoints (in the database and the checkpoint log)' })
-  @ApiQuery({ name: 'from', required: false, description: 'Verify from this sequence number on, starting at the last signed checkpoint before it.' })
+  @ApiOperation({
+    summary: 'Recompute the hash chain and check it against the signed checkpoints (in the database and the checkpoint log)',
+  })
+  @ApiQuery({
+    name: 'from',
+    required: false,
+    description: 'Verify from this sequence number on, starting at the last signed checkpoint before it.',
+  })
   @ApiAnswer(200, verifyReportSchema, 'The verification report: ok, or the first break and up to 100 more.')
   @ApiProblems([400, 'from is not a sequence number.'], 401, 403)
   verify(@Query() query: unknown): Promise<DatabaseVerifyReport> {

@@ -37,7 +37,8 @@ export async function schemaFindings(client: Client): Promise<SchemaFinding[]> {
      where not t.tgisinternal and (c.relname in ('audit_entry', 'audit_event_id', 'audit_checkpoint') or c.relname like 'audit\\_entry\\_p%')`,
   );
   for (const t of triggers.rows) {
-    if (t.tgenabled === 'D' || t.tgenabled === 'R') findings.push({ what: 'trigger-disabled', detail: `trigger ${t.tgname} on ${t.rel} is disabled` });
+    if (t.tgenabled === 'D' || t.tgenabled === 'R')
+      findings.push({ what: 'trigger-disabled', detail: `trigger ${t.tgname} on ${t.rel} is disabled` });
   }
   for (const rel of ['audit_entry', 'audit_event_id', 'audit_checkpoint']) {
     const n = triggers.rows.filter((t) => t.rel === rel).length;
@@ -49,7 +50,11 @@ export async function schemaFindings(client: Client): Promise<SchemaFinding[]> {
      where c.relname = 'audit_entry' or (c.relname like 'audit\\_entry\\_p%' and c.relkind = 'r')`,
   );
   for (const c of constraints.rows) {
-    if (c.convalidated !== true) findings.push({ what: 'check-missing', detail: `${c.rel} does not hold its columns to the canonical text (constraint missing or not validated)` });
+    if (c.convalidated !== true)
+      findings.push({
+        what: 'check-missing',
+        detail: `${c.rel} does not hold its columns to the canonical text (constraint missing or not validated)`,
+      });
   }
   const fn = await client.query<{ prosrc: string }>(`select prosrc from pg_proc where proname = 'audit_entry_matches_canonical'`);
   if (fn.rows.length !== 1 || squash(fn.rows[0]!.prosrc) !== squash(MATCHES_CANONICAL_BODY)) {
@@ -61,16 +66,16 @@ export async function schemaFindings(client: Client): Promise<SchemaFinding[]> {
      where exists (select from pg_roles where rolname = $1)`,
     [AUDIT_WRITER_ROLE],
   );
-  for (const p of privileges.rows) if (p.bad) findings.push({ what: 'writer-privileges', detail: `${AUDIT_WRITER_ROLE} may change or remove rows of ${p.rel}` });
+  for (const p of privileges.rows)
+    if (p.bad) findings.push({ what: 'writer-privileges', detail: `${AUDIT_WRITER_ROLE} may change or remove rows of ${p.rel}` });
   return findings;
 }
 
 /** The last retention run's statement (itself an entry of the chain, so verified with it). */
 async function lastRetention(client: Client): Promise<{ toSeq: string } | null> {
-  const r = await client.query<{ canonical: string }>(
-    `select canonical from audit_entry where event_type = $1 order by seq desc limit 1`,
-    [RETENTION_EVENT_TYPE],
-  );
+  const r = await client.query<{ canonical: string }>(`select canonical from audit_entry where event_type = $1 order by seq desc limit 1`, [
+    RETENTION_EVENT_TYPE,
+  ]);
   const row = r.rows[0];
   if (!row) return null;
   const data = parseEntry(row.canonical).event.data as { toSeq?: unknown };
@@ -105,7 +110,9 @@ export async function verifyDatabase(client: Client, options: VerifyOptions): Pr
     retention: startAfter ? null : await lastRetention(client),
   });
   // One snapshot for the checkpoints and the entries would be ideal; entries appended meanwhile only extend the chain.
-  await streamEntries(client, where, (seq, buf, prevStart, hashStart, start, end) => verifier.push(seq, buf, prevStart, hashStart, start, end));
+  await streamEntries(client, where, (seq, buf, prevStart, hashStart, start, end) =>
+    verifier.push(seq, buf, prevStart, hashStart, start, end),
+  );
   const report = verifier.finish();
   return {
     ...report,

@@ -42,7 +42,11 @@ describe('when a GP records a request for a second opinion', () => {
   describe('the patient acknowledgement', () => {
     it('is addressed to the patient with the patient-acknowledgement template', () => {
       const plan = onlyPlan(referralRequested());
-      expect(plan).toMatchObject({ recipientRole: 'patient', template: 'patient-acknowledgement', referralId: '5b8e7a57-6d3c-4f1e-8a55-2a1f7c3d9e10' });
+      expect(plan).toMatchObject({
+        recipientRole: 'patient',
+        template: 'patient-acknowledgement',
+        referralId: '5b8e7a57-6d3c-4f1e-8a55-2a1f7c3d9e10',
+      });
       expect(plan.subject).toBe('We have received your request for a second opinion');
       expect(plan.bodyText).toMatch(/^Dear Alex Example,/);
     });

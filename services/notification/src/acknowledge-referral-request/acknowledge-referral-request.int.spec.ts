@@ -88,15 +88,21 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
 
   const publish = (event: EventEnvelope) => publisher.publish([{ topic: Topics.referralEvents, message: toWireMessage(event) }]);
   const rowsFor = (causationEventId: string) =>
-    app.get(MikroORM).em.fork().execute<{ id: string; status: string; attempts: number }[]>(
-      'select id, status, attempts from notification where causation_event_id = ?',
-      [causationEventId],
-    );
+    app
+      .get(MikroORM)
+      .em.fork()
+      .execute<{ id: string; status: string; attempts: number }[]>(
+        'select id, status, attempts from notification where causation_event_id = ?',
+        [causationEventId],
+      );
   const outboxSentFor = (notificationId: string) =>
-    app.get(MikroORM).em.fork().execute<{ id: string }[]>(
-      `select id from outbox where event_type = 'notification.sent.v1' and value::jsonb ->> 'notificationId' = ?`,
-      [notificationId],
-    );
+    app
+      .get(MikroORM)
+      .em.fork()
+      .execute<{ id: string }[]>(
+        `select id from outbox where event_type = 'notification.sent.v1' and value::jsonb ->> 'notificationId' = ?`,
+        [notificationId],
+      );
   const sentEventsFor = (notificationId: string) =>
     notificationEvents.records.filter(
       (r) => headerText(r.headers.ce_type) === 'notification.sent.v1' && JSON.parse(String(r.value)).notificationId === notificationId,
@@ -228,10 +234,10 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
 
     it('records who read the notifications as an access event, through the outbox', async () => {
       await fetch(`${baseUrl}/v1/notifications?referralId=${referralId}`, { headers: await tokens.bearer('ops', 'X26') });
-      const rows = await app.get(MikroORM).em.fork().execute<{ value: string }[]>(
-        `select value from outbox where event_type = 'access.recorded.v1' and key = ?`,
-        [referralId],
-      );
+      const rows = await app
+        .get(MikroORM)
+        .em.fork()
+        .execute<{ value: string }[]>(`select value from outbox where event_type = 'access.recorded.v1' and key = ?`, [referralId]);
       expect(rows.length).toBeGreaterThanOrEqual(1);
       expect(JSON.parse(rows[0]!.value)).toMatchObject({
         referralId,
@@ -250,7 +256,9 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
   });
 
   it('answers 400 problem+json when the query has unknown parameters', async () => {
-    const res = await fetch(`${baseUrl}/v1/notifications?referralId=${randomUUID()}&email=x`, { headers: await tokens.bearer('ops', 'X26') });
+    const res = await fetch(`${baseUrl}/v1/notifications?referralId=${randomUUID()}&email=x`, {
+      headers: await tokens.bearer('ops', 'X26'),
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
   });

@@ -32,7 +32,9 @@ describe('SMTP errors', () => {
 
   it('never carries the recipient address into stored or logged reasons', () => {
     const e = toSendError(
-      Object.assign(new Error("Can't send mail - all recipients were rejected: 550 5.1.1 <alex.example@nhs.net>: unknown"), { responseCode: 550 }),
+      Object.assign(new Error("Can't send mail - all recipients were rejected: 550 5.1.1 <alex.example@nhs.net>: unknown"), {
+        responseCode: 550,
+      }),
     );
     expect(e.message).not.toContain('alex.example@nhs.net');
     expect(e.message).toContain('[address]');

@@ -175,8 +175,13 @@ export class DispatchNotificationsHandler {
       });
       return true;
     });
-    if (updated) this.logger.log({ notificationId: n.id, referralId: n.referralId, template: n.template, attempts: n.attempts }, 'notification sent');
-    else this.logger.warn({ notificationId: n.id, attempts: n.attempts }, 'notification was taken over by another dispatcher; outcome not recorded twice');
+    if (updated)
+      this.logger.log({ notificationId: n.id, referralId: n.referralId, template: n.template, attempts: n.attempts }, 'notification sent');
+    else
+      this.logger.warn(
+        { notificationId: n.id, attempts: n.attempts },
+        'notification was taken over by another dispatcher; outcome not recorded twice',
+      );
   }
 
   private async recordFailure(n: ClaimedNotification, error: SendError): Promise<void> {
@@ -187,13 +192,24 @@ export class DispatchNotificationsHandler {
     if (decision.kind === 'retry') {
       await em.nativeUpdate(Notification, guard, { nextAttemptAt: decision.nextAttemptAt, lastError: error.message });
       this.logger.warn(
-        { notificationId: n.id, referralId: n.referralId, attempts: n.attempts, nextAttemptAt: decision.nextAttemptAt.toISOString(), error: error.message },
+        {
+          notificationId: n.id,
+          referralId: n.referralId,
+          attempts: n.attempts,
+          nextAttemptAt: decision.nextAttemptAt.toISOString(),
+          error: error.message,
+        },
         'send failed; will retry',
       );
       return;
     }
     const failed = await em.transactional(async (tem) => {
-      const count = await tem.nativeUpdate(Notification, guard, { status: 'failed', failedAt: now, nextAttemptAt: null, lastError: error.message });
+      const count = await tem.nativeUpdate(Notification, guard, {
+        status: 'failed',
+        failedAt: now,
+        nextAttemptAt: null,
+        lastError: error.message,
+      });
       if (count === 0) return false;
       await emitEvent(tem, NotificationFailed, {
         id: deriveId(n.id, 'failed'),

@@ -32,7 +32,13 @@ describe('the dispatcher against PostgreSQL', () => {
   beforeAll(async () => {
     Logger.overrideLogger(false); // outcomes are asserted below; the log lines would only be noise here
     db = await freshDatabase('notification_dispatch');
-    config = readNotificationConfig({ ...process.env, PGDATABASE: db.dbName, MAX_SEND_ATTEMPTS: '3', SEND_BACKOFF_BASE_MS: '1', SEND_BACKOFF_MAX_MS: '5' });
+    config = readNotificationConfig({
+      ...process.env,
+      PGDATABASE: db.dbName,
+      MAX_SEND_ATTEMPTS: '3',
+      SEND_BACKOFF_BASE_MS: '1',
+      SEND_BACKOFF_MAX_MS: '5',
+    });
     await runMigrations(notificationOrmOptions(config));
     orm = await MikroORM.init(notificationOrmOptions(config));
   });
@@ -60,20 +66,30 @@ describe('the dispatcher against PostgreSQL', () => {
   }
 
   const row = async (id: string) =>
-    (await orm.em.fork().execute<{ status: string; attempts: number; last_error: string | null; next_attempt_at: Date | null }[]>(
-      'select status, attempts, last_error, next_attempt_at from notification where id = ?',
-      [id],
-    ))[0];
+    (
+      await orm.em
+        .fork()
+        .execute<{ status: string; attempts: number; last_error: string | null; next_attempt_at: Date | null }[]>(
+          'select status, attempts, last_error, next_attempt_at from notification where id = ?',
+          [id],
+        )
+    )[0];
   const outboxFor = (referralId: string) =>
-    orm.em.fork().execute<{ event_type: string; value: string }[]>('select event_type, value from outbox where key = ? order by seq', [referralId]);
+    orm.em
+      .fork()
+      .execute<{ event_type: string; value: string }[]>('select event_type, value from outbox where key = ? order by seq', [referralId]);
 
   /** Runs dispatch rounds until the notification leaves `pending` (backoffs here are milliseconds). */
   const dispatchUntilSettled = (handler: DispatchNotificationsHandler, id: string) =>
-    eventually(async () => {
-      await handler.dispatchBatch();
-      const r = await row(id);
-      return r?.status === 'pending' ? undefined : r;
-    }, 10_000, 10);
+    eventually(
+      async () => {
+        await handler.dispatchBatch();
+        const r = await row(id);
+        return r?.status === 'pending' ? undefined : r;
+      },
+      10_000,
+      10,
+    );
 
   it('sends with the notification id, marks it sent and emits notification.sent.v1 once', async () => {
     const sender = new ScriptedSender(() => undefined);
@@ -102,7 +118,11 @@ describe('the dispatcher against PostgreSQL', () => {
   });
 
   it('gives up at once when the mail server rejects the message permanently', async () => {
-    const handler = new DispatchNotificationsHandler(orm, new ScriptedSender(() => new SendError('550: mailbox unavailable', true)), config);
+    const handler = new DispatchNotificationsHandler(
+      orm,
+      new ScriptedSender(() => new SendError('550: mailbox unavailable', true)),
+      config,
+    );
     const n = await aNotification();
     expect(await dispatchUntilSettled(handler, n.id)).toMatchObject({ status: 'failed', attempts: 1 });
     expect((await outboxFor(n.referralId)).map((e) => e.event_type)).toEqual(['notification.failed.v1']);
@@ -111,8 +131,12 @@ describe('the dispatcher against PostgreSQL', () => {
   it('never lets two dispatchers claim the same notification', async () => {
     const ids = new Set<string>();
     for (let i = 0; i < 4; i++) ids.add((await aNotification()).id);
-    const handlerOf = () => new DispatchNotificationsHandler(orm, new ScriptedSender(() => undefined), { ...config, DISPATCH_BATCH_SIZE: 3 });
-    const claims = (await Promise.all([1, 2, 3, 4].map(() => handlerOf().claim()))).flat().map((c) => c.id).filter((id) => ids.has(id));
+    const handlerOf = () =>
+      new DispatchNotificationsHandler(orm, new ScriptedSender(() => undefined), { ...config, DISPATCH_BATCH_SIZE: 3 });
+    const claims = (await Promise.all([1, 2, 3, 4].map(() => handlerOf().claim())))
+      .flat()
+      .map((c) => c.id)
+      .filter((id) => ids.has(id));
     expect(new Set(claims).size).toBe(claims.length);
     expect(new Set(claims)).toEqual(ids);
   });

@@ -21,7 +21,12 @@ const teamB = { ods: 'RZ3', name: 'Cardiology, County Hospital', teamId: 'team-b
 
 let n = 0;
 const ev = <D extends EventDefinition>(def: D, data: z.input<D['schema']>) =>
-  buildEvent(def, { id: `3f0c9a51-93d6-4c39-9d7e-0b0a0ab2${String(++n).padStart(4, '0')}`, source: '/sonet/referral', subject: REFERRAL_ID, data });
+  buildEvent(def, {
+    id: `3f0c9a51-93d6-4c39-9d7e-0b0a0ab2${String(++n).padStart(4, '0')}`,
+    source: '/sonet/referral',
+    subject: REFERRAL_ID,
+    data,
+  });
 
 const requested = (changes: Partial<ReferralRequestedData> = {}): ReferralRequestedData =>
   ev(ReferralRequested, {
@@ -52,7 +57,13 @@ const referred = (team: typeof teamA, attempt: number) =>
   }) as unknown as ReferralProcessEvent;
 
 const rejected = (team: typeof teamA) =>
-  ev(ReferralTriageRejected, { referralId: REFERRAL_ID, team, reason: 'Not our field.', pals, nextSteps: 'Your GP can choose another team.' }) as unknown as ReferralProcessEvent;
+  ev(ReferralTriageRejected, {
+    referralId: REFERRAL_ID,
+    team,
+    reason: 'Not our field.',
+    pals,
+    nextSteps: 'Your GP can choose another team.',
+  }) as unknown as ReferralProcessEvent;
 
 describe('the per-referral contact projection', () => {
   const start = contactsFromRequested(requested());
@@ -74,7 +85,7 @@ describe('the per-referral contact projection', () => {
     expect(JSON.stringify(start)).not.toContain(NHS_NUMBER);
   });
 
-  it('takes the receiving team (and the original team\'s address and urgency) from the referral', () => {
+  it("takes the receiving team (and the original team's address and urgency) from the referral", () => {
     const after = applyToContacts(start, referred(teamA, 1));
     expect(after.targetTeam).toEqual({ name: teamA.name, ods: teamA.ods, teamId: 'team-a', email: 'a@city.nhs.invalid' });
     expect(after.targetAttempt).toBe(1);
@@ -103,12 +114,21 @@ describe('the per-referral contact projection', () => {
   });
 
   it('remembers that the patient chose to tell the original team (rule 9)', () => {
-    const informed = ev(ReferralOriginalTeamInformed, { referralId: REFERRAL_ID, originalTeam, requestedBy: { role: 'patient' } }) as unknown as ReferralProcessEvent;
+    const informed = ev(ReferralOriginalTeamInformed, {
+      referralId: REFERRAL_ID,
+      originalTeam,
+      requestedBy: { role: 'patient' },
+    }) as unknown as ReferralProcessEvent;
     expect(applyToContacts(start, informed).originalTeamInformed).toBe(true);
   });
 
   it('changes nothing for events that do not change who to tell', () => {
-    const withdrawn = ev(ReferralWithdrawn, { referralId: REFERRAL_ID, withdrawnBy: { role: 'patient' }, fromState: 'gp-review', pals }) as unknown as ReferralProcessEvent;
+    const withdrawn = ev(ReferralWithdrawn, {
+      referralId: REFERRAL_ID,
+      withdrawnBy: { role: 'patient' },
+      fromState: 'gp-review',
+      pals,
+    }) as unknown as ReferralProcessEvent;
     expect(applyToContacts(start, withdrawn)).toBe(start);
   });
 
@@ -120,7 +140,7 @@ describe('the per-referral contact projection', () => {
     expect(again.originalTeam.email).toBe('cardio@general.nhs.invalid');
   });
 
-  it('finds a team\'s known address when an event names the team without one', () => {
+  it("finds a team's known address when an event names the team without one", () => {
     const known = { name: teamA.name, ods: teamA.ods, teamId: 'team-a', email: 'a@city.nhs.invalid' };
     expect(resolveTeam({ ods: teamA.ods, name: teamA.name, teamId: 'team-a' }, known).email).toBe('a@city.nhs.invalid');
     expect(resolveTeam({ ods: teamA.ods, name: teamA.name }, known).email).toBe('a@city.nhs.invalid');

@@ -133,7 +133,12 @@ function toContacts(row: ReferralContact): ReferralContacts {
     originalTeamInformed: row.originalTeamInformed,
     targetTeam:
       row.targetTeamName && row.targetTeamOds
-        ? { name: row.targetTeamName, ods: row.targetTeamOds, teamId: orUndefined(row.targetTeamId), email: orUndefined(row.targetTeamEmail) }
+        ? {
+            name: row.targetTeamName,
+            ods: row.targetTeamOds,
+            teamId: orUndefined(row.targetTeamId),
+            email: orUndefined(row.targetTeamEmail),
+          }
         : undefined,
     targetAttempt: orUndefined(row.targetAttempt),
   };

@@ -35,13 +35,25 @@ export class ListNotificationsHandler {
       {
         orderBy: { createdAt: 'asc', id: 'asc' },
         fields: [
-          'id', 'referralId', 'causationEventType', 'recipientRole', 'channel', 'template', 'status',
-          'attempts', 'lastError', 'createdAt', 'nextAttemptAt', 'sentAt', 'failedAt',
+          'id',
+          'referralId',
+          'causationEventType',
+          'recipientRole',
+          'channel',
+          'template',
+          'status',
+          'attempts',
+          'lastError',
+          'createdAt',
+          'nextAttemptAt',
+          'sentAt',
+          'failedAt',
         ],
       },
     );
     // Who was told what about the patient is itself patient data: record the read before answering.
-    if (rows.length > 0) await recordAccess(em, principal, { referralId, resource: { service: 'notification', kind: 'notification-list', action: 'read' } });
+    if (rows.length > 0)
+      await recordAccess(em, principal, { referralId, resource: { service: 'notification', kind: 'notification-list', action: 'read' } });
     return rows.map((n) => ({
       notificationId: n.id,
       referralId: n.referralId,

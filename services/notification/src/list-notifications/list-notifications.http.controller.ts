@@ -18,7 +18,7 @@ export class ListNotificationsController {
   @Get()
   @ApiOperation({ summary: 'Notifications of a referral (operations view: status and timing, no addresses or content)' })
   @ApiQueryParams(querySchema, { referralId: 'referral id (UUID)' })
-  @ApiAnswer(200, notificationListSchema, 'The referral\'s notifications, oldest first.')
+  @ApiAnswer(200, notificationListSchema, "The referral's notifications, oldest first.")
   @ApiProblems([400, 'An invalid or missing query parameter, named.'], 401, 403)
   async list(@Query() query: unknown, @CurrentPrincipal() principal: Principal): Promise<{ items: NotificationView[] }> {
     const { referralId } = parseOrProblem(querySchema, query, 'query');

@@ -18,7 +18,9 @@ export type RecordsGapsEvent = EventEnvelope<z.output<typeof RecordsGapsDetected
  */
 export class ReceivingTeamNotKnownError extends Error {
   constructor(referralId: string) {
-    super(`the receiving team of referral ${referralId} is not known yet (records.gaps-detected.v1 before referral.referred.v1); will retry`);
+    super(
+      `the receiving team of referral ${referralId} is not known yet (records.gaps-detected.v1 before referral.referred.v1); will retry`,
+    );
     this.name = 'ReceivingTeamNotKnownError';
   }
 }
@@ -32,7 +34,14 @@ export function planRecordsGaps(event: RecordsGapsEvent, c: ReferralContacts) {
     gaps: event.data.gaps.map((g) => ({ kind: g.kind, reference: g.reference, reason: g.reason })),
   };
   const to = (recipientRole: RecipientRole, email: string | undefined, message: TemplateRequest) =>
-    planNotification({ event, referralId: c.referralId, recipientRole, contact: { preferredChannel: 'email', email }, template: message.template, rendered: renderRequest(message) });
+    planNotification({
+      event,
+      referralId: c.referralId,
+      recipientRole,
+      contact: { preferredChannel: 'email', email },
+      template: message.template,
+      rendered: renderRequest(message),
+    });
   return [
     to('gp', c.gp.email, { template: 'gp-records-gaps', data }),
     to('receiving-team', c.targetTeam?.email, { template: 'receiving-team-records-gaps', data }),

@@ -14,8 +14,18 @@ const event = createEnvelope({
     sourceOrganisation: 'RJ122',
     targetOrganisation: 'RTH01',
     gaps: [
-      { reference: 'ImagingStudy/1020 (study 2.25.4000002)', referencedBy: 'DiagnosticReport/1025', kind: 'imaging-study', reason: "the study's images are not in the PACS" },
-      { reference: 'Binary/demo-x', referencedBy: 'DocumentReference/1018', kind: 'attachment', reason: "the document's file is not at the source" },
+      {
+        reference: 'ImagingStudy/1020 (study 2.25.4000002)',
+        referencedBy: 'DiagnosticReport/1025',
+        kind: 'imaging-study',
+        reason: "the study's images are not in the PACS",
+      },
+      {
+        reference: 'Binary/demo-x',
+        referencedBy: 'DocumentReference/1018',
+        kind: 'attachment',
+        reason: "the document's file is not at the source",
+      },
     ],
   },
 }) as RecordsGapsEvent;

@@ -54,7 +54,14 @@ export class NotifyReferralProgressHandler {
       if (created && n.status !== 'pending') {
         // Ids and categories only: never the address or the name.
         this.logger.warn(
-          { notificationId: n.id, referralId: n.referralId, recipientRole: n.recipientRole, channel: n.channel, status: n.status, template: n.template },
+          {
+            notificationId: n.id,
+            referralId: n.referralId,
+            recipientRole: n.recipientRole,
+            channel: n.channel,
+            status: n.status,
+            template: n.template,
+          },
           'notification recorded but not sendable',
         );
       }

@@ -24,7 +24,12 @@ jest.setTimeout(120_000);
 
 const settings = integrationSettings();
 const NHS_NUMBER = '9434765919';
-const EVENT_PALS = { name: 'PALS, General Hospital', phone: '01632 960 555', email: 'pals@general.nhs.invalid', url: 'https://general.nhs.invalid/pals' };
+const EVENT_PALS = {
+  name: 'PALS, General Hospital',
+  phone: '01632 960 555',
+  email: 'pals@general.nhs.invalid',
+  url: 'https://general.nhs.invalid/pals',
+};
 
 interface MailDevMessage {
   subject: string;
@@ -224,7 +229,10 @@ describe('referral progress notifications against PostgreSQL, Kafka and MailDev'
     it('tells the referred patient which team, that it is a new referral and that care does not move', async () => {
       await eventually(() => mailCount(a.patient, 2), 30_000);
       const mails = await mailTo(a.patient);
-      expect(mails.map((m) => m.subject).sort()).toEqual(['We have received your request for a second opinion', 'You have been referred for a second opinion']);
+      expect(mails.map((m) => m.subject).sort()).toEqual([
+        'We have received your request for a second opinion',
+        'You have been referred for a second opinion',
+      ]);
       const mail = mails.find((m) => m.subject === 'You have been referred for a second opinion')!;
       expect(mail.text).toContain('Team: Cardiology, City Hospital');
       expect(mail.text).toContain('It is a new referral');
@@ -256,7 +264,12 @@ describe('referral progress notifications against PostgreSQL, Kafka and MailDev'
 
     it('keeps the contacts the referral gave, without the NHS number', async () => {
       const [row] = await sql<Record<string, unknown>>('select * from referral_contact where referral_id = ?', [a.referralId]);
-      expect(row).toMatchObject({ patient_email: a.patient, referring_practice_email: a.gp, target_team_email: a.targetTeam, target_attempt: 1 });
+      expect(row).toMatchObject({
+        patient_email: a.patient,
+        referring_practice_email: a.gp,
+        target_team_email: a.targetTeam,
+        target_attempt: 1,
+      });
       expect(JSON.stringify(row)).not.toContain(NHS_NUMBER);
     });
 

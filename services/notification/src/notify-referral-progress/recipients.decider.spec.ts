@@ -29,15 +29,32 @@ const NHS_NUMBER = '9434765919';
 
 const defaults = {
   pals: palsContactFrom(
-    readNotificationConfig({ PALS_PHONE: '01632 960 999', PALS_EMAIL: 'pals@config.nhs.invalid', PALS_URL: 'https://config.nhs.invalid/pals' }),
+    readNotificationConfig({
+      PALS_PHONE: '01632 960 999',
+      PALS_EMAIL: 'pals@config.nhs.invalid',
+      PALS_URL: 'https://config.nhs.invalid/pals',
+    }),
   ),
 };
 /** The PALS contact the referral service puts on events that end a path. */
-const EVENT_PALS = { name: 'PALS, General Hospital', phone: '01632 960 555', email: 'pals@general.nhs.invalid', url: 'https://general.nhs.invalid/pals' };
+const EVENT_PALS = {
+  name: 'PALS, General Hospital',
+  phone: '01632 960 555',
+  email: 'pals@general.nhs.invalid',
+  url: 'https://general.nhs.invalid/pals',
+};
 
-const originalTeam = { ods: 'RX1', name: 'Cardiology, General Hospital', teamId: 'team-rx1-cardio', contactEmail: 'cardio@general.nhs.invalid' };
+const originalTeam = {
+  ods: 'RX1',
+  name: 'Cardiology, General Hospital',
+  teamId: 'team-rx1-cardio',
+  contactEmail: 'cardio@general.nhs.invalid',
+};
 const targetTeam = { ods: 'RY2', name: 'Cardiology, City Hospital', teamId: 'team-ry2-cardio', contactEmail: 'cardio@city.nhs.invalid' };
-const actor = (role: 'patient' | 'gp' | 'clinician' | 'ops' | 'system', organisation?: string) => ({ role, ...(organisation ? { organisation } : {}) });
+const actor = (role: 'patient' | 'gp' | 'clinician' | 'ops' | 'system', organisation?: string) => ({
+  role,
+  ...(organisation ? { organisation } : {}),
+});
 
 /** The contacts after referral.requested.v1 and referral.referred.v1 (target chosen). */
 const contacts: ReferralContacts = {
@@ -84,7 +101,8 @@ const examples: Record<ReferralProcessEventType, () => ReferralProcessEvent> = {
       triageDueAt: '2026-12-08T17:00:00.000Z',
       attempt: 1,
     }),
-  'referral.triage-accepted.v1': () => ev(ReferralTriageAccepted, { referralId: REFERRAL_ID, team: targetTeam, bookingDueAt: '2026-12-22T17:00:00.000Z' }),
+  'referral.triage-accepted.v1': () =>
+    ev(ReferralTriageAccepted, { referralId: REFERRAL_ID, team: targetTeam, bookingDueAt: '2026-12-22T17:00:00.000Z' }),
   'referral.triage-rejected.v1': () =>
     ev(ReferralTriageRejected, {
       referralId: REFERRAL_ID,
@@ -94,9 +112,18 @@ const examples: Record<ReferralProcessEventType, () => ReferralProcessEvent> = {
       nextSteps: 'Your GP can refer you to another clinical team for a second opinion.',
     }),
   'referral.more-info-requested.v1': () =>
-    ev(ReferralMoreInfoRequested, { referralId: REFERRAL_ID, team: targetTeam, question: 'Please send the latest echo report.', dueAt: '2026-12-10T17:00:00.000Z' }),
+    ev(ReferralMoreInfoRequested, {
+      referralId: REFERRAL_ID,
+      team: targetTeam,
+      question: 'Please send the latest echo report.',
+      dueAt: '2026-12-10T17:00:00.000Z',
+    }),
   'referral.more-info-provided.v1': () =>
-    ev(ReferralMoreInfoProvided, { referralId: REFERRAL_ID, answer: 'Echo report attached to the records transfer.', triageDueAt: '2026-12-15T17:00:00.000Z' }),
+    ev(ReferralMoreInfoProvided, {
+      referralId: REFERRAL_ID,
+      answer: 'Echo report attached to the records transfer.',
+      triageDueAt: '2026-12-15T17:00:00.000Z',
+    }),
   'referral.appointment-booked.v1': () =>
     ev(ReferralAppointmentBooked, {
       referralId: REFERRAL_ID,
@@ -113,13 +140,27 @@ const examples: Record<ReferralProcessEventType, () => ReferralProcessEvent> = {
       shareWithOriginalTeam: true,
       originalTeam,
     }),
-  'referral.original-team-informed.v1': () => ev(ReferralOriginalTeamInformed, { referralId: REFERRAL_ID, originalTeam, requestedBy: actor('patient') }),
-  'referral.care-transfer-requested.v1': () => ev(ReferralCareTransferRequested, { referralId: REFERRAL_ID, requestedBy: actor('patient'), team: targetTeam }),
-  'referral.care-transferred.v1': () => ev(ReferralCareTransferred, { referralId: REFERRAL_ID, responsibleTeam: targetTeam, previousTeam: originalTeam }),
+  'referral.original-team-informed.v1': () =>
+    ev(ReferralOriginalTeamInformed, { referralId: REFERRAL_ID, originalTeam, requestedBy: actor('patient') }),
+  'referral.care-transfer-requested.v1': () =>
+    ev(ReferralCareTransferRequested, { referralId: REFERRAL_ID, requestedBy: actor('patient'), team: targetTeam }),
+  'referral.care-transferred.v1': () =>
+    ev(ReferralCareTransferred, { referralId: REFERRAL_ID, responsibleTeam: targetTeam, previousTeam: originalTeam }),
   'referral.care-retained.v1': () =>
-    ev(ReferralCareRetained, { referralId: REFERRAL_ID, responsibleTeam: originalTeam, reason: 'The new team has no capacity to take on new patients.', pals: EVENT_PALS }),
+    ev(ReferralCareRetained, {
+      referralId: REFERRAL_ID,
+      responsibleTeam: originalTeam,
+      reason: 'The new team has no capacity to take on new patients.',
+      pals: EVENT_PALS,
+    }),
   'referral.withdrawn.v1': () =>
-    ev(ReferralWithdrawn, { referralId: REFERRAL_ID, withdrawnBy: actor('patient'), reason: 'I have decided to go ahead with treatment.', fromState: 'awaiting-triage', pals: EVENT_PALS }),
+    ev(ReferralWithdrawn, {
+      referralId: REFERRAL_ID,
+      withdrawnBy: actor('patient'),
+      reason: 'I have decided to go ahead with treatment.',
+      fromState: 'awaiting-triage',
+      pals: EVENT_PALS,
+    }),
   'referral.urgent-wait-escalated.v1': () =>
     ev(ReferralUrgentWaitEscalated, {
       referralId: REFERRAL_ID,
@@ -130,12 +171,19 @@ const examples: Record<ReferralProcessEventType, () => ReferralProcessEvent> = {
       message: 'No appointment has been booked yet.',
     }),
   'referral.reminder-due.v1': () =>
-    ev(ReferralReminderDue, { referralId: REFERRAL_ID, step: 'triage', dueAt: '2026-12-08T17:00:00.000Z', overdue: false, recipientRole: 'receiving-team' }),
+    ev(ReferralReminderDue, {
+      referralId: REFERRAL_ID,
+      step: 'triage',
+      dueAt: '2026-12-08T17:00:00.000Z',
+      overdue: false,
+      recipientRole: 'receiving-team',
+    }),
   'referral.closed.v1': () => ev(ReferralClosed, { referralId: REFERRAL_ID, outcome: 'opinion-given', responsibleTeam: originalTeam }),
 };
 
 const decide = (event: ReferralProcessEvent, c: ReferralContacts = contacts) => decideRecipients(event, c, defaults);
-const routes = (event: ReferralProcessEvent, c: ReferralContacts = contacts) => decide(event, c).map((r) => `${r.recipientRole}: ${r.message.template}`);
+const routes = (event: ReferralProcessEvent, c: ReferralContacts = contacts) =>
+  decide(event, c).map((r) => `${r.recipientRole}: ${r.message.template}`);
 const plans = (event: ReferralProcessEvent, c: ReferralContacts = contacts) => planReferralProgress(event, c, defaults);
 const planFor = (event: ReferralProcessEvent, role: string, c: ReferralContacts = contacts) => {
   const found = plans(event, c).filter((p) => p.recipientRole === role);
@@ -157,10 +205,16 @@ describe('who is told what about a referral', () => {
     ['referral.more-info-requested.v1', ['gp: gp-more-info-requested']],
     ['referral.more-info-provided.v1', ['receiving-team: receiving-team-more-info-provided']],
     ['referral.appointment-booked.v1', ['patient: patient-appointment-booked']],
-    ['referral.opinion-issued.v1', ['patient: patient-opinion-issued', 'gp: gp-opinion-issued', 'original-team: original-team-opinion-issued']],
+    [
+      'referral.opinion-issued.v1',
+      ['patient: patient-opinion-issued', 'gp: gp-opinion-issued', 'original-team: original-team-opinion-issued'],
+    ],
     ['referral.original-team-informed.v1', ['original-team: original-team-informed']],
     ['referral.care-transfer-requested.v1', ['receiving-team: receiving-team-care-transfer-requested']],
-    ['referral.care-transferred.v1', ['patient: patient-care-transferred', 'gp: gp-care-transferred', 'original-team: original-team-care-transferred']],
+    [
+      'referral.care-transferred.v1',
+      ['patient: patient-care-transferred', 'gp: gp-care-transferred', 'original-team: original-team-care-transferred'],
+    ],
     ['referral.care-retained.v1', ['patient: patient-care-retained', 'gp: gp-care-retained']],
     ['referral.withdrawn.v1', ['patient: patient-withdrawn', 'gp: gp-withdrawn', 'receiving-team: receiving-team-withdrawn']],
     ['referral.urgent-wait-escalated.v1', ['gp: gp-urgent-wait-escalated', 'original-team: original-team-urgent-wait-escalated']],
@@ -178,7 +232,10 @@ describe('who is told what about a referral', () => {
         gp: 'gp.a81001@nhs.invalid',
         'original-team': 'cardio@general.nhs.invalid',
       });
-      expect(addresses(examples['referral.referred.v1']())).toEqual({ patient: 'alex@example.test', 'receiving-team': 'cardio@city.nhs.invalid' });
+      expect(addresses(examples['referral.referred.v1']())).toEqual({
+        patient: 'alex@example.test',
+        'receiving-team': 'cardio@city.nhs.invalid',
+      });
     });
 
     it('mails the newly chosen team at the address its referral carries, not the previous target', () => {
@@ -204,14 +261,24 @@ describe('who is told what about a referral', () => {
 
     it('records a recipient without an email address as no-address instead of failing', () => {
       const noGpEmail: ReferralContacts = { ...contacts, gp: { ods: 'A81001' } };
-      expect(planFor(examples['referral.closed.v1'](), 'gp', noGpEmail)).toMatchObject({ channel: 'email', address: null, status: 'no-address' });
+      expect(planFor(examples['referral.closed.v1'](), 'gp', noGpEmail)).toMatchObject({
+        channel: 'email',
+        address: null,
+        status: 'no-address',
+      });
       const noTarget: ReferralContacts = { ...contacts, targetTeam: undefined };
-      expect(planFor(examples['referral.more-info-provided.v1'](), 'receiving-team', noTarget)).toMatchObject({ address: null, status: 'no-address' });
+      expect(planFor(examples['referral.more-info-provided.v1'](), 'receiving-team', noTarget)).toMatchObject({
+        address: null,
+        status: 'no-address',
+      });
     });
 
-    it('keeps to the patient\'s preferred channel: SMS is recorded as unsupported, never mailed instead', () => {
+    it("keeps to the patient's preferred channel: SMS is recorded as unsupported, never mailed instead", () => {
       const sms: ReferralContacts = { ...contacts, patient: { ...contacts.patient, preferredChannel: 'sms' } };
-      expect(planFor(examples['referral.gp-declined.v1'](), 'patient', sms)).toMatchObject({ channel: 'sms', status: 'unsupported-channel' });
+      expect(planFor(examples['referral.gp-declined.v1'](), 'patient', sms)).toMatchObject({
+        channel: 'sms',
+        status: 'unsupported-channel',
+      });
     });
   });
 
@@ -254,7 +321,7 @@ describe('who is told what about a referral', () => {
       expect(bodyText).toContain('Urgency: URGENT');
     });
 
-    it('rule 3: does not tell the original team when the GP refers (that is the patient\'s choice, rule 9)', () => {
+    it("rule 3: does not tell the original team when the GP refers (that is the patient's choice, rule 9)", () => {
       expect(routes(examples['referral.referred.v1'](), beforeReferral)).not.toContainEqual(expect.stringMatching(/^original-team/));
     });
 
@@ -284,7 +351,7 @@ describe('who is told what about a referral', () => {
       expect(gp).toContain('You may refer the patient to another clinical team');
     });
 
-    it('rule 8: shares the opinion with the patient, the GP and, with the patient\'s agreement, the original team', () => {
+    it("rule 8: shares the opinion with the patient, the GP and, with the patient's agreement, the original team", () => {
       const shared = examples['referral.opinion-issued.v1']();
       expect(routes(shared)).toContain('original-team: original-team-opinion-issued');
       for (const role of ['patient', 'gp', 'original-team']) {
@@ -293,7 +360,7 @@ describe('who is told what about a referral', () => {
       expect(planFor(shared, 'patient').bodyText).toContain('Their opinion is the same as the first opinion you were given.');
     });
 
-    it('rule 8: does not send the opinion to the original team without the patient\'s agreement', () => {
+    it("rule 8: does not send the opinion to the original team without the patient's agreement", () => {
       const notShared = ev(ReferralOpinionIssued, {
         referralId: REFERRAL_ID,
         team: targetTeam,
@@ -306,7 +373,7 @@ describe('who is told what about a referral', () => {
       expect(planFor(notShared, 'patient').bodyText).toContain('It has not been sent to your current clinical team');
     });
 
-    it('rule 9: tells the original team, at the patient\'s choice, that a second opinion is under way', () => {
+    it("rule 9: tells the original team, at the patient's choice, that a second opinion is under way", () => {
       const event = examples['referral.original-team-informed.v1']();
       expect(routes(event)).toEqual(['original-team: original-team-informed']);
       const plan = planFor(event, 'original-team');
@@ -326,18 +393,25 @@ describe('who is told what about a referral', () => {
       expect(routes(event)).toEqual(['gp: gp-urgent-wait-escalated', 'original-team: original-team-urgent-wait-escalated']);
       for (const role of ['gp', 'original-team']) {
         const { bodyText } = planFor(event, role);
-        expect(bodyText).toContain('whether any delay in starting treatment could affect the patient\'s wellbeing');
+        expect(bodyText).toContain("whether any delay in starting treatment could affect the patient's wellbeing");
         expect(bodyText).toContain('Treatment need not wait for the second opinion.');
         expect(bodyText).toContain('15 days');
         expect(bodyText).toContain('14 days');
       }
     });
 
-    const endPaths: ReferralProcessEventType[] = ['referral.gp-declined.v1', 'referral.triage-rejected.v1', 'referral.withdrawn.v1', 'referral.care-retained.v1'];
+    const endPaths: ReferralProcessEventType[] = [
+      'referral.gp-declined.v1',
+      'referral.triage-rejected.v1',
+      'referral.withdrawn.v1',
+      'referral.care-retained.v1',
+    ];
 
     it.each(endPaths)('rule 11: every end-path message to the patient carries PALS contact (%s)', (type) => {
       const { bodyText } = planFor(examples[type](), 'patient');
-      expect(bodyText).toContain('you can contact the Patient Advice and Liaison Service (PALS). They can listen to your concerns and help you:');
+      expect(bodyText).toContain(
+        'you can contact the Patient Advice and Liaison Service (PALS). They can listen to your concerns and help you:',
+      );
       expect(bodyText).toContain(EVENT_PALS.name);
       expect(bodyText).toContain(EVENT_PALS.phone);
       expect(bodyText).toContain(EVENT_PALS.email);
@@ -363,7 +437,13 @@ describe('who is told what about a referral', () => {
 
   describe('reminders', () => {
     it('go to the GP or the receiving team, as the event says', () => {
-      const toGp = ev(ReferralReminderDue, { referralId: REFERRAL_ID, step: 'gp-decision', dueAt: '2026-12-01T17:00:00.000Z', overdue: true, recipientRole: 'gp' });
+      const toGp = ev(ReferralReminderDue, {
+        referralId: REFERRAL_ID,
+        step: 'gp-decision',
+        dueAt: '2026-12-01T17:00:00.000Z',
+        overdue: true,
+        recipientRole: 'gp',
+      });
       expect(routes(toGp)).toEqual(['gp: gp-reminder']);
       expect(planFor(toGp, 'gp').bodyText).toContain('is overdue');
       expect(routes(examples['referral.reminder-due.v1']())).toEqual(['receiving-team: receiving-team-reminder']);
@@ -371,7 +451,7 @@ describe('who is told what about a referral', () => {
   });
 
   describe('privacy', () => {
-    it('never puts the patient\'s name in a subject line', () => {
+    it("never puts the patient's name in a subject line", () => {
       for (const make of Object.values(examples)) {
         for (const p of plans(make(), { ...contacts, originalTeamInformed: true })) expect(p.subject).not.toContain('Alex');
       }

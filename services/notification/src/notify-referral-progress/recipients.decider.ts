@@ -32,7 +32,11 @@ const patientContact = (c: ReferralContacts): ContactDetails => ({
 const byEmail = (email: string | undefined): ContactDetails => ({ preferredChannel: 'email', email });
 const teamContact = (team: TeamContact | undefined): ContactDetails => byEmail(team?.email);
 
-const to = (recipientRole: RecipientRole, contact: ContactDetails, message: TemplateRequest): Recipient => ({ recipientRole, contact, message });
+const to = (recipientRole: RecipientRole, contact: ContactDetails, message: TemplateRequest): Recipient => ({
+  recipientRole,
+  contact,
+  message,
+});
 
 /**
  * Who is told what about a referral event (DOMAIN rules 1, 5, 6, 8, 9, 10, 11), decided from the event and
@@ -99,7 +103,13 @@ export function decideRecipients(event: ReferralProcessEvent, c: ReferralContact
       return [
         to('patient', patient, {
           template: 'patient-triage-accepted',
-          data: { ...toPatient, pals: defaults.pals, teamName: d.team.name, originalTeamName: c.originalTeam.name, bookingDueAt: d.bookingDueAt },
+          data: {
+            ...toPatient,
+            pals: defaults.pals,
+            teamName: d.team.name,
+            originalTeamName: c.originalTeam.name,
+            bookingDueAt: d.bookingDueAt,
+          },
         }),
         to('gp', gp, { template: 'gp-triage-accepted', data: { ...toProfessional, teamName: d.team.name, bookingDueAt: d.bookingDueAt } }),
       ];
@@ -130,7 +140,10 @@ export function decideRecipients(event: ReferralProcessEvent, c: ReferralContact
     case 'referral.more-info-requested.v1': {
       const d = event.data;
       return [
-        to('gp', gp, { template: 'gp-more-info-requested', data: { ...toProfessional, teamName: d.team.name, question: d.question, dueAt: d.dueAt } }),
+        to('gp', gp, {
+          template: 'gp-more-info-requested',
+          data: { ...toProfessional, teamName: d.team.name, question: d.question, dueAt: d.dueAt },
+        }),
       ];
     }
 
@@ -173,7 +186,13 @@ export function decideRecipients(event: ReferralProcessEvent, c: ReferralContact
         }),
         to('gp', gp, {
           template: 'gp-opinion-issued',
-          data: { ...toProfessional, ...opinion, teamName: d.team.name, originalTeamName: originalTeam.name, sharedWithOriginalTeam: d.shareWithOriginalTeam },
+          data: {
+            ...toProfessional,
+            ...opinion,
+            teamName: d.team.name,
+            originalTeamName: originalTeam.name,
+            sharedWithOriginalTeam: d.shareWithOriginalTeam,
+          },
         }),
         ...(d.shareWithOriginalTeam
           ? [
@@ -258,11 +277,21 @@ export function decideRecipients(event: ReferralProcessEvent, c: ReferralContact
         to('gp', gp, { template: 'gp-withdrawn', data: { ...toProfessional, withdrawnBy, reason: d.reason } }),
         // The team currently asked (none before the GP referred, nor once it rejected the referral).
         ...(c.targetTeam
-          ? [to('receiving-team', teamContact(c.targetTeam), { template: 'receiving-team-withdrawn', data: { ...toProfessional, withdrawnBy } })]
+          ? [
+              to('receiving-team', teamContact(c.targetTeam), {
+                template: 'receiving-team-withdrawn',
+                data: { ...toProfessional, withdrawnBy },
+              }),
+            ]
           : []),
         // The first team hears of it only if the patient had chosen to tell them of the second opinion (rule 9).
         ...(c.originalTeamInformed
-          ? [to('original-team', teamContact(c.originalTeam), { template: 'original-team-withdrawn', data: { ...toProfessional, withdrawnBy } })]
+          ? [
+              to('original-team', teamContact(c.originalTeam), {
+                template: 'original-team-withdrawn',
+                data: { ...toProfessional, withdrawnBy },
+              }),
+            ]
           : []),
       ];
     }
@@ -296,7 +325,10 @@ export function decideRecipients(event: ReferralProcessEvent, c: ReferralContact
     case 'referral.closed.v1': {
       const d = event.data;
       return [
-        to('gp', gp, { template: 'gp-referral-closed', data: { ...toProfessional, outcome: d.outcome, responsibleTeamName: d.responsibleTeam.name } }),
+        to('gp', gp, {
+          template: 'gp-referral-closed',
+          data: { ...toProfessional, outcome: d.outcome, responsibleTeamName: d.responsibleTeam.name },
+        }),
       ];
     }
 
@@ -308,7 +340,11 @@ export function decideRecipients(event: ReferralProcessEvent, c: ReferralContact
 }
 
 /** The notifications to record for an event: one per recipient, rendered now, ids derived from (event, role, template). */
-export function planReferralProgress(event: ReferralProcessEvent, contacts: ReferralContacts, defaults: RoutingDefaults): PlannedNotification[] {
+export function planReferralProgress(
+  event: ReferralProcessEvent,
+  contacts: ReferralContacts,
+  defaults: RoutingDefaults,
+): PlannedNotification[] {
   return decideRecipients(event, contacts, defaults).map((r) =>
     planNotification({
       event,

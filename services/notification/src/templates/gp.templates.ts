@@ -234,4 +234,7 @@ export function gpReferralClosed(d: GpReferralClosedData): RenderedMessage {
 export type GpRecordsGapsData = RecordsGapsData;
 
 export const gpRecordsGaps = (d: GpRecordsGapsData): RenderedMessage =>
-  recordsGapsMessage(d, 'The test results and imaging of your patient were sent to the new team, but some records they refer to are missing at the original hospital:');
+  recordsGapsMessage(
+    d,
+    'The test results and imaging of your patient were sent to the new team, but some records they refer to are missing at the original hospital:',
+  );

@@ -14,7 +14,10 @@ export interface ToProfessional {
 
 export const DEAR_COLLEAGUE = 'Dear colleague,';
 
-export const patientLines = (d: ToProfessional): string[] => [`  Patient: ${d.patientName.trim()}`, `  Referral reference: ${d.referralId}`];
+export const patientLines = (d: ToProfessional): string[] => [
+  `  Patient: ${d.patientName.trim()}`,
+  `  Referral reference: ${d.referralId}`,
+];
 
 export const professionalOutcome: Record<OpinionOutcome, string> = {
   concurs: 'The second opinion concurs with the first opinion.',
@@ -48,7 +51,6 @@ export interface UrgentWaitData extends ToProfessional {
 }
 
 export const days = (n: number): string => `${n} ${n === 1 ? 'day' : 'days'}`;
-
 
 export interface RecordsGapsData extends ToProfessional {
   readonly originalTeamName: string;

@@ -50,7 +50,7 @@ export function receivingTeamNewReferral(d: ReceivingTeamNewReferralData): Rende
       ],
       d.attempt > 1 && 'Another team was asked first and could not accept this referral.',
       `Please triage and assess it as you would any new patient referral: accept it, reject it with a reason, or ask the GP for more information. Triage is due by ${ukDateTime(d.triageDueAt)}.`,
-      'With the patient\'s consent, relevant test results and imaging already taken are being sent to you separately.',
+      "With the patient's consent, relevant test results and imaging already taken are being sent to you separately.",
       CARE_DOES_NOT_MOVE(d.originalTeamName),
       d.urgent &&
         'The patient has a serious condition that may need urgent treatment: the wait for an appointment is being watched, and the GP and the original ' +
@@ -149,7 +149,7 @@ export function originalTeamInformed(d: OriginalTeamInformedData): RenderedMessa
       DEAR_COLLEAGUE,
       `Your patient below has asked for a second opinion and has chosen to let your team know.${d.targetTeamName ? ` Their GP has referred them to ${d.targetTeamName}.` : ''}`,
       patientLines(d),
-      'Your team remains responsible for the patient\'s care: a second opinion does not transfer care unless the patient asks for a transfer and the new team and its hospital agree.',
+      "Your team remains responsible for the patient's care: a second opinion does not transfer care unless the patient asks for a transfer and the new team and its hospital agree.",
       d.urgent &&
         "The referral is marked urgent. Please consider whether any delay in starting treatment could affect the patient's wellbeing: treatment need not wait for the second opinion.",
       PROFESSIONAL_FOOTER,
@@ -207,7 +207,7 @@ export function originalTeamUrgentWaitEscalated(d: UrgentWaitData): RenderedMess
         `They have waited ${days(d.waitedDays)} without an appointment, past the clinical threshold of ${days(d.thresholdDays)}.`,
       patientLines(d),
       "Your team remains responsible for the patient's care. Please consider whether any delay in starting treatment could affect the patient's " +
-        "wellbeing. Treatment need not wait for the second opinion.",
+        'wellbeing. Treatment need not wait for the second opinion.',
       d.message.trim() ? ['From the referral service', '', quoted(d.message)] : undefined,
       "The patient's GP has been told as well.",
       PROFESSIONAL_FOOTER,
@@ -232,4 +232,7 @@ export function originalTeamWithdrawn(d: TeamWithdrawnData): RenderedMessage {
 export type ReceivingTeamRecordsGapsData = RecordsGapsData;
 
 export const receivingTeamRecordsGaps = (d: ReceivingTeamRecordsGapsData): RenderedMessage =>
-  recordsGapsMessage(d, 'The test results and imaging for the second opinion referral below have reached your trust, but some records they refer to are missing at the original hospital:');
+  recordsGapsMessage(
+    d,
+    'The test results and imaging for the second opinion referral below have reached your trust, but some records they refer to are missing at the original hospital:',
+  );

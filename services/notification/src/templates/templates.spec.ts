@@ -2,7 +2,12 @@ import { ukDate, ukDateTime, ukTime } from './format';
 import { palsSection } from './pals';
 import { renderTemplate, TEMPLATE_NAMES } from './index';
 
-const pals = { phone: '01632 960 123', email: 'pals@trust.nhs.invalid', url: 'https://trust.nhs.invalid/pals', openingHours: 'Monday to Friday, 9am to 5pm' };
+const pals = {
+  phone: '01632 960 123',
+  email: 'pals@trust.nhs.invalid',
+  url: 'https://trust.nhs.invalid/pals',
+  openingHours: 'Monday to Friday, 9am to 5pm',
+};
 const REFERRAL_ID = '5b8e7a57-6d3c-4f1e-8a55-2a1f7c3d9e10';
 
 describe('dates and times', () => {

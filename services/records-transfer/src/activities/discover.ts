@@ -25,7 +25,8 @@ const dateOf = (v: unknown): Date | null => {
   const d = new Date(s);
   return Number.isNaN(d.getTime()) ? null : d;
 };
-const dicomDate = (v: string | undefined): Date | null => (v && /^\d{8}$/.test(v) ? new Date(`${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}T00:00:00Z`) : null);
+const dicomDate = (v: string | undefined): Date | null =>
+  v && /^\d{8}$/.test(v) ? new Date(`${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}T00:00:00Z`) : null;
 const refOf = (r: FhirResource) => `${r.resourceType}/${r.id}`;
 const titleOf = (concept: unknown, fallback: string) => str(obj(concept).text) ?? str(obj(arr(obj(concept).coding)[0]).display) ?? fallback;
 
@@ -83,8 +84,12 @@ export async function discoverAtSource(source: TrustSystems, nhsNumber: string, 
       title: titleOf(r.code, 'Report'),
       date: dateOf(r.effectiveDateTime) ?? dateOf(r.issued),
       categories: arr(r.category),
-      results: arr(r.result).map((x) => str(obj(x).reference)).filter((x): x is string => !!x),
-      imagingStudies: arr(r.imagingStudy).map((x) => str(obj(x).reference)).filter((x): x is string => !!x),
+      results: arr(r.result)
+        .map((x) => str(obj(x).reference))
+        .filter((x): x is string => !!x),
+      imagingStudies: arr(r.imagingStudy)
+        .map((x) => str(obj(x).reference))
+        .filter((x): x is string => !!x),
     }));
 
   const instances = new Map<string, { seriesUid: string; sopInstanceUid: string }[]>();
@@ -107,20 +112,33 @@ export async function discoverAtSource(source: TrustSystems, nhsNumber: string, 
   for (const s of studies) {
     const uid = studyUidOf(s);
     if (!uid || str(s.status) === 'entered-in-error') continue;
-    const series = arr(s.series).map((x) => str(obj(x).uid)).filter((x): x is string => !!x);
+    const series = arr(s.series)
+      .map((x) => str(obj(x).uid))
+      .filter((x): x is string => !!x);
     await addStudy(refOf(s), uid, str(s.description) ?? 'Imaging study', dateOf(s.started), series);
   }
   // Studies in the PACS that the EHR does not describe: listed (not relevant by themselves) so the GP can add them.
   for (const p of pacsStudies) {
     const uid = dicomString(p, Tag.StudyInstanceUID);
     if (!uid || seen.has(uid)) continue;
-    await addStudy(null, uid, dicomString(p, Tag.StudyDescription) ?? 'Imaging study (PACS only)', dicomDate(dicomString(p, Tag.StudyDate)), []);
+    await addStudy(
+      null,
+      uid,
+      dicomString(p, Tag.StudyDescription) ?? 'Imaging study (PACS only)',
+      dicomDate(dicomString(p, Tag.StudyDate)),
+      [],
+    );
   }
   return { records: { documents, reports: found, studies: imaging }, instances };
 }
 
 /** Reads a file once, streaming, for its size and SHA-256; nulls when the source has no such file. */
-async function digestOfBinary(source: TrustSystems, url: string, contentType: string, signal?: AbortSignal): Promise<{ size: number | null; sha256: string | null }> {
+async function digestOfBinary(
+  source: TrustSystems,
+  url: string,
+  contentType: string,
+  signal?: AbortSignal,
+): Promise<{ size: number | null; sha256: string | null }> {
   if (!/^(Binary\/[A-Za-z0-9\-.]{1,64})$/.test(url)) return { size: null, sha256: null };
   const res = await source.ehr.openBinary(url, contentType, signal);
   if (!res) return { size: null, sha256: null };

@@ -37,10 +37,23 @@ const iso = (d: Date) => d.toISOString();
 /** Raised when an item id is not in the transfer's manifest: retrying cannot help. */
 const notInManifest = (itemId: string) => ApplicationFailure.nonRetryable(`item ${itemId} is not in the manifest`, 'ItemNotInManifest');
 
-const emit = <D extends EventDefinition>(em: EntityManager, def: D, e: Omit<NewEvent<D>, 'source'>) => emitEvent(em, def, { ...e, source: EVENT_SOURCE });
+const emit = <D extends EventDefinition>(em: EntityManager, def: D, e: Omit<NewEvent<D>, 'source'>) =>
+  emitEvent(em, def, { ...e, source: EVENT_SOURCE });
 /** An event about the whole transfer: its id derived from the transfer and the step, so a retried step emits it once. */
-const emitForTransfer = <D extends EventDefinition>(em: EntityManager, def: D, t: TransferRequest, step: string, at: Date, data: Record<string, unknown>) =>
-  emit(em, def, { id: deriveId(t.id, step), subject: t.referralId, time: at, data: { referralId: t.referralId, transferId: t.id, ...data } as NewEvent<D>['data'] });
+const emitForTransfer = <D extends EventDefinition>(
+  em: EntityManager,
+  def: D,
+  t: TransferRequest,
+  step: string,
+  at: Date,
+  data: Record<string, unknown>,
+) =>
+  emit(em, def, {
+    id: deriveId(t.id, step),
+    subject: t.referralId,
+    time: at,
+    data: { referralId: t.referralId, transferId: t.id, ...data } as NewEvent<D>['data'],
+  });
 const route = (t: TransferRequest) => ({ sourceOrganisation: t.sourceOrganisation, targetOrganisation: t.targetOrganisation! });
 
 const load = async (em: EntityManager, transferId: string) => {
@@ -66,7 +79,10 @@ const cancellation = (): AbortSignal | undefined => {
 };
 
 /** Rule 4 first: no lawful basis recorded → refused (nothing read); says where the transfer stands. */
-async function admit(deps: RecordsTransferActivityDeps, { transferId }: { transferId: string }): ReturnType<RecordsTransferActivities['admit']> {
+async function admit(
+  deps: RecordsTransferActivityDeps,
+  { transferId }: { transferId: string },
+): ReturnType<RecordsTransferActivities['admit']> {
   const { orm, connectors } = deps;
   return orm.em.fork().transactional(async (em) => {
     const t = await load(em, transferId);
@@ -152,7 +168,10 @@ async function recordItem(
 }
 
 /** Finds the records at the source, builds the manifest (items, instances, gaps) and moves the transfer to review. */
-async function discover(deps: RecordsTransferActivityDeps, { transferId }: { transferId: string }): ReturnType<RecordsTransferActivities['discover']> {
+async function discover(
+  deps: RecordsTransferActivityDeps,
+  { transferId }: { transferId: string },
+): ReturnType<RecordsTransferActivities['discover']> {
   const { orm, connectors } = deps;
   const t = await load(orm.em.fork(), transferId);
   const source = connectors.for(t.sourceOrganisation);
@@ -179,7 +198,14 @@ async function discover(deps: RecordsTransferActivityDeps, { transferId }: { tra
     }
     const at = new Date();
     for (const g of gaps) {
-      await em.upsert(TransferGap, { transferId, reference: g.reference.slice(0, 300), referencedBy: g.referencedBy.slice(0, 300), kind: g.kind, reason: g.reason, detectedAt: at });
+      await em.upsert(TransferGap, {
+        transferId,
+        reference: g.reference.slice(0, 300),
+        referencedBy: g.referencedBy.slice(0, 300),
+        kind: g.kind,
+        reason: g.reason,
+        detectedAt: at,
+      });
     }
     tr.status = 'review';
     tr.discoveredAt = at;
@@ -188,7 +214,10 @@ async function discover(deps: RecordsTransferActivityDeps, { transferId }: { tra
 }
 
 /** Moves the transfer to sending (reporting it started, once) and returns the items still to send, in order. */
-async function beginSending(deps: RecordsTransferActivityDeps, { transferId }: { transferId: string }): ReturnType<RecordsTransferActivities['beginSending']> {
+async function beginSending(
+  deps: RecordsTransferActivityDeps,
+  { transferId }: { transferId: string },
+): ReturnType<RecordsTransferActivities['beginSending']> {
   const { orm } = deps;
   return orm.em.fork().transactional(async (em) => {
     const t = await load(em, transferId);
@@ -212,13 +241,17 @@ async function beginSending(deps: RecordsTransferActivityDeps, { transferId }: {
 }
 
 /** Sends one item and confirms it at the target; reports it sent and acknowledged in one transaction. */
-async function sendItem(deps: RecordsTransferActivityDeps, { transferId, itemId }: { transferId: string; itemId: string }): ReturnType<RecordsTransferActivities['sendItem']> {
+async function sendItem(
+  deps: RecordsTransferActivityDeps,
+  { transferId, itemId }: { transferId: string; itemId: string },
+): ReturnType<RecordsTransferActivities['sendItem']> {
   const { orm, connectors } = deps;
   const em0 = orm.em.fork();
   const t = await load(em0, transferId);
   const item = await em0.findOne(TransferItem, { id: itemId, transferId });
   if (!item) throw notInManifest(itemId);
-  if (item.status === 'acknowledged' || item.status === 'excluded' || item.status === 'refused' || item.status === 'missing') return { status: item.status };
+  if (item.status === 'acknowledged' || item.status === 'excluded' || item.status === 'refused' || item.status === 'missing')
+    return { status: item.status };
   await orm.em.fork().nativeUpdate(TransferItem, { id: itemId }, { status: 'sending', attempts: item.attempts + 1 });
   heartbeat({ itemId, phase: 'start' });
 
@@ -233,7 +266,11 @@ async function sendItem(deps: RecordsTransferActivityDeps, { transferId, itemId 
     ...(deps.faults ? { faults: deps.faults } : {}),
   };
   const result =
-    item.kind === 'document' ? await sendDocument(ctx) : item.kind === 'imaging-study' ? await sendImagingStudy(ctx) : await sendDiagnosticReport(ctx);
+    item.kind === 'document'
+      ? await sendDocument(ctx)
+      : item.kind === 'imaging-study'
+        ? await sendImagingStudy(ctx)
+        : await sendDiagnosticReport(ctx);
 
   await orm.em.fork().transactional(async (em) => {
     const it = await em.findOneOrFail(TransferItem, { id: itemId });
@@ -270,7 +307,10 @@ async function sendItem(deps: RecordsTransferActivityDeps, { transferId, itemId 
 }
 
 /** Reports the gaps of what was sent and the outcome: completed. */
-async function complete(deps: RecordsTransferActivityDeps, { transferId }: { transferId: string }): ReturnType<RecordsTransferActivities['complete']> {
+async function complete(
+  deps: RecordsTransferActivityDeps,
+  { transferId }: { transferId: string },
+): ReturnType<RecordsTransferActivities['complete']> {
   const { orm } = deps;
   await orm.em.fork().transactional(async (em) => {
     const t = await load(em, transferId);
@@ -296,7 +336,10 @@ async function complete(deps: RecordsTransferActivityDeps, { transferId }: { tra
 }
 
 /** Records the failure with its reason; operations can retry. */
-async function fail(deps: RecordsTransferActivityDeps, { transferId, reason }: { transferId: string; reason: string }): ReturnType<RecordsTransferActivities['fail']> {
+async function fail(
+  deps: RecordsTransferActivityDeps,
+  { transferId, reason }: { transferId: string; reason: string },
+): ReturnType<RecordsTransferActivities['fail']> {
   const { orm } = deps;
   await orm.em.fork().transactional(async (em) => {
     const t = await load(em, transferId);
@@ -311,7 +354,10 @@ async function fail(deps: RecordsTransferActivityDeps, { transferId, reason }: {
 }
 
 /** Records the cancellation; what was confirmed stays recorded as sent. */
-async function cancel(deps: RecordsTransferActivityDeps, { transferId }: { transferId: string }): ReturnType<RecordsTransferActivities['cancel']> {
+async function cancel(
+  deps: RecordsTransferActivityDeps,
+  { transferId }: { transferId: string },
+): ReturnType<RecordsTransferActivities['cancel']> {
   const { orm } = deps;
   await orm.em.fork().transactional(async (em) => {
     // Locked: the cancel command's transaction may still hold the row (with the reason it gave).

@@ -10,7 +10,10 @@ describe('filing a copy of a source resource at the target', () => {
     subject: { reference: 'Patient/9' },
     author: [{ reference: 'Practitioner/4', display: 'Dr A Heart' }],
     custodian: { reference: 'Organization/2' },
-    content: [{ attachment: { contentType: 'application/pdf', url: 'Binary/b1', title: 'letter.pdf' } }, { attachment: { contentType: 'application/pdf', url: 'Binary/gone' } }],
+    content: [
+      { attachment: { contentType: 'application/pdf', url: 'Binary/b1', title: 'letter.pdf' } },
+      { attachment: { contentType: 'application/pdf', url: 'Binary/gone' } },
+    ],
   };
 
   it('drops what the source server assigned, names where it came from, and rewrites references', () => {

@@ -82,12 +82,17 @@ const faultStages = (ctx: SendContext, offset: number): Transform[] =>
 const stableId = (ods: string, reference: string) => `sonet-${sha256(`${ods}/${reference}`).slice(0, 40)}`;
 const sourceIdentifier = (ods: string, reference: string) => ({ system: SOURCE_ITEM_SYSTEM, value: `${ods}/${reference}` });
 const ifNoneExistOf = (id: { system: string; value: string }) => `identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`;
-const withoutHistory = (location: string | undefined) => (location ?? '').replace(/\/_history\/.*$/, '').replace(/^.*\/(?=[A-Za-z]+\/[^/]+$)/, '');
+const withoutHistory = (location: string | undefined) =>
+  (location ?? '').replace(/\/_history\/.*$/, '').replace(/^.*\/(?=[A-Za-z]+\/[^/]+$)/, '');
 
 async function recordMismatch(ctx: SendContext, sop?: string): Promise<void> {
   const em = ctx.orm.em.fork();
   await em.execute('update transfer_item set digest_mismatches = digest_mismatches + 1 where id = ?', [ctx.item.id]);
-  if (sop) await em.execute('update transfer_instance set digest_mismatches = digest_mismatches + 1 where item_id = ? and sop_instance_uid = ?', [ctx.item.id, sop]);
+  if (sop)
+    await em.execute('update transfer_instance set digest_mismatches = digest_mismatches + 1 where item_id = ? and sop_instance_uid = ?', [
+      ctx.item.id,
+      sop,
+    ]);
 }
 
 /** The patient at the target, matched by NHS number (created there the first time, from the source's record). */
@@ -101,7 +106,11 @@ async function patientEntry(ctx: SendContext): Promise<TransactionEntry> {
     ...(src?.birthDate ? { birthDate: src.birthDate } : {}),
     ...(src?.gender ? { gender: src.gender } : {}),
   };
-  return { fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000001', resource, ifNoneExist: `identifier=${encodeURIComponent(`${NHS_NUMBER_SYSTEM}|${nhs}`)}` };
+  return {
+    fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000001',
+    resource,
+    ifNoneExist: `identifier=${encodeURIComponent(`${NHS_NUMBER_SYSTEM}|${nhs}`)}`,
+  };
 }
 
 /**
@@ -123,7 +132,10 @@ export function localise(resource: FhirResource, sourceOds: string, map: Readonl
     }
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, walk(x)]));
   };
-  const identifier = [...((rest.identifier as unknown[] | undefined) ?? []), sourceIdentifier(sourceOds, `${resource.resourceType}/${resource.id}`)];
+  const identifier = [
+    ...((rest.identifier as unknown[] | undefined) ?? []),
+    sourceIdentifier(sourceOds, `${resource.resourceType}/${resource.id}`),
+  ];
   return { ...(walk(rest) as FhirResource), identifier } as FhirResource;
 }
 
@@ -155,7 +167,10 @@ export async function sendDocument(ctx: SendContext): Promise<SendResult> {
   map.set(String((doc.subject as { reference?: string } | undefined)?.reference ?? ''), patient.fullUrl);
   const copy = withAttachmentsAt(localise(doc, ods, map), map);
   const identifier = sourceIdentifier(ods, ctx.item.sourceReference);
-  const answer = await ctx.target.ehr.transaction([patient, { fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002', resource: copy, ifNoneExist: ifNoneExistOf(identifier) }], ctx.signal);
+  const answer = await ctx.target.ehr.transaction(
+    [patient, { fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002', resource: copy, ifNoneExist: ifNoneExistOf(identifier) }],
+    ctx.signal,
+  );
   const targetReference = withoutHistory(answer[1]?.location);
   await confirmFiled(ctx, targetReference);
   const bytes = attachments.reduce((s, a) => s + (a.size ?? 0), 0);
@@ -167,11 +182,20 @@ export async function sendDocument(ctx: SendContext): Promise<SendResult> {
 async function sendBinary(ctx: SendContext, a: AttachmentFound, id: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const res = await ctx.source.ehr.openBinary(a.url, a.contentType, ctx.signal);
-    if (!res) throw new PermanentHttpError('a document\'s file is no longer at the source', 404);
+    if (!res) throw new PermanentHttpError("a document's file is no longer at the source", 404);
     const h = createHash('sha256');
-    await ctx.target.ehr.putBinary(id, a.contentType, through(res.body, tap((c) => h.update(c)), ...faultStages(ctx, Math.floor((a.size ?? 0) / 2))), ctx.signal);
+    await ctx.target.ehr.putBinary(
+      id,
+      a.contentType,
+      through(
+        res.body,
+        tap((c) => h.update(c)),
+        ...faultStages(ctx, Math.floor((a.size ?? 0) / 2)),
+      ),
+      ctx.signal,
+    );
     const sent = h.digest('hex');
-    if (sent !== a.sha256) throw new TransientHttpError('the file read at the source differs from the manifest\'s digest');
+    if (sent !== a.sha256) throw new TransientHttpError("the file read at the source differs from the manifest's digest");
     const back = await ctx.target.ehr.openBinary(`Binary/${id}`, a.contentType, ctx.signal);
     if (!back) throw new TransientHttpError('the file is not readable at the target after it was stored');
     const hb = createHash('sha256');
@@ -184,7 +208,8 @@ async function sendBinary(ctx: SendContext, a: AttachmentFound, id: string): Pro
 
 /** The target holds what we filed (read back by its reference). */
 async function confirmFiled(ctx: SendContext, reference: string): Promise<FhirResource> {
-  if (!/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(reference)) throw new TransientHttpError('the target did not say where it filed the resource');
+  if (!/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(reference))
+    throw new TransientHttpError('the target did not say where it filed the resource');
   const back = await ctx.target.ehr.read(reference, ctx.signal);
   if (!back) throw new TransientHttpError('the filed resource is not readable at the target');
   return back;
@@ -207,13 +232,24 @@ export async function sendDiagnosticReport(ctx: SendContext): Promise<SendResult
     entries.push({ fullUrl, resource: obs, ifNoneExist: ifNoneExistOf(sourceIdentifier(ods, ref)) });
   }
   // Imaging the report is about, where this transfer sent it: referred to by the identifier it was filed under.
-  const sentStudies = await ctx.orm.em.fork().find(TransferItem, { transferId: ctx.transfer.id, kind: 'imaging-study', status: 'acknowledged' });
+  const sentStudies = await ctx.orm.em
+    .fork()
+    .find(TransferItem, { transferId: ctx.transfer.id, kind: 'imaging-study', status: 'acknowledged' });
   for (const s of sentStudies) if (s.targetReference) map.set(s.sourceReference, s.targetReference);
   // Results are about the same patient as the report, however the source wrote their subject.
-  const localised = entries.map((e, i) => (i === 0 ? e : { ...e, resource: { ...localise(e.resource, ods, map), subject: { reference: patient.fullUrl } } }));
+  const localised = entries.map((e, i) =>
+    i === 0 ? e : { ...e, resource: { ...localise(e.resource, ods, map), subject: { reference: patient.fullUrl } } },
+  );
   const copy = localise(report, ods, map);
   const answer = await ctx.target.ehr.transaction(
-    [...localised, { fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002', resource: copy, ifNoneExist: ifNoneExistOf(sourceIdentifier(ods, ctx.item.sourceReference)) }],
+    [
+      ...localised,
+      {
+        fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002',
+        resource: copy,
+        ifNoneExist: ifNoneExistOf(sourceIdentifier(ods, ctx.item.sourceReference)),
+      },
+    ],
     ctx.signal,
   );
   const targetReference = withoutHistory(answer[answer.length - 1]?.location);
@@ -248,7 +284,8 @@ export async function sendImagingStudy(ctx: SendContext): Promise<SendResult> {
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, todo.length)) }, worker));
 
   const final = await ctx.orm.em.fork().find(TransferInstance, { itemId: ctx.item.id });
-  if (final.some((i) => i.status !== 'acknowledged' || !i.sha256)) throw new TransientHttpError('not every instance was confirmed at the target');
+  if (final.some((i) => i.status !== 'acknowledged' || !i.sha256))
+    throw new TransientHttpError('not every instance was confirmed at the target');
   const targetReference = await fileImagingStudy(ctx, studyUid, final.length);
   return {
     targetReference,
@@ -262,7 +299,11 @@ async function sendInstance(ctx: SendContext, studyUid: string, inst: TransferIn
   // Plain statements on the pool: thousands of instances a study, and no entity needs loading for them.
   const db = ctx.orm.em.getConnection();
   const mark = (set: string, params: unknown[]) =>
-    db.execute(`update transfer_instance set ${set} where item_id = ? and sop_instance_uid = ?`, [...params, inst.itemId, inst.sopInstanceUid], 'run');
+    db.execute(
+      `update transfer_instance set ${set} where item_id = ? and sop_instance_uid = ?`,
+      [...params, inst.itemId, inst.sopInstanceUid],
+      'run',
+    );
   let expected = inst.status === 'sent' ? inst.sha256 : null;
   for (let attempt = 0; ; attempt++) {
     if (!expected) {
@@ -276,7 +317,11 @@ async function sendInstance(ctx: SendContext, studyUid: string, inst: TransferIn
       }
       const digester = new MultipartDigester(boundary);
       const length = Number(res.header('content-length') ?? 0);
-      const body = through(res.body, tap((c) => digester.update(c)), ...faultStages(ctx, Math.floor(length / 2) || 4096));
+      const body = through(
+        res.body,
+        tap((c) => digester.update(c)),
+        ...faultStages(ctx, Math.floor(length / 2) || 4096),
+      );
       const { stored } = await ctx.target.pacs.store(contentType, body, ctx.signal);
       const parts = digester.finish();
       // A PACS may answer 200 having stored nothing (e.g. framing it could not read): count what it says it stored.
@@ -320,11 +365,24 @@ async function fileImagingStudy(ctx: SendContext, studyUid: string, instances: n
         const { endpoint: _e, ...rest } = src;
         return rest as FhirResource;
       })()
-    : { resourceType: 'ImagingStudy', id: `pacs-${studyUid}`, status: 'available', identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${studyUid}` }], numberOfInstances: instances };
+    : {
+        resourceType: 'ImagingStudy',
+        id: `pacs-${studyUid}`,
+        status: 'available',
+        identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${studyUid}` }],
+        numberOfInstances: instances,
+      };
   const map = new Map<string, string>([[String((base.subject as { reference?: string } | undefined)?.reference ?? ''), patient.fullUrl]]);
   const copy = { ...localise(base, ods, map), subject: { reference: patient.fullUrl } };
   const answer = await ctx.target.ehr.transaction(
-    [patient, { fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002', resource: copy, ifNoneExist: ifNoneExistOf(sourceIdentifier(ods, ctx.item.sourceReference)) }],
+    [
+      patient,
+      {
+        fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002',
+        resource: copy,
+        ifNoneExist: ifNoneExistOf(sourceIdentifier(ods, ctx.item.sourceReference)),
+      },
+    ],
     ctx.signal,
   );
   const reference = withoutHistory(answer[1]?.location);

@@ -26,7 +26,10 @@ export class CancelTransferHandler {
   async execute(em: EntityManager, command: EventEnvelope<CancelTransferCommand>): Promise<'cancelled' | 'already-finished' | 'unknown'> {
     const t = await em.findOne(TransferRequest, { id: command.data.transferId });
     if (!t) {
-      this.logger.warn({ transferId: command.data.transferId, referralId: command.data.referralId }, 'cancel for a transfer not recorded (yet)');
+      this.logger.warn(
+        { transferId: command.data.transferId, referralId: command.data.referralId },
+        'cancel for a transfer not recorded (yet)',
+      );
       return 'unknown';
     }
     if (FINISHED_STATUSES.includes(t.status)) return 'already-finished';
@@ -43,7 +46,14 @@ export class CancelTransferHandler {
       source: EVENT_SOURCE,
       subject: t.referralId,
       time: at,
-      data: { referralId: t.referralId, transferId: t.id, reason: t.reason, itemsSent: items, itemsNotSent: 0, cancelledAt: at.toISOString() },
+      data: {
+        referralId: t.referralId,
+        transferId: t.id,
+        reason: t.reason,
+        itemsSent: items,
+        itemsNotSent: 0,
+        cancelledAt: at.toISOString(),
+      },
     });
     return 'cancelled';
   }

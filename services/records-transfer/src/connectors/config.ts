@@ -20,7 +20,11 @@ export type EndpointConfig = z.infer<typeof endpointSchema>;
 
 const limitsSchema = z.object({
   /** Largest single document, or imaging study, sent; larger ones are refused and reported. */
-  maxItemBytes: z.number().int().positive().default(4 * 1024 ** 3),
+  maxItemBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 ** 3),
   /** Media types of documents that may be sent (imaging is always `application/dicom`). */
   mediaTypes: z
     .array(z.string().min(1))
@@ -58,6 +62,9 @@ export function readConnectorsConfig(source: { json?: string | undefined; file?:
     throw new Error('the hospital connectors configuration is not valid JSON');
   }
   const r = connectorsFileSchema.safeParse(raw);
-  if (!r.success) throw new Error(`invalid hospital connectors configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `invalid hospital connectors configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }

@@ -36,7 +36,10 @@ export class DicomWebConnector {
   }
 
   async studiesOfPatient(patientId: string, signal?: AbortSignal): Promise<DicomJson[]> {
-    return this.qido(`studies?PatientID=${encodeURIComponent(patientId)}&includefield=${Tag.StudyDescription}&includefield=${Tag.NumberOfStudyRelatedInstances}`, signal);
+    return this.qido(
+      `studies?PatientID=${encodeURIComponent(patientId)}&includefield=${Tag.StudyDescription}&includefield=${Tag.NumberOfStudyRelatedInstances}`,
+      signal,
+    );
   }
 
   async study(studyUid: string, signal?: AbortSignal): Promise<DicomJson | null> {
@@ -47,7 +50,10 @@ export class DicomWebConnector {
   async instancesOfStudy(studyUid: string, signal?: AbortSignal): Promise<{ seriesUid: string; sopInstanceUid: string }[]> {
     const out: { seriesUid: string; sopInstanceUid: string }[] = [];
     for (let offset = 0; ; offset += PAGE) {
-      const page = await this.qido(`studies/${encodeURIComponent(studyUid)}/instances?limit=${PAGE}&offset=${offset}&includefield=${Tag.SeriesInstanceUID}`, signal);
+      const page = await this.qido(
+        `studies/${encodeURIComponent(studyUid)}/instances?limit=${PAGE}&offset=${offset}&includefield=${Tag.SeriesInstanceUID}`,
+        signal,
+      );
       for (const d of page) {
         const seriesUid = dicomString(d, Tag.SeriesInstanceUID);
         const sopInstanceUid = dicomString(d, Tag.SOPInstanceUID);
@@ -60,7 +66,11 @@ export class DicomWebConnector {
 
   /** One instance as WADO-RS sends it: a multipart/related body holding the stored DICOM file (null: not there). */
   async retrieveInstance(studyUid: string, seriesUid: string, sopUid: string, signal?: AbortSignal): Promise<EndpointResponse | null> {
-    const res = await this.endpoint.fetch(`studies/${studyUid}/series/${seriesUid}/instances/${sopUid}`, { headers: { accept: WADO_ACCEPT }, signal, accept: [404] });
+    const res = await this.endpoint.fetch(`studies/${studyUid}/series/${seriesUid}/instances/${sopUid}`, {
+      headers: { accept: WADO_ACCEPT },
+      signal,
+      accept: [404],
+    });
     if (res.status === 404) {
       await res.body.dump();
       return null;
@@ -70,7 +80,12 @@ export class DicomWebConnector {
 
   /** STOW-RS of a multipart/related body; throws when the PACS reports any instance as failed. */
   async store(contentType: string, body: Readable, signal?: AbortSignal): Promise<{ stored: number }> {
-    const res = await this.endpoint.fetch('studies', { method: 'POST', headers: { 'content-type': contentType, accept: DICOM_JSON }, body, signal });
+    const res = await this.endpoint.fetch('studies', {
+      method: 'POST',
+      headers: { 'content-type': contentType, accept: DICOM_JSON },
+      body,
+      signal,
+    });
     const answer = await jsonOf<DicomJson>(res, 'STOW-RS');
     const failed = answer[Tag.FailedSOPSequence]?.Value ?? [];
     if (failed.length > 0) throw new PermanentHttpError(`STOW-RS: the PACS refused ${failed.length} instance(s)`, res.status);

@@ -61,7 +61,12 @@ export class FhirConnector {
 
   /** Stores raw bytes as `Binary/<id>` (PUT: a retry overwrites the same resource, never adds one). */
   async putBinary(id: string, contentType: string, body: Readable, signal?: AbortSignal): Promise<void> {
-    const res = await this.endpoint.fetch(`Binary/${id}`, { method: 'PUT', headers: { 'content-type': contentType, accept: FHIR_JSON }, body, signal });
+    const res = await this.endpoint.fetch(`Binary/${id}`, {
+      method: 'PUT',
+      headers: { 'content-type': contentType, accept: FHIR_JSON },
+      body,
+      signal,
+    });
     await res.body.dump();
   }
 
@@ -83,7 +88,10 @@ export class FhirConnector {
       signal,
     });
     const answer = await jsonOf<Bundle>(res, 'transaction');
-    return (answer.entry ?? []).map((e) => ({ status: e.response?.status ?? '', ...(e.response?.location ? { location: e.response.location } : {}) }));
+    return (answer.entry ?? []).map((e) => ({
+      status: e.response?.status ?? '',
+      ...(e.response?.location ? { location: e.response.location } : {}),
+    }));
   }
 
   private async searchAll(first: string, resourceType: string, signal?: AbortSignal): Promise<FhirResource[]> {
@@ -108,7 +116,9 @@ export class FhirConnector {
     const u = new URL(link);
     const baseUrl = this.endpoint.config.baseUrl;
     const base = new URL(baseUrl);
-    return u.pathname.replace(/\/+$/, '') === base.pathname.replace(/\/+$/, '') ? `${baseUrl}${u.search}` : `${baseUrl}${u.pathname.slice(base.pathname.length)}${u.search}`;
+    return u.pathname.replace(/\/+$/, '') === base.pathname.replace(/\/+$/, '')
+      ? `${baseUrl}${u.search}`
+      : `${baseUrl}${u.pathname.slice(base.pathname.length)}${u.search}`;
   }
 }
 

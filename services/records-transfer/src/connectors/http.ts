@@ -5,7 +5,11 @@ import type { ConnectorAuth, EndpointConfig } from './config';
 /** A failure worth retrying: the server or the network may recover (5xx, 408, 429, resets, time-outs). */
 export class TransientHttpError extends Error {
   override name = 'TransientHttpError';
-  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -13,7 +17,10 @@ export class TransientHttpError extends Error {
 /** A failure retrying cannot fix (4xx other than 408/429, a malformed answer). */
 export class PermanentHttpError extends Error {
   override name = 'PermanentHttpError';
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
   }
 }
@@ -52,7 +59,12 @@ export class Endpoint {
   private readonly agent: Agent;
 
   constructor(readonly config: EndpointConfig) {
-    this.agent = new Agent({ headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs, connectTimeout: Math.min(config.timeoutMs, 10_000), keepAliveTimeout: 4_000 });
+    this.agent = new Agent({
+      headersTimeout: config.timeoutMs,
+      bodyTimeout: config.timeoutMs,
+      connectTimeout: Math.min(config.timeoutMs, 10_000),
+      keepAliveTimeout: 4_000,
+    });
   }
 
   /**
@@ -88,7 +100,9 @@ export class Endpoint {
     if ((res.statusCode >= 200 && res.statusCode < 300) || options.accept?.includes(res.statusCode)) return answer;
     await res.body.dump().catch(() => undefined);
     const message = `${what}: HTTP ${res.statusCode}`;
-    throw isTransientStatus(res.statusCode) ? new TransientHttpError(message, res.statusCode) : new PermanentHttpError(message, res.statusCode);
+    throw isTransientStatus(res.statusCode)
+      ? new TransientHttpError(message, res.statusCode)
+      : new PermanentHttpError(message, res.statusCode);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,11 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 function body(boundary: string, parts: Buffer[], opts: { preamble?: string; headers?: string } = {}): Buffer {
   const chunks: Buffer[] = [Buffer.from(opts.preamble ?? '')];
   for (const p of parts) {
-    chunks.push(Buffer.from(`--${boundary}\r\n${opts.headers ?? 'Content-Type: application/dicom\r\nContent-Length: ' + p.length + '\r\n'}\r\n`), p, Buffer.from('\r\n'));
+    chunks.push(
+      Buffer.from(`--${boundary}\r\n${opts.headers ?? 'Content-Type: application/dicom\r\nContent-Length: ' + p.length + '\r\n'}\r\n`),
+      p,
+      Buffer.from('\r\n'),
+    );
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return Buffer.concat(chunks);

@@ -110,7 +110,8 @@ export class MultipartDigester {
       if (buf.length > 1024) throw new MultipartFramingError('no line end after a multipart delimiter');
       return this.hold(buf);
     }
-    if (!/^[ \t]*$/.test(buf.subarray(0, eol).toString('latin1'))) throw new MultipartFramingError('unexpected bytes after a multipart delimiter');
+    if (!/^[ \t]*$/.test(buf.subarray(0, eol).toString('latin1')))
+      throw new MultipartFramingError('unexpected bytes after a multipart delimiter');
     this.state = 'headers';
     return buf.subarray(eol + 2);
   }

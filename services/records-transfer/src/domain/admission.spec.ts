@@ -27,7 +27,8 @@ describe('admitting a transfer (rule 4: lawful basis first)', () => {
     expect(admissionOf(transfer({ status: 'failed' }))).toEqual({ next: 'discover' });
   });
   it('sends what is left of a built manifest (a retry or a resumed run)', () => {
-    for (const status of ['review', 'sending', 'failed'] as const) expect(admissionOf(transfer({ status, discoveredAt: new Date() }))).toEqual({ next: 'send' });
+    for (const status of ['review', 'sending', 'failed'] as const)
+      expect(admissionOf(transfer({ status, discoveredAt: new Date() }))).toEqual({ next: 'send' });
   });
   it('leaves a finished transfer as it is', () => {
     expect(admissionOf(transfer({ status: 'completed' }))).toEqual({ next: 'finished' });

@@ -19,7 +19,8 @@ export function admissionOf(
   if (t.status === 'refused') return { next: 'refused', reason: NO_LAWFUL_BASIS, already: true };
   if (t.status === 'completed' || t.status === 'cancelled') return { next: 'finished' };
   if (!t.lawfulBasis || !t.consentRecordedAt) return { next: 'refused', reason: NO_LAWFUL_BASIS, already: false };
-  if (!t.nhsNumber) return { next: 'cannot-run', reason: 'the request names no patient (sent before records moved for real)', type: 'NoPatientIdentifier' };
+  if (!t.nhsNumber)
+    return { next: 'cannot-run', reason: 'the request names no patient (sent before records moved for real)', type: 'NoPatientIdentifier' };
   if (!t.targetOrganisation) return { next: 'cannot-run', reason: 'the request names no receiving organisation', type: 'NoTarget' };
   // A manifest once built is kept: a retried or resumed transfer sends what is still to send.
   if (t.discoveredAt && (t.status === 'review' || t.status === 'sending' || t.status === 'failed')) return { next: 'send' };

@@ -6,7 +6,7 @@ describe('digests', () => {
   const a = { sopInstanceUid: '2.25.1.1.2', sha256: 'b'.repeat(64) };
   const b = { sopInstanceUid: '2.25.1.1.10', sha256: 'c'.repeat(64) };
 
-  it('digests a study over its instances\' digests in UID order, whatever order they come in', () => {
+  it("digests a study over its instances' digests in UID order, whatever order they come in", () => {
     const expected = createHash('sha256').update(`${b.sopInstanceUid} ${b.sha256}\n${a.sopInstanceUid} ${a.sha256}\n`).digest('hex');
     expect(studyDigest([a, b])).toBe(expected);
     expect(studyDigest([b, a])).toBe(expected);

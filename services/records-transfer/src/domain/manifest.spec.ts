@@ -1,8 +1,21 @@
-import { buildManifest, gapsOfSentItems, judge, type FoundDocument, type FoundImagingStudy, type FoundReport, type RelevanceRule } from './manifest';
+import {
+  buildManifest,
+  gapsOfSentItems,
+  judge,
+  type FoundDocument,
+  type FoundImagingStudy,
+  type FoundReport,
+  type RelevanceRule,
+} from './manifest';
 
 const now = new Date('2026-11-30T12:00:00Z');
 const daysAgo = (n: number) => new Date(now.getTime() - n * 86_400_000);
-const rule: RelevanceRule = { specialty: 'cardiology', documentKinds: ['clinic-letters', 'test-results', 'imaging'], lookBackDays: 730, now };
+const rule: RelevanceRule = {
+  specialty: 'cardiology',
+  documentKinds: ['clinic-letters', 'test-results', 'imaging'],
+  lookBackDays: 730,
+  now,
+};
 const cardiology = { coding: [{ system: 'http://snomed.info/sct', code: '394579002', display: 'Cardiology' }] };
 const dermatology = { coding: [{ system: 'http://snomed.info/sct', code: '394582007', display: 'Dermatology' }] };
 
@@ -34,17 +47,23 @@ const study = (over: Partial<FoundImagingStudy> = {}): FoundImagingStudy => ({
 });
 
 describe('the relevance rule', () => {
-  it('takes a record of the referral\'s specialty within the look-back window', () => {
+  it("takes a record of the referral's specialty within the look-back window", () => {
     expect(judge('document', daysAgo(10), 'match', rule)).toMatchObject({ relevant: true });
   });
   it('leaves out a record older than the window, and says why', () => {
-    expect(judge('document', daysAgo(731), 'match', rule)).toEqual({ relevant: false, relevance: 'older than the 730-day look-back window' });
+    expect(judge('document', daysAgo(731), 'match', rule)).toEqual({
+      relevant: false,
+      relevance: 'older than the 730-day look-back window',
+    });
   });
   it('leaves out a record of another specialty', () => {
     expect(judge('diagnostic-report', daysAgo(1), 'other', rule)).toMatchObject({ relevant: false, relevance: 'not cardiology' });
   });
   it('leaves out a kind that was not asked for', () => {
-    expect(judge('document', daysAgo(1), 'match', { ...rule, documentKinds: ['test-results'] })).toMatchObject({ relevant: false, relevance: 'clinic-letters were not asked for' });
+    expect(judge('document', daysAgo(1), 'match', { ...rule, documentKinds: ['test-results'] })).toMatchObject({
+      relevant: false,
+      relevance: 'clinic-letters were not asked for',
+    });
   });
   it('takes an undated or uncoded record (a clinician decides; the GP may exclude it)', () => {
     expect(judge('document', null, 'uncoded', rule)).toMatchObject({ relevant: true });
@@ -53,7 +72,14 @@ describe('the relevance rule', () => {
 
 describe('building a manifest', () => {
   it('lists documents, then imaging, then the reports that refer to it, each judged', () => {
-    const { items } = buildManifest({ documents: [letter(), letter({ reference: 'DocumentReference/9', practiceSetting: dermatology, date: daysAgo(1800) })], reports: [report()], studies: [study()] }, rule);
+    const { items } = buildManifest(
+      {
+        documents: [letter(), letter({ reference: 'DocumentReference/9', practiceSetting: dermatology, date: daysAgo(1800) })],
+        reports: [report()],
+        studies: [study()],
+      },
+      rule,
+    );
     expect(items.map((i) => [i.kind, i.sourceReference, i.relevant])).toEqual([
       ['document', 'DocumentReference/1', true],
       ['document', 'DocumentReference/9', false],
@@ -66,11 +92,21 @@ describe('building a manifest', () => {
 
   it('follows the reports about a study: excluded when only reports of other specialties are about it', () => {
     const { items } = buildManifest({ documents: [], reports: [report({ categories: [dermatology] })], studies: [study()] }, rule);
-    expect(items.find((i) => i.kind === 'imaging-study')).toMatchObject({ relevant: false, relevance: 'only reports of other specialties are about it' });
+    expect(items.find((i) => i.kind === 'imaging-study')).toMatchObject({
+      relevant: false,
+      relevance: 'only reports of other specialties are about it',
+    });
   });
 
   it('takes a recent study no report is about, and lists one only the PACS knows for the GP to add', () => {
-    const { items } = buildManifest({ documents: [], reports: [], studies: [study(), study({ reference: null, studyUid: '2.25.7' }), study({ reference: 'ImagingStudy/8', date: daysAgo(900) })] }, rule);
+    const { items } = buildManifest(
+      {
+        documents: [],
+        reports: [],
+        studies: [study(), study({ reference: null, studyUid: '2.25.7' }), study({ reference: 'ImagingStudy/8', date: daysAgo(900) })],
+      },
+      rule,
+    );
     expect(items.map((i) => [i.sourceReference, i.relevant, i.relevance])).toEqual([
       ['ImagingStudy/4', true, 'within the window; no report says which specialty it is for'],
       ['Study/2.25.7', false, 'in the PACS only: no record in the EHR describes it'],
@@ -80,9 +116,16 @@ describe('building a manifest', () => {
 });
 
 describe('gap detection', () => {
-  it('finds a report\'s study whose images are not in the PACS', () => {
+  it("finds a report's study whose images are not in the PACS", () => {
     const { gaps, items } = buildManifest({ documents: [], reports: [report()], studies: [study({ inPacs: null })] }, rule);
-    expect(gaps).toEqual([{ reference: 'ImagingStudy/4 (study 2.25.1)', referencedBy: 'DiagnosticReport/2', kind: 'imaging-study', reason: 'the study\'s images are not in the PACS' }]);
+    expect(gaps).toEqual([
+      {
+        reference: 'ImagingStudy/4 (study 2.25.1)',
+        referencedBy: 'DiagnosticReport/2',
+        kind: 'imaging-study',
+        reason: "the study's images are not in the PACS",
+      },
+    ]);
     expect(items.some((i) => i.kind === 'imaging-study')).toBe(false);
   });
 
@@ -92,12 +135,24 @@ describe('gap detection', () => {
   });
 
   it('finds a series the EHR lists that the PACS lacks', () => {
-    const { gaps } = buildManifest({ documents: [], reports: [report()], studies: [study({ seriesUids: ['2.25.1.1', '2.25.1.2'] })] }, rule);
-    expect(gaps).toEqual([expect.objectContaining({ kind: 'imaging-series', referencedBy: 'ImagingStudy/4', reference: 'ImagingStudy/4 (series 2.25.1.2)' })]);
+    const { gaps } = buildManifest(
+      { documents: [], reports: [report()], studies: [study({ seriesUids: ['2.25.1.1', '2.25.1.2'] })] },
+      rule,
+    );
+    expect(gaps).toEqual([
+      expect.objectContaining({ kind: 'imaging-series', referencedBy: 'ImagingStudy/4', reference: 'ImagingStudy/4 (series 2.25.1.2)' }),
+    ]);
   });
 
   it('finds a letter whose file is not at the source, and marks the letter missing', () => {
-    const { gaps, items } = buildManifest({ documents: [letter({ attachments: [{ url: 'Binary/gone', contentType: 'application/pdf', size: null, sha256: null }] })], reports: [], studies: [] }, rule);
+    const { gaps, items } = buildManifest(
+      {
+        documents: [letter({ attachments: [{ url: 'Binary/gone', contentType: 'application/pdf', size: null, sha256: null }] })],
+        reports: [],
+        studies: [],
+      },
+      rule,
+    );
     expect(gaps).toEqual([expect.objectContaining({ reference: 'Binary/gone', referencedBy: 'DocumentReference/1', kind: 'attachment' })]);
     expect(items[0]).toMatchObject({ missing: true, sha256: null });
   });

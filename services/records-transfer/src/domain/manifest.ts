@@ -99,7 +99,7 @@ export function judge(
   if (date && rule.now.getTime() - date.getTime() > rule.lookBackDays * DAY_MS) {
     return { relevant: false, relevance: `older than the ${rule.lookBackDays}-day look-back window` };
   }
-  if (specialtyMatch === 'other') return { relevant: false, relevance: `not ${rule.specialty ?? 'of the referral\'s specialty'}` };
+  if (specialtyMatch === 'other') return { relevant: false, relevance: `not ${rule.specialty ?? "of the referral's specialty"}` };
   if (specialtyMatch === 'uncoded') return { relevant: true, relevance: 'within the window; no specialty recorded' };
   return { relevant: true, relevance: `${rule.specialty} record within the look-back window` };
 }
@@ -116,7 +116,12 @@ const specialtyOf = (concepts: readonly unknown[], specialty: string | null): 'm
  * about it, not when only reports of other specialties are), and one no report is about is judged like an uncoded
  * record. A study only the PACS knows (no EHR record describes it) is listed for the GP to add, not sent by default.
  */
-function imagingVerdict(s: FoundImagingStudy, ofRelevant: ReadonlySet<string>, ofAny: ReadonlySet<string>, rule: RelevanceRule): { relevant: boolean; relevance: string } {
+function imagingVerdict(
+  s: FoundImagingStudy,
+  ofRelevant: ReadonlySet<string>,
+  ofAny: ReadonlySet<string>,
+  rule: RelevanceRule,
+): { relevant: boolean; relevance: string } {
   if (s.reference == null) return { relevant: false, relevance: 'in the PACS only: no record in the EHR describes it' };
   const judged = judge('imaging-study', s.date, 'uncoded', rule);
   if (!judged.relevant) return judged;
@@ -132,7 +137,7 @@ function documentItem(d: FoundDocument, rule: RelevanceRule, gaps: GapDraft[]): 
   const verdict = judge('document', d.date, specialtyOf([d.practiceSetting], rule.specialty), rule);
   const present = d.attachments.filter((a) => a.sha256 != null);
   for (const a of d.attachments.filter((x) => x.sha256 == null)) {
-    gaps.push({ reference: a.url, referencedBy: d.reference, kind: 'attachment', reason: 'the document\'s file is not at the source' });
+    gaps.push({ reference: a.url, referencedBy: d.reference, kind: 'attachment', reason: "the document's file is not at the source" });
   }
   return {
     kind: 'document',
@@ -149,12 +154,29 @@ function documentItem(d: FoundDocument, rule: RelevanceRule, gaps: GapDraft[]): 
 }
 
 /** A report: relevant by its category; a study it is about that the EHR or the PACS lacks is a gap. */
-function reportItem(r: FoundReport, studiesByRef: ReadonlyMap<string, FoundImagingStudy>, rule: RelevanceRule, gaps: GapDraft[]): ManifestItemDraft {
+function reportItem(
+  r: FoundReport,
+  studiesByRef: ReadonlyMap<string, FoundImagingStudy>,
+  rule: RelevanceRule,
+  gaps: GapDraft[],
+): ManifestItemDraft {
   const verdict = judge('diagnostic-report', r.date, specialtyOf(r.categories, rule.specialty), rule);
   for (const ref of r.imagingStudies) {
     const s = studiesByRef.get(ref);
-    if (!s) gaps.push({ reference: ref, referencedBy: r.reference, kind: 'imaging-study', reason: 'the report\'s imaging study is not in the EHR' });
-    else if (!s.inPacs) gaps.push({ reference: `${ref} (study ${s.studyUid})`, referencedBy: r.reference, kind: 'imaging-study', reason: 'the study\'s images are not in the PACS' });
+    if (!s)
+      gaps.push({
+        reference: ref,
+        referencedBy: r.reference,
+        kind: 'imaging-study',
+        reason: "the report's imaging study is not in the EHR",
+      });
+    else if (!s.inPacs)
+      gaps.push({
+        reference: `${ref} (study ${s.studyUid})`,
+        referencedBy: r.reference,
+        kind: 'imaging-study',
+        reason: "the study's images are not in the PACS",
+      });
   }
   return {
     kind: 'diagnostic-report',
@@ -178,7 +200,12 @@ function studyItem(
 ): ManifestItemDraft {
   const sourceReference = s.reference ?? `Study/${s.studyUid}`;
   for (const series of s.seriesUids.filter((x) => !s.inPacs.seriesUids.includes(x))) {
-    gaps.push({ reference: `${s.reference ?? s.studyUid} (series ${series})`, referencedBy: sourceReference, kind: 'imaging-series', reason: 'a series the EHR lists is not in the PACS' });
+    gaps.push({
+      reference: `${s.reference ?? s.studyUid} (series ${series})`,
+      referencedBy: sourceReference,
+      kind: 'imaging-series',
+      reason: 'a series the EHR lists is not in the PACS',
+    });
   }
   return {
     kind: 'imaging-study',
@@ -211,7 +238,9 @@ export function buildManifest(found: Found, rule: RelevanceRule): { items: Manif
   const items = [
     ...found.documents.map((d) => documentItem(d, rule, gaps)),
     // A study not in the PACS has nothing to send: the report that refers to it reports it as a gap.
-    ...found.studies.flatMap((s) => (s.inPacs ? [studyItem({ ...s, inPacs: s.inPacs }, imagingVerdict(s, ofRelevantReports, ofAnyReport, rule), gaps)] : [])),
+    ...found.studies.flatMap((s) =>
+      s.inPacs ? [studyItem({ ...s, inPacs: s.inPacs }, imagingVerdict(s, ofRelevantReports, ofAnyReport, rule), gaps)] : [],
+    ),
     ...reports,
   ];
   // Sent in that order: documents, then imaging, then the reports that refer to the imaging.

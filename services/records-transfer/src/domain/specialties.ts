@@ -37,7 +37,9 @@ export function conceptsNameSpecialty(concepts: readonly (CodeableConcept | unde
   return concepts.some(
     (c) =>
       c?.text?.toLowerCase().includes(name) ||
-      (c?.coding ?? []).some((k) => (k.system === SNOMED && k.code != null && codes.includes(k.code)) || (k.display ?? '').toLowerCase().includes(name)),
+      (c?.coding ?? []).some(
+        (k) => (k.system === SNOMED && k.code != null && codes.includes(k.code)) || (k.display ?? '').toLowerCase().includes(name),
+      ),
   );
 }
 

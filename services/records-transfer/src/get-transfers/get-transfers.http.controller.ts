@@ -34,7 +34,8 @@ export class GetTransfersController {
   async list(@Query() query: unknown, @CurrentPrincipal() principal: Principal) {
     const q = parseOrProblem(listQuerySchema, query, 'query');
     const wide = principal.role === 'ops' || principal.role === 'auditor';
-    if (!q.referralId && !wide) throw validationProblem([{ name: 'referralId', reason: 'required (only operations and auditors may list by status alone)' }]);
+    if (!q.referralId && !wide)
+      throw validationProblem([{ name: 'referralId', reason: 'required (only operations and auditors may list by status alone)' }]);
     const em = this.em.fork();
     const all = await em.find(
       TransferRequest,
@@ -44,7 +45,10 @@ export class GetTransfersController {
     const rows = all.filter((t) => maySeeTransfer(principal, t));
     // The manifest discloses what is sent about the patient: who saw it is recorded before it leaves.
     if (rows.length > 0) {
-      await recordAccess(em, principal, { referralId: rows.map((t) => t.referralId), resource: { service: 'records-transfer', kind: 'transfer-manifest', action: q.referralId ? 'read' : 'search' } });
+      await recordAccess(em, principal, {
+        referralId: rows.map((t) => t.referralId),
+        resource: { service: 'records-transfer', kind: 'transfer-manifest', action: q.referralId ? 'read' : 'search' },
+      });
     }
     return { items: rows.map(transferSummary) };
   }
@@ -64,9 +68,14 @@ export class GetTransfersController {
          from transfer_instance i join transfer_item t on t.id = i.item_id where t.transfer_id = ? group by i.item_id`,
       [id],
     );
-    const byItem = new Map(counts.map((c) => [c.item_id, { total: Number(c.total), confirmed: Number(c.confirmed), mismatches: Number(c.mismatches) }]));
+    const byItem = new Map(
+      counts.map((c) => [c.item_id, { total: Number(c.total), confirmed: Number(c.confirmed), mismatches: Number(c.mismatches) }]),
+    );
     const gaps = await em.find(TransferGap, { transferId: id }, { orderBy: { reference: 'asc' } });
-    await recordAccess(em, principal, { referralId: t.referralId, resource: { service: 'records-transfer', kind: 'transfer-manifest', action: 'read' } });
+    await recordAccess(em, principal, {
+      referralId: t.referralId,
+      resource: { service: 'records-transfer', kind: 'transfer-manifest', action: 'read' },
+    });
     return {
       ...transferSummary(t),
       manifestVersion: t.manifestVersion,

@@ -44,4 +44,10 @@ export const itemView = (i: TransferItem, instances?: { total: number; confirmed
   ...(instances ? { instances } : {}),
 });
 
-export const gapView = (g: TransferGap) => ({ reference: g.reference, referencedBy: g.referencedBy, kind: g.kind, reason: g.reason, detectedAt: g.detectedAt.toISOString() });
+export const gapView = (g: TransferGap) => ({
+  reference: g.reference,
+  referencedBy: g.referencedBy,
+  kind: g.kind,
+  reason: g.reason,
+  detectedAt: g.detectedAt.toISOString(),
+});

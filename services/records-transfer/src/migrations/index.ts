@@ -2,4 +2,8 @@ import { Migration20261124091000_initial } from './Migration20261124091000_initi
 import { Migration20261130120000_records } from './Migration20261130120000_records';
 import { Migration20261201110000_idempotency } from './Migration20261201110000_idempotency';
 
-export const recordsTransferMigrations = [Migration20261124091000_initial, Migration20261130120000_records, Migration20261201110000_idempotency];
+export const recordsTransferMigrations = [
+  Migration20261124091000_initial,
+  Migration20261130120000_records,
+  Migration20261201110000_idempotency,
+];

@@ -52,16 +52,30 @@ const itemBase = {
   acknowledgedAt: instant.nullable(),
 };
 const itemSchema = documents<ReturnType<typeof itemView>>()(
-  z.object({ ...itemBase, instances: z.object({ total: z.int(), confirmed: z.int(), mismatches: z.int() }).optional().describe('DICOM instances of a study') }),
+  z.object({
+    ...itemBase,
+    instances: z.object({ total: z.int(), confirmed: z.int(), mismatches: z.int() }).optional().describe('DICOM instances of a study'),
+  }),
 );
 
 const gapSchema = documents<ReturnType<typeof gapView>>()(
-  z.object({ reference: z.string(), referencedBy: z.string(), kind: z.enum(['imaging-study', 'imaging-series', 'attachment']), reason: z.string(), detectedAt: instant }),
+  z.object({
+    reference: z.string(),
+    referencedBy: z.string(),
+    kind: z.enum(['imaging-study', 'imaging-series', 'attachment']),
+    reason: z.string(),
+    detectedAt: instant,
+  }),
 );
 
 export const transferListSchema = z.object({ items: z.array(transferSummarySchema) });
 
-export const transferSchema = z.object({ ...transferSummarySchema.shape, manifestVersion: z.int(), items: z.array(itemSchema), gaps: z.array(gapSchema) });
+export const transferSchema = z.object({
+  ...transferSummarySchema.shape,
+  manifestVersion: z.int(),
+  items: z.array(itemSchema),
+  gaps: z.array(gapSchema),
+});
 
 export const retriedSchema = z.object({ transferId: z.uuid(), status });
 

@@ -1,8 +1,23 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { createEnvelope, dlqTopicOf, Events, headerText, RecordsTransferCancelRequested, RecordsTransferRequested, toWireMessage } from '@sonet/contracts';
-import { KafkaBroker, KafkaInboxServer, MESSAGE_BROKER, type MessageBroker, type MessagePublisher, readTopicsIntoMemory } from '@sonet/messaging';
+import {
+  createEnvelope,
+  dlqTopicOf,
+  Events,
+  headerText,
+  RecordsTransferCancelRequested,
+  RecordsTransferRequested,
+  toWireMessage,
+} from '@sonet/contracts';
+import {
+  KafkaBroker,
+  KafkaInboxServer,
+  MESSAGE_BROKER,
+  type MessageBroker,
+  type MessagePublisher,
+  readTopicsIntoMemory,
+} from '@sonet/messaging';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
 import { eventually, freshDatabase, integrationSettings, uniqueSuffix, testTokens } from '@sonet/testing';
 import { RecordsTransferAppModule } from '../app.module';
@@ -118,10 +133,12 @@ describe('records-transfer consuming transfer requests', () => {
     const command = transferCommand(referralId);
     await publisher.publish([{ topic, message: toWireMessage(command) }]);
     await eventually(async () => ((await transfersOf(referralId, ['ops', 'X26'])).length === 1 ? true : undefined));
-    const rows = await app.get(MikroORM).em.fork().execute<{ key: string; value: string }[]>(
-      `select key, value from outbox where event_type = 'access.recorded.v1' and key = ?`,
-      [referralId],
-    );
+    const rows = await app
+      .get(MikroORM)
+      .em.fork()
+      .execute<{ key: string; value: string }[]>(`select key, value from outbox where event_type = 'access.recorded.v1' and key = ?`, [
+        referralId,
+      ]);
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(rows[0]!.value)).toMatchObject({
       referralId,
@@ -166,7 +183,7 @@ describe('records-transfer consuming transfer requests', () => {
     expect(res.status).toBe(200);
   });
 
-  it('shows a clinician the transfers from or to their organisation only, and a GP those of their practice\'s referrals', async () => {
+  it("shows a clinician the transfers from or to their organisation only, and a GP those of their practice's referrals", async () => {
     const referralId = randomUUID();
     await publisher.publish([{ topic, message: toWireMessage(transferCommand(referralId)) }]);
     await eventually(async () => ((await transfersOf(referralId)).length === 1 ? true : undefined));
@@ -174,7 +191,9 @@ describe('records-transfer consuming transfer requests', () => {
     expect(await transfersOf(referralId, ['clinician', 'RXF'])).toHaveLength(0);
     // The command names no referring practice: no GP sees it. (A patient has no view of transfers.)
     expect(await transfersOf(referralId, ['gp', 'A81001'])).toHaveLength(0);
-    const asPatient = await fetch(`${url}/v1/transfers?referralId=${referralId}`, { headers: await tokens.bearer('patient', 'A81001', '9991000011') });
+    const asPatient = await fetch(`${url}/v1/transfers?referralId=${referralId}`, {
+      headers: await tokens.bearer('patient', 'A81001', '9991000011'),
+    });
     expect(asPatient.status).toBe(403);
   });
 

@@ -25,7 +25,14 @@ export class RetryTransferController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Retry a failed transfer (operations)' })
   @ApiAnswer(202, retriedSchema, 'The transfer is sending again.')
-  @ApiProblems([400, 'The id is not a UUID.'], 401, 403, [404, 'No such transfer.'], [409, 'Only a failed transfer can be retried (currentState); or the same Idempotency-Key is still running.'], 422)
+  @ApiProblems(
+    [400, 'The id is not a UUID.'],
+    401,
+    403,
+    [404, 'No such transfer.'],
+    [409, 'Only a failed transfer can be retried (currentState); or the same Idempotency-Key is still running.'],
+    422,
+  )
   async retry(@Param() params: unknown, @CurrentPrincipal() _principal: Principal) {
     const { id } = parseOrProblem(idSchema, params, 'path');
     const status = await this.em.fork().transactional(async (em) => {

@@ -3,7 +3,16 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { EntityManager, LockMode } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { ApiAnswer, ApiJsonBody, ApiProblems, conflictProblem, notFoundProblem, parseOrProblem, preconditionFailedProblem, validationProblem } from '@sonet/service-kit';
+import {
+  ApiAnswer,
+  ApiJsonBody,
+  ApiProblems,
+  conflictProblem,
+  notFoundProblem,
+  parseOrProblem,
+  preconditionFailedProblem,
+  validationProblem,
+} from '@sonet/service-kit';
 import { manifestSchema } from '../openapi/answers';
 import { MANIFEST_EDITABLE_STATUSES, TransferItem, TransferRequest } from '../domain/entities';
 import { mayReviewManifest, maySeeTransfer } from '../domain/access';
@@ -53,7 +62,12 @@ export class ReviewManifestController {
     413,
     415,
   )
-  async review(@Param() params: unknown, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @CurrentPrincipal() principal: Principal) {
+  async review(
+    @Param() params: unknown,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     const { id } = parseOrProblem(idSchema, params, 'path');
     const change = parseOrProblem(bodySchema, body ?? {});
     const result = await this.em.fork().transactional(async (em) => {
@@ -63,23 +77,32 @@ export class ReviewManifestController {
         throw preconditionFailedProblem('The manifest changed since you read it.', { manifestVersion: t.manifestVersion });
       }
       if (!MANIFEST_EDITABLE_STATUSES.includes(t.status)) {
-        throw conflictProblem('The manifest can no longer change: sending has started or the transfer has ended.', { currentState: t.status });
+        throw conflictProblem('The manifest can no longer change: sending has started or the transfer has ended.', {
+          currentState: t.status,
+        });
       }
       const items = await em.find(TransferItem, { transferId: id }, { orderBy: { position: 'asc' } });
       const byId = new Map(items.map((i) => [i.id, i]));
       const unknown = change.items.filter((c) => !byId.has(c.itemId));
-      if (unknown.length > 0) throw validationProblem(unknown.map((u) => ({ name: 'items.itemId', reason: `${u.itemId} is not in this manifest` })));
+      if (unknown.length > 0)
+        throw validationProblem(unknown.map((u) => ({ name: 'items.itemId', reason: `${u.itemId} is not in this manifest` })));
       for (const c of change.items) {
         const i = byId.get(c.itemId)!;
         if (c.include && i.status === 'excluded') i.status = 'pending';
         else if (!c.include && i.status === 'pending') i.status = 'excluded';
-        else if (c.include && i.status !== 'pending') throw conflictProblem(`Item ${i.id} cannot be sent: it is ${i.status}.`, { itemStatus: i.status });
+        else if (c.include && i.status !== 'pending')
+          throw conflictProblem(`Item ${i.id} cannot be sent: it is ${i.status}.`, { itemStatus: i.status });
         i.reviewedBy = `${principal.subject}@${principal.organisation}`.slice(0, 200);
       }
       if (change.items.length > 0) t.manifestVersion += 1;
       return { t, items };
     });
     if (change.release) await this.starter.release(id);
-    return { transferId: id, status: result.t.status, manifestVersion: result.t.manifestVersion, items: result.items.map((i) => itemView(i)) };
+    return {
+      transferId: id,
+      status: result.t.status,
+      manifestVersion: result.t.manifestVersion,
+      items: result.items.map((i) => itemView(i)),
+    };
   }
 }

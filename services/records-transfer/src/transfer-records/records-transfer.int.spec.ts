@@ -6,7 +6,7 @@ import { HospitalTestBed, SOURCE, TARGET, type SeededPatient, type TransferDetai
  * receiving trust is byte-identical (SHA-256 per item and per instance), and faults on the way (503s, a connection
  * reset mid-body, a corrupted byte) are recovered from.
  */
-describe('records-transfer moving a patient\'s records between trusts', () => {
+describe("records-transfer moving a patient's records between trusts", () => {
   const bed = new HospitalTestBed();
   let corruptNext = { document: false, imaging: false };
   let patient: SeededPatient;
@@ -30,10 +30,14 @@ describe('records-transfer moving a patient\'s records between trusts', () => {
   });
 
   const finished = (transferId: string, timeoutMs = 90_000) =>
-    eventually(async () => {
-      const t = await bed.transfer(transferId);
-      return t && ['completed', 'failed', 'refused', 'cancelled'].includes(t.status) ? t : undefined;
-    }, timeoutMs, 250);
+    eventually(
+      async () => {
+        const t = await bed.transfer(transferId);
+        return t && ['completed', 'failed', 'refused', 'cancelled'].includes(t.status) ? t : undefined;
+      },
+      timeoutMs,
+      250,
+    );
 
   const item = (t: TransferDetail, kind: string) => t.items.find((i) => i.kind === kind && i.relevant)!;
 
@@ -46,7 +50,10 @@ describe('records-transfer moving a patient\'s records between trusts', () => {
     // The manifest: relevant items acknowledged with digests; the old dermatology letter left out (and why).
     const letter = t.items.find((i) => i.sourceReference === `DocumentReference/${patient.id}-letter`)!;
     expect(letter).toMatchObject({ status: 'acknowledged', sha256: patient.pdfSha256 });
-    expect(t.items.find((i) => i.sourceReference === `DocumentReference/${patient.id}-old`)).toMatchObject({ status: 'excluded', relevant: false });
+    expect(t.items.find((i) => i.sourceReference === `DocumentReference/${patient.id}-old`)).toMatchObject({
+      status: 'excluded',
+      relevant: false,
+    });
     const study = item(t, 'imaging-study');
     expect(study).toMatchObject({ status: 'acknowledged', instances: { total: 24, confirmed: 24, mismatches: 0 } });
     expect(item(t, 'diagnostic-report')).toMatchObject({ status: 'acknowledged' });
@@ -72,7 +79,16 @@ describe('records-transfer moving a patient\'s records between trusts', () => {
       return e.some((x) => x.type === 'records.transfer-completed.v1') ? e : undefined;
     });
     const types = events.map((e) => e.type);
-    expect(types).toEqual(expect.arrayContaining(['records.transfer-queued.v1', 'records.transfer-started.v1', 'records.item-sent.v1', 'records.item-acknowledged.v1', 'records.gaps-detected.v1', 'records.transfer-completed.v1']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'records.transfer-queued.v1',
+        'records.transfer-started.v1',
+        'records.item-sent.v1',
+        'records.item-acknowledged.v1',
+        'records.gaps-detected.v1',
+        'records.transfer-completed.v1',
+      ]),
+    );
     expect(types.filter((x) => x === 'records.item-acknowledged.v1')).toHaveLength(3);
     // No event carries bytes or the patient's identifiers: ids and digests only.
     expect(JSON.stringify(events)).not.toContain(patient.nhsNumber);
@@ -106,7 +122,9 @@ describe('records-transfer moving a patient\'s records between trusts', () => {
     const t = await finished(command.data.transferId);
     expect(t).toMatchObject({ status: 'refused', items: [], gaps: [] });
     expect(t.reason).toMatch(/lawful basis/);
-    await eventually(async () => (bed.eventsOf(command.data.transferId).some((e) => e.type === 'records.transfer-refused.v1') ? true : undefined));
+    await eventually(async () =>
+      bed.eventsOf(command.data.transferId).some((e) => e.type === 'records.transfer-refused.v1') ? true : undefined,
+    );
   });
 
   it('catches a corrupted byte by reading back, sends the item again, and reports the mismatch', async () => {
@@ -140,16 +158,24 @@ describe('records-transfer moving a patient\'s records between trusts', () => {
     try {
       const command = bed.command(other);
       await bed.send(command);
-      await eventually(async () => {
-        const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
-        return s?.status === 'sending' ? true : undefined;
-      }, 60_000, 100);
+      await eventually(
+        async () => {
+          const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
+          return s?.status === 'sending' ? true : undefined;
+        },
+        60_000,
+        100,
+      );
       // Every connection is closed after 100 kB: each instance's body (about 512 kB) is cut off half-way.
       await bed.tox.addToxic(bed.proxies.sourcePacs, { name: 'cut', type: 'limit_data', attributes: { bytes: 100_000 } });
-      await eventually(async () => {
-        const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
-        return s && s.attempts >= 2 ? true : undefined;
-      }, 60_000, 250);
+      await eventually(
+        async () => {
+          const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
+          return s && s.attempts >= 2 ? true : undefined;
+        },
+        60_000,
+        250,
+      );
       await bed.tox.removeToxic(bed.proxies.sourcePacs, 'cut');
       await bed.tox.removeToxic(bed.proxies.sourcePacs, 'slow');
       const t = await finished(command.data.transferId);
@@ -168,10 +194,14 @@ describe('records-transfer moving a patient\'s records between trusts', () => {
     await bed.tox.addToxic(bed.proxies.targetPacs, { name: 'reset', type: 'reset_peer', attributes: { timeout: 0 } });
     try {
       await bed.send(command);
-      await eventually(async () => {
-        const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
-        return s && s.attempts >= 2 ? true : undefined;
-      }, 60_000, 250);
+      await eventually(
+        async () => {
+          const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
+          return s && s.attempts >= 2 ? true : undefined;
+        },
+        60_000,
+        250,
+      );
     } finally {
       await bed.tox.removeToxic(bed.proxies.targetPacs, 'reset');
     }
@@ -186,10 +216,14 @@ describe('records-transfer moving a patient\'s records between trusts', () => {
     try {
       const command = bed.command(other);
       await bed.send(command);
-      await eventually(async () => {
-        const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
-        return s?.instances && s.instances.confirmed >= 3 ? true : undefined;
-      }, 60_000, 200);
+      await eventually(
+        async () => {
+          const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
+          return s?.instances && s.instances.confirmed >= 3 ? true : undefined;
+        },
+        60_000,
+        200,
+      );
       await bed.cancel(command.data.referralId, command.data.transferId);
       const t = await finished(command.data.transferId);
       expect(t.status).toBe('cancelled');
@@ -201,7 +235,9 @@ describe('records-transfer moving a patient\'s records between trusts', () => {
       expect(study.status).toBe('pending');
       expect(study.instances!.confirmed).toBeGreaterThanOrEqual(3);
       expect(study.instances!.confirmed).toBeLessThan(40);
-      const cancelled = await eventually(async () => bed.eventsOf(command.data.transferId).find((e) => e.type === 'records.transfer-cancelled.v1'));
+      const cancelled = await eventually(async () =>
+        bed.eventsOf(command.data.transferId).find((e) => e.type === 'records.transfer-cancelled.v1'),
+      );
       expect(cancelled.data).toMatchObject({ reason: 'referral withdrawn', itemsSent: 1 });
       const d = await bed.temporal.workflow.getHandle(`records-transfer/${command.data.transferId}`).describe();
       expect(d.status.name).toBe('COMPLETED');

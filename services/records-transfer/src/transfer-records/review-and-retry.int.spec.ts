@@ -21,16 +21,29 @@ describe('reviewing a manifest and retrying a failed transfer', () => {
   });
 
   const inReview = async (transferId: string) =>
-    eventually(async () => {
-      const t = await bed.transfer(transferId);
-      return t?.status === 'review' ? t : undefined;
-    }, 60_000, 200);
+    eventually(
+      async () => {
+        const t = await bed.transfer(transferId);
+        return t?.status === 'review' ? t : undefined;
+      },
+      60_000,
+      200,
+    );
   const finished = (transferId: string) =>
-    eventually(async () => {
-      const t = await bed.transfer(transferId);
-      return t && ['completed', 'failed', 'cancelled'].includes(t.status) ? t : undefined;
-    }, 90_000, 250);
-  const put = async (transferId: string, body: unknown, as: [Parameters<typeof bed.tokens.bearer>[0], string], headers: Record<string, string> = {}) =>
+    eventually(
+      async () => {
+        const t = await bed.transfer(transferId);
+        return t && ['completed', 'failed', 'cancelled'].includes(t.status) ? t : undefined;
+      },
+      90_000,
+      250,
+    );
+  const put = async (
+    transferId: string,
+    body: unknown,
+    as: [Parameters<typeof bed.tokens.bearer>[0], string],
+    headers: Record<string, string> = {},
+  ) =>
     fetch(`${bed.url}/v1/transfers/${transferId}/manifest`, {
       method: 'PUT',
       headers: { ...(await bed.tokens.bearer(...as)), 'content-type': 'application/json', ...headers },
@@ -56,14 +69,27 @@ describe('reviewing a manifest and retrying a failed transfer', () => {
     expect((await put(t.transferId, { items: [], sendNow: true }, ['gp', 'A81001'])).status).toBe(400);
     expect((await put(t.transferId, { items: [] }, ['gp', 'A81001'], { 'if-match': '"41"' })).status).toBe(412);
 
-    const changed = await put(t.transferId, { items: [{ itemId: letter.itemId, include: false }, { itemId: old.itemId, include: true }], release: true }, ['gp', 'A81001'], { 'if-match': `"${t.manifestVersion}"` });
+    const changed = await put(
+      t.transferId,
+      {
+        items: [
+          { itemId: letter.itemId, include: false },
+          { itemId: old.itemId, include: true },
+        ],
+        release: true,
+      },
+      ['gp', 'A81001'],
+      { 'if-match': `"${t.manifestVersion}"` },
+    );
     expect(changed.status).toBe(200);
     const done = await finished(t.transferId);
     expect(done.status).toBe('completed');
     expect(byRef(done, '-letter').status).toBe('excluded');
     expect(byRef(done, '-old')).toMatchObject({ status: 'acknowledged', relevant: false });
     const records = await bed.targetRecords(patient.nhsNumber);
-    expect(records.DocumentReference!.map((d) => d.identifier!.find((i) => i.system.endsWith('records-transfer-source'))!.value)).toEqual([`RJ1/DocumentReference/${patient.id}-old`]);
+    expect(records.DocumentReference!.map((d) => d.identifier!.find((i) => i.system.endsWith('records-transfer-source'))!.value)).toEqual([
+      `RJ1/DocumentReference/${patient.id}-old`,
+    ]);
 
     // Once sending has started the manifest is settled.
     const late = await put(t.transferId, { items: [{ itemId: letter.itemId, include: true }] }, ['gp', 'A81001']);
@@ -83,23 +109,37 @@ describe('reviewing a manifest and retrying a failed transfer', () => {
     expect(failed.status).toBe('failed');
     expect(failed.reason).toMatch(/HTTP 403/);
     expect(failed.reason).not.toContain(other.nhsNumber);
-    const listed = (await (await fetch(`${bed.url}/v1/transfers?status=failed`, { headers: await bed.tokens.bearer('ops', 'X26') })).json()) as { items: { transferId: string }[] };
+    const listed = (await (
+      await fetch(`${bed.url}/v1/transfers?status=failed`, { headers: await bed.tokens.bearer('ops', 'X26') })
+    ).json()) as { items: { transferId: string }[] };
     expect(listed.items.map((i) => i.transferId)).toContain(t.transferId);
     await eventually(async () => (bed.eventsOf(t.transferId).some((e) => e.type === 'records.transfer-failed.v1') ? true : undefined));
 
     // Only operations retry, and only a failed transfer.
-    expect((await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: await bed.tokens.bearer('gp', 'A81001') })).status).toBe(403);
+    expect(
+      (await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: await bed.tokens.bearer('gp', 'A81001') }))
+        .status,
+    ).toBe(403);
     const key = { 'idempotency-key': `retry-${t.transferId}` };
-    const accepted = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: { ...(await bed.tokens.bearer('ops', 'X26')), ...key } });
+    const accepted = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, {
+      method: 'POST',
+      headers: { ...(await bed.tokens.bearer('ops', 'X26')), ...key },
+    });
     expect(accepted.status).toBe(202);
     const firstAnswer = await accepted.json();
     const done = await finished(t.transferId);
     expect(done).toMatchObject({ status: 'completed', reason: null });
     expect(done.items.filter((i) => i.relevant).every((i) => i.status === 'acknowledged')).toBe(true);
-    const again = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: await bed.tokens.bearer('ops', 'X26') });
+    const again = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, {
+      method: 'POST',
+      headers: await bed.tokens.bearer('ops', 'X26'),
+    });
     expect(again.status).toBe(409);
     // An operations tool that timed out and sends its retry again with the same Idempotency-Key gets the first answer.
-    const replayed = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, { method: 'POST', headers: { ...(await bed.tokens.bearer('ops', 'X26')), ...key } });
+    const replayed = await fetch(`${bed.url}/v1/transfers/${t.transferId}/retry`, {
+      method: 'POST',
+      headers: { ...(await bed.tokens.bearer('ops', 'X26')), ...key },
+    });
     expect(replayed.status).toBe(202);
     expect(await replayed.json()).toEqual(firstAnswer);
   }, 120_000);

@@ -39,33 +39,45 @@ describe('records-transfer surviving a killed worker in the middle of a large st
     worker = startWorker();
     const command = bed.command(patient);
     await bed.send(command);
-    const before = await eventually(async () => {
-      const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
-      return s?.instances && s.instances.confirmed >= 30 ? s : undefined;
-    }, 90_000, 100);
+    const before = await eventually(
+      async () => {
+        const s = (await bed.transfer(command.data.transferId))?.items.find((i) => i.kind === 'imaging-study' && i.relevant);
+        return s?.instances && s.instances.confirmed >= 30 ? s : undefined;
+      },
+      90_000,
+      100,
+    );
     worker.kill('SIGKILL');
     await new Promise((r) => worker!.once('exit', r));
-    const confirmedBeforeCrash = await bed.orm.em.fork().execute<{ sop_instance_uid: string; acknowledged_at: string }[]>(
-      `select sop_instance_uid, acknowledged_at::text as acknowledged_at from transfer_instance where item_id = ? and status = 'acknowledged'`,
-      [before.itemId],
-    );
+    const confirmedBeforeCrash = await bed.orm.em
+      .fork()
+      .execute<{ sop_instance_uid: string; acknowledged_at: string }[]>(
+        `select sop_instance_uid, acknowledged_at::text as acknowledged_at from transfer_instance where item_id = ? and status = 'acknowledged'`,
+        [before.itemId],
+      );
     expect(confirmedBeforeCrash.length).toBeGreaterThanOrEqual(30);
     expect(confirmedBeforeCrash.length).toBeLessThan(120);
 
     await bed.tox.removeToxic(bed.proxies.sourcePacs, 'slow');
     worker = startWorker();
-    const t = await eventually(async () => {
-      const x = await bed.transfer(command.data.transferId);
-      return x && x.status === 'completed' ? x : undefined;
-    }, 120_000, 250);
+    const t = await eventually(
+      async () => {
+        const x = await bed.transfer(command.data.transferId);
+        return x && x.status === 'completed' ? x : undefined;
+      },
+      120_000,
+      250,
+    );
 
     const study = t.items.find((i) => i.kind === 'imaging-study' && i.relevant)!;
     expect(study.instances).toMatchObject({ total: 120, confirmed: 120 });
     // Confirmed before the crash, untouched after it: the new attempt started where the old one stopped.
-    const after = await bed.orm.em.fork().execute<{ sop_instance_uid: string; acknowledged_at: string }[]>(
-      `select sop_instance_uid, acknowledged_at::text as acknowledged_at from transfer_instance where item_id = ?`,
-      [before.itemId],
-    );
+    const after = await bed.orm.em
+      .fork()
+      .execute<{ sop_instance_uid: string; acknowledged_at: string }[]>(
+        `select sop_instance_uid, acknowledged_at::text as acknowledged_at from transfer_instance where item_id = ?`,
+        [before.itemId],
+      );
     const byUid = new Map(after.map((r) => [r.sop_instance_uid, r.acknowledged_at]));
     for (const r of confirmedBeforeCrash) expect(byUid.get(r.sop_instance_uid)).toBe(r.acknowledged_at);
     // Exactly once at the target, each byte-identical to the source.

@@ -7,7 +7,12 @@ import {
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import { releaseManifestSignal, type RecordsTransferActivities, type RecordsTransferInput, type RecordsTransferOutcome } from './definitions';
+import {
+  releaseManifestSignal,
+  type RecordsTransferActivities,
+  type RecordsTransferInput,
+  type RecordsTransferOutcome,
+} from './definitions';
 
 /**
  * Moves one referral's relevant records from the original trust to the receiving one (rule 4): check the lawful

@@ -68,10 +68,12 @@ describe('referral activities', () => {
     new MockActivityEnvironment({ workflowExecution: { workflowId: workflowIdFor(referralId), runId: randomUUID() } });
 
   const outboxOf = (referralId: string) =>
-    orm.em.fork().execute<{ id: string; event_type: string; key: string; headers: Record<string, string>; value: string }[]>(
-      'select id, event_type, key, headers, value from outbox where key = ? order by seq',
-      [referralId],
-    );
+    orm.em
+      .fork()
+      .execute<{ id: string; event_type: string; key: string; headers: Record<string, string>; value: string }[]>(
+        'select id, event_type, key, headers, value from outbox where key = ? order by seq',
+        [referralId],
+      );
 
   it('records the request: state gp-review, one timeline entry and one referral.requested.v1 in the outbox', async () => {
     const referralId = await newReferral(true);
@@ -96,7 +98,7 @@ describe('referral activities', () => {
     expect(rows.map((r) => r.event_type)).toEqual(['referral.requested.v1', 'records.transfer-requested.v1']);
   });
 
-  it('rule 4: sends no records transfer request without the patient\'s consent', async () => {
+  it("rule 4: sends no records transfer request without the patient's consent", async () => {
     const referralId = await newReferral(false);
     const activities = createReferralActivities(orm, PALS);
     const env = envFor(referralId);
@@ -142,7 +144,10 @@ describe('referral activities', () => {
     await env.run(activities.recordRequested, { referralId });
     const refer = transition(referralId, 1, {
       toState: 'awaiting-triage',
-      action: { type: 'refer', targetTeam: { teamId: 'RTH01-CARD', ods: 'RTH01', name: 'Cardiology', siteName: 'County General', distanceKm: 12.5 } },
+      action: {
+        type: 'refer',
+        targetTeam: { teamId: 'RTH01-CARD', ods: 'RTH01', name: 'Cardiology', siteName: 'County General', distanceKm: 12.5 },
+      },
       dueAt: '2026-12-08T09:00:00.000Z',
       dueStep: 'triage',
     });
@@ -152,7 +157,13 @@ describe('referral activities', () => {
     expect((await outboxOf(referralId)).map((r) => r.event_type)).toEqual(['referral.requested.v1', 'referral.referred.v1']);
     const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
     // Rule 7 and rule 5: the chosen team with its distance; the original team stays responsible.
-    expect(referral).toMatchObject({ state: 'awaiting-triage', targetTeamId: 'RTH01-CARD', distanceKm: 12.5, responsibleTeamOds: 'RJ122', dueStep: 'triage' });
+    expect(referral).toMatchObject({
+      state: 'awaiting-triage',
+      targetTeamId: 'RTH01-CARD',
+      distanceKm: 12.5,
+      responsibleTeamOds: 'RJ122',
+      dueStep: 'triage',
+    });
     const referred = JSON.parse((await outboxOf(referralId))[1]!.value) as { secondOpinion: boolean; attempt: number };
     // Rule 3: the receiving team is told it is a second opinion.
     expect(referred).toMatchObject({ secondOpinion: true, attempt: 1 });
@@ -172,7 +183,11 @@ describe('referral activities', () => {
     );
     await env.run(
       activities.recordTransition,
-      transition(referralId, 2, { fromState: 'care-transfer-requested', toState: 'care-transferred', action: { type: 'care-transfer-decision', accept: true } }),
+      transition(referralId, 2, {
+        fromState: 'care-transfer-requested',
+        toState: 'care-transferred',
+        action: { type: 'care-transfer-decision', accept: true },
+      }),
     );
     const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
     expect(referral.responsibleTeamOds).toBe('RTH01');

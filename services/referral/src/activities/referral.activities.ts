@@ -35,7 +35,13 @@ export function createReferralActivities(orm: MikroORM, pals: PalsContact): Refe
     async remind({ referralId, seq, step: waiting, dueAt, overdue }) {
       await recordStep(orm, referralId, stepId(`t${seq}`), (r) => ({
         summary: overdue ? `The ${waiting} step is overdue.` : `Reminder: the ${waiting} step is due soon.`,
-        event: emission(ReferralReminderDue, { referralId: r.id, step: waiting, dueAt, overdue, recipientRole: reminderRecipient(waiting) }),
+        event: emission(ReferralReminderDue, {
+          referralId: r.id,
+          step: waiting,
+          dueAt,
+          overdue,
+          recipientRole: reminderRecipient(waiting),
+        }),
       }));
     },
 
@@ -162,7 +168,8 @@ async function requestRecordsTransfer(
 
 function urgentWaitEscalated(r: Referral, waitedMs: number, thresholdMs: number): StepEntry {
   return {
-    summary: 'Urgent referral without an appointment past its threshold: the original team and the GP were asked to consider treatment now.',
+    summary:
+      'Urgent referral without an appointment past its threshold: the original team and the GP were asked to consider treatment now.',
     event: emission(ReferralUrgentWaitEscalated, {
       referralId: r.id,
       waitedDays: Math.round((waitedMs / DAY_MS) * 10) / 10,
@@ -170,8 +177,8 @@ function urgentWaitEscalated(r: Referral, waitedMs: number, thresholdMs: number)
       originalTeam: originalTeam(r),
       referringPractice: r.referringPractice,
       message:
-        "This urgent second-opinion referral has no appointment yet. Please consider whether any delay in starting treatment could affect the " +
-          "patient's wellbeing: treatment need not wait for the second opinion.",
+        'This urgent second-opinion referral has no appointment yet. Please consider whether any delay in starting treatment could affect the ' +
+        "patient's wellbeing: treatment need not wait for the second opinion.",
     }),
   };
 }

@@ -43,7 +43,11 @@ export interface TransitionEffects<K extends TransitionType> {
 
 const dueOr = (rec: TransitionRecord) => rec.dueAt ?? new Date().toISOString();
 
-const OPINION_WORDS = { concurs: 'the same as the first', differs: 'different from the first', 'partially-differs': 'partly different from the first' } as const;
+const OPINION_WORDS = {
+  concurs: 'the same as the first',
+  differs: 'different from the first',
+  'partially-differs': 'partly different from the first',
+} as const;
 
 export const TRANSITION_EFFECTS = {
   refer: {
@@ -53,7 +57,13 @@ export const TRANSITION_EFFECTS = {
         secondOpinion: true,
         referringPractice: r.referringPractice,
         originalTeam: originalTeam(r),
-        targetTeam: { ods: t.ods, name: t.name, teamId: t.teamId, siteName: t.siteName, ...(t.contactEmail ? { contactEmail: t.contactEmail } : {}) },
+        targetTeam: {
+          ods: t.ods,
+          name: t.name,
+          teamId: t.teamId,
+          siteName: t.siteName,
+          ...(t.contactEmail ? { contactEmail: t.contactEmail } : {}),
+        },
         specialty: r.specialty,
         urgency: r.urgency,
         ...(t.distanceKm !== undefined ? { distanceKm: t.distanceKm } : {}),
@@ -84,7 +94,8 @@ export const TRANSITION_EFFECTS = {
     summary: () => 'The GP decided not to refer; the patient is told why and how to reach PALS.',
   },
   'triage-accept': {
-    event: ({ referral: r, record }) => emission(ReferralTriageAccepted, { referralId: r.id, team: targetTeam(r), bookingDueAt: dueOr(record) }),
+    event: ({ referral: r, record }) =>
+      emission(ReferralTriageAccepted, { referralId: r.id, team: targetTeam(r), bookingDueAt: dueOr(record) }),
     summary: ({ referral: r }) => `${targetTeam(r).name} accepted the referral; an appointment will be booked.`,
   },
   'triage-reject': {
@@ -104,7 +115,8 @@ export const TRANSITION_EFFECTS = {
     summary: ({ referral: r }) => `${targetTeam(r).name} asked the GP for more information before triage.`,
   },
   'provide-info': {
-    event: ({ action: a, referral: r, record }) => emission(ReferralMoreInfoProvided, { referralId: r.id, answer: a.answer, triageDueAt: dueOr(record) }),
+    event: ({ action: a, referral: r, record }) =>
+      emission(ReferralMoreInfoProvided, { referralId: r.id, answer: a.answer, triageDueAt: dueOr(record) }),
     summary: () => 'The GP sent the information asked for; triage resumes.',
   },
   'issue-opinion': {
@@ -133,22 +145,31 @@ export const TRANSITION_EFFECTS = {
     },
   },
   'request-care-transfer': {
-    event: ({ referral: r, record }) => emission(ReferralCareTransferRequested, { referralId: r.id, requestedBy: actorOf(record), team: targetTeam(r) }),
+    event: ({ referral: r, record }) =>
+      emission(ReferralCareTransferRequested, { referralId: r.id, requestedBy: actorOf(record), team: targetTeam(r) }),
     summary: () => 'The patient asked to be treated by the new team; the team and its hospital will decide.',
   },
   'care-transfer-decision': {
     event: ({ action: a, referral: r, pals }) =>
       a.accept
         ? emission(ReferralCareTransferred, { referralId: r.id, responsibleTeam: targetTeam(r), previousTeam: originalTeam(r) })
-        : emission(ReferralCareRetained, { referralId: r.id, responsibleTeam: originalTeam(r), reason: a.reason ?? 'No reason given.', pals }),
+        : emission(ReferralCareRetained, {
+            referralId: r.id,
+            responsibleTeam: originalTeam(r),
+            reason: a.reason ?? 'No reason given.',
+            pals,
+          }),
     summary: ({ action: a, referral: r }) =>
-      a.accept ? `${targetTeam(r).name} took over the patient's care.` : 'The new team did not take over care; the original team stays responsible.',
+      a.accept
+        ? `${targetTeam(r).name} took over the patient's care.`
+        : 'The new team did not take over care; the original team stays responsible.',
     patch: (ref, { action: a }) => {
       if (a.accept) ref.responsibleTeamOds = ref.targetTeamOds ?? ref.responsibleTeamOds;
     },
   },
   'inform-original-team': {
-    event: ({ referral: r, record }) => emission(ReferralOriginalTeamInformed, { referralId: r.id, originalTeam: originalTeam(r), requestedBy: actorOf(record) }),
+    event: ({ referral: r, record }) =>
+      emission(ReferralOriginalTeamInformed, { referralId: r.id, originalTeam: originalTeam(r), requestedBy: actorOf(record) }),
     summary: () => "The original clinical team was told, at the patient's choice, that a second opinion is under way.",
     patch: (ref, _x, at) => {
       ref.originalTeamInformedAt = at;
@@ -156,7 +177,13 @@ export const TRANSITION_EFFECTS = {
   },
   withdraw: {
     event: ({ action: a, referral: r, record, pals }) =>
-      emission(ReferralWithdrawn, { referralId: r.id, withdrawnBy: actorOf(record), ...(a.reason ? { reason: a.reason } : {}), fromState: record.fromState, pals }),
+      emission(ReferralWithdrawn, {
+        referralId: r.id,
+        withdrawnBy: actorOf(record),
+        ...(a.reason ? { reason: a.reason } : {}),
+        fromState: record.fromState,
+        pals,
+      }),
     summary: () => 'The request for a second opinion was withdrawn.',
   },
   close: {

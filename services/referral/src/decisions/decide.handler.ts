@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Client, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import {
+  Client,
+  ServiceError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Principal } from '@sonet/auth';
 import { conflictProblem, preconditionFailedProblem, unavailableProblem, validationProblem } from '@sonet/service-kit';
@@ -77,7 +83,10 @@ export class DecideHandler {
     expectedRevision: number | undefined,
     traceparent: string | undefined,
   ): Promise<SecondOpinionStatus> {
-    const actor: Actor = { role: principal.role === 'clinician' ? 'clinician' : principal.role === 'patient' ? 'patient' : 'gp', organisation: principal.organisation };
+    const actor: Actor = {
+      role: principal.role === 'clinician' ? 'clinician' : principal.role === 'patient' ? 'patient' : 'gp',
+      organisation: principal.organisation,
+    };
     const handle = this.temporal.workflow.getHandle(workflowIdFor(referral.id));
     try {
       return await handle.executeUpdate(decisionUpdate, {
@@ -91,7 +100,14 @@ export class DecideHandler {
   /** Adds a step to the referral's timeline that the workflow does not know of (e.g. the GP's recorded choice). */
   async recordOnTimeline(referralId: string, state: SecondOpinionStatus['state'], eventType: string, summary: string): Promise<void> {
     const em = this.em.fork();
-    em.create(TimelineEntry, { id: randomUUID(), referral: em.getReference(Referral, referralId), at: new Date(), state, eventType, summary: summary.slice(0, 500) });
+    em.create(TimelineEntry, {
+      id: randomUUID(),
+      referral: em.getReference(Referral, referralId),
+      at: new Date(),
+      state,
+      eventType,
+      summary: summary.slice(0, 500),
+    });
     await em.flush();
   }
 
@@ -118,21 +134,30 @@ export class DecideHandler {
         return preconditionFailedProblem(failure.message, extensions);
     }
     if (e instanceof WorkflowNotFoundError && referral.state === 'requested') {
-      return unavailableProblem(`The referral ${referral.id} is recorded but its process has not started yet; it will start automatically.`, {
-        retryAfterSeconds: RETRY_AFTER_SECONDS,
-        extensions: { currentState: referral.state },
-      });
+      return unavailableProblem(
+        `The referral ${referral.id} is recorded but its process has not started yet; it will start automatically.`,
+        {
+          retryAfterSeconds: RETRY_AFTER_SECONDS,
+          extensions: { currentState: referral.state },
+        },
+      );
     }
     // The process has ended (its workflow completed): nothing more can be decided.
     if (e instanceof WorkflowNotFoundError) {
       return conflictProblem(`The referral is ${referral.state}; its process has ended.`, {
         currentState: referral.state,
-        allowedActions: allowedActions({ state: referral.state, originalTeamId: referral.originalTeamId ?? '', originalTeamInformed: !!referral.originalTeamInformedAt }),
+        allowedActions: allowedActions({
+          state: referral.state,
+          originalTeamId: referral.originalTeamId ?? '',
+          originalTeamInformed: !!referral.originalTeamInformedAt,
+        }),
         revision: referral.revision,
       });
     }
     if (e instanceof ServiceError || e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-      return unavailableProblem('The referral\'s process could not be reached; nothing was decided.', { retryAfterSeconds: RETRY_AFTER_SECONDS });
+      return unavailableProblem("The referral's process could not be reached; nothing was decided.", {
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
     }
     return e as Error;
   }

@@ -10,7 +10,7 @@ export const gpDecisionSchema = z.discriminatedUnion('decision', [
       decision: z.literal('refer'),
       targetTeamId: text(64).describe('the new clinical team (directory id)'),
       /** The GP's recorded choice to refer to a team of another specialty (recorded in the timeline). */
-      specialtyMismatchReason: text(400).optional().describe('required when the team\'s specialty is not the referral\'s'),
+      specialtyMismatchReason: text(400).optional().describe("required when the team's specialty is not the referral's"),
     })
     .strict(),
   z.object({ decision: z.literal('decline'), reason: text(2000).describe('told to the patient (rule 1)') }).strict(),
@@ -36,7 +36,11 @@ export const isBookable = (appointmentAt: string, now = new Date()): boolean =>
 
 /** Specialties compare as the directory's slugs: case, spaces and hyphens aside ("Respiratory medicine" = respiratory-medicine). */
 export const sameSpecialty = (a: string, b: string): boolean => {
-  const slug = (s: string) => s.trim().toLowerCase().replace(/[\s_-]+/g, '-');
+  const slug = (s: string) =>
+    s
+      .trim()
+      .toLowerCase()
+      .replace(/[\s_-]+/g, '-');
   return slug(a) === slug(b);
 };
 
@@ -44,7 +48,12 @@ export const appointmentSchema = z
   .object({
     appointmentAt: z.iso.datetime({ offset: false }).describe('UTC'),
     /** Defaults to the receiving team's own site; the appointment may be at another of its trust's sites. */
-    siteOds: z.string().trim().toUpperCase().regex(/^[A-Z0-9]{3,10}$/).optional(),
+    siteOds: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .regex(/^[A-Z0-9]{3,10}$/)
+      .optional(),
   })
   .strict();
 
@@ -52,7 +61,7 @@ export const opinionSchema = z
   .object({
     outcome: opinionOutcomeSchema.describe('rule 8: the opinion may be the same as the first'),
     summary: text(8000),
-    shareWithOriginalTeam: z.boolean().default(false).describe('only with the patient\'s agreement'),
+    shareWithOriginalTeam: z.boolean().default(false).describe("only with the patient's agreement"),
   })
   .strict();
 

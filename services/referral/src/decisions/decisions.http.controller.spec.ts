@@ -33,7 +33,10 @@ const team = (id: string, specialty: string): DirectoryTeam => ({
   site: { ods: id.split('-')[0]!, name: 'A Hospital', postcode: 'LS1 1AA', lat: 53.8, lon: -1.5 },
   trust: null,
 });
-const TEAMS: Record<string, DirectoryTeam> = { 'RTH01-CARD': team('RTH01-CARD', 'cardiology'), 'RTH01-RESP': team('RTH01-RESP', 'respiratory') };
+const TEAMS: Record<string, DirectoryTeam> = {
+  'RTH01-CARD': team('RTH01-CARD', 'cardiology'),
+  'RTH01-RESP': team('RTH01-RESP', 'respiratory'),
+};
 
 /** The HTTP layer of decisions, with the workflow and the directory stubbed: what it refuses, records and answers. */
 function setUp(responsibleTeam: SecondOpinionStatus['responsibleTeam'] = 'original') {
@@ -59,24 +62,42 @@ function setUp(responsibleTeam: SecondOpinionStatus['responsibleTeam'] = 'origin
 
 /** Controllers throw input problems synchronously and the rest asynchronously: both count. */
 const problemOf = async (call: () => unknown): Promise<Problem> => {
-  const e = await Promise.resolve().then(call).then(() => undefined, (err: unknown) => err);
+  const e = await Promise.resolve()
+    .then(call)
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
   expect(e).toBeInstanceOf(Problem);
   return e as Problem;
 };
 
-describe('refer: the target team\'s specialty', () => {
+describe("refer: the target team's specialty", () => {
   it('refuses a team of another specialty with 422 naming both, and decides nothing', async () => {
     const { controller, decided, gp, reply } = setUp();
     const p = await problemOf(() => controller.gpDecision(ID, { decision: 'refer', targetTeamId: 'RTH01-RESP' }, gp, undefined, reply));
-    expect(p.body).toMatchObject({ status: 422, type: 'urn:sonet:problem:specialty-mismatch', referralSpecialty: 'Cardiology', teamSpecialty: 'respiratory' });
+    expect(p.body).toMatchObject({
+      status: 422,
+      type: 'urn:sonet:problem:specialty-mismatch',
+      referralSpecialty: 'Cardiology',
+      teamSpecialty: 'respiratory',
+    });
     expect(decided).toEqual([]);
   });
 
   it('refers to a team of another specialty when the GP gives a reason, and records the choice in the timeline', async () => {
     const { controller, decided, timeline, gp, reply } = setUp();
-    await controller.gpDecision(ID, { decision: 'refer', targetTeamId: 'RTH01-RESP', specialtyMismatchReason: 'Breathlessness is thought respiratory.' }, gp, undefined, reply);
+    await controller.gpDecision(
+      ID,
+      { decision: 'refer', targetTeamId: 'RTH01-RESP', specialtyMismatchReason: 'Breathlessness is thought respiratory.' },
+      gp,
+      undefined,
+      reply,
+    );
     expect(decided).toMatchObject([{ type: 'refer', targetTeam: { teamId: 'RTH01-RESP' } }]);
-    expect(timeline).toEqual([{ eventType: 'referral.specialty-mismatch-chosen', summary: expect.stringContaining('Breathlessness is thought respiratory.') }]);
+    expect(timeline).toEqual([
+      { eventType: 'referral.specialty-mismatch-chosen', summary: expect.stringContaining('Breathlessness is thought respiratory.') },
+    ]);
   });
 
   it('treats case and spacing as the same specialty, and records nothing extra', async () => {
@@ -127,7 +148,9 @@ const BODIES: Record<string, unknown> = {
 
 describe('every decision answers the responsible team as GET does ({ ods })', () => {
   const endpoints = Object.getOwnPropertyNames(DecisionsController.prototype).filter(
-    (name) => Reflect.getMetadata(METHOD_METADATA, (DecisionsController.prototype as unknown as Record<string, object>)[name]!) === RequestMethod.POST,
+    (name) =>
+      Reflect.getMetadata(METHOD_METADATA, (DecisionsController.prototype as unknown as Record<string, object>)[name]!) ===
+      RequestMethod.POST,
   );
 
   it('knows a body for every POST endpoint', () => {

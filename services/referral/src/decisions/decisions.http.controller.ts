@@ -36,7 +36,8 @@ const specialtyMismatch = (referralSpecialty: string, teamSpecialty: string) =>
   });
 
 /** Each decision answers the referral's new status and revision (HttpCode(200) documents a bare 200 per method: this replaces it). */
-const ApiDecisionAnswer = () => ApiAnswer(200, decisionAnswerSchema, 'The new status.', { headers: { ETag: { description: 'The new revision.' } } });
+const ApiDecisionAnswer = () =>
+  ApiAnswer(200, decisionAnswerSchema, 'The new status.', { headers: { ETag: { description: 'The new revision.' } } });
 
 /**
  * The decisions of the second-opinion process. Each answers the referral's new status with its ETag; an
@@ -45,8 +46,16 @@ const ApiDecisionAnswer = () => ApiAnswer(200, decisionAnswerSchema, 'The new st
  */
 @ApiTags('decisions')
 @ApiBearerAuth()
-@ApiHeader({ name: 'If-Match', required: false, description: 'The revision (ETag) the caller saw: the decision is refused with 412 if the referral has moved on.' })
-@ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retry safely: the same key (per caller, 24 h) answers the first answer.' })
+@ApiHeader({
+  name: 'If-Match',
+  required: false,
+  description: 'The revision (ETag) the caller saw: the decision is refused with 412 if the referral has moved on.',
+})
+@ApiHeader({
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'Retry safely: the same key (per caller, 24 h) answers the first answer.',
+})
 @ApiProblems(400, 401, [403, 'The caller is not the party this decision belongs to.'], 404, 409, 412, 413, 415, 422)
 @Controller('v1/referrals/:id')
 export class DecisionsController {
@@ -83,8 +92,17 @@ export class DecisionsController {
   @Roles('gp')
   @ApiOperation({ summary: 'GP: refer to a different clinical team (rule 3), or decline with a reason (rule 1)' })
   @ApiJsonBody(gpDecisionSchema)
-  @ApiProblems([422, 'The team\'s specialty is not the referral\'s (referralSpecialty, teamSpecialty): give specialtyMismatchReason to refer there anyway; or an Idempotency-Key reused with another body.'])
-  gpDecision(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiProblems([
+    422,
+    "The team's specialty is not the referral's (referralSpecialty, teamSpecialty): give specialtyMismatchReason to refer there anyway; or an Idempotency-Key reused with another body.",
+  ])
+  gpDecision(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() p: Principal,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const cmd = parseOrProblem(gpDecisionSchema, body);
     let mismatch: { referralSpecialty: string; teamSpecialty: string; reason: string } | undefined;
     const recordMismatch = async (status: DecisionAnswer) => {
@@ -92,30 +110,39 @@ export class DecisionsController {
       const summary = `The GP chose a ${mismatch.teamSpecialty} team for this ${mismatch.referralSpecialty} referral: ${mismatch.reason}`;
       await this.handler.recordOnTimeline(status.referralId, status.state, 'referral.specialty-mismatch-chosen', summary);
     };
-    return this.run(id, p, ifMatch, reply, ['referring-gp'], async (referral): Promise<DecisionAction> => {
-      if (cmd.decision === 'decline') return { type: 'decline', reason: cmd.reason };
-      const team = await this.directory.findTeam(cmd.targetTeamId);
-      if (!team) throw validationProblem([{ name: 'targetTeamId', reason: 'no such clinical team in the directory' }]);
-      if (!team.acceptsSecondOpinions) throw validationProblem([{ name: 'targetTeamId', reason: 'this team does not take second-opinion referrals' }]);
-      // A second opinion is from the same specialty, unless the GP deliberately chooses otherwise and says why.
-      if (!sameSpecialty(referral.specialty, team.specialty)) {
-        if (!cmd.specialtyMismatchReason) throw specialtyMismatch(referral.specialty, team.specialty);
-        mismatch = { referralSpecialty: referral.specialty, teamSpecialty: team.specialty, reason: cmd.specialtyMismatchReason };
-      }
-      const practice = await this.directory.findOrganisation(referral.referringPractice);
-      return {
-        type: 'refer',
-        targetTeam: {
-          teamId: team.id,
-          ods: team.site.ods,
-          name: team.name,
-          siteName: team.site.name,
-          contactEmail: team.contactEmail,
-          // Rule 7: how far the patient may have to travel (from their practice).
-          ...(practice ? { distanceKm: roundKm(distanceKm(practice, team.site)) } : {}),
-        },
-      };
-    }, recordMismatch);
+    return this.run(
+      id,
+      p,
+      ifMatch,
+      reply,
+      ['referring-gp'],
+      async (referral): Promise<DecisionAction> => {
+        if (cmd.decision === 'decline') return { type: 'decline', reason: cmd.reason };
+        const team = await this.directory.findTeam(cmd.targetTeamId);
+        if (!team) throw validationProblem([{ name: 'targetTeamId', reason: 'no such clinical team in the directory' }]);
+        if (!team.acceptsSecondOpinions)
+          throw validationProblem([{ name: 'targetTeamId', reason: 'this team does not take second-opinion referrals' }]);
+        // A second opinion is from the same specialty, unless the GP deliberately chooses otherwise and says why.
+        if (!sameSpecialty(referral.specialty, team.specialty)) {
+          if (!cmd.specialtyMismatchReason) throw specialtyMismatch(referral.specialty, team.specialty);
+          mismatch = { referralSpecialty: referral.specialty, teamSpecialty: team.specialty, reason: cmd.specialtyMismatchReason };
+        }
+        const practice = await this.directory.findOrganisation(referral.referringPractice);
+        return {
+          type: 'refer',
+          targetTeam: {
+            teamId: team.id,
+            ods: team.site.ods,
+            name: team.name,
+            siteName: team.site.name,
+            contactEmail: team.contactEmail,
+            // Rule 7: how far the patient may have to travel (from their practice).
+            ...(practice ? { distanceKm: roundKm(distanceKm(practice, team.site)) } : {}),
+          },
+        };
+      },
+      recordMismatch,
+    );
   }
 
   @Post('triage')
@@ -124,7 +151,13 @@ export class DecisionsController {
   @Roles('clinician')
   @ApiOperation({ summary: 'Receiving team: accept, reject with a reason, or ask for more information (rule 6)' })
   @ApiJsonBody(triageSchema)
-  triage(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  triage(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() p: Principal,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const cmd = parseOrProblem(triageSchema, body);
     return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction =>
       cmd.decision === 'accept'
@@ -139,9 +172,15 @@ export class DecisionsController {
   @HttpCode(200)
   @ApiDecisionAnswer()
   @Roles('gp')
-  @ApiOperation({ summary: 'GP: answer the receiving team\'s question; triage resumes' })
+  @ApiOperation({ summary: "GP: answer the receiving team's question; triage resumes" })
   @ApiJsonBody(moreInfoSchema)
-  moreInfo(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  moreInfo(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() p: Principal,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const cmd = parseOrProblem(moreInfoSchema, body);
     return this.run(id, p, ifMatch, reply, ['referring-gp'], (): DecisionAction => ({ type: 'provide-info', answer: cmd.answer }));
   }
@@ -150,12 +189,26 @@ export class DecisionsController {
   @HttpCode(200)
   @ApiDecisionAnswer()
   @Roles('clinician')
-  @ApiOperation({ summary: 'Receiving team: book (or rebook) the appointment', description: 'In the future: at most 5 minutes in the past (clock skew), else 400.' })
+  @ApiOperation({
+    summary: 'Receiving team: book (or rebook) the appointment',
+    description: 'In the future: at most 5 minutes in the past (clock skew), else 400.',
+  })
   @ApiJsonBody(appointmentSchema)
-  appointment(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  appointment(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() p: Principal,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const cmd = parseOrProblem(appointmentSchema, body);
     if (!isBookable(cmd.appointmentAt)) {
-      throw validationProblem([{ name: 'appointmentAt', reason: `must be in the future (at most ${APPOINTMENT_CLOCK_SKEW_MS / 60_000} minutes ago, for clock skew)` }]);
+      throw validationProblem([
+        {
+          name: 'appointmentAt',
+          reason: `must be in the future (at most ${APPOINTMENT_CLOCK_SKEW_MS / 60_000} minutes ago, for clock skew)`,
+        },
+      ]);
     }
     return this.run(id, p, ifMatch, reply, ['receiving-team'], async (referral): Promise<DecisionAction> => {
       const siteOds = cmd.siteOds ?? referral.targetTeamOds ?? '';
@@ -171,7 +224,13 @@ export class DecisionsController {
   @Roles('clinician')
   @ApiOperation({ summary: 'Receiving team: give the second opinion (concurs, differs, partially-differs) with a summary (rule 8)' })
   @ApiJsonBody(opinionSchema)
-  opinion(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  opinion(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() p: Principal,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const cmd = parseOrProblem(opinionSchema, body);
     return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction => ({
       type: 'issue-opinion',
@@ -187,7 +246,13 @@ export class DecisionsController {
   @Roles('patient', 'gp')
   @ApiOperation({ summary: 'Patient or GP: tell the original team a second opinion is under way (rule 9)' })
   @ApiJsonBody(emptySchema, { required: false })
-  informOriginalTeam(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  informOriginalTeam(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() p: Principal,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     parseOrProblem(emptySchema, body ?? {});
     return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'inform-original-team' }));
   }
@@ -198,7 +263,13 @@ export class DecisionsController {
   @Roles('patient', 'gp')
   @ApiOperation({ summary: 'Patient or GP: ask for the new team to take over care (rule 5)' })
   @ApiJsonBody(emptySchema, { required: false })
-  careTransfer(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  careTransfer(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() p: Principal,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     parseOrProblem(emptySchema, body ?? {});
     return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'request-care-transfer' }));
   }
@@ -209,10 +280,18 @@ export class DecisionsController {
   @Roles('clinician')
   @ApiOperation({ summary: 'Receiving team: take over care, or not (the original team stays responsible)' })
   @ApiJsonBody(careTransferDecisionSchema)
-  careTransferDecision(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  careTransferDecision(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() p: Principal,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const cmd = parseOrProblem(careTransferDecisionSchema, body);
     return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction =>
-      cmd.decision === 'accept' ? { type: 'care-transfer-decision', accept: true } : { type: 'care-transfer-decision', accept: false, reason: cmd.reason },
+      cmd.decision === 'accept'
+        ? { type: 'care-transfer-decision', accept: true }
+        : { type: 'care-transfer-decision', accept: false, reason: cmd.reason },
     );
   }
 
@@ -222,8 +301,17 @@ export class DecisionsController {
   @Roles('patient', 'gp')
   @ApiOperation({ summary: 'Patient or GP: withdraw the request, from any open state' })
   @ApiJsonBody(withdrawSchema, { required: false })
-  withdraw(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p: Principal, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  withdraw(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() p: Principal,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const cmd = parseOrProblem(withdrawSchema, body ?? {});
-    return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'withdraw', ...(cmd.reason ? { reason: cmd.reason } : {}) }));
+    return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({
+      type: 'withdraw',
+      ...(cmd.reason ? { reason: cmd.reason } : {}),
+    }));
   }
 }

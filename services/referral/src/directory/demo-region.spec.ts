@@ -44,9 +44,15 @@ describe('the demo region', () => {
       expect(t.contactEmail).toMatch(/^[^@\s]+@[a-z0-9.-]+\.nhs\.invalid$/);
       bySpecialty.set(t.specialty, (bySpecialty.get(t.specialty) ?? new Set()).add(t.siteOds));
     }
-    expect([...bySpecialty.keys()].sort()).toEqual(
-      ['cardiology', 'dermatology', 'neurology', 'oncology', 'orthopaedics', 'respiratory', 'rheumatology'],
-    );
+    expect([...bySpecialty.keys()].sort()).toEqual([
+      'cardiology',
+      'dermatology',
+      'neurology',
+      'oncology',
+      'orthopaedics',
+      'respiratory',
+      'rheumatology',
+    ]);
     for (const sites of bySpecialty.values()) expect(sites.size).toBeGreaterThanOrEqual(3);
     expect(new Set(DEMO_TEAMS.map((t) => t.id)).size).toBe(DEMO_TEAMS.length);
   });

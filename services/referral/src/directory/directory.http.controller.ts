@@ -47,7 +47,11 @@ export class DirectoryController {
   @ApiQuery({ name: 'near', required: false, description: 'origin as "lat,lon" in decimal degrees, e.g. 53.80,-1.55' })
   @ApiQuery({ name: 'practice', required: false, description: 'origin: this GP practice (ODS code), e.g. A81001; not with near' })
   @ApiQuery({ name: 'maxKm', required: false, description: 'only teams at most this far from the origin (needs near or practice)' })
-  @ApiQuery({ name: 'excludeTeamId', required: false, description: 'leave out this team, e.g. the one that gave the first opinion (rule 3)' })
+  @ApiQuery({
+    name: 'excludeTeamId',
+    required: false,
+    description: 'leave out this team, e.g. the one that gave the first opinion (rule 3)',
+  })
   @ApiQuery({ name: 'limit', required: false, description: `at most this many (1..${MAX_SEARCH_LIMIT}, default 20)` })
   @ApiAnswer(200, teamListSchema, '{ items: [...] } in ranking order.')
   @ApiProblems([400, 'An invalid query parameter, named (e.g. near out of range, maxKm without an origin, unknown practice).'], 401, 403)

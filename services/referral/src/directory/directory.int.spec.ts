@@ -91,13 +91,15 @@ describe('directory of organisations and clinical teams', () => {
   });
 
   describe('searchTeams', () => {
-    it('rule 7: shows each team\'s site and travel distance from the GP practice', async () => {
+    it("rule 7: shows each team's site and travel distance from the GP practice", async () => {
       const practice = (await directory.findOrganisation('A81001'))!;
       const teams = await directory.searchTeams({ specialty: 'cardiology', practiceOds: 'A81001', limit: 20 });
       expect(teams.length).toBeGreaterThanOrEqual(3);
       expect(teams[0]!.id).toBe('RJ122-CARD');
       for (const t of teams) {
-        expect(t.site).toEqual(expect.objectContaining({ ods: expect.any(String), name: expect.any(String), postcode: expect.any(String) }));
+        expect(t.site).toEqual(
+          expect.objectContaining({ ods: expect.any(String), name: expect.any(String), postcode: expect.any(String) }),
+        );
         expect(t.distanceKm).toBe(Math.round(distanceKm(practice, t.site) * 10) / 10);
       }
       const distances = teams.map((t) => t.distanceKm!);
@@ -140,7 +142,9 @@ describe('directory of organisations and clinical teams', () => {
     it('refuses an unknown practice, maxKm without an origin, and two origins', async () => {
       await expect(directory.searchTeams({ practiceOds: 'Z99999', limit: 5 })).rejects.toMatchObject({ param: 'practice' });
       await expect(directory.searchTeams({ maxKm: 5, limit: 5 })).rejects.toBeInstanceOf(DirectorySearchError);
-      await expect(directory.searchTeams({ near: { lat: 53, lon: -1 }, practiceOds: 'A81001', limit: 5 })).rejects.toMatchObject({ param: 'near' });
+      await expect(directory.searchTeams({ near: { lat: 53, lon: -1 }, practiceOds: 'A81001', limit: 5 })).rejects.toMatchObject({
+        param: 'near',
+      });
       // A hospital site is not a GP practice.
       await expect(directory.searchTeams({ practiceOds: 'RJ122', limit: 5 })).rejects.toMatchObject({ param: 'practice' });
     });

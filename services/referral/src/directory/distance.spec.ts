@@ -25,7 +25,7 @@ describe('distanceKm (great-circle distance)', () => {
     expect(distanceKm(city.edinburgh, city.edinburgh)).toBe(0);
   });
 
-  it('gives half the Earth\'s circumference between antipodes, without NaN', () => {
+  it("gives half the Earth's circumference between antipodes, without NaN", () => {
     expect(distanceKm({ lat: 0, lon: 0 }, { lat: 0, lon: 180 })).toBeCloseTo(Math.PI * 6371.0088, 3);
     expect(distanceKm({ lat: 90, lon: 0 }, { lat: -90, lon: 0 })).toBeCloseTo(Math.PI * 6371.0088, 3);
   });

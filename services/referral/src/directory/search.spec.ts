@@ -4,7 +4,12 @@ const leeds = { lat: 53.8017, lon: -1.552 };
 const halifax = { lat: 53.7058, lon: -1.854 };
 const york = { lat: 53.969, lon: -1.083 };
 
-const team = (id: string, waitWeeks: number, site: { lat: number; lon: number }, name = 'Cardiology'): RankableTeam => ({ id, name, waitWeeks, site });
+const team = (id: string, waitWeeks: number, site: { lat: number; lon: number }, name = 'Cardiology'): RankableTeam => ({
+  id,
+  name,
+  waitWeeks,
+  site,
+});
 
 const teams = [
   team('R0A01-CARD', 9, york),

@@ -17,7 +17,11 @@ export async function seedDirectory(
     const trusts = data.organisations.filter((o) => o.parentOds === null);
     const children = data.organisations.filter((o) => o.parentOds !== null);
     for (const batch of [trusts, children]) {
-      if (batch.length > 0) await tx.upsertMany(Organisation, batch.map((o) => ({ ...o })));
+      if (batch.length > 0)
+        await tx.upsertMany(
+          Organisation,
+          batch.map((o) => ({ ...o })),
+        );
     }
     if (data.teams.length > 0) {
       await tx.upsertMany(

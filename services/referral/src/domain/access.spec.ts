@@ -1,5 +1,14 @@
 import type { Principal } from '@sonet/auth';
-import { isPartyTo, listScope, maySeeReferral, relationshipsTo, type Party, type ReferralAccessFacts, type Relationship, type WorklistView } from './access';
+import {
+  isPartyTo,
+  listScope,
+  maySeeReferral,
+  relationshipsTo,
+  type Party,
+  type ReferralAccessFacts,
+  type Relationship,
+  type WorklistView,
+} from './access';
 
 const referral: ReferralAccessFacts = {
   referringPractice: 'A81001',
@@ -48,7 +57,14 @@ describe('who may see a referral', () => {
  */
 describe('the referral access policy, as a table', () => {
   // The referral: from practice A81001, original team at site RJ122 (trust RJ1), referred to site RTH01 (trust RTH).
-  type Row = [role: Principal['role'], relation: string, organisation: string, nhsNumber: string | undefined, sees: boolean, relationships: Relationship[]];
+  type Row = [
+    role: Principal['role'],
+    relation: string,
+    organisation: string,
+    nhsNumber: string | undefined,
+    sees: boolean,
+    relationships: Relationship[],
+  ];
   const rows: Row[] = [
     ['gp', 'the referring practice', 'A81001', undefined, true, ['referring-gp']],
     ['gp', 'another practice', 'B82005', undefined, false, []],
@@ -127,10 +143,15 @@ describe('the referral access policy, as a table', () => {
         if (k === '$or') return (v as Record<string, unknown>[]).some((s) => matches(s, r));
         if (k === 'patient') return (v as { nhsNumber: string }).nhsNumber === r.patientNhsNumber;
         const actual = (r as unknown as Record<string, string | null>)[k] ?? null;
-        if (v && typeof v === 'object' && '$like' in v) return !!actual && new RegExp(`^${String(v.$like).replace(/_/g, '.')}$`).test(actual);
+        if (v && typeof v === 'object' && '$like' in v)
+          return !!actual && new RegExp(`^${String(v.$like).replace(/_/g, '.')}$`).test(actual);
         return actual === v;
       });
-    const candidates: ReferralAccessFacts[] = [referral, { ...referral, targetTeamOds: null }, { ...referral, referringPractice: 'B82005', patientNhsNumber: '9999999999' }];
+    const candidates: ReferralAccessFacts[] = [
+      referral,
+      { ...referral, targetTeamOds: null },
+      { ...referral, referringPractice: 'B82005', patientNhsNumber: '9999999999' },
+    ];
     for (const [role, , organisation, nhsNumber] of rows) {
       const principal = who(role, organisation, nhsNumber);
       for (const view of [undefined, 'practice', 'receiving', 'original', 'mine', 'all'] as const) {

@@ -118,7 +118,7 @@ function scopeOf(relationship: Relationship, p: Principal): FilterQuery<Referral
 
 /** Per role: the views it may ask for (the first is its default) and the relationship each lists. */
 const WORKLISTS: Partial<Record<Role, { views: Partial<Record<WorklistView, Relationship>>; refusal: string }>> = {
-  gp: { views: { practice: 'referring-gp' }, refusal: 'a GP lists its practice\'s referrals (view=practice)' },
+  gp: { views: { practice: 'referring-gp' }, refusal: "a GP lists its practice's referrals (view=practice)" },
   clinician: {
     views: { receiving: 'receiving-team', original: 'original-team' },
     refusal: 'a clinical team lists referrals sent to it (view=receiving) or from it (view=original)',

@@ -19,7 +19,10 @@ export const PatientSchema = defineEntity({
     phone: p.string().length(32).nullable(),
     preferredChannel: p.enum(contactChannelSchema.options),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export class Patient extends PatientSchema.class {}
@@ -69,7 +72,10 @@ export const ReferralSchema = defineEntity({
     /** W3C trace context of the request that created the referral: activities emit their events in this trace. */
     traceparent: p.string().length(55).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
     version: p.integer().version(),
   },
 });

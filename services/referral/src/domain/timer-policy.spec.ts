@@ -17,7 +17,10 @@ describe('timer policy', () => {
 
   it('applies overrides by urgency, then by specialty', () => {
     const overrides = parseTimerOverrides(
-      JSON.stringify({ urgent: { urgentEscalationDays: 10 }, specialties: { oncology: { urgent: { urgentEscalationDays: 7, triage: { dueDays: 2 } } } } }),
+      JSON.stringify({
+        urgent: { urgentEscalationDays: 10 },
+        specialties: { oncology: { urgent: { urgentEscalationDays: 7, triage: { dueDays: 2 } } } },
+      }),
     );
     expect(timerPolicyFor('urgent', 'cardiology', overrides).urgentEscalationMs).toBe(10 * DAY);
     const onc = timerPolicyFor('urgent', 'Oncology', overrides);
@@ -27,7 +30,11 @@ describe('timer policy', () => {
   });
 
   it('never reminds earlier than the step began', () => {
-    const p = timerPolicyFor('routine', 'x', parseTimerOverrides(JSON.stringify({ routine: { triage: { dueDays: 1, reminderDaysBefore: 5 } } })));
+    const p = timerPolicyFor(
+      'routine',
+      'x',
+      parseTimerOverrides(JSON.stringify({ routine: { triage: { dueDays: 1, reminderDaysBefore: 5 } } })),
+    );
     expect(p.steps.triage.reminderBeforeMs).toBe(DAY);
   });
 

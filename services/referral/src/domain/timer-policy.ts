@@ -45,7 +45,9 @@ export const DEFAULT_POLICY_DAYS: Record<Urgency, PolicyDays> = {
   },
 };
 
-const stepOverride = z.object({ dueDays: z.number().positive().optional(), reminderDaysBefore: z.number().nonnegative().optional() }).strict();
+const stepOverride = z
+  .object({ dueDays: z.number().positive().optional(), reminderDaysBefore: z.number().nonnegative().optional() })
+  .strict();
 const urgencyOverride = z
   .object({
     'gp-decision': stepOverride.optional(),
@@ -74,7 +76,9 @@ const apply = (base: PolicyDays, o: z.infer<typeof urgencyOverride> | undefined)
   return {
     steps,
     closeAfterOpinionDays: o.closeAfterOpinionDays ?? base.closeAfterOpinionDays,
-    ...(o.urgentEscalationDays ?? base.urgentEscalationDays ? { urgentEscalationDays: o.urgentEscalationDays ?? base.urgentEscalationDays } : {}),
+    ...((o.urgentEscalationDays ?? base.urgentEscalationDays)
+      ? { urgentEscalationDays: o.urgentEscalationDays ?? base.urgentEscalationDays }
+      : {}),
   };
 };
 
@@ -84,7 +88,10 @@ export function timerPolicyFor(urgency: 'routine' | 'urgent', specialty: string,
   days = apply(days, overrides.specialties?.[specialty.toLowerCase()]?.[urgency]);
   const ms = (d: number) => Math.round(d * DAY_MS);
   const steps = Object.fromEntries(
-    Object.entries(days.steps).map(([k, v]) => [k, { dueMs: ms(v.dueDays), reminderBeforeMs: ms(Math.min(v.reminderDaysBefore, v.dueDays)) }]),
+    Object.entries(days.steps).map(([k, v]) => [
+      k,
+      { dueMs: ms(v.dueDays), reminderBeforeMs: ms(Math.min(v.reminderDaysBefore, v.dueDays)) },
+    ]),
   ) as TimerPolicy['steps'];
   return {
     steps,

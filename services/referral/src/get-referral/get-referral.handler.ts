@@ -43,7 +43,11 @@ export const toReferralView = (r: Referral, timeline: TimelineEntry[], now = new
   id: r.id,
   state: r.state,
   revision: r.revision,
-  allowedActions: allowedActions({ state: r.state, originalTeamId: r.originalTeamId ?? '', originalTeamInformed: !!r.originalTeamInformedAt }),
+  allowedActions: allowedActions({
+    state: r.state,
+    originalTeamId: r.originalTeamId ?? '',
+    originalTeamInformed: !!r.originalTeamInformedAt,
+  }),
   urgency: r.urgency,
   specialty: r.specialty,
   referringPractice: r.referringPractice,

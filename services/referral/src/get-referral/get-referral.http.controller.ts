@@ -17,8 +17,13 @@ export class GetReferralController {
 
   @Get(':id')
   @ApiOperation({ summary: 'A referral: its state, responsible team and timeline' })
-  @ApiAnswer(200, referralViewSchema, 'The referral.', { headers: { ETag: { description: 'Its revision: send it as If-Match with a decision.' } } })
-  @ApiProblems([400, 'The id is not a UUID, or a query parameter is given (it takes none).'], 401, 403, [404, 'No such referral, or not one the caller may see.'])
+  @ApiAnswer(200, referralViewSchema, 'The referral.', {
+    headers: { ETag: { description: 'Its revision: send it as If-Match with a decision.' } },
+  })
+  @ApiProblems([400, 'The id is not a UUID, or a query parameter is given (it takes none).'], 401, 403, [
+    404,
+    'No such referral, or not one the caller may see.',
+  ])
   async get(
     @Param('id') id: string,
     @Query() query: unknown,

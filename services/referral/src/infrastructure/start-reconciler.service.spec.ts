@@ -18,7 +18,10 @@ describe('StartReconcilerService', () => {
     const orm = {
       em: {
         fork: () => ({
-          find: async (_entity: unknown, where: Record<string, unknown>, options: Record<string, unknown>) => (queries.push({ where, options }), rows),
+          find: async (_entity: unknown, where: Record<string, unknown>, options: Record<string, unknown>) => (
+            queries.push({ where, options }),
+            rows
+          ),
         }),
       },
     } as unknown as MikroORM;
@@ -46,10 +49,14 @@ describe('StartReconcilerService', () => {
       taskQueue: 'second-opinion-test',
       workflowId: `second-opinion/${stuck[0]!.id}`,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      args: [{ referralId: stuck[0]!.id, urgency: 'routine', originalTeamId: 'RJ122-CARD', policy: timerPolicyFor('routine', 'cardiology', {}) }],
+      args: [
+        { referralId: stuck[0]!.id, urgency: 'routine', originalTeamId: 'RJ122-CARD', policy: timerPolicyFor('routine', 'cardiology', {}) },
+      ],
     });
     // No original team id recorded: the input has none (never an empty string).
-    expect(starts[1]!.options.args).toEqual([{ referralId: stuck[1]!.id, urgency: 'urgent', policy: timerPolicyFor('urgent', 'oncology', {}) }]);
+    expect(starts[1]!.options.args).toEqual([
+      { referralId: stuck[1]!.id, urgency: 'urgent', policy: timerPolicyFor('urgent', 'oncology', {}) },
+    ]);
   });
 
   it('starts nothing when nothing is stuck', async () => {

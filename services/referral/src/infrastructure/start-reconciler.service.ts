@@ -41,7 +41,11 @@ export class StartReconcilerService implements OnApplicationBootstrap, OnApplica
     const before = new Date(Date.now() - this.config.START_RECONCILE_AFTER_MS);
     const stuck = await this.orm.em
       .fork()
-      .find(Referral, { state: 'requested', createdAt: { $lt: before } }, { limit: 100, fields: ['id', 'urgency', 'specialty', 'originalTeamId'] });
+      .find(
+        Referral,
+        { state: 'requested', createdAt: { $lt: before } },
+        { limit: 100, fields: ['id', 'urgency', 'specialty', 'originalTeamId'] },
+      );
     for (const r of stuck) {
       await startSecondOpinionWorkflow(this.temporal, this.config.TEMPORAL_TASK_QUEUE, workflowInputFor(r, this.timerOverrides));
     }

@@ -38,15 +38,22 @@ export class ListReferralsHandler {
       where.push({ $or: [{ createdAt: { $lt: at } }, { createdAt: at, id: { $lt: q.cursor.id } }] });
     }
     const em = this.em.fork();
-    const rows = await em.find(Referral, { $and: where }, {
-      populate: ['patient'],
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      limit: q.limit + 1,
-    });
+    const rows = await em.find(
+      Referral,
+      { $and: where },
+      {
+        populate: ['patient'],
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        limit: q.limit + 1,
+      },
+    );
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     // A worklist shows patients' names: each listed referral's access is recorded.
-    await recordAccess(em, principal, { referralId: page.map((r) => r.id), resource: { service: 'referral', kind: 'referral-worklist', action: 'search' } });
+    await recordAccess(em, principal, {
+      referralId: page.map((r) => r.id),
+      resource: { service: 'referral', kind: 'referral-worklist', action: 'search' },
+    });
     return {
       items: page.map((r) => ({
         id: r.id,
@@ -62,5 +69,4 @@ export class ListReferralsHandler {
       next: rows.length > q.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
     };
   }
-
 }

@@ -15,7 +15,7 @@ export class ListReferralsController {
 
   @Get()
   @ApiOperation({
-    summary: 'Worklists: a practice\'s referrals, a team\'s triage queue, a patient\'s own',
+    summary: "Worklists: a practice's referrals, a team's triage queue, a patient's own",
     description:
       'Filters: view (practice | receiving | original | mine | all), state (comma-separated), urgency, specialty, overdue=true, limit (≤ 100), cursor (from `next`). Newest first.',
   })

@@ -25,7 +25,14 @@ describe('worklists (PostgreSQL)', () => {
   beforeAll(async () => {
     db = await freshDatabase('referral_worklists');
     const { pg } = integrationSettings();
-    config = readReferralConfig({ PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGPASSWORD: pg.password, PGDATABASE: db.dbName, LOG_LEVEL: 'warn' });
+    config = readReferralConfig({
+      PGHOST: pg.host,
+      PGPORT: String(pg.port),
+      PGUSER: pg.user,
+      PGPASSWORD: pg.password,
+      PGDATABASE: db.dbName,
+      LOG_LEVEL: 'warn',
+    });
     orm = await MikroORM.init(referralOrmOptions(config));
     await orm.migrator.up();
     await seedDirectory(orm.em.fork());
@@ -60,13 +67,22 @@ describe('worklists (PostgreSQL)', () => {
     const before: string[] = [];
     for (let i = 0; i < 23; i++) before.push(await request('A81001'));
     // Rows that share one creation instant: the id breaks the tie, so the cursor still falls between two rows.
-    await orm.em.fork().execute(`update referral set created_at = '2026-11-30T12:00:00.000Z' where id in (${before.slice(5, 12).map(() => '?').join(',')})`, before.slice(5, 12));
+    await orm.em.fork().execute(
+      `update referral set created_at = '2026-11-30T12:00:00.000Z' where id in (${before
+        .slice(5, 12)
+        .map(() => '?')
+        .join(',')})`,
+      before.slice(5, 12),
+    );
 
     const seen: ReferralSummary[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const result: { items: ReferralSummary[]; next: string | null } = await page(who('gp', 'A81001'), { limit: '4', ...(cursor ? { cursor } : {}) });
+      const result: { items: ReferralSummary[]; next: string | null } = await page(who('gp', 'A81001'), {
+        limit: '4',
+        ...(cursor ? { cursor } : {}),
+      });
       seen.push(...result.items);
       cursor = result.next;
       pages += 1;
@@ -76,7 +92,11 @@ describe('worklists (PostgreSQL)', () => {
     } while (cursor && pages < 50);
 
     expect(new Set(ids(seen)).size).toBe(seen.length);
-    expect(ids(seen).filter((id) => before.includes(id)).sort()).toEqual([...before].sort());
+    expect(
+      ids(seen)
+        .filter((id) => before.includes(id))
+        .sort(),
+    ).toEqual([...before].sort());
     expect(pages).toBe(Math.ceil(before.length / 4));
     // Newest first, by (createdAt, id): each row strictly after the one before it.
     for (let i = 1; i < seen.length; i++) {
@@ -85,7 +105,7 @@ describe('worklists (PostgreSQL)', () => {
     }
   });
 
-  it('scopes each role\'s worklist: practice, receiving and original team, patient, operations', async () => {
+  it("scopes each role's worklist: practice, receiving and original team, patient, operations", async () => {
     const otherPractice = [await request('B82005'), await request('B82005')];
     const nhsNumber = randomTestNhsNumber();
     const mine = [await request('A81001', nhsNumber), await request('B82005', nhsNumber)];
@@ -99,13 +119,21 @@ describe('worklists (PostgreSQL)', () => {
       const out: string[] = [];
       let cursor: string | null = null;
       do {
-        const r: { items: ReferralSummary[]; next: string | null } = await page(principal, { ...query, limit: '100', ...(cursor ? { cursor } : {}) });
+        const r: { items: ReferralSummary[]; next: string | null } = await page(principal, {
+          ...query,
+          limit: '100',
+          ...(cursor ? { cursor } : {}),
+        });
         out.push(...ids(r.items));
         cursor = r.next;
       } while (cursor);
       return out.sort();
     };
-    const of = (practice: string) => [...all].filter(([, r]) => r.practice === practice).map(([id]) => id).sort();
+    const of = (practice: string) =>
+      [...all]
+        .filter(([, r]) => r.practice === practice)
+        .map(([id]) => id)
+        .sort();
 
     expect(await everything(who('gp', 'A81001'))).toEqual(of('A81001'));
     expect(await everything(who('gp', 'B82005'), { view: 'practice' })).toEqual(of('B82005'));

@@ -8,12 +8,20 @@ export const listReferralsQuerySchema = z
     view: z.enum(['practice', 'receiving', 'original', 'mine', 'all']).optional(),
     state: z
       .string()
-      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.enum(REFERRAL_STATES)).min(1))
       .optional(),
     urgency: urgencySchema.optional(),
     specialty: z.string().trim().toLowerCase().min(1).max(100).optional(),
-    overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    overdue: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
     limit: z.coerce.number().int().min(1).max(100).default(25),
     /** Decoded here, with the other parameters, so a bad cursor is a 400 before any query runs. */
     cursor: z

@@ -43,7 +43,13 @@ export const referralViewSchema = documents<ReferralView>()(
     referringPractice: z.string(),
     originalTeam: z.object({ teamId: z.string().nullable(), ods: z.string(), name: z.string() }),
     receivingTeam: z
-      .object({ teamId: z.string().nullable(), ods: z.string(), name: z.string(), siteName: z.string().nullable(), distanceKm: z.number().nullable() })
+      .object({
+        teamId: z.string().nullable(),
+        ods: z.string(),
+        name: z.string(),
+        siteName: z.string().nullable(),
+        distanceKm: z.number().nullable(),
+      })
       .nullable(),
     responsibleTeam: z.object({ ods: z.string() }),
     explainedByOriginalTeam: z.boolean(),

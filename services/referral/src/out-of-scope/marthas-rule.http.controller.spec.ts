@@ -4,14 +4,14 @@ import { MarthasRuleController } from './marthas-rule.http.controller';
 describe("Martha's Rule", () => {
   const controller = new MarthasRuleController();
 
-  it("rule 12: the API says urgent inpatient reviews are out of scope and where to go instead", () => {
+  it('rule 12: the API says urgent inpatient reviews are out of scope and where to go instead', () => {
     const answer = controller.scope({});
     expect(answer.inScope).toBe(false);
     expect(answer.explanation).toMatch(/different pathway/);
     expect(answer.explanation).toMatch(/ward/);
   });
 
-  it("rule 12: a request for an urgent inpatient review is refused with a problem that explains why", () => {
+  it('rule 12: a request for an urgent inpatient review is refused with a problem that explains why', () => {
     let thrown: unknown;
     try {
       controller.urgentInpatientReview();

@@ -6,7 +6,7 @@ import { marthasRuleSchema } from '../openapi/answers';
 const EXPLANATION =
   "Martha's Rule gives inpatients, and their families and friends, access to an urgent review if they are worried that " +
   "the patient's condition is getting worse. It is a different pathway from a second opinion: ask the ward staff for a " +
-  'Martha\'s Rule review (usually by the hospital\'s critical care outreach team). This service does not handle it.';
+  "Martha's Rule review (usually by the hospital's critical care outreach team). This service does not handle it.";
 
 /** Rule 12: urgent inpatient reviews (Martha's Rule) are out of scope, and the API says so when asked. */
 @ApiTags('scope')
@@ -27,6 +27,11 @@ export class MarthasRuleController {
   @ApiOperation({ summary: "Not handled: Martha's Rule is a different pathway (answers 422 problem+json)" })
   @ApiProblems([422, "Martha's Rule is a different pathway: the detail says where to go."])
   urgentInpatientReview(): never {
-    throw new Problem({ type: problemType('out-of-scope'), title: "Martha's Rule is a different pathway", status: 422, detail: EXPLANATION });
+    throw new Problem({
+      type: problemType('out-of-scope'),
+      title: "Martha's Rule is a different pathway",
+      status: 422,
+      detail: EXPLANATION,
+    });
   }
 }

@@ -22,11 +22,17 @@ export class RecordsOutcomeConsumer {
   }
 
   @EventPattern<string>(RecordsTransferFailed.type)
-  async onFailed(@Payload() e: EventEnvelope<{ referralId: string; transferId: string; reason: string }>, @Ctx() _ctx: InboxRpcContext): Promise<void> {
+  async onFailed(
+    @Payload() e: EventEnvelope<{ referralId: string; transferId: string; reason: string }>,
+    @Ctx() _ctx: InboxRpcContext,
+  ): Promise<void> {
     await this.signal(e.data.referralId, { transferId: e.data.transferId, outcome: 'failed', reason: e.data.reason });
   }
 
-  private async signal(referralId: string, outcome: { transferId: string; outcome: 'completed' | 'failed'; reason?: string }): Promise<void> {
+  private async signal(
+    referralId: string,
+    outcome: { transferId: string; outcome: 'completed' | 'failed'; reason?: string },
+  ): Promise<void> {
     try {
       await this.temporal.workflow.getHandle(workflowIdFor(referralId)).signal(recordsTransferOutcomeSignal, outcome);
     } catch (e) {

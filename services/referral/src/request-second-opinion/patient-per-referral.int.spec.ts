@@ -22,7 +22,14 @@ describe('patient details per referral (PostgreSQL)', () => {
   beforeAll(async () => {
     db = await freshDatabase('referral_patient');
     const { pg } = integrationSettings();
-    config = readReferralConfig({ PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGPASSWORD: pg.password, PGDATABASE: db.dbName, LOG_LEVEL: 'warn' });
+    config = readReferralConfig({
+      PGHOST: pg.host,
+      PGPORT: String(pg.port),
+      PGUSER: pg.user,
+      PGPASSWORD: pg.password,
+      PGDATABASE: db.dbName,
+      LOG_LEVEL: 'warn',
+    });
     orm = await MikroORM.init(referralOrmOptions(config));
   });
   afterAll(async () => {
@@ -33,8 +40,13 @@ describe('patient details per referral (PostgreSQL)', () => {
   it('the migration gives each referral its own copy of a patient row two referrals shared', async () => {
     await orm.migrator.up({ to: 'Migration20261124130000_process' });
     const em = orm.em.fork();
-    await em.execute(`insert into patient values ('00000000-0000-4000-8000-000000000001', '9990000018', 'Shared Name', null, null, 'letter', now(), now())`);
-    for (const [id, practice, at] of [['00000000-0000-4000-8000-0000000000a1', 'Y00001', '2026-01-01'], ['00000000-0000-4000-8000-0000000000b1', 'Y00002', '2026-01-02']]) {
+    await em.execute(
+      `insert into patient values ('00000000-0000-4000-8000-000000000001', '9990000018', 'Shared Name', null, null, 'letter', now(), now())`,
+    );
+    for (const [id, practice, at] of [
+      ['00000000-0000-4000-8000-0000000000a1', 'Y00001', '2026-01-01'],
+      ['00000000-0000-4000-8000-0000000000b1', 'Y00002', '2026-01-02'],
+    ]) {
       await em.execute(
         `insert into referral (id, patient_id, referring_practice, original_team_ods, original_team_name, responsible_team_ods, specialty, urgency, reason,
            explained_by_original_team, records_sharing_consent, state, workflow_id, created_at, updated_at)
@@ -49,10 +61,13 @@ describe('patient details per referral (PostgreSQL)', () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]!.patient_id).toBe('00000000-0000-4000-8000-000000000001');
     expect(rows[1]!.patient_id).not.toBe(rows[0]!.patient_id);
-    expect(rows.map((r) => [r.nhs_number, r.name])).toEqual([['9990000018', 'Shared Name'], ['9990000018', 'Shared Name']]);
+    expect(rows.map((r) => [r.nhs_number, r.name])).toEqual([
+      ['9990000018', 'Shared Name'],
+      ['9990000018', 'Shared Name'],
+    ]);
   });
 
-  it('a referral by practice B with the same NHS number leaves practice A\'s worklist and referral as A recorded them', async () => {
+  it("a referral by practice B with the same NHS number leaves practice A's worklist and referral as A recorded them", async () => {
     await seedDirectory(orm.em.fork());
     const temporal = { workflow: { start: async () => ({}) } } as unknown as Client;
     const handler = new RequestSecondOpinionHandler(orm.em, new DirectoryService(orm.em), temporal, config);
@@ -76,10 +91,15 @@ describe('patient details per referral (PostgreSQL)', () => {
     expect(worklistA.items.map((i) => i.patientName)).toEqual(['Ann Alpha']);
     const referralA = await findVisibleReferral(orm.em.fork(), a.referralId, gp('A81001'));
     expect(referralA.patient).toMatchObject({ nhsNumber, name: 'Ann Alpha', email: 'ann@a.example' });
-    expect((await list.execute(gp('B82005'), listReferralsQuerySchema.parse({}))).items.map((i) => i.patientName)).toEqual(['Someone Else']);
+    expect((await list.execute(gp('B82005'), listReferralsQuerySchema.parse({}))).items.map((i) => i.patientName)).toEqual([
+      'Someone Else',
+    ]);
 
     // The patient still sees both of their referrals, each as its practice described them.
     const patient = { role: 'patient', organisation: 'PATIENT', subject: 'p', nhsNumber } as Principal;
-    expect((await list.execute(patient, listReferralsQuerySchema.parse({}))).items.map((i) => i.patientName).sort()).toEqual(['Ann Alpha', 'Someone Else']);
+    expect((await list.execute(patient, listReferralsQuerySchema.parse({}))).items.map((i) => i.patientName).sort()).toEqual([
+      'Ann Alpha',
+      'Someone Else',
+    ]);
   });
 });

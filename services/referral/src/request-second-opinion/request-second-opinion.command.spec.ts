@@ -14,7 +14,7 @@ const issuesOf = (input: unknown) => {
 };
 
 describe('a request for a second opinion', () => {
-  it('normalises the NHS number and keeps the original team\'s directory id', () => {
+  it("normalises the NHS number and keeps the original team's directory id", () => {
     const cmd = requestSecondOpinionSchema.parse(valid);
     expect(cmd.patient.nhsNumber).toBe('9434765919');
     expect(cmd.originalTeamId).toBe('RJ122-CARD');

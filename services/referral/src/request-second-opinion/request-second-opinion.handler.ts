@@ -84,7 +84,10 @@ export class RequestSecondOpinionHandler {
       await startSecondOpinionWorkflow(
         this.temporal,
         this.config.TEMPORAL_TASK_QUEUE,
-        workflowInputFor({ id: referralId, urgency: cmd.urgency, specialty: cmd.specialty, originalTeamId: originalTeam.id }, this.timerOverrides),
+        workflowInputFor(
+          { id: referralId, urgency: cmd.urgency, specialty: cmd.specialty, originalTeamId: originalTeam.id },
+          this.timerOverrides,
+        ),
       );
     } catch (e) {
       this.logger.error({ err: e, referralId }, 'could not start the workflow; the reconciler will retry');

@@ -23,11 +23,23 @@ export class RequestSecondOpinionController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Retry safely: the same key (per caller, 24 h) answers the first answer; a different body with it is 422. Every POST takes it.',
+    description:
+      'Retry safely: the same key (per caller, 24 h) answers the first answer; a different body with it is 422. Every POST takes it.',
   })
   @ApiJsonBody(requestSecondOpinionSchema)
-  @ApiAnswer(202, referralCreatedSchema, 'The request is recorded and its process started.', { headers: { Location: { description: 'The referral.' } } })
-  @ApiProblems([400, 'An invalid field (e.g. an NHS number failing its check digit), named in invalid-params.'], 401, 403, 409, 413, 415, 422, 503)
+  @ApiAnswer(202, referralCreatedSchema, 'The request is recorded and its process started.', {
+    headers: { Location: { description: 'The referral.' } },
+  })
+  @ApiProblems(
+    [400, 'An invalid field (e.g. an NHS number failing its check digit), named in invalid-params.'],
+    401,
+    403,
+    409,
+    413,
+    415,
+    422,
+    503,
+  )
   async create(
     @Body() body: unknown,
     @CurrentPrincipal() gp: Principal,

@@ -1,4 +1,13 @@
-import { allowedActions, checkDecision, DecisionRejected, isTerminal, nextState, waitingStepOf, type DecisionAction, type DecisionContext } from './decider';
+import {
+  allowedActions,
+  checkDecision,
+  DecisionRejected,
+  isTerminal,
+  nextState,
+  waitingStepOf,
+  type DecisionAction,
+  type DecisionContext,
+} from './decider';
 import type { ReferralState } from '../domain/referral-state';
 
 const team = (teamId: string) => ({ teamId, ods: 'RTH01', name: 'Cardiology', siteName: 'County General' });
@@ -67,23 +76,37 @@ describe('the second-opinion state machine', () => {
 
   describe('after acceptance', () => {
     it('books an appointment, then gives the opinion', () => {
-      const booked = when(given('accepted'), { type: 'book-appointment', appointmentAt: '2026-12-01T10:00:00Z', site: { ods: 'RTH01', name: 'County General' } });
+      const booked = when(given('accepted'), {
+        type: 'book-appointment',
+        appointmentAt: '2026-12-01T10:00:00Z',
+        site: { ods: 'RTH01', name: 'County General' },
+      });
       expect(booked).toBe('appointment-booked');
       expect(
-        when(given(booked), { type: 'issue-opinion', outcome: 'concurs', summary: 'same as the first opinion', shareWithOriginalTeam: false }),
+        when(given(booked), {
+          type: 'issue-opinion',
+          outcome: 'concurs',
+          summary: 'same as the first opinion',
+          shareWithOriginalTeam: false,
+        }),
       ).toBe('opinion-issued');
     });
 
     it('rule 8: accepts an opinion that is the same as the first', () => {
       expect(() =>
-        checkDecision(given('appointment-booked'), { type: 'issue-opinion', outcome: 'concurs', summary: 's', shareWithOriginalTeam: true }),
+        checkDecision(given('appointment-booked'), {
+          type: 'issue-opinion',
+          outcome: 'concurs',
+          summary: 's',
+          shareWithOriginalTeam: true,
+        }),
       ).not.toThrow();
     });
 
     it('cannot give an opinion before an appointment', () => {
-      expect(refused(given('accepted'), { type: 'issue-opinion', outcome: 'differs', summary: 's', shareWithOriginalTeam: false }).reason).toBe(
-        'not-allowed-in-state',
-      );
+      expect(
+        refused(given('accepted'), { type: 'issue-opinion', outcome: 'differs', summary: 's', shareWithOriginalTeam: false }).reason,
+      ).toBe('not-allowed-in-state');
     });
   });
 

@@ -68,9 +68,8 @@ export const statusQuery = defineQuery<SecondOpinionStatus>('status');
 /** Every human decision, validated before it is recorded; answers the new status. */
 export const decisionUpdate = defineUpdate<SecondOpinionStatus, [DecisionRequest]>('decision');
 /** Outcome of the records transfer, from records-transfer's events via the Kafka consumer. */
-export const recordsTransferOutcomeSignal = defineSignal<[{ transferId: string; outcome: 'completed' | 'failed'; reason?: string }]>(
-  'recordsTransferOutcome',
-);
+export const recordsTransferOutcomeSignal =
+  defineSignal<[{ transferId: string; outcome: 'completed' | 'failed'; reason?: string }]>('recordsTransferOutcome');
 
 /** Error types the update validator throws; the HTTP layer maps them to 409 / 412. */
 export const DECISION_NOT_ALLOWED = 'DecisionNotAllowed';
@@ -100,7 +99,11 @@ export interface ReferralActivities {
   /** Records the request in the read model and emits referral.requested.v1; returns when it happened. */
   recordRequested(input: { referralId: string; dueAt?: string }): Promise<{ at: string }>;
   /** Emits records.transfer-requested.v1 if the patient consented to sharing records; says whether it did. */
-  requestRecordsTransfer(input: { referralId: string; target?: TeamSnapshot; traceparent?: string }): Promise<{ requested: boolean; at: string; transferId?: string }>;
+  requestRecordsTransfer(input: {
+    referralId: string;
+    target?: TeamSnapshot;
+    traceparent?: string;
+  }): Promise<{ requested: boolean; at: string; transferId?: string }>;
   /** Records a decision or a system transition: read model, timeline entry and event, in one transaction. */
   recordTransition(input: TransitionRecord): Promise<{ at: string }>;
   /** Emits referral.reminder-due.v1 (before a due time, or when overdue). */

@@ -58,7 +58,10 @@ describe('SecondOpinionWorkflow timers', () => {
   };
   const decide = (handle: Awaited<ReturnType<typeof start>>['handle'], action: DecisionAction, actor: Actor) =>
     handle.executeUpdate(decisionUpdate, { args: [{ action, actor }] });
-  const refer = { type: 'refer', targetTeam: { teamId: 'RTH01-CARD', ods: 'RTH01', name: 'Cardiology', siteName: 'County General' } } as const;
+  const refer = {
+    type: 'refer',
+    targetTeam: { teamId: 'RTH01-CARD', ods: 'RTH01', name: 'Cardiology', siteName: 'County General' },
+  } as const;
 
   it('reminds the GP before the decision is due, and again when it is overdue', async () => {
     const { referralId, handle } = await start('routine');

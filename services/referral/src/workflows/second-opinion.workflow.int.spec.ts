@@ -28,7 +28,8 @@ describe('SecondOpinionWorkflow', () => {
   const slow = new Set<string>();
   /** Referrals whose request takes a while to record: the workflow stays in `requested` meanwhile. */
   const slowStart = new Set<string>();
-  const record = (referralId: string, name: string, input: unknown) => calls.set(referralId, [...(calls.get(referralId) ?? []), { name, input }]);
+  const record = (referralId: string, name: string, input: unknown) =>
+    calls.set(referralId, [...(calls.get(referralId) ?? []), { name, input }]);
   const at = () => new Date().toISOString();
   const activities: ReferralActivities = {
     recordRequested: async (i) => {
@@ -48,7 +49,8 @@ describe('SecondOpinionWorkflow', () => {
     cancelRecordsTransfer: async (i) => void record(i.referralId, 'cancelRecordsTransfer', i),
     recordTransferOutcome: async (i) => void record(i.referralId, 'recordTransferOutcome', i),
   };
-  const transitions = (id: string) => (calls.get(id) ?? []).filter((c) => c.name === 'recordTransition').map((c) => c.input as TransitionRecord);
+  const transitions = (id: string) =>
+    (calls.get(id) ?? []).filter((c) => c.name === 'recordTransition').map((c) => c.input as TransitionRecord);
   const named = (id: string, name: string) => (calls.get(id) ?? []).filter((c) => c.name === name);
 
   let worker: Worker;
@@ -113,8 +115,16 @@ describe('SecondOpinionWorkflow', () => {
     const steps: [DecisionAction, Actor, string][] = [
       [{ type: 'refer', targetTeam: target('RTH01-CARD') }, gp, 'awaiting-triage'],
       [{ type: 'triage-accept' }, team, 'accepted'],
-      [{ type: 'book-appointment', appointmentAt: '2026-12-01T10:00:00.000Z', site: { ods: 'RTH01', name: 'County General' } }, team, 'appointment-booked'],
-      [{ type: 'issue-opinion', outcome: 'concurs', summary: 'the first opinion stands', shareWithOriginalTeam: true }, team, 'opinion-issued'],
+      [
+        { type: 'book-appointment', appointmentAt: '2026-12-01T10:00:00.000Z', site: { ods: 'RTH01', name: 'County General' } },
+        team,
+        'appointment-booked',
+      ],
+      [
+        { type: 'issue-opinion', outcome: 'concurs', summary: 'the first opinion stands', shareWithOriginalTeam: true },
+        team,
+        'opinion-issued',
+      ],
       [{ type: 'request-care-transfer' }, patient, 'care-transfer-requested'],
       [{ type: 'care-transfer-decision', accept: true }, team, 'closed'],
     ];
@@ -135,14 +145,19 @@ describe('SecondOpinionWorkflow', () => {
       'closed',
     ]);
     // Rule 4: the records follow the referral to the team the GP chose.
-    expect(named(referralId, 'requestRecordsTransfer').map((c) => (c.input as { target?: { teamId: string } }).target?.teamId)).toEqual(['RTH01-CARD']);
+    expect(named(referralId, 'requestRecordsTransfer').map((c) => (c.input as { target?: { teamId: string } }).target?.teamId)).toEqual([
+      'RTH01-CARD',
+    ]);
   });
 
   it('refuses a decision the state does not allow before anything is recorded, naming the allowed actions', async () => {
     const { referralId, handle } = await start();
     const failure = await refusal(decide(handle, { type: 'triage-accept' }, team));
     expect(failure.type).toBe(DECISION_NOT_ALLOWED);
-    expect(failure.details?.[0]).toMatchObject({ state: 'gp-review', allowedActions: ['refer', 'decline', 'inform-original-team', 'withdraw'] });
+    expect(failure.details?.[0]).toMatchObject({
+      state: 'gp-review',
+      allowedActions: ['refer', 'decline', 'inform-original-team', 'withdraw'],
+    });
     expect(transitions(referralId)).toEqual([]);
     await handle.terminate('test done');
   });
@@ -243,7 +258,7 @@ describe('SecondOpinionWorkflow', () => {
     await expect(decide(handle, { type: 'triage-accept' }, team)).rejects.toThrow();
   });
 
-  it('records the records transfer\'s outcome when records-transfer reports it', async () => {
+  it("records the records transfer's outcome when records-transfer reports it", async () => {
     const { referralId, handle } = await start();
     await decide(handle, { type: 'refer', targetTeam: target('RTH01-CARD') }, gp);
     await handle.signal(recordsTransferOutcomeSignal, { transferId: randomUUID(), outcome: 'completed' });
@@ -251,7 +266,7 @@ describe('SecondOpinionWorkflow', () => {
     await handle.terminate('test done');
   });
 
-  it('keeps decision free text out of Temporal\'s readable history (payloads are encrypted)', async () => {
+  it("keeps decision free text out of Temporal's readable history (payloads are encrypted)", async () => {
     const { referralId, handle } = await start();
     const secret = `suspected lupus ${uniqueSuffix()}`;
     await decide(handle, { type: 'decline', reason: secret }, gp);

@@ -354,6 +354,11 @@ export class SecondOpinionReferral {
 
   private async cancelTransfer(reason: string, traceparent: string | undefined): Promise<void> {
     if (!this.transferId) return;
-    await activities.cancelRecordsTransfer({ referralId: this.referralId, transferId: this.transferId, reason, ...(traceparent ? { traceparent } : {}) });
+    await activities.cancelRecordsTransfer({
+      referralId: this.referralId,
+      transferId: this.transferId,
+      reason,
+      ...(traceparent ? { traceparent } : {}),
+    });
   }
 }

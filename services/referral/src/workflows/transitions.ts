@@ -84,8 +84,16 @@ export const TRANSITIONS = {
   'provide-info': { allowedIn: ['more-info-requested'], to: 'awaiting-triage', eventType: 'referral.more-info-provided.v1' },
   'issue-opinion': { allowedIn: ['appointment-booked'], to: 'opinion-issued', eventType: 'referral.opinion-issued.v1' },
   // Also a rebooking: allowed once booked.
-  'book-appointment': { allowedIn: ['accepted', 'appointment-booked'], to: 'appointment-booked', eventType: 'referral.appointment-booked.v1' },
-  'request-care-transfer': { allowedIn: ['opinion-issued'], to: 'care-transfer-requested', eventType: 'referral.care-transfer-requested.v1' },
+  'book-appointment': {
+    allowedIn: ['accepted', 'appointment-booked'],
+    to: 'appointment-booked',
+    eventType: 'referral.appointment-booked.v1',
+  },
+  'request-care-transfer': {
+    allowedIn: ['opinion-issued'],
+    to: 'care-transfer-requested',
+    eventType: 'referral.care-transfer-requested.v1',
+  },
   'care-transfer-decision': {
     allowedIn: ['care-transfer-requested'],
     to: (a) => (a.accept ? 'care-transferred' : 'care-retained'),
@@ -124,6 +132,6 @@ export function eventTypeOf(action: TransitionAction): string {
 
 /** The decisions a state allows before the decider's own rules (rule 9), in catalogue order. */
 export const decisionsAllowedIn = (state: ReferralState): ActionType[] =>
-  (Object.keys(TRANSITIONS) as TransitionType[]).filter(
-    (t): t is ActionType => (TRANSITIONS[t].allowedIn as readonly ReferralState[]).includes(state),
+  (Object.keys(TRANSITIONS) as TransitionType[]).filter((t): t is ActionType =>
+    (TRANSITIONS[t].allowedIn as readonly ReferralState[]).includes(state),
   );
