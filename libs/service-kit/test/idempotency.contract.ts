@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { configureHttpApp } from '../src/http/bootstrap';
 import { IDEMPOTENCY_STORE, IdempotencyInterceptor, type IdempotencyStore } from '../src/http/idempotency';
-import { validationProblem } from '../src/http/problem';
+import { unavailableProblem, validationProblem } from '../src/http/problem';
 
 /** What the endpoints did: each run of a handler, and a gate that holds a slow one until the test opens it. */
 const runs: string[] = [];
@@ -17,7 +17,14 @@ class ThingsController {
   async create(@Body() body: { name?: string }, @Res({ passthrough: true }) reply: FastifyReply) {
     await gate;
     if (body?.name === 'bad') throw validationProblem([{ name: 'name', reason: 'not this one' }]);
-    if (body?.name === 'boom') throw new Error('the database went away');
+    if (body?.name === 'boom') {
+      runs.push('boom');
+      throw new Error('the database went away');
+    }
+    if (body?.name === 'busy' && !runs.includes('busy')) {
+      runs.push('busy');
+      throw unavailableProblem('nothing was done; try again', { retrySafe: true });
+    }
     const id = `thing-${runs.push(body?.name ?? '')}`;
     void reply.header('location', `/things/${id}`);
     return { id };
@@ -146,15 +153,33 @@ export function describeIdempotencyContract(
       expect(runs).toEqual(['a', 'b']);
     });
 
-    it('replays a 4xx problem; runs again after a 5xx (nothing was done)', async () => {
+    it('replays a 4xx problem without running the handler again', async () => {
       const bad = newKey();
       expect((await post({ name: 'bad' }, { 'idempotency-key': bad })).statusCode).toBe(400);
       const replayed = await post({ name: 'bad' }, { 'idempotency-key': bad });
       expect(replayed.statusCode).toBe(400);
       expect(replayed.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(replayed.headers['idempotent-replayed']).toBe('true');
+    });
+
+    it('keeps a 5xx answer too: a failed request whose effect may have happened is never run again blindly', async () => {
       const boom = newKey();
-      expect((await post({ name: 'boom' }, { 'idempotency-key': boom })).statusCode).toBe(500);
-      expect((await post({ name: 'boom' }, { 'idempotency-key': boom })).json()).toMatchObject({ status: 500 });
+      const first = await post({ name: 'boom' }, { 'idempotency-key': boom });
+      expect(first.statusCode).toBe(500);
+      const again = await post({ name: 'boom' }, { 'idempotency-key': boom });
+      expect(again.statusCode).toBe(500);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.json()).toMatchObject({ type: 'urn:sonet:problem:internal', status: 500 });
+      expect(runs).toEqual(['boom']);
+    });
+
+    it('runs again after a 5xx the handler marked retry-safe (nothing was done, or the retry converges)', async () => {
+      const key = newKey();
+      expect((await post({ name: 'busy' }, { 'idempotency-key': key })).statusCode).toBe(503);
+      const retried = await post({ name: 'busy' }, { 'idempotency-key': key });
+      expect(retried.statusCode).toBe(202);
+      expect(retried.headers['idempotent-replayed']).toBeUndefined();
+      expect(runs).toEqual(['busy', 'busy']);
     });
 
     it('refuses a key that is not 1 to 255 printable ASCII characters, without echoing it', async () => {

@@ -18,6 +18,22 @@ export const referralConfigSchema = baseConfigSchema.extend({
   TEMPORAL_PAYLOAD_KEY: z.string().optional(),
   /** Development only: where the generated payload key is kept. */
   TEMPORAL_PAYLOAD_KEY_FILE: z.string().default('.local/state/temporal-codec/payload.key'),
+  /**
+   * Key-encryption key (AES-256, base64) that wraps every referral's data key (ADR 14); required in production, kept
+   * in a secret store, never logged. Development: generated once into REFERRAL_KEK_FILE.
+   */
+  REFERRAL_KEK: z.string().optional(),
+  REFERRAL_KEK_FILE: z.string().default('.local/state/referral-keys/kek.key'),
+  /** The services (token subjects, role system) that may read a referral's data key; anyone else gets 403. */
+  REFERRAL_KEY_READERS: z
+    .string()
+    .default('notification,audit,records-transfer')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    ),
   /** Rule 11: how patients reach PALS (PALS_*); carried by every event that ends a path. */
   ...palsConfigSchema.shape,
   /**

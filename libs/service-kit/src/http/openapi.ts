@@ -66,6 +66,7 @@ const PROBLEM_MEANINGS: Record<number, string> = {
   409: 'Not possible in the current state (currentState, allowedActions), or the same Idempotency-Key is still running.',
   412: 'If-Match names a revision that is no longer current.',
   413: 'The request body is over 1 MiB.',
+  410: 'The resource existed and was destroyed for good (e.g. a referral data key after erasure).',
   415: 'The request body is not JSON (Content-Type: application/json).',
   422: 'The request is understood but refused (e.g. an Idempotency-Key reused with another body).',
   503: 'A dependency the request needs does not answer; retry later.',
