@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig, palsConfigSchema } from '@sonet/service-kit';
+import { baseConfigSchema, commaListSchema, loadConfig, palsConfigSchema } from '@sonet/service-kit';
 
 export const referralConfigSchema = baseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().positive().default(8081),
@@ -25,15 +25,7 @@ export const referralConfigSchema = baseConfigSchema.extend({
   REFERRAL_KEK: z.string().optional(),
   REFERRAL_KEK_FILE: z.string().default('.local/state/referral-keys/kek.key'),
   /** The services (token subjects, role system) that may read a referral's data key; anyone else gets 403. */
-  REFERRAL_KEY_READERS: z
-    .string()
-    .default('notification,audit,records-transfer')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((r) => r.trim())
-        .filter(Boolean),
-    ),
+  REFERRAL_KEY_READERS: commaListSchema('notification,audit,records-transfer'),
   /** Rule 11: how patients reach PALS (PALS_*); carried by every event that ends a path. */
   ...palsConfigSchema.shape,
   /**
