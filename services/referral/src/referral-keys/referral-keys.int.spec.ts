@@ -158,6 +158,19 @@ describe('referral data keys and erasure (HTTP, PostgreSQL)', () => {
       ]);
     });
 
+    it('never answers a wrapped key moved to another referral’s row (it is bound to its referral and id)', async () => {
+      const [a, b] = [await newReferral(), await newReferral()];
+      await orm.em
+        .fork()
+        .execute(
+          `update referral_data_key set wrapped = (select wrapped from referral_data_key where referral_id = ?) where referral_id = ?`,
+          [a, b],
+        );
+      const res = await call('GET', `/internal/v1/referral-keys/${b}`, await token('system', 'audit'));
+      expect(res.status).toBe(500);
+      expect(JSON.stringify(res.body)).not.toMatch(/"key"/);
+    });
+
     it('refuses any other service (403), any other role (403), no token (401), a bad id (400), an unknown referral (404)', async () => {
       const id = await newReferral();
       expect((await call('GET', `/internal/v1/referral-keys/${id}`, await token('system', 'some-other-service'))).status).toBe(403);
