@@ -3,12 +3,14 @@ import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { configureHttpApp } from '../src/http/bootstrap';
-import { IDEMPOTENCY_STORE, IdempotencyInterceptor, type IdempotencyStore } from '../src/http/idempotency';
+import { IDEMPOTENCY_STORE, IdempotencyInterceptor, IdempotencyOperation, type IdempotencyStore } from '../src/http/idempotency';
 import { unavailableProblem, validationProblem } from '../src/http/problem';
 
 /** What the endpoints did: each run of a handler, and a gate that holds a slow one until the test opens it. */
 const runs: string[] = [];
 let gate: Promise<void> = Promise.resolve();
+const operations: (string | undefined)[] = [];
+const failed = new Set<string>();
 
 @Controller('things')
 class ThingsController {
@@ -28,6 +30,18 @@ class ThingsController {
     const id = `thing-${runs.push(body?.name ?? '')}`;
     void reply.header('location', `/things/${id}`);
     return { id };
+  }
+
+  /** Answers the operation id handlers derive their ids from; the first run of each `fail` key fails retry-safe. */
+  @Post('operation')
+  @HttpCode(200)
+  operation(@Body() body: { fail?: string }, @IdempotencyOperation() operation: string | undefined) {
+    operations.push(operation);
+    if (body?.fail && !failed.has(body.fail)) {
+      failed.add(body.fail);
+      throw unavailableProblem('not yet', { retrySafe: true });
+    }
+    return { operation: operation ?? null };
   }
 
   @Post(':id/touch')
@@ -180,6 +194,23 @@ export function describeIdempotencyContract(
       expect(retried.statusCode).toBe(202);
       expect(retried.headers['idempotent-replayed']).toBeUndefined();
       expect(runs).toEqual(['busy', 'busy']);
+    });
+
+    it('gives handlers one operation id per caller, key and request: a retry gets the same, anything else another', async () => {
+      const op = async (body: unknown, headers: Record<string, string>) =>
+        ((await post(body, headers, '/things/operation')).json() as { operation: string | null }).operation;
+      const key = newKey();
+      const fail = newKey();
+      operations.length = 0;
+      expect((await post({ fail }, { 'idempotency-key': key }, '/things/operation')).statusCode).toBe(503);
+      const retried = await op({ fail }, { 'idempotency-key': key });
+      expect(operations).toEqual([retried, retried]);
+      expect(retried).toMatch(/^[0-9a-f]{64}$/);
+      expect(await op({ fail }, { 'idempotency-key': newKey() })).not.toBe(retried);
+      expect(await op({ fail }, { 'idempotency-key': key, 'x-test-caller': 'B82005|gp-1' })).not.toBe(retried);
+      expect(await op({}, {})).toBeNull();
+      await new Promise((r) => setTimeout(r, TTL_MS + 200));
+      expect(await op({ other: 1 }, { 'idempotency-key': key })).not.toBe(retried);
     });
 
     it('refuses a key that is not 1 to 255 printable ASCII characters, without echoing it', async () => {

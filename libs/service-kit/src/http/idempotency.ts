@@ -198,7 +198,7 @@ type KeyedRequest = FastifyRequest & { idempotencyOperation?: string };
 
 /**
  * A stable id of the operation a request with an Idempotency-Key performs: the same for every retry of it (same
- * caller, same key), different for any other caller or key. Handlers derive the ids of what they create from it,
+ * caller, same key, same request), different for any other caller, key or request. Handlers derive the ids of what they create from it,
  * so a retry that runs again converges on the first run's effect. Undefined when the request carries no key.
  */
 export const idempotencyOperationOf = (request: FastifyRequest): string | undefined => (request as KeyedRequest).idempotencyOperation;
@@ -241,8 +241,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       throw validationProblem([{ name: 'Idempotency-Key', reason: 'one key of 1 to 255 printable ASCII characters, e.g. a UUID' }]);
     }
     const caller = callerOf(request);
-    (request as KeyedRequest).idempotencyOperation = createHash('sha256').update(`${caller}\n${header}`).digest('hex');
-    const begun = await this.store.begin(caller, header, fingerprintOf(request));
+    const fingerprint = fingerprintOf(request);
+    // The request too, not only its key: a key reused for another request once it has expired names another operation.
+    (request as KeyedRequest).idempotencyOperation = createHash('sha256').update(`${caller}\n${header}\n${fingerprint}`).digest('hex');
+    const begun = await this.store.begin(caller, header, fingerprint);
     switch (begun.kind) {
       case 'mismatch':
         throw problem(
