@@ -435,24 +435,26 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   });
 
   describe('when the patient is sealed under the referral’s key (referral.requested.v2, ADR 14)', () => {
+    /** The request of referral.requested.v1's fixture, its patient sealed under `key` (as the referral service sends it now). */
+    const sealedRequest = (referralId: string, nhsNumber: string, key: DataKey) => {
+      const v1 = referralRequested(referralId, '2026-01-11T09:00:00.000Z', nhsNumber);
+      const at = { referralId, eventType: ReferralRequestedV2.type, field: 'patient' };
+      const patient = sealField(key, at, (v1.data as { patient: unknown }).patient);
+      const event = buildEvent(ReferralRequestedV2, {
+        id: randomUUID(),
+        source: '/sonet/referral',
+        subject: referralId,
+        data: { ...(v1.data as object), patient } as never,
+      });
+      return { event, patient };
+    };
+
     it('keeps the block sealed in the chain and finds the entry by the NHS number it opens to', async () => {
       const referralId = randomUUID();
       const nhsNumber = randomTestNhsNumber();
       const key: DataKey = { kid: 'kid-1', key: randomBytes(32) };
       dataKeys.set(referralId, key);
-      const v1 = referralRequested(referralId, '2026-01-11T09:00:00.000Z', nhsNumber);
-      const patient = sealField(
-        key,
-        { referralId, eventType: ReferralRequestedV2.type, field: 'patient' },
-        (v1.data as { patient: unknown }).patient,
-      );
-      const sealed = buildEvent(ReferralRequestedV2, {
-        id: randomUUID(),
-        source: '/sonet/referral',
-        subject: referralId,
-        time: new Date('2026-01-11T09:00:00.000Z'),
-        data: { ...(v1.data as object), patient } as never,
-      });
+      const { event: sealed, patient } = sealedRequest(referralId, nhsNumber, key);
       await publish(Topics.referralEvents, sealed);
       const [row] = await recorded(referralId, sealed.id);
       expect(parseEntry(row!.canonical).event.data).toMatchObject({ patient });
@@ -465,19 +467,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     it('records an event whose key was destroyed all the same, unindexed by patient, and the chain still verifies', async () => {
       const referralId = randomUUID();
       const nhsNumber = randomTestNhsNumber();
-      const v1 = referralRequested(referralId, '2026-01-12T09:00:00.000Z', nhsNumber);
-      const key: DataKey = { kid: 'kid-1', key: randomBytes(32) };
-      const patient = sealField(
-        key,
-        { referralId, eventType: ReferralRequestedV2.type, field: 'patient' },
-        (v1.data as { patient: unknown }).patient,
-      );
-      const erased = buildEvent(ReferralRequestedV2, {
-        id: randomUUID(),
-        source: '/sonet/referral',
-        subject: referralId,
-        data: { ...(v1.data as object), patient } as never,
-      });
+      const { event: erased } = sealedRequest(referralId, nhsNumber, { kid: 'kid-1', key: randomBytes(32) });
       await publish(Topics.referralEvents, erased);
       await recorded(referralId, erased.id);
       const found = await request('POST', '/v1/audit/events/search', { nhsNumber, type: ReferralRequestedV2.type });
