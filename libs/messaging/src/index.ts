@@ -14,3 +14,5 @@ export * from './nest/kafka-batch-inbox.server';
 export * from './nest/messaging.module';
 export * from './topic-reader';
 export * from './poll-loop';
+export * from './sealing/sealed-field';
+export * from './sealing/referral-keys';
