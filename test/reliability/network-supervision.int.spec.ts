@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { alive } from './processes';
 
 // `infra/local/network.sh` supervising services, tried in a sandbox: a copy of the script in a temporary root,
 // the infrastructure scripts it calls replaced by no-ops, and two throw-away HTTP servers in place of the audit and
@@ -25,15 +26,6 @@ const freePort = () =>
       s.close(() => resolve(port));
     });
   });
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function makeSandbox(): string {
   const root = mkdtempSync(join(tmpdir(), 'network-sandbox-'));

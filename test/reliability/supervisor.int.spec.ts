@@ -2,20 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alive } from './processes';
 
 // The supervisor that keeps each local service running (infra/local/lib/supervise.sh), run here against a
 // throw-away process, so the test never touches the network's own services.
 const SUPERVISE = join(__dirname, '../../infra/local/lib/supervise.sh');
 const IDLE = ['node', '-e', 'setInterval(() => {}, 1e6)'];
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
