@@ -172,14 +172,7 @@ do_stop() {
 }
 
 do_status() {
-  local pid
-  if pid="$(running_pid)" && port_listening "$KAFKA_PORT"; then
-    print_status yes "$BOOTSTRAP" "pid $pid, Kafka $KAFKA_VERSION"
-  elif [[ -n ${pid:-} ]]; then
-    print_status no "$BOOTSTRAP" "pid $pid alive but port not answering"
-  else
-    print_status no "$BOOTSTRAP"
-  fi
+  component_status "$BOOTSTRAP" "Kafka $KAFKA_VERSION" port_listening "$KAFKA_PORT"
 }
 
 require_running() {

@@ -133,14 +133,7 @@ do_stop() {
 }
 
 do_status() {
-  local pid
-  if pid="$(running_pid)" && port_listening "$SMTP_PORT"; then
-    print_status yes "smtp://$BIND_HOST:$SMTP_PORT" "pid $pid, inbox $HTTP_BASE"
-  elif [[ -n ${pid:-} ]]; then
-    print_status no "smtp://$BIND_HOST:$SMTP_PORT" "pid $pid alive but port not answering"
-  else
-    print_status no "smtp://$BIND_HOST:$SMTP_PORT"
-  fi
+  component_status "smtp://$BIND_HOST:$SMTP_PORT" "inbox $HTTP_BASE" port_listening "$SMTP_PORT"
 }
 
 case "${1:-}" in

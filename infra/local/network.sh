@@ -3,6 +3,7 @@
 #
 #   infra/local/network.sh start [--no-demo]   install what is missing, start everything, wait until ready, print addresses
 #   infra/local/network.sh stop                stop the services, then the infrastructure
+#   infra/local/network.sh restart <service>   restart one service (its supervisor too), leave the rest running
 #   infra/local/network.sh status              one line per service and per infrastructure component
 #
 # `npm start` / `npm stop` / `npm run status` call this. Idempotent: starting what runs is a no-op.
@@ -61,6 +62,17 @@ migrate_all() {
   done
 }
 
+# Pid of the supervisor that keeps a service running (infra/local/lib/supervise.sh), or return 1.
+supervisor_pid() {
+  local name=$1 pid
+  [[ -f $RUN_DIR/$name.supervisor.pid ]] || return 1
+  pid="$(<"$RUN_DIR/$name.supervisor.pid")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "supervise.sh $name " || return 1
+  printf '%s\n' "$pid"
+}
+
+# Starts a service under its supervisor, which restarts it when it dies (a crash, a SIGKILL) and stops it when stopped.
 start_service() {
   local name=$1 port=$2 db=$3
   local -a env=(HTTP_PORT="$port" PGDATABASE="$db" NODE_ENV="${NODE_ENV:-development}" AUTH_JWKS_FILE="$ROOT/.local/state/auth/jwks.json")
@@ -70,24 +82,28 @@ start_service() {
     # records-transfer streams imaging: heap limits keep its memory flat while it does (its README, "Memory").
     local -a heap=()
     [[ $name == records-transfer ]] && heap=(${RECORDS_TRANSFER_NODE_HEAP:---max-semi-space-size=4 --max-old-space-size=160})
-    env "${env[@]}" OTEL_SERVICE_NAME="$name" setsid nohup node "${heap[@]}" --enable-source-maps \
-      --import ./dist/libs/observability/src/register.js "dist/services/$name/src/main.js" >>"$LOG_DIR/$name.log" 2>&1 &
-    echo $! >"$RUN_DIR/$name.pid"
+    rm -f "$RUN_DIR/$name.pid"
+    env "${env[@]}" OTEL_SERVICE_NAME="$name" setsid nohup bash infra/local/lib/supervise.sh "$name" "$RUN_DIR/$name.pid" -- \
+      node "${heap[@]}" --enable-source-maps --import ./dist/libs/observability/src/register.js "dist/services/$name/src/main.js" \
+      >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$name.supervisor.pid"
   )
-  # Until it execs node the child is a copy of this script (service_pid would call it dead): wait for the exec.
+  # Until the supervisor has exec'd node, service_pid calls the service dead: wait for it.
   local i
   for ((i = 0; i < 200; i++)); do
     service_pid "$name" >/dev/null && return 0
-    local pid; pid="$(<"$RUN_DIR/$name.pid")"
-    kill -0 "$pid" 2>/dev/null || return 0
+    supervisor_pid "$name" >/dev/null || return 0
     sleep 0.05
   done
 }
 
 wait_ready() {
   local name=$1 port=$2 deadline=$((SECONDS + ${READY_TIMEOUT:-90}))
+  local -A seen=()
   until curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null; do
-    if ! service_pid "$name" >/dev/null; then
+    # The supervisor restarts a service that exits; one that exits again and again while starting is broken.
+    seen[$(service_pid "$name" || echo none)]=1
+    if ! supervisor_pid "$name" >/dev/null || ((${#seen[@]} > 3)); then
       tail -n 30 "$LOG_DIR/$name.log" >&2 || true
       die "$name exited while starting (log: .local/logs/$name.log)"
     fi
@@ -102,7 +118,20 @@ wait_ready() {
 
 stop_service() {
   local name=$1 pid i
-  pid="$(service_pid "$name")" || { rm -f "$RUN_DIR/$name.pid"; return 0; }
+  # The supervisor stops its service (SIGTERM, SIGKILL after 30 s) and exits; what follows stops one it left behind.
+  if pid="$(supervisor_pid "$name")"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 70; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+  fi
+  rm -f "$RUN_DIR/$name.supervisor.pid"
+  if ! pid="$(service_pid "$name")"; then
+    rm -f "$RUN_DIR/$name.pid"
+    [[ -n ${pid:-} ]] && log "$name stopped"
+    return 0
+  fi
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 60; i++)); do
     kill -0 "$pid" 2>/dev/null || break
@@ -168,7 +197,7 @@ cmd_start() {
   # Services still running from an earlier start run the code of an earlier build: restart them on this one.
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name _ _ <<<"$entry"
-    if service_pid "$name" >/dev/null; then stop_service "$name" & fi
+    if service_pid "$name" >/dev/null || supervisor_pid "$name" >/dev/null; then stop_service "$name" & fi
   done
   wait
   for entry in "${SERVICES[@]}"; do
@@ -197,16 +226,34 @@ cmd_stop() {
   bash infra/local/stack.sh down
 }
 
+# Restarts one service (on the code last built) and waits until it is ready; the others are not touched.
+cmd_restart() {
+  local want=${1:-} entry name port db
+  for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name port db <<<"$entry"
+    [[ $name == "$want" ]] || continue
+    stop_service "$name"
+    start_service "$name" "$port" "$db"
+    wait_ready "$name" "$port"
+    return 0
+  done
+  die "usage: network.sh restart <service> (one of: ${SERVICES[*]%%:*})"
+}
+
 cmd_status() {
-  local entry name port rc=0 pid
+  local entry name port rc=0 pid sup
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name port _ <<<"$entry"
+    sup="supervised"
+    supervisor_pid "$name" >/dev/null || sup="NOT supervised"
     if pid="$(service_pid "$name")"; then
       if curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null; then
-        printf '%-17s ready    http://127.0.0.1:%s  (pid %s)\n' "$name" "$port" "$pid"
+        printf '%-17s ready    http://127.0.0.1:%s  (pid %s, %s)\n' "$name" "$port" "$pid" "$sup"
       else
-        printf '%-17s running  http://127.0.0.1:%s  (pid %s, not ready)\n' "$name" "$port" "$pid"; rc=3
+        printf '%-17s running  http://127.0.0.1:%s  (pid %s, %s, not ready)\n' "$name" "$port" "$pid" "$sup"; rc=3
       fi
+    elif [[ $sup == supervised ]]; then
+      printf '%-17s restarting (its supervisor is waiting to start it again; log: .local/logs/%s.log)\n' "$name" "$name"; rc=3
     else
       printf '%-17s stopped\n' "$name"; rc=3
     fi
@@ -221,9 +268,10 @@ cmd_status() {
 case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   stop) cmd_stop ;;
+  restart) shift; cmd_restart "$@" ;;
   status) cmd_status ;;
   services-running)
     # Exit 0 when every service runs (used by test.sh to leave a developer's network as it found it).
     for entry in "${SERVICES[@]}"; do IFS=: read -r name _ _ <<<"$entry"; service_pid "$name" >/dev/null || exit 1; done ;;
-  *) echo "usage: $0 start [--no-demo] | stop | status" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--no-demo] | stop | restart <service> | status" >&2; exit 2 ;;
 esac

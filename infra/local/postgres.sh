@@ -252,15 +252,10 @@ do_stop() {
   log "stopped"
 }
 
+pg_accepting() { find_pg_bin && ready; }
+
 do_status() {
-  local pid
-  if pid="$(running_pid)" && find_pg_bin && ready; then
-    print_status yes "$BIND_HOST:$PGPORT" "pid $pid, user $APP_ROLE/$APP_PASSWORD"
-  elif [[ -n ${pid:-} ]]; then
-    print_status no "$BIND_HOST:$PGPORT" "pid $pid alive but not accepting connections"
-  else
-    print_status no "$BIND_HOST:$PGPORT"
-  fi
+  component_status "$BIND_HOST:$PGPORT" "user $APP_ROLE/$APP_PASSWORD" pg_accepting
 }
 
 do_psql() {

@@ -114,14 +114,7 @@ do_stop() {
 }
 
 do_status() {
-  local pid
-  if pid="$(running_pid)" && port_listening "$TEMPORAL_PORT"; then
-    print_status yes "$ADDRESS" "pid $pid, UI http://$BIND_HOST:$TEMPORAL_UI_PORT"
-  elif [[ -n ${pid:-} ]]; then
-    print_status no "$ADDRESS" "pid $pid alive but port not answering"
-  else
-    print_status no "$ADDRESS"
-  fi
+  component_status "$ADDRESS" "UI http://$BIND_HOST:$TEMPORAL_UI_PORT" port_listening "$TEMPORAL_PORT"
 }
 
 case "${1:-}" in

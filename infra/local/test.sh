@@ -53,21 +53,31 @@ else
   echo "[test] fuzz skipped (FUZZ=0)" >&2
 fi
 
+# The bounded fault suite (test/reliability/README.md): it SIGKILLs the services and kills Kafka, Temporal and
+# PostgreSQL of this network, so it runs last, alone, and only with FAULTS=1 while the network may be shared.
+fault_failures=0
+if [[ ${FAULTS:-0} == 1 ]]; then
+  echo "[test] fault suite (bounded; kills and restarts the network's processes)" >&2
+  node test/reliability/fault-suite.mjs || fault_failures=1
+fi
+
 if [[ -f $results ]]; then
-  CHECK_FAILURES=$check_failures FUZZ_FAILURES=$fuzz_failures node -e '
+  CHECK_FAILURES=$check_failures FUZZ_FAILURES=$fuzz_failures FAULT_FAILURES=$fault_failures node -e '
     const r = require(process.argv[1]);
     const skipped = r.numPendingTests + r.numTodoTests;
     // A file that failed outside its tests (could not load, or a beforeAll/afterAll hook threw) counts once.
     const failedSuites = r.testResults.filter((t) => t.status === "failed" && !t.assertionResults.some((a) => a.status === "failed")).length;
     const checks = Number(process.env.CHECK_FAILURES);
     const fuzz = Number(process.env.FUZZ_FAILURES);
+    const faults = Number(process.env.FAULT_FAILURES);
     if (failedSuites) console.log(`${failedSuites} test file(s) failed outside their tests (load error or hook)`);
     if (checks) console.log(`${checks} static check(s) failed (typecheck, lint, manifests or format), counted as failures`);
     if (fuzz) console.log("the fuzz run failed (see [fuzz] above and .local/fuzz/), counted as a failure");
-    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + failedSuites + checks + fuzz} failed${skipped ? `, ${skipped} skipped` : ""}`);
+    if (faults) console.log("the fault suite failed (see [faults] above), counted as a failure");
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + failedSuites + checks + fuzz + faults} failed${skipped ? `, ${skipped} skipped` : ""}`);
   ' "$results"
 else
   echo "0 passed, 1 failed"
 fi
-(((check_failures > 0 || fuzz_failures > 0) && status == 0)) && status=1
+(((check_failures > 0 || fuzz_failures > 0 || fault_failures > 0) && status == 0)) && status=1
 exit "$status"

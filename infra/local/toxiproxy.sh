@@ -91,15 +91,9 @@ do_stop() {
 }
 
 do_status() {
-  local pid n
-  if pid="$(running_pid)" && healthy; then
-    n="$(curl -fsS --max-time 2 "$API/proxies" 2>/dev/null | grep -o '"name":' | wc -l || true)"
-    print_status yes "$API" "pid $pid, Toxiproxy $TOXIPROXY_VERSION, ${n:-0} proxies"
-  elif [[ -n ${pid:-} ]]; then
-    print_status no "$API" "pid $pid alive but API not answering"
-  else
-    print_status no "$API"
-  fi
+  local n
+  n="$(curl -fsS --max-time 2 "$API/proxies" 2>/dev/null | grep -o '"name":' | wc -l || true)"
+  component_status "$API" "Toxiproxy $TOXIPROXY_VERSION, ${n:-0} proxies" healthy
 }
 
 case "${1:-}" in

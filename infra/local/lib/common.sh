@@ -212,6 +212,20 @@ print_status() {
   return 3
 }
 
+# component_status ADDRESS DETAIL CHECK...: print_status for the usual case: running when the pid-file process runs
+# and CHECK (a command) succeeds; "alive but not answering" when only the process runs. DETAIL follows "pid N, ".
+component_status() {
+  local addr=$1 detail=$2 pid
+  shift 2
+  if pid="$(running_pid)" && "$@" >/dev/null 2>&1; then
+    print_status yes "$addr" "pid $pid${detail:+, $detail}"
+  elif [[ -n ${pid:-} ]]; then
+    print_status no "$addr" "pid $pid alive but not answering"
+  else
+    print_status no "$addr"
+  fi
+}
+
 usage_common() {
   cat >&2 <<EOF
 usage: $(basename "$0") install|start|stop|status|reset${1:+|$1}

@@ -3,6 +3,7 @@ export * from './config/pals';
 export * from './config/referral-keys';
 export * from './http/problem';
 export * from './http/problem.filter';
+export * from './http/unavailable';
 export * from './http/zod-body';
 export * from './http/bootstrap';
 export * from './health/readiness';

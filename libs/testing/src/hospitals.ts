@@ -67,6 +67,12 @@ export class Toxiproxy {
     await fetch(`${this.api}/proxies/${proxy}/toxics/${name}`, { method: 'DELETE' });
   }
 
+  /** Disabled, a proxy closes its connections and refuses new ones: the server behind it is unreachable. */
+  async setEnabled(proxy: string, enabled: boolean): Promise<void> {
+    const res = await fetch(`${this.api}/proxies/${proxy}`, { method: 'POST', body: JSON.stringify({ enabled }) });
+    if (!res.ok) throw new Error(`toxiproxy: ${enabled ? 'enabling' : 'disabling'} ${proxy} answered ${res.status} ${await res.text()}`);
+  }
+
   async remove(proxy: string): Promise<void> {
     await fetch(`${this.api}/proxies/${proxy}`, { method: 'DELETE' });
   }

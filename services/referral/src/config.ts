@@ -12,6 +12,11 @@ export const referralConfigSchema = baseConfigSchema.extend({
   KAFKA_CONSUMER_GROUP: z.string().default('referral.records-outcomes'),
   /** Run the Temporal worker in this process (off for API-only replicas). */
   RUN_WORKER: z.stringbool().default(true),
+  /**
+   * How long POST /v1/referrals waits for Temporal to start the referral's workflow; past it the request is taken back
+   * and answered 503 with Retry-After (kept well under 5 s with the database writes before it).
+   */
+  TEMPORAL_START_DEADLINE_MS: z.coerce.number().int().positive().default(3_000),
   /** Referrals stuck before their workflow started (e.g. Temporal was down at POST time) are started after this. */
   START_RECONCILE_AFTER_MS: z.coerce.number().int().positive().default(30_000),
   /** AES-256 key (base64) for Temporal payloads; required in production. */

@@ -14,11 +14,14 @@ export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator => Set
 type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
 /** The verified caller of the current request. */
-export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
+/** The caller the guard authenticated for this request (for param decorators that read more than the principal). */
+export const principalOf = (ctx: ExecutionContext): Principal => {
   const principal = ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal;
   if (!principal) throw new Error('CurrentPrincipal used on a public route');
   return principal;
-});
+};
+
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => principalOf(ctx));
 
 const unauthorized = (detail: string) => new Problem({ type: problemType('unauthorized'), title: 'Unauthorized', status: 401, detail });
 

@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { EventEnvelope, EventRegistry } from '@sonet/contracts';
+import { unreachableDependency } from '@sonet/service-kit';
 import type { MessagePublisher, ReceivedRecord } from '../port';
 import { admit, validateData } from './admission';
 import { deadLetter, type InboxLog } from './dead-letter';
@@ -82,7 +83,10 @@ export class InboxPipeline {
     return { record, envelope, headers: read.admitted.headers };
   }
 
-  /** Runs attempt until it succeeds, a permanent error occurs, or maxAttempts are used up, backing off between tries. */
+  /**
+   * Runs attempt until it succeeds, a permanent error occurs, or maxAttempts are used up, backing off between tries.
+   * An unreachable dependency is thrown at once: the record is handled again later, never given up.
+   */
   async withRetries<T>(
     attempt: () => Promise<T>,
     warning: string,
@@ -97,6 +101,17 @@ export class InboxPipeline {
       } catch (e) {
         lastError = e as Error;
         if (isPermanent(lastError)) break;
+        // The database or Temporal cannot be reached: the moment is wrong, not the record. It must not be dead-lettered;
+        // the consumer stops here (offset not committed) and the broker adapter delivers it again until they are back.
+        const dependency = unreachableDependency(lastError);
+        if (dependency) {
+          this.options.log?.('warn', `${dependency} unreachable; the record will be delivered again`, {
+            consumer: this.options.consumer,
+            ...extra,
+            error: lastError.message,
+          });
+          throw lastError;
+        }
         this.options.log?.('warn', warning, { consumer: this.options.consumer, ...extra, attempt: attempts, error: lastError.message });
         if (attempts < this.maxAttempts) await sleep(this.backoffMs * 2 ** (attempts - 1));
       }

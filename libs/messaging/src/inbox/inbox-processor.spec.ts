@@ -310,6 +310,22 @@ describe('InboxProcessor', () => {
     });
   });
 
+  describe('when the database or Temporal cannot be reached', () => {
+    it('rejects at once without dead-lettering, so the offset is not committed and the event comes again', async () => {
+      const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      const { handler, calls } = recordingHandler(() => {
+        throw refused;
+      });
+
+      await expect(processor(handler, { maxAttempts: 5 }).handle(recordOf(envelope()))).rejects.toBe(refused);
+
+      expect(calls).toHaveLength(1);
+      expect(dlq.records).toEqual([]);
+      expect(db.inbox.size).toBe(0);
+      expect(db.effects).toEqual([]);
+    });
+  });
+
   describe('when the handler throws a PermanentError', () => {
     it('dead-letters the event at once, without retrying, as rejected', async () => {
       const { handler, calls } = recordingHandler(() => {

@@ -7,6 +7,7 @@ import {
   type KafkaMessage,
   type Producer,
   type LogEntry,
+  type ISocketFactory,
   CompressionTypes,
 } from 'kafkajs';
 import type {
@@ -25,7 +26,14 @@ export interface KafkaSettings {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: Record<string, unknown>) => void;
+  /** How connections to brokers are opened (kafkajs' own by default); tests cut the broker off with one. */
+  readonly socketFactory?: ISocketFactory;
 }
+
+/** The longest wait between two tries of a Kafka request (kafkajs' default, 30 s, delays recovery as much). */
+export const KAFKA_MAX_RETRY_WAIT_MS = 2_000;
+/** Retries without end, at most KAFKA_MAX_RETRY_WAIT_MS apart: for clients that must outlast a broker outage. */
+const KAFKA_RECONNECT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: KAFKA_MAX_RETRY_WAIT_MS };
 
 const levelName = (l: logLevel): 'error' | 'warn' | 'info' | 'debug' =>
   l === logLevel.ERROR || l === logLevel.NOTHING ? 'error' : l === logLevel.WARN ? 'warn' : l === logLevel.INFO ? 'info' : 'debug';
@@ -105,8 +113,14 @@ class KafkaSubscriber implements MessageSubscriber {
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // A member that died (a SIGKILLed service) holds its partitions until its session expires: 10 s, not 30 s, so its
+      // restarted successor takes them over within seconds. (6 s is the broker's minimum.)
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      // While the broker is away, keep the member and retry at least every 2 s instead of crashing after a few
+      // doublings (a crashed consumer rejoins as a new member and waits out the old one's session): consuming resumes
+      // within seconds of the broker's return.
+      retry: KAFKA_RECONNECT_RETRY,
     });
     this.consumer = consumer;
     await consumer.connect();
@@ -137,8 +151,9 @@ export class KafkaBroker implements MessageBroker {
       brokers: [...settings.brokers],
       connectionTimeout: 3_000,
       requestTimeout: 30_000,
-      retry: { initialRetryTime: 200, retries: 8 },
+      retry: { initialRetryTime: 200, maxRetryTime: KAFKA_MAX_RETRY_WAIT_MS, retries: 8 },
       logLevel: logLevel.WARN,
+      ...(settings.socketFactory ? { socketFactory: settings.socketFactory } : {}),
       logCreator:
         () =>
         ({ level, log }: LogEntry) => {
@@ -156,8 +171,9 @@ export class KafkaBroker implements MessageBroker {
         allowAutoTopicCreation: false,
         // Murmur2 on the key, like the Java client: the same referral lands on the same partition from any producer.
         createPartitioner: Partitioners.DefaultPartitioner,
-        // Idempotence needs unbounded retries by count; time still bounds a publish, so the relay can back off.
-        retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000, initialRetryTime: 200 },
+        // Idempotence needs unbounded retries by count; each wait is at most 2 s, so a publish goes through within
+        // seconds of the broker's return.
+        retry: KAFKA_RECONNECT_RETRY,
       });
       await producer.connect();
       return new KafkaPublisher(producer);

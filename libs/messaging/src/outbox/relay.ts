@@ -25,6 +25,9 @@ interface OutboxRow {
  * by Kafka and only then marked published, in one transaction: a crash before the mark re-sends the batch
  * (at-least-once; consumers dedupe on event id), a clean stop never does.
  */
+/** The longest pause between two failed rounds of the relay. */
+export const RELAY_MAX_BACKOFF_MS = 2_000;
+
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly idleMs: number;
@@ -43,6 +46,8 @@ export class OutboxRelay {
       // A full batch means more rows may be waiting: publish the next one at once.
       poll: async () => (await this.publishBatch()) >= this.batchSize,
       idleMs: this.idleMs,
+      // While the database or Kafka is down, try again at least every 2 s: events flow again within seconds of their return.
+      maxBackoffMs: RELAY_MAX_BACKOFF_MS,
       ...(options.onError ? { onError: options.onError } : {}),
     });
   }

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
         PGUSER: 'sonet',
         PGPASSWORD: 'sonet',
         DB_POOL_MAX: 10,
+        DB_CONNECT_TIMEOUT_MS: 3000,
         AUTH_ISSUER: 'https://dev-issuer.sonet.invalid',
         AUTH_AUDIENCE: 'sonet',
         AUTH_JWKS_FILE: '.local/state/auth/jwks.json',

@@ -30,6 +30,8 @@ export const baseConfigSchema = z.object({
   PGUSER: z.string().default('sonet'),
   PGPASSWORD: z.string().default('sonet'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /** Milliseconds a query may wait for a database connection before it fails (and its request is answered 503). */
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
   /** Bearer tokens: who issues them, for whom, and where their public keys are (a JWKS URL, or a file locally). */
   AUTH_ISSUER: z.string().default('https://dev-issuer.sonet.invalid'),
   AUTH_AUDIENCE: z.string().default('sonet'),

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { nativeQuery } from '../orm/native-query';
+import { unreachableDependency } from './unavailable';
 import { Problem, problemType, validationProblem, type ProblemBody } from './problem';
 import { problemBodyOf } from './problem.filter';
 
@@ -269,8 +270,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
       await this.store.complete(caller, header, { status, headers: this.headersOf(reply), body });
       return body;
     } catch (e) {
-      if (e instanceof Problem && e.retrySafe) {
-        await this.store.release(caller, header);
+      if (e instanceof Problem ? e.retrySafe : unreachableDependency(e) !== undefined) {
+        // Nothing was done, or a retry converges on what was: the key is free again (if the store can be reached).
+        await this.store.release(caller, header).catch(() => undefined);
       } else {
         // The answer the client got (the filter answers with the same body), kept whatever its status.
         const { instance: _instance, ...body } = problemBodyOf(e);

@@ -121,6 +121,19 @@ describe('ProblemDetailsFilter', () => {
     expect(JSON.stringify(loggedErrors[0]![0] ?? {})).toContain('500');
   });
 
+  it('answers a database that cannot be reached with 503 and Retry-After, not 500', () => {
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const { host, sent } = httpHost('/v1/referrals');
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    filter.catch(new Error('wrapped by the ORM', { cause: refused }), host);
+    expect(sent.status).toBe(503);
+    expect(sent.headers['retry-after']).toBe('5');
+    expect(sent.headers['content-type']).toBe('application/problem+json');
+    expect(sent.body).toMatchObject({ type: 'urn:sonet:problem:unavailable', status: 503, instance: '/v1/referrals' });
+    expect(loggedErrors).toEqual([]);
+    expect(warned).toHaveBeenCalledTimes(1);
+  });
+
   it('does not log client errors', () => {
     filter.catch(new NotFoundException(), httpHost('/x').host);
     expect(loggedErrors).toEqual([]);

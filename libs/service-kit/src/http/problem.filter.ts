@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { Problem, problemType, type ProblemBody } from './problem';
 import { zodIssuesToParams } from './zod-body';
+import { dependencyUnavailableProblem, unreachableDependency } from './unavailable';
 
 const PROBLEM_JSON = 'application/problem+json';
 
@@ -16,12 +17,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const body = problemBodyOf(exception);
+    // A database or Temporal that cannot be reached is the moment's failure, not the request's: 503, try again later.
+    const dependency = exception instanceof Problem ? undefined : unreachableDependency(exception);
+    if (dependency) this.logger.warn({ err: exception, dependency }, 'request failed: a dependency cannot be reached');
+    const error = dependency ? dependencyUnavailableProblem(dependency) : exception;
+    const body = problemBodyOf(error);
     body.instance ??= request.url.split('?')[0];
-    if (body.status >= 500) {
+    if (body.status >= 500 && !dependency) {
       this.logger.error({ err: exception, status: body.status }, 'request failed');
     }
-    if (exception instanceof Problem) for (const [name, value] of Object.entries(exception.headers)) void reply.header(name, value);
+    if (error instanceof Problem) for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
     void reply.status(body.status).header('content-type', PROBLEM_JSON).send(body);
   }
 }

@@ -9,7 +9,15 @@ export interface DatabaseSettings {
   readonly password: string;
   readonly dbName: string;
   readonly poolMax: number;
+  /**
+   * How long getting a connection may take (a new one connecting, or waiting for a free one) before the query fails;
+   * a database that cannot be reached then fails a request in this time (answered 503) instead of hanging.
+   */
+  readonly connectTimeoutMs?: number;
 }
+
+/** The default of DB_CONNECT_TIMEOUT_MS: short enough that a request meeting a dead database is answered within 5 s. */
+export const DB_CONNECT_TIMEOUT_MS = 3_000;
 
 /**
  * MikroORM settings for one service's own database. Migrations are checked in (TypeScript classes) and
@@ -28,6 +36,8 @@ export function ormOptions(
     password: db.password,
     dbName: db.dbName,
     pool: { min: 0, max: db.poolMax },
+    // pg's Pool options: a bounded connect, and TCP keep-alive so a connection to a vanished server is noticed.
+    driverOptions: { connectionTimeoutMillis: db.connectTimeoutMs ?? DB_CONNECT_TIMEOUT_MS, keepAlive: true },
     entities,
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: false },
@@ -53,6 +63,7 @@ export const databaseSettings = (config: {
   PGPASSWORD: string;
   PGDATABASE: string;
   DB_POOL_MAX: number;
+  DB_CONNECT_TIMEOUT_MS?: number;
 }): DatabaseSettings => ({
   host: config.PGHOST,
   port: config.PGPORT,
@@ -60,4 +71,5 @@ export const databaseSettings = (config: {
   password: config.PGPASSWORD,
   dbName: config.PGDATABASE,
   poolMax: config.DB_POOL_MAX,
+  ...(config.DB_CONNECT_TIMEOUT_MS ? { connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS } : {}),
 });

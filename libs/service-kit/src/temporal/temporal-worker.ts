@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { PayloadCodec } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 
@@ -50,5 +50,41 @@ export class TemporalWorkerRunner {
     if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
     await this.running?.catch(() => undefined);
     await this.connection?.close();
+  }
+}
+
+/** The settings of a service's configuration that say where its worker polls (baseline of every worker service). */
+export interface TemporalWorkerConfig {
+  readonly TEMPORAL_ADDRESS: string;
+  readonly TEMPORAL_NAMESPACE: string;
+  readonly TEMPORAL_TASK_QUEUE: string;
+  readonly WORKFLOW_BUNDLE_PATH?: string | undefined;
+}
+
+/** Where a worker polls, from the service's configuration. */
+export const workerTarget = (config: TemporalWorkerConfig) => ({
+  address: config.TEMPORAL_ADDRESS,
+  namespace: config.TEMPORAL_NAMESPACE,
+  taskQueue: config.TEMPORAL_TASK_QUEUE,
+  workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+});
+
+/**
+ * A Nest provider that runs a service's Temporal worker in its process: started once the app has bootstrapped,
+ * drained on shutdown. A service says what its worker runs in `workerSettings()`, or undefined for none here
+ * (RUN_WORKER=false: an API-only replica).
+ */
+export abstract class TemporalWorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly runner = new TemporalWorkerRunner();
+
+  protected abstract workerSettings(): TemporalWorkerSettings | undefined;
+
+  async onApplicationBootstrap(): Promise<void> {
+    const settings = this.workerSettings();
+    if (settings) await this.runner.start(settings);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runner.stop();
   }
 }

@@ -11,11 +11,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Principal } from '@sonet/auth';
 import { deriveId } from '@sonet/messaging';
 import { conflictProblem, preconditionFailedProblem, unavailableProblem, validationProblem } from '@sonet/service-kit';
-import { assertParty, findVisibleReferral, type Party } from '../domain/access';
+import { allowedActionsOf, assertParty, findVisibleReferral, type Party } from '../domain/access';
 import { randomUUID } from 'node:crypto';
 import { Referral, TimelineEntry } from '../domain/entities';
 import { TEMPORAL_CLIENT } from '../infrastructure/tokens';
-import { allowedActions, type DecisionAction } from '../workflows/decider';
+import type { DecisionAction } from '../workflows/decider';
 import {
   decisionUpdate,
   DECISION_NOT_ALLOWED,
@@ -152,11 +152,7 @@ export class DecideHandler {
     if (e instanceof WorkflowNotFoundError) {
       return conflictProblem(`The referral is ${referral.state}; its process has ended.`, {
         currentState: referral.state,
-        allowedActions: allowedActions({
-          state: referral.state,
-          originalTeamId: referral.originalTeamId ?? '',
-          originalTeamInformed: !!referral.originalTeamInformedAt,
-        }),
+        allowedActions: allowedActionsOf(referral),
         revision: referral.revision,
       });
     }

@@ -75,7 +75,9 @@ const problemOf = async (call: () => unknown): Promise<Problem> => {
 describe("refer: the target team's specialty", () => {
   it('refuses a team of another specialty with 422 naming both, and decides nothing', async () => {
     const { controller, decided, gp, reply } = setUp();
-    const p = await problemOf(() => controller.gpDecision(ID, { decision: 'refer', targetTeamId: 'RTH01-RESP' }, gp, undefined, reply));
+    const p = await problemOf(() =>
+      controller.gpDecision({ id: ID, body: { decision: 'refer', targetTeamId: 'RTH01-RESP' }, principal: gp, ifMatch: undefined, reply }),
+    );
     expect(p.body).toMatchObject({
       status: 422,
       type: 'urn:sonet:problem:specialty-mismatch',
@@ -87,13 +89,13 @@ describe("refer: the target team's specialty", () => {
 
   it('refers to a team of another specialty when the GP gives a reason, and records the choice in the timeline', async () => {
     const { controller, decided, timeline, gp, reply } = setUp();
-    await controller.gpDecision(
-      ID,
-      { decision: 'refer', targetTeamId: 'RTH01-RESP', specialtyMismatchReason: 'Breathlessness is thought respiratory.' },
-      gp,
-      undefined,
+    await controller.gpDecision({
+      id: ID,
+      body: { decision: 'refer', targetTeamId: 'RTH01-RESP', specialtyMismatchReason: 'Breathlessness is thought respiratory.' },
+      principal: gp,
+      ifMatch: undefined,
       reply,
-    );
+    });
     expect(decided).toMatchObject([{ type: 'refer', targetTeam: { teamId: 'RTH01-RESP' } }]);
     expect(timeline).toEqual([
       { eventType: 'referral.specialty-mismatch-chosen', summary: expect.stringContaining('Breathlessness is thought respiratory.') },
@@ -102,7 +104,13 @@ describe("refer: the target team's specialty", () => {
 
   it('treats case and spacing as the same specialty, and records nothing extra', async () => {
     const { controller, decided, timeline, gp, reply } = setUp();
-    await controller.gpDecision(ID, { decision: 'refer', targetTeamId: 'RTH01-CARD' }, gp, undefined, reply);
+    await controller.gpDecision({
+      id: ID,
+      body: { decision: 'refer', targetTeamId: 'RTH01-CARD' },
+      principal: gp,
+      ifMatch: undefined,
+      reply,
+    });
     expect(decided).toHaveLength(1);
     expect(timeline).toEqual([]);
   });
@@ -117,7 +125,9 @@ describe('appointments are in the future', () => {
     ['just beyond the clock-skew tolerance', -APPOINTMENT_CLOCK_SKEW_MS - 60_000],
   ])('refuses one %s with 400 naming appointmentAt (booking or rebooking: one endpoint)', async (_, offset) => {
     const { controller, decided, reply } = setUp();
-    const p = await problemOf(() => controller.appointment(ID, { appointmentAt: at(offset) }, clinician, undefined, reply));
+    const p = await problemOf(() =>
+      controller.appointment({ id: ID, body: { appointmentAt: at(offset) }, principal: clinician, ifMatch: undefined, reply }),
+    );
     expect(p.body).toMatchObject({ status: 400, 'invalid-params': [{ name: 'appointmentAt', reason: expect.stringContaining('future') }] });
     expect(JSON.stringify(p.body)).not.toContain(at(offset).slice(0, 16));
     expect(decided).toEqual([]);
@@ -128,7 +138,7 @@ describe('appointments are in the future', () => {
     ['next week', 7 * 86_400_000],
   ])('books one %s', async (_, offset) => {
     const { controller, decided, reply } = setUp();
-    await controller.appointment(ID, { appointmentAt: at(offset) }, clinician, undefined, reply);
+    await controller.appointment({ id: ID, body: { appointmentAt: at(offset) }, principal: clinician, ifMatch: undefined, reply });
     expect(decided).toMatchObject([{ type: 'book-appointment' }]);
   });
 });
@@ -165,7 +175,7 @@ describe('every decision answers the responsible team as GET does ({ ods })', ()
     for (const name of endpoints) {
       const { controller, reply, gp } = setUp(responsible);
       const method = (controller as unknown as Record<string, (...a: unknown[]) => Promise<{ responsibleTeam: unknown }>>)[name]!;
-      const answer = await method.call(controller, ID, BODIES[name], gp, undefined, reply);
+      const answer = await method.call(controller, { id: ID, body: BODIES[name], principal: gp, ifMatch: undefined, reply });
       expect({ name, path: Reflect.getMetadata(PATH_METADATA, method), responsibleTeam: answer.responsibleTeam }).toEqual({
         name,
         path: expect.any(String),

@@ -1,8 +1,9 @@
-import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import { applyDecorators, Controller, createParamDecorator, HttpCode, Post, type ExecutionContext } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiTags, type ApiOperationOptions } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
 import { referralIdSchema } from '@sonet/contracts';
-import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
+import { principalOf, Roles, type Principal, type Role } from '@sonet/auth';
 import { currentTraceHeaders } from '@sonet/messaging';
 import {
   ApiAnswer,
@@ -48,6 +49,31 @@ const specialtyMismatch = (referralSpecialty: string, teamSpecialty: string) =>
 const ApiDecisionAnswer = () =>
   ApiAnswer(200, decisionAnswerSchema, 'The new status.', { headers: { ETag: { description: 'The new revision.' } } });
 
+/** One decision endpoint: POST <path> under the referral, answered 200 with the new status, for the given roles. */
+const DecisionEndpoint = (path: string, roles: Role[], operation: ApiOperationOptions, body: z.ZodType, bodyOptions = {}) =>
+  applyDecorators(Post(path), HttpCode(200), ApiDecisionAnswer(), Roles(...roles), ApiOperation(operation), ApiJsonBody(body, bodyOptions));
+
+/** What every decision reads from its request: the referral id, the body, the caller, If-Match, and the reply for the ETag. */
+export interface DecisionRequest {
+  readonly id: string;
+  readonly body: unknown;
+  readonly principal: Principal;
+  readonly ifMatch: string | undefined;
+  readonly reply: FastifyReply;
+}
+
+const DecisionInput = createParamDecorator((_: unknown, ctx: ExecutionContext): DecisionRequest => {
+  const request = ctx.switchToHttp().getRequest<FastifyRequest<{ Params: { id: string } }>>();
+  const ifMatch = request.headers['if-match'];
+  return {
+    id: request.params.id,
+    body: request.body,
+    principal: principalOf(ctx),
+    ifMatch: Array.isArray(ifMatch) ? ifMatch[0] : ifMatch,
+    reply: ctx.switchToHttp().getResponse<FastifyReply>(),
+  };
+});
+
 /**
  * The decisions of the second-opinion process. Each answers the referral's new status with its ETag; an
  * If-Match header makes the decision conditional on the revision the caller saw (412 if it moved on).
@@ -66,6 +92,7 @@ const ApiDecisionAnswer = () =>
   description: 'Retry safely: the same key (per caller, 24 h) answers the first answer.',
 })
 @ApiProblems(400, 401, [403, 'The caller is not the party this decision belongs to.'], 404, 409, 412, 413, 415, 422)
+@ApiParam({ name: 'id', required: true, type: String })
 @Controller('v1/referrals/:id')
 export class DecisionsController {
   constructor(
@@ -74,10 +101,7 @@ export class DecisionsController {
   ) {}
 
   private async run(
-    id: string,
-    principal: Principal,
-    ifMatch: string | undefined,
-    reply: FastifyReply,
+    { id, principal, ifMatch, reply }: DecisionRequest,
     parties: readonly Party[],
     build: (referral: Awaited<ReturnType<DecideHandler['referralFor']>>) => Promise<DecisionAction> | DecisionAction,
     /** What to record once the workflow has taken the decision (never before: a refused decision records nothing). */
@@ -97,24 +121,18 @@ export class DecisionsController {
     return status;
   }
 
-  @Post('gp-decision')
-  @HttpCode(200)
-  @ApiDecisionAnswer()
-  @Roles('gp')
-  @ApiOperation({ summary: 'GP: refer to a different clinical team (rule 3), or decline with a reason (rule 1)' })
-  @ApiJsonBody(gpDecisionSchema)
+  @DecisionEndpoint(
+    'gp-decision',
+    ['gp'],
+    { summary: 'GP: refer to a different clinical team (rule 3), or decline with a reason (rule 1)' },
+    gpDecisionSchema,
+  )
   @ApiProblems([
     422,
     "The team's specialty is not the referral's (referralSpecialty, teamSpecialty): give specialtyMismatchReason to refer there anyway; or an Idempotency-Key reused with another body.",
   ])
-  gpDecision(
-    @Param('id') id: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() p: Principal,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const cmd = parseOrProblem(gpDecisionSchema, body);
+  gpDecision(@DecisionInput() r: DecisionRequest) {
+    const cmd = parseOrProblem(gpDecisionSchema, r.body);
     let mismatch: { referralSpecialty: string; teamSpecialty: string; reason: string } | undefined;
     const recordMismatch = async (status: DecisionAnswer) => {
       if (!mismatch) return;
@@ -122,10 +140,7 @@ export class DecisionsController {
       await this.handler.recordOnTimeline(status.referralId, status.state, 'referral.specialty-mismatch-chosen', summary);
     };
     return this.run(
-      id,
-      p,
-      ifMatch,
-      reply,
+      r,
       ['referring-gp'],
       async (referral): Promise<DecisionAction> => {
         if (cmd.decision === 'decline') return { type: 'decline', reason: cmd.reason };
@@ -156,21 +171,15 @@ export class DecisionsController {
     );
   }
 
-  @Post('triage')
-  @HttpCode(200)
-  @ApiDecisionAnswer()
-  @Roles('clinician')
-  @ApiOperation({ summary: 'Receiving team: accept, reject with a reason, or ask for more information (rule 6)' })
-  @ApiJsonBody(triageSchema)
-  triage(
-    @Param('id') id: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() p: Principal,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const cmd = parseOrProblem(triageSchema, body);
-    return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction =>
+  @DecisionEndpoint(
+    'triage',
+    ['clinician'],
+    { summary: 'Receiving team: accept, reject with a reason, or ask for more information (rule 6)' },
+    triageSchema,
+  )
+  triage(@DecisionInput() r: DecisionRequest) {
+    const cmd = parseOrProblem(triageSchema, r.body);
+    return this.run(r, ['receiving-team'], (): DecisionAction =>
       cmd.decision === 'accept'
         ? { type: 'triage-accept' }
         : cmd.decision === 'reject'
@@ -179,40 +188,23 @@ export class DecisionsController {
     );
   }
 
-  @Post('more-info')
-  @HttpCode(200)
-  @ApiDecisionAnswer()
-  @Roles('gp')
-  @ApiOperation({ summary: "GP: answer the receiving team's question; triage resumes" })
-  @ApiJsonBody(moreInfoSchema)
-  moreInfo(
-    @Param('id') id: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() p: Principal,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const cmd = parseOrProblem(moreInfoSchema, body);
-    return this.run(id, p, ifMatch, reply, ['referring-gp'], (): DecisionAction => ({ type: 'provide-info', answer: cmd.answer }));
+  @DecisionEndpoint('more-info', ['gp'], { summary: "GP: answer the receiving team's question; triage resumes" }, moreInfoSchema)
+  moreInfo(@DecisionInput() r: DecisionRequest) {
+    const cmd = parseOrProblem(moreInfoSchema, r.body);
+    return this.run(r, ['referring-gp'], (): DecisionAction => ({ type: 'provide-info', answer: cmd.answer }));
   }
 
-  @Post('appointment')
-  @HttpCode(200)
-  @ApiDecisionAnswer()
-  @Roles('clinician')
-  @ApiOperation({
-    summary: 'Receiving team: book (or rebook) the appointment',
-    description: 'In the future: at most 5 minutes in the past (clock skew), else 400.',
-  })
-  @ApiJsonBody(appointmentSchema)
-  appointment(
-    @Param('id') id: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() p: Principal,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const cmd = parseOrProblem(appointmentSchema, body);
+  @DecisionEndpoint(
+    'appointment',
+    ['clinician'],
+    {
+      summary: 'Receiving team: book (or rebook) the appointment',
+      description: 'In the future: at most 5 minutes in the past (clock skew), else 400.',
+    },
+    appointmentSchema,
+  )
+  appointment(@DecisionInput() r: DecisionRequest) {
+    const cmd = parseOrProblem(appointmentSchema, r.body);
     if (!isBookable(cmd.appointmentAt)) {
       throw validationProblem([
         {
@@ -221,7 +213,7 @@ export class DecisionsController {
         },
       ]);
     }
-    return this.run(id, p, ifMatch, reply, ['receiving-team'], async (referral): Promise<DecisionAction> => {
+    return this.run(r, ['receiving-team'], async (referral): Promise<DecisionAction> => {
       const siteOds = cmd.siteOds ?? referral.targetTeamOds ?? '';
       const site = await this.directory.findOrganisation(siteOds);
       if (!site || site.kind !== 'site') throw validationProblem([{ name: 'siteOds', reason: 'no such hospital site in the directory' }]);
@@ -229,21 +221,15 @@ export class DecisionsController {
     });
   }
 
-  @Post('opinion')
-  @HttpCode(200)
-  @ApiDecisionAnswer()
-  @Roles('clinician')
-  @ApiOperation({ summary: 'Receiving team: give the second opinion (concurs, differs, partially-differs) with a summary (rule 8)' })
-  @ApiJsonBody(opinionSchema)
-  opinion(
-    @Param('id') id: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() p: Principal,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const cmd = parseOrProblem(opinionSchema, body);
-    return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction => ({
+  @DecisionEndpoint(
+    'opinion',
+    ['clinician'],
+    { summary: 'Receiving team: give the second opinion (concurs, differs, partially-differs) with a summary (rule 8)' },
+    opinionSchema,
+  )
+  opinion(@DecisionInput() r: DecisionRequest) {
+    const cmd = parseOrProblem(opinionSchema, r.body);
+    return this.run(r, ['receiving-team'], (): DecisionAction => ({
       type: 'issue-opinion',
       outcome: cmd.outcome,
       summary: cmd.summary,
@@ -251,76 +237,55 @@ export class DecisionsController {
     }));
   }
 
-  @Post('inform-original-team')
-  @HttpCode(200)
-  @ApiDecisionAnswer()
-  @Roles('patient', 'gp')
-  @ApiOperation({ summary: 'Patient or GP: tell the original team a second opinion is under way (rule 9)' })
-  @ApiJsonBody(emptySchema, { required: false })
-  informOriginalTeam(
-    @Param('id') id: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() p: Principal,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    parseOrProblem(emptySchema, body ?? {});
-    return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'inform-original-team' }));
+  @DecisionEndpoint(
+    'inform-original-team',
+    ['patient', 'gp'],
+    { summary: 'Patient or GP: tell the original team a second opinion is under way (rule 9)' },
+    emptySchema,
+    { required: false },
+  )
+  informOriginalTeam(@DecisionInput() r: DecisionRequest) {
+    parseOrProblem(emptySchema, r.body ?? {});
+    return this.run(r, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'inform-original-team' }));
   }
 
-  @Post('care-transfer')
-  @HttpCode(200)
-  @ApiDecisionAnswer()
-  @Roles('patient', 'gp')
-  @ApiOperation({ summary: 'Patient or GP: ask for the new team to take over care (rule 5)' })
-  @ApiJsonBody(emptySchema, { required: false })
-  careTransfer(
-    @Param('id') id: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() p: Principal,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    parseOrProblem(emptySchema, body ?? {});
-    return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'request-care-transfer' }));
+  @DecisionEndpoint(
+    'care-transfer',
+    ['patient', 'gp'],
+    { summary: 'Patient or GP: ask for the new team to take over care (rule 5)' },
+    emptySchema,
+    { required: false },
+  )
+  careTransfer(@DecisionInput() r: DecisionRequest) {
+    parseOrProblem(emptySchema, r.body ?? {});
+    return this.run(r, ['patient', 'referring-gp'], (): DecisionAction => ({ type: 'request-care-transfer' }));
   }
 
-  @Post('care-transfer/decision')
-  @HttpCode(200)
-  @ApiDecisionAnswer()
-  @Roles('clinician')
-  @ApiOperation({ summary: 'Receiving team: take over care, or not (the original team stays responsible)' })
-  @ApiJsonBody(careTransferDecisionSchema)
-  careTransferDecision(
-    @Param('id') id: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() p: Principal,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const cmd = parseOrProblem(careTransferDecisionSchema, body);
-    return this.run(id, p, ifMatch, reply, ['receiving-team'], (): DecisionAction =>
+  @DecisionEndpoint(
+    'care-transfer/decision',
+    ['clinician'],
+    { summary: 'Receiving team: take over care, or not (the original team stays responsible)' },
+    careTransferDecisionSchema,
+  )
+  careTransferDecision(@DecisionInput() r: DecisionRequest) {
+    const cmd = parseOrProblem(careTransferDecisionSchema, r.body);
+    return this.run(r, ['receiving-team'], (): DecisionAction =>
       cmd.decision === 'accept'
         ? { type: 'care-transfer-decision', accept: true }
         : { type: 'care-transfer-decision', accept: false, reason: cmd.reason },
     );
   }
 
-  @Post('withdraw')
-  @HttpCode(200)
-  @ApiDecisionAnswer()
-  @Roles('patient', 'gp')
-  @ApiOperation({ summary: 'Patient or GP: withdraw the request, from any open state' })
-  @ApiJsonBody(withdrawSchema, { required: false })
-  withdraw(
-    @Param('id') id: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() p: Principal,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const cmd = parseOrProblem(withdrawSchema, body ?? {});
-    return this.run(id, p, ifMatch, reply, ['patient', 'referring-gp'], (): DecisionAction => ({
+  @DecisionEndpoint(
+    'withdraw',
+    ['patient', 'gp'],
+    { summary: 'Patient or GP: withdraw the request, from any open state' },
+    withdrawSchema,
+    { required: false },
+  )
+  withdraw(@DecisionInput() r: DecisionRequest) {
+    const cmd = parseOrProblem(withdrawSchema, r.body ?? {});
+    return this.run(r, ['patient', 'referring-gp'], (): DecisionAction => ({
       type: 'withdraw',
       ...(cmd.reason ? { reason: cmd.reason } : {}),
     }));

@@ -1,19 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { boundingBox, type GeoPoint } from './distance';
-import { ClinicalTeam, Organisation, type OrganisationKind } from './entities';
+import type { SeedOrganisation } from './demo-region';
+import { ClinicalTeam, Organisation } from './entities';
 import { rankTeams } from './search';
 
-export interface DirectoryOrganisation {
-  ods: string;
-  name: string;
-  kind: OrganisationKind;
-  parentOds: string | null;
-  postcode: string;
-  lat: number;
-  lon: number;
-  contactEmail: string | null;
-}
+/** An organisation as the directory answers it: the fields it is seeded with (demo-region.ts, or a deployment's seed). */
+export type DirectoryOrganisation = SeedOrganisation;
 
 export interface DirectoryTeam {
   id: string;

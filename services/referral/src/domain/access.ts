@@ -1,6 +1,7 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { organisationCovers, type Principal, type Role } from '@sonet/auth';
 import { forbiddenProblem, notFoundProblem } from '@sonet/service-kit';
+import { allowedActions, type ActionType } from '../workflows/decider';
 import { Referral } from './entities';
 
 /**
@@ -139,3 +140,7 @@ export function listScope(p: Principal, view: WorklistView | undefined): FilterQ
   if (!relationship) throw forbiddenProblem(worklists.refusal);
   return scopeOf(relationship, p);
 }
+
+/** The actions the referral's recorded state allows (the read model's view; the workflow decides). */
+export const allowedActionsOf = (r: Referral): ActionType[] =>
+  allowedActions({ state: r.state, originalTeamId: r.originalTeamId ?? '', originalTeamInformed: !!r.originalTeamInformedAt });

@@ -16,6 +16,13 @@ interface PolicyDays {
   closeAfterOpinionDays: number;
 }
 
+/** Each waiting step's timings from [days until due, days before due to remind]. */
+function stepDays(days: Record<WaitingStep, readonly [number, number]>): Record<WaitingStep, StepDays> {
+  const entries = Object.entries(days) as [WaitingStep, readonly [number, number]][];
+  const steps = entries.map(([step, [dueDays, reminderDaysBefore]]) => [step, { dueDays, reminderDaysBefore }] as const);
+  return Object.fromEntries(steps) as Record<WaitingStep, StepDays>;
+}
+
 /**
  * Default timings, in days. Routine referrals follow the usual new-referral pace; urgent ones are short,
  * and an urgent referral with no appointment after 14 days is escalated to the original team and the GP
@@ -23,23 +30,11 @@ interface PolicyDays {
  */
 export const DEFAULT_POLICY_DAYS: Record<Urgency, PolicyDays> = {
   routine: {
-    steps: {
-      'gp-decision': { dueDays: 14, reminderDaysBefore: 3 },
-      triage: { dueDays: 14, reminderDaysBefore: 3 },
-      'more-info': { dueDays: 14, reminderDaysBefore: 3 },
-      booking: { dueDays: 28, reminderDaysBefore: 7 },
-      opinion: { dueDays: 28, reminderDaysBefore: 7 },
-    },
+    steps: stepDays({ 'gp-decision': [14, 3], triage: [14, 3], 'more-info': [14, 3], booking: [28, 7], opinion: [28, 7] }),
     closeAfterOpinionDays: 30,
   },
   urgent: {
-    steps: {
-      'gp-decision': { dueDays: 2, reminderDaysBefore: 1 },
-      triage: { dueDays: 3, reminderDaysBefore: 1 },
-      'more-info': { dueDays: 3, reminderDaysBefore: 1 },
-      booking: { dueDays: 7, reminderDaysBefore: 2 },
-      opinion: { dueDays: 14, reminderDaysBefore: 3 },
-    },
+    steps: stepDays({ 'gp-decision': [2, 1], triage: [3, 1], 'more-info': [3, 1], booking: [7, 2], opinion: [14, 3] }),
     urgentEscalationDays: 14,
     closeAfterOpinionDays: 30,
   },

@@ -3,10 +3,10 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '@sonet/auth';
 import type { OpinionOutcome, Urgency } from '@sonet/contracts';
 import { recordAccess } from '@sonet/messaging';
-import { findVisibleReferral } from '../domain/access';
+import { allowedActionsOf, findVisibleReferral } from '../domain/access';
 import { Referral, TimelineEntry } from '../domain/entities';
 import type { ReferralState } from '../domain/referral-state';
-import { allowedActions, type ActionType } from '../workflows/decider';
+import type { ActionType } from '../workflows/decider';
 
 export interface TeamView {
   teamId: string | null;
@@ -43,11 +43,7 @@ export const toReferralView = (r: Referral, timeline: TimelineEntry[], now = new
   id: r.id,
   state: r.state,
   revision: r.revision,
-  allowedActions: allowedActions({
-    state: r.state,
-    originalTeamId: r.originalTeamId ?? '',
-    originalTeamInformed: !!r.originalTeamInformedAt,
-  }),
+  allowedActions: allowedActionsOf(r),
   urgency: r.urgency,
   specialty: r.specialty,
   referringPractice: r.referringPractice,

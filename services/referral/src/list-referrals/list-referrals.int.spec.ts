@@ -39,7 +39,10 @@ describe('worklists (PostgreSQL)', () => {
     await orm.migrator.up();
     await seedDirectory(orm.em.fork());
     // Temporal is not what is under test: starting a workflow succeeds and does nothing.
-    const temporal = { workflow: { start: async () => ({}) } } as unknown as Client;
+    const temporal = {
+      withDeadline: <T>(_at: number, fn: () => Promise<T>) => fn(),
+      workflow: { start: async () => ({}) },
+    } as unknown as Client;
     const handler = new RequestSecondOpinionHandler(
       orm.em,
       new DirectoryService(orm.em),

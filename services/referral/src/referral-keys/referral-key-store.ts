@@ -55,6 +55,11 @@ export class ReferralKeyStore {
     return stored;
   }
 
+  /** Removes the key of a referral taken back before anything was sealed with it (its workflow could not start). */
+  async discard(em: EntityManager, referralId: string): Promise<void> {
+    await nativeQuery(em, `delete from referral_data_key where referral_id = $1`, [referralId]);
+  }
+
   /** The referral's key, 'destroyed' after erasure, undefined when it never had one. */
   async keyFor(em: EntityManager, referralId: string): Promise<StoredKey> {
     const [row] = await nativeQuery<Row>(em, `select kid, wrapped, kek_id from referral_data_key where referral_id = $1`, [referralId]);

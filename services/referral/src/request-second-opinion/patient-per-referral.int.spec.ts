@@ -71,7 +71,10 @@ describe('patient details per referral (PostgreSQL)', () => {
 
   it("a referral by practice B with the same NHS number leaves practice A's worklist and referral as A recorded them", async () => {
     await seedDirectory(orm.em.fork());
-    const temporal = { workflow: { start: async () => ({}) } } as unknown as Client;
+    const temporal = {
+      withDeadline: <T>(_at: number, fn: () => Promise<T>) => fn(),
+      workflow: { start: async () => ({}) },
+    } as unknown as Client;
     const handler = new RequestSecondOpinionHandler(
       orm.em,
       new DirectoryService(orm.em),

@@ -1,9 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EntityManager } from '@mikro-orm/postgresql';
+import { EntityManager, LockMode } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { currentTraceHeaders, deriveId } from '@sonet/messaging';
-import { unavailableProblem, validationProblem } from '@sonet/service-kit';
+import {
+  DEPENDENCY_RETRY_AFTER_SECONDS,
+  dependencyUnavailableProblem,
+  unavailableProblem,
+  validationProblem,
+} from '@sonet/service-kit';
 import { DirectoryService } from '../directory/directory.service';
 import { parseTimerOverrides, type TimerOverrides } from '../domain/timer-policy';
 import { startSecondOpinionWorkflow, workflowInputFor } from './start-workflow';
@@ -20,9 +25,10 @@ export interface RequestSecondOpinionResult {
 }
 
 /**
- * Stores the request (the patient as described in it, and the referral, state `requested`) and starts the referral's workflow.
- * If Temporal cannot be reached the request is kept and the reconciler starts its workflow later;
- * the caller hears 503 and can look the referral up by its id.
+ * Stores the request (the patient as described in it, and the referral, state `requested`) and starts the referral's
+ * workflow. If Temporal cannot be reached in TEMPORAL_START_DEADLINE_MS the request is taken back and the caller hears
+ * 503 with Retry-After: a request answered as failed leaves nothing behind. (If the process died between the two
+ * steps, the reconciler starts the workflow of the referral left in `requested`.)
  */
 @Injectable()
 export class RequestSecondOpinionHandler {
@@ -92,22 +98,52 @@ export class RequestSecondOpinionHandler {
       await this.keys.create(em, referralId);
     });
     try {
-      await startSecondOpinionWorkflow(
-        this.temporal,
-        this.config.TEMPORAL_TASK_QUEUE,
-        workflowInputFor(
-          { id: referralId, urgency: cmd.urgency, specialty: cmd.specialty, originalTeamId: originalTeam.id },
-          this.timerOverrides,
+      await this.temporal.withDeadline(Date.now() + this.config.TEMPORAL_START_DEADLINE_MS, () =>
+        startSecondOpinionWorkflow(
+          this.temporal,
+          this.config.TEMPORAL_TASK_QUEUE,
+          workflowInputFor(
+            { id: referralId, urgency: cmd.urgency, specialty: cmd.specialty, originalTeamId: originalTeam.id },
+            this.timerOverrides,
+          ),
         ),
       );
     } catch (e) {
-      this.logger.error({ err: e, referralId }, 'could not start the workflow; the reconciler will retry');
+      this.logger.warn({ err: e, referralId }, 'could not start the workflow; taking the request back');
+      // Whatever stopped the start (unreachable, too slow, refused), the request is taken back: nothing stays, and a
+      // retry (with the same Idempotency-Key or without) starts afresh.
+      if (await this.takeBack(referralId)) {
+        throw dependencyUnavailableProblem('temporal', 'The referral process cannot be started right now; nothing was recorded.');
+      }
+    }
+    return { referralId, workflowId };
+  }
+
+  /**
+   * Deletes a referral whose workflow could not be started, and its patient row; false if its workflow has already
+   * recorded the request (the start reached Temporal after all, only its answer was lost): then the referral stands.
+   * A workflow started that way but not yet run finds no referral and ends without effect (ReferralNotFound).
+   * If the database cannot be reached either, the referral stays and the reconciler starts it later.
+   */
+  private async takeBack(referralId: string): Promise<boolean> {
+    try {
+      return await this.em.fork().transactional(async (em) => {
+        const referral = await em.findOne(Referral, { id: referralId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!referral) return true;
+        if (referral.state !== 'requested') return false;
+        const patientId = referral.patient.id;
+        await em.nativeDelete(Referral, { id: referralId });
+        await em.nativeDelete(Patient, { id: patientId });
+        await this.keys.discard(em, referralId);
+        return true;
+      });
+    } catch (e) {
+      this.logger.error({ err: e, referralId }, 'could not take the request back; the reconciler will start its workflow');
       throw unavailableProblem(
         `The referral ${referralId} was recorded, but its process could not be started yet; it will start automatically.`,
         // A retry with the same Idempotency-Key converges on this referral (its id derives from the key).
-        { retrySafe: true, extensions: { referralId } },
+        { retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS, retrySafe: true, extensions: { referralId } },
       );
     }
-    return { referralId, workflowId };
   }
 }
