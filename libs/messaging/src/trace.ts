@@ -38,3 +38,43 @@ export async function inConsumerSpan<T>(
     }
   });
 }
+
+/**
+ * Producer spans for records about to be sent, one per record, each a child of the trace context the record
+ * carries (captured when it was written to the outbox). Each record's traceparent is replaced by its producer
+ * span's, so consumers are children of the publish. `end` closes the spans once the broker answered.
+ */
+export function startPublishSpans(records: readonly { topic: string; message: { headers: Record<string, string> } }[]): {
+  headers: Record<string, string>[];
+  end: (error?: Error) => void;
+} {
+  const spans = records.map((r) =>
+    tracer().startSpan(
+      `${r.topic} publish`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': r.topic,
+          ...(r.message.headers.ce_id ? { 'messaging.message.id': r.message.headers.ce_id } : {}),
+        },
+      },
+      contextFromTraceHeaders(r.message.headers),
+    ),
+  );
+  const headers = records.map((r, i) => {
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(context.active(), spans[i]!), carrier);
+    return { ...r.message.headers, ...carrier };
+  });
+  return {
+    headers,
+    end: (error) => {
+      for (const span of spans) {
+        if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+        span.end();
+      }
+    },
+  };
+}

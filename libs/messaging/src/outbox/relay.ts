@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { MessagePublisher, OutgoingRecord } from '../port';
 import { PollLoop } from '../poll-loop';
+import { startPublishSpans } from '../trace';
 
 export interface RelayOptions {
   /** Rows published per transaction. */
@@ -59,11 +60,18 @@ export class OutboxRelay {
         [this.batchSize],
       );
       if (rows.length === 0) return 0;
-      const records: OutgoingRecord[] = rows.map((r) => ({
+      const spans = startPublishSpans(rows.map((r) => ({ topic: r.topic, message: { headers: r.headers } })));
+      const records: OutgoingRecord[] = rows.map((r, i) => ({
         topic: r.topic,
-        message: { key: r.key, value: Buffer.from(r.value, 'utf8'), headers: r.headers },
+        message: { key: r.key, value: Buffer.from(r.value, 'utf8'), headers: spans.headers[i]! },
       }));
-      await this.publisher.publish(records);
+      try {
+        await this.publisher.publish(records);
+        spans.end();
+      } catch (e) {
+        spans.end(e as Error);
+        throw e;
+      }
       // One placeholder per id: the driver expands an array parameter into a list, not a Postgres array.
       const ids = rows.map((r) => r.id);
       await tem.execute(`update outbox set published_at = now() where id in (${ids.map(() => '?').join(', ')})`, ids);

@@ -1,5 +1,6 @@
 import { Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { Client, Connection, type DataConverter } from '@temporalio/client';
+import { tracingClientInterceptors } from './tracing-interceptors';
 
 /** DI token of the Temporal client. */
 export const TEMPORAL_CLIENT = Symbol('TemporalClient');
@@ -29,6 +30,7 @@ export class TemporalClientModule {
             return new Client({
               connection,
               namespace: options.namespace,
+              interceptors: tracingClientInterceptors(),
               ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
             });
           },

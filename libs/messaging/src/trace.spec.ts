@@ -1,0 +1,34 @@
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { startPublishSpans } from './trace';
+
+const exporter = new InMemorySpanExporter();
+beforeAll(() => {
+  trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+});
+afterAll(() => {
+  trace.disable();
+  propagation.disable();
+  context.disable();
+});
+
+const traceId = '0af7651916cd43dd8448eb211c80319c';
+const writer = 'b7ad6b7169203331';
+
+describe('the relay publish span', () => {
+  it('is a producer child of the context the outbox row carries, and becomes the parent the consumer sees', () => {
+    const spans = startPublishSpans([
+      { topic: 'referral.events.v1', message: { headers: { ce_id: 'e1', traceparent: `00-${traceId}-${writer}-01` } } },
+    ]);
+    spans.end();
+    const [publish] = exporter.getFinishedSpans();
+    expect(publish?.name).toBe('referral.events.v1 publish');
+    expect(publish?.kind).toBe(SpanKind.PRODUCER);
+    expect(publish?.spanContext().traceId).toBe(traceId);
+    expect(publish?.parentSpanContext?.spanId).toBe(writer);
+    expect(publish?.attributes['messaging.message.id']).toBe('e1');
+    expect(spans.headers[0]).toEqual({ ce_id: 'e1', traceparent: `00-${traceId}-${publish?.spanContext().spanId}-01` });
+  });
+});
