@@ -29,6 +29,6 @@ describe('the relay publish span', () => {
     expect(publish?.spanContext().traceId).toBe(traceId);
     expect(publish?.parentSpanContext?.spanId).toBe(writer);
     expect(publish?.attributes['messaging.message.id']).toBe('e1');
-    expect(spans.headers[0]).toEqual({ ce_id: 'e1', traceparent: `00-${traceId}-${publish?.spanContext().spanId}-01` });
+    expect(spans.records[0]?.message.headers).toEqual({ ce_id: 'e1', traceparent: `00-${traceId}-${publish?.spanContext().spanId}-01` });
   });
 });

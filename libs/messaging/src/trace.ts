@@ -1,4 +1,4 @@
-import { context, propagation, trace, SpanKind, SpanStatusCode, type Context } from '@opentelemetry/api';
+import { context, propagation, trace, SpanKind, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
 
 /** The W3C trace context of the active span, to travel beside an event. */
 export function currentTraceHeaders(): { traceparent?: string; tracestate?: string } {
@@ -41,15 +41,15 @@ export async function inConsumerSpan<T>(
 
 /**
  * Producer spans for records about to be sent, one per record, each a child of the trace context the record
- * carries (captured when it was written to the outbox). Each record's traceparent is replaced by its producer
- * span's, so consumers are children of the publish. `end` closes the spans once the broker answered.
+ * carries (captured when it was written to the outbox). The records come back with their traceparent replaced by
+ * their producer span's, so consumers are children of the publish. `end` closes the spans once the broker answered.
  */
-export function startPublishSpans(records: readonly { topic: string; message: { headers: Record<string, string> } }[]): {
-  headers: Record<string, string>[];
-  end: (error?: Error) => void;
-} {
-  const spans = records.map((r) =>
-    tracer().startSpan(
+export function startPublishSpans<R extends { topic: string; message: { headers: Record<string, string> } }>(
+  records: readonly R[],
+): { records: R[]; end: (error?: Error) => void } {
+  const spans: Span[] = [];
+  const traced = records.map((r) => {
+    const span = tracer().startSpan(
       `${r.topic} publish`,
       {
         kind: SpanKind.PRODUCER,
@@ -61,15 +61,14 @@ export function startPublishSpans(records: readonly { topic: string; message: { 
         },
       },
       contextFromTraceHeaders(r.message.headers),
-    ),
-  );
-  const headers = records.map((r, i) => {
+    );
+    spans.push(span);
     const carrier: Record<string, string> = {};
-    propagation.inject(trace.setSpan(context.active(), spans[i]!), carrier);
-    return { ...r.message.headers, ...carrier };
+    propagation.inject(trace.setSpan(context.active(), span), carrier);
+    return { ...r, message: { ...r.message, headers: { ...r.message.headers, ...carrier } } };
   });
   return {
-    headers,
+    records: traced,
     end: (error) => {
       for (const span of spans) {
         if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });

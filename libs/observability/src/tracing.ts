@@ -10,6 +10,7 @@ import { metricsReader } from './metrics';
 import { LegacyWorkflowSpanProcessor } from './workflow-spans';
 
 let sdk: NodeSDK | undefined;
+let httpInstrumentation: HttpInstrumentation | undefined;
 let processors: SpanProcessor[] = [];
 let resource: Resource = resourceFromAttributes({});
 
@@ -36,16 +37,24 @@ export function startTracing(serviceName: string, version = '0.1.0', extra: Span
   // Kafka headers) would be the invalid all-zero one. A no-op processor keeps real, propagated trace ids.
   if (processors.length === 0) processors.push(new NoopSpanProcessor());
   resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName, [ATTR_SERVICE_VERSION]: version });
+  httpInstrumentation = new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? '') });
   sdk = new NodeSDK({
     resource,
     spanProcessors: processors,
     metricReaders: [metricsReader()],
-    instrumentations: [
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? '') }),
-      new PgInstrumentation({ enhancedDatabaseReporting: false }),
-    ],
+    instrumentations: [httpInstrumentation, new PgInstrumentation({ enhancedDatabaseReporting: false })],
   });
   sdk.start();
+}
+
+/**
+ * Patches Node's `http` at once. For Jest only: its module registry hands the instrumentation's require hook a
+ * stand-in `module`, so the hook never fires there; services rely on the hook (and the preload).
+ */
+export function instrumentHttpNow(): void {
+  for (const def of httpInstrumentation?.getModuleDefinitions() ?? []) {
+    if (def.name === 'http') def.moduleExports = def.patch?.(process.getBuiltinModule('node:http'), process.versions.node);
+  }
 }
 
 export async function stopTracing(): Promise<void> {

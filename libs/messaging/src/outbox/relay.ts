@@ -60,13 +60,11 @@ export class OutboxRelay {
         [this.batchSize],
       );
       if (rows.length === 0) return 0;
-      const spans = startPublishSpans(rows.map((r) => ({ topic: r.topic, message: { headers: r.headers } })));
-      const records: OutgoingRecord[] = rows.map((r, i) => ({
-        topic: r.topic,
-        message: { key: r.key, value: Buffer.from(r.value, 'utf8'), headers: spans.headers[i]! },
-      }));
+      const spans = startPublishSpans<OutgoingRecord>(
+        rows.map((r) => ({ topic: r.topic, message: { key: r.key, value: Buffer.from(r.value, 'utf8'), headers: r.headers } })),
+      );
       try {
-        await this.publisher.publish(records);
+        await this.publisher.publish(spans.records);
         spans.end();
       } catch (e) {
         spans.end(e as Error);

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { context } from '@opentelemetry/api';
+import { context, trace, type Context as TraceContext } from '@opentelemetry/api';
 import type { EventDefinition } from '@sonet/contracts';
 import { contextFromTraceHeaders, deriveId, emitEvent, type NewEvent } from '@sonet/messaging';
 import { EVENT_SOURCE } from '../config';
@@ -34,6 +34,18 @@ export function stepId(step: string): string {
 }
 
 /**
+ * Where a step's spans and events go: under the activity's own span (Temporal's interceptors) when that is in the
+ * trace of the request that caused the step, so the trace reads request → workflow → activity → event; else (no
+ * interceptor, or a timer firing in the trace of the workflow's start) directly under that request.
+ */
+function stepContext(traceparent: string | null | undefined): TraceContext {
+  if (!traceparent) return context.active();
+  const requested = contextFromTraceHeaders({ traceparent });
+  const active = trace.getSpanContext(context.active());
+  return active && active.traceId === trace.getSpanContext(requested)?.traceId ? context.active() : requested;
+}
+
+/**
  * The common shape of every step: once per event id, in one transaction: apply the change to the read model,
  * emit the event (if any), add the timeline entry. Returns when it happened (the first time). The entry is
  * built from the referral as it was before the change.
@@ -49,7 +61,7 @@ export async function recordStep(
   traceparent?: string,
 ): Promise<{ at: string }> {
   const tp = traceparent ?? (await orm.em.fork().findOne(Referral, { id: referralId }, { fields: ['traceparent'] }))?.traceparent;
-  return context.with(tp ? contextFromTraceHeaders({ traceparent: tp }) : context.active(), () =>
+  return context.with(stepContext(tp), () =>
     orm.em.fork().transactional(async (em) => {
       const existing = await em.findOne(TimelineEntry, { id: eventId });
       if (existing) return { at: existing.at.toISOString() };

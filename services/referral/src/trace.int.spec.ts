@@ -1,0 +1,149 @@
+import { spanExporter as exporter } from '../test/in-memory-tracing';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { MikroORM } from '@mikro-orm/postgresql';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { stopTracing } from '@sonet/observability';
+import { createServiceApp, runMigrations } from '@sonet/service-kit';
+import {
+  eventually,
+  freshDatabase,
+  integrationSettings,
+  quietTemporalRuntime,
+  randomTestNhsNumber,
+  testTokens,
+  uniqueSuffix,
+} from '@sonet/testing';
+import { ReferralAppModule } from './app.module';
+import { readReferralConfig } from './config';
+import { seedDirectory } from './directory/seed';
+import { referralOrmOptions } from './orm';
+
+jest.setTimeout(120_000);
+
+/**
+ * Temporal in the trace, in process with an in-memory exporter: the referral app (HTTP, Temporal client, worker on
+ * its own task queue with the workflow bundled at start, outbox relay) records a request; its spans form one trace
+ * from the HTTP server span through the workflow start, the workflow run, each activity, to the relay's publish.
+ * (The consumers in the other services continue it from the published traceparent: test/e2e/whole-trace.e2e.spec.ts.)
+ */
+describe('the trace of POST /v1/referrals, Temporal included', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let app: NestFastifyApplication;
+  let baseUrl: string;
+  let tokens: Awaited<ReturnType<typeof testTokens>>;
+
+  beforeAll(async () => {
+    quietTemporalRuntime();
+    tokens = await testTokens();
+    db = await freshDatabase('referral_trace');
+    const { pg, temporalAddress, kafkaBrokers } = integrationSettings();
+    const config = readReferralConfig({
+      ...tokens.env,
+      PGHOST: pg.host,
+      PGPORT: String(pg.port),
+      PGUSER: pg.user,
+      PGPASSWORD: pg.password,
+      PGDATABASE: db.dbName,
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_TASK_QUEUE: `test-trace-${uniqueSuffix()}`,
+      KAFKA_CONSUMER_GROUP: `test-trace-${uniqueSuffix()}`,
+      TEMPORAL_PAYLOAD_KEY: randomBytes(32).toString('base64'),
+      LOG_LEVEL: 'warn',
+    });
+    await runMigrations(referralOrmOptions(config));
+    const orm = await MikroORM.init(referralOrmOptions(config));
+    await seedDirectory(orm.em.fork());
+    await orm.close(true);
+    app = await createServiceApp({
+      module: ReferralAppModule.forRoot(config),
+      host: '127.0.0.1',
+      port: 0,
+      openApi: { title: 'referral', description: 'trace test', version: '1' },
+    });
+    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await stopTracing();
+    await db?.drop();
+  });
+
+  const spans = () => exporter.getFinishedSpans();
+  const parentOf = (s: ReadableSpan) => spans().find((p) => p.spanContext().spanId === s.parentSpanContext?.spanId);
+  const ancestry = (s: ReadableSpan): string[] => {
+    const names: string[] = [];
+    for (let p = parentOf(s); p; p = parentOf(p)) names.unshift(p.name);
+    return names;
+  };
+
+  const asGp = async () => ({ 'content-type': 'application/json', ...(await tokens.bearer('gp', 'A81001')) });
+  const request = async (): Promise<string> => {
+    const res = await fetch(`${baseUrl}/v1/referrals`, {
+      method: 'POST',
+      headers: await asGp(),
+      body: JSON.stringify({
+        patient: {
+          nhsNumber: randomTestNhsNumber(),
+          name: 'Trace Patient',
+          email: `trace-${uniqueSuffix()}@patients.example`,
+          preferredChannel: 'email',
+        },
+        originalTeamId: 'RJ122-CARD',
+        specialty: 'cardiology',
+        reason: 'Wants a second view on the treatment plan.',
+        urgency: 'routine',
+        explainedByOriginalTeam: true,
+        recordsSharingConsent: true,
+      }),
+    });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { id: string }).id;
+  };
+  /** The GP declines: the workflow ends, so its run span (open for the whole process) ends and is exported. */
+  const decline = async (id: string) => {
+    const res = await eventually(async () => {
+      const r = await fetch(`${baseUrl}/v1/referrals/${id}/gp-decision`, {
+        method: 'POST',
+        headers: await asGp(),
+        body: JSON.stringify({ decision: 'decline', reason: 'Not needed after all.' }),
+      });
+      return r.status === 200 ? r : undefined;
+    }, 30_000);
+    expect(res.status).toBe(200);
+  };
+  /** The names from the trace's root down to `span`. */
+  const chainTo = (span: ReadableSpan) => [...ancestry(span), span.name];
+  const inOrder = (chain: string[], order: (string | RegExp)[]) =>
+    order.map((o) => chain.findIndex((n) => (typeof o === 'string' ? n === o : o.test(n))));
+
+  it('holds HTTP server span → workflow start → workflow run → activity → outbox relay publish, in one trace', async () => {
+    const id = await request();
+    const published = await eventually(async () => spans().find((s) => s.name === 'referral.events.v1 publish'), 60_000);
+    await decline(id);
+    await eventually(async () => spans().find((s) => s.name === 'RunWorkflow:secondOpinionWorkflow'), 60_000);
+    const chain = chainTo(published);
+    const positions = inOrder(chain, [
+      /^POST/,
+      'StartWorkflow:secondOpinionWorkflow',
+      'RunWorkflow:secondOpinionWorkflow',
+      /^StartActivity:/,
+      /^RunActivity:/,
+      'referral.events.v1 publish',
+    ]);
+    expect({ chain, positions }).toEqual({ chain, positions: [0, 1, 2, 3, 4, 5] });
+    expect(
+      new Set(
+        chain.map(
+          (n) =>
+            spans()
+              .find((s) => s.name === n)
+              ?.spanContext().traceId,
+        ),
+      ).size,
+    ).toBe(1);
+  });
+});
