@@ -146,4 +146,14 @@ describe('the trace of POST /v1/referrals, Temporal included', () => {
       ).size,
     ).toBe(1);
   });
+
+  it('GET /v1/referrals/:id gives ops the trace id stored at request time (nobody else)', async () => {
+    const id = await request();
+    const read = async (role: 'ops' | 'gp', org: string) =>
+      (await (await fetch(`${baseUrl}/v1/referrals/${id}`, { headers: await tokens.bearer(role, org) })).json()) as { traceId?: string };
+    const { traceId } = await read('ops', 'X26');
+    const inTrace = spans().filter((s) => s.spanContext().traceId === traceId);
+    expect(inTrace.map((s) => s.name)).toEqual(expect.arrayContaining(['POST', 'StartWorkflow:secondOpinionWorkflow']));
+    expect(await read('gp', 'A81001')).not.toHaveProperty('traceId');
+  });
 });
