@@ -14,3 +14,4 @@ export * from './nest/kafka-batch-inbox.server';
 export * from './nest/messaging.module';
 export * from './topic-reader';
 export * from './poll-loop';
+export * from './metrics';

@@ -61,6 +61,8 @@ export interface MessageBroker {
   subscriber(options: SubscriptionOptions): MessageSubscriber;
   /** Succeeds when the cluster answers a metadata request. */
   ping(): Promise<void>;
+  /** Per partition of the topics, how many records the group has not committed yet (the consumer-lag metric). */
+  consumerLag(groupId: string, topics: readonly string[]): Promise<{ topic: string; partition: number; lag: number }[]>;
   close(): Promise<void>;
 }
 

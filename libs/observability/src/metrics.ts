@@ -1,3 +1,4 @@
+import { metrics, type Meter, type MeterProvider } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 
 let reader: PrometheusExporter | undefined;
@@ -18,4 +19,21 @@ export async function scrapeMetrics(): Promise<string> {
   const { resourceMetrics, errors } = await reader.collect();
   if (errors.length > 0) throw new AggregateError(errors, 'collecting metrics failed');
   return serializer.serialize(resourceMetrics);
+}
+
+/**
+ * An instrument made on first use and again whenever the global meter provider changed (a meter taken before
+ * OpenTelemetry starts is a no-op one for good; tests start and stop it).
+ */
+export function lazyInstrument<T>(make: (meter: Meter) => T, meterName: string): () => T {
+  let provider: MeterProvider | undefined;
+  let made: T | undefined;
+  return () => {
+    const current = metrics.getMeterProvider();
+    if (made === undefined || provider !== current) {
+      provider = current;
+      made = make(metrics.getMeter(meterName));
+    }
+    return made;
+  };
 }

@@ -5,6 +5,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { AggregationType } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { metricsReader } from './metrics';
 import { LegacyWorkflowSpanProcessor } from './workflow-spans';
@@ -42,6 +43,9 @@ export function startTracing(serviceName: string, version = '0.1.0', extra: Span
     resource,
     spanProcessors: processors,
     metricReaders: [metricsReader()],
+    // The HTTP instrumentation's own metrics have no route (it cannot see Fastify's): libs/service-kit records
+    // http.server.request.duration with the route instead.
+    views: [{ meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } }],
     instrumentations: [httpInstrumentation, new PgInstrumentation({ enhancedDatabaseReporting: false })],
   });
   sdk.start();

@@ -25,6 +25,7 @@ import { RecordsOutcomeConsumer } from './records-outcome/records-outcome.consum
 import { ListReferralsController } from './list-referrals/list-referrals.http.controller';
 import { ListReferralsHandler } from './list-referrals/list-referrals.handler';
 import { MarthasRuleController } from './out-of-scope/marthas-rule.http.controller';
+import { ReferralMetrics } from './metrics/referral.metrics';
 
 @Module({})
 export class ReferralAppModule {
@@ -62,6 +63,7 @@ export class ReferralAppModule {
         GetReferralHandler,
         DecideHandler,
         ListReferralsHandler,
+        ReferralMetrics,
       ],
     };
   }

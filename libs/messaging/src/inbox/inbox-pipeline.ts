@@ -3,6 +3,7 @@ import type { EventEnvelope, EventRegistry } from '@sonet/contracts';
 import type { MessagePublisher, ReceivedRecord } from '../port';
 import { admit, validateData } from './admission';
 import { deadLetter, type InboxLog } from './dead-letter';
+import { countDeadLetter, countInboxRetry } from '../metrics';
 
 /** Thrown by a handler when retrying cannot help (the event is wrong, not the moment): dead-letter at once. */
 export class PermanentError extends Error {
@@ -98,7 +99,10 @@ export class InboxPipeline {
         lastError = e as Error;
         if (isPermanent(lastError)) break;
         this.options.log?.('warn', warning, { consumer: this.options.consumer, ...extra, attempt: attempts, error: lastError.message });
-        if (attempts < this.maxAttempts) await sleep(this.backoffMs * 2 ** (attempts - 1));
+        if (attempts < this.maxAttempts) {
+          countInboxRetry(this.options.consumer);
+          await sleep(this.backoffMs * 2 ** (attempts - 1));
+        }
       }
     }
     const kind = lastError instanceof PermanentError ? 'rejected' : 'handler-failed';
@@ -140,6 +144,7 @@ export class InboxPipeline {
     failure: { kind: string; reason: string; attempts: number; envelope?: EventEnvelope | undefined },
   ): Promise<'dead-lettered'> {
     await deadLetter(this.dlqPublisher, this.options.consumer, this.options.log, record, failure);
+    countDeadLetter(this.options.consumer, record.topic, failure.kind);
     return 'dead-lettered';
   }
 }

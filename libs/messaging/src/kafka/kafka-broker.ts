@@ -171,6 +171,27 @@ export class KafkaBroker implements MessageBroker {
     return s;
   }
 
+  async consumerLag(groupId: string, topics: readonly string[]): Promise<{ topic: string; partition: number; lag: number }[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+      const lags: { topic: string; partition: number; lag: number }[] = [];
+      for (const { topic, partitions } of committed) {
+        const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+        for (const p of partitions) {
+          const end = ends.get(p.partition) ?? 0n;
+          // -1: nothing committed yet; the group starts from the beginning (low watermark ignored: retention rarely bites).
+          const at = p.offset === '-1' ? 0n : BigInt(p.offset);
+          lags.push({ topic, partition: p.partition, lag: Number(end > at ? end - at : 0n) });
+        }
+      }
+      return lags;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async ping(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();

@@ -86,6 +86,16 @@ export class OutboxRelay {
     return this.loop.stop();
   }
 
+  /** Rows waiting to be published, and how long the oldest has waited (the outbox metrics). */
+  async pending(): Promise<{ backlog: number; oldestAgeSeconds: number }> {
+    const [row] = await this.orm.em
+      .fork()
+      .execute<{ n: string; age: string | null }[]>(
+        'select count(*) as n, extract(epoch from now() - min(created_at)) as age from outbox where published_at is null',
+      );
+    return { backlog: Number(row?.n ?? 0), oldestAgeSeconds: Number(row?.age ?? 0) };
+  }
+
   /** Rows waiting to be published (for readiness and metrics). */
   async backlog(): Promise<number> {
     const [row] = await this.orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox where published_at is null');

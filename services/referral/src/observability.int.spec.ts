@@ -28,7 +28,7 @@ jest.setTimeout(120_000);
  * from the HTTP server span through the workflow start, the workflow run, each activity, to the relay's publish.
  * (The consumers in the other services continue it from the published traceparent: test/e2e/whole-trace.e2e.spec.ts.)
  */
-describe('the trace of POST /v1/referrals, Temporal included', () => {
+describe('observability of the referral service: the trace of POST /v1/referrals (Temporal included), its trace id, /metrics', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let app: NestFastifyApplication;
   let baseUrl: string;
@@ -155,5 +155,26 @@ describe('the trace of POST /v1/referrals, Temporal included', () => {
     const inTrace = spans().filter((s) => s.spanContext().traceId === traceId);
     expect(inTrace.map((s) => s.name)).toEqual(expect.arrayContaining(['POST', 'StartWorkflow:secondOpinionWorkflow']));
     expect(await read('gp', 'A81001')).not.toHaveProperty('traceId');
+  });
+
+  it('GET /metrics answers the HTTP, outbox and referral metrics in the Prometheus format', async () => {
+    await request();
+    const names = [
+      'http_server_request_duration_bucket{',
+      'messaging_outbox_backlog{',
+      'messaging_outbox_oldest_age{',
+      'sonet_referrals{',
+      'sonet_referral_steps_overdue{',
+      // Recorded when the workflow's first step moves the referral out of `requested`.
+      'sonet_referral_state_duration_bucket{',
+    ];
+    const text = await eventually(async () => {
+      const res = await fetch(`${baseUrl}/metrics`);
+      expect(res.status).toBe(200);
+      const body = await res.text();
+      return names.every((n) => body.includes(n)) ? body : undefined;
+    }, 30_000);
+    expect(text).toMatch(/http_server_request_duration_count\{[^}]*http_route="\/v1\/referrals"/);
+    expect(text).toMatch(/sonet_referral_state_duration_count\{referral_state="requested"/);
   });
 });
