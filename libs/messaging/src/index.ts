@@ -15,3 +15,4 @@ export * from './nest/messaging.module';
 export * from './topic-reader';
 export * from './poll-loop';
 export * from './metrics';
+export * from './dead-letters/dead-letters';

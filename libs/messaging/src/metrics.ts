@@ -67,3 +67,10 @@ export function observeConsumerLag(groupId: string, read: () => Promise<readonly
       }
     });
 }
+
+const replays = lazyInstrument(
+  (meter) => meter.createCounter('messaging.dead_letters.replayed', { description: 'Dead letters sent again to their topic' }),
+  'sonet-messaging',
+);
+
+export const countReplay = (dlqTopic: string): void => replays().add(1, { 'messaging.destination.name': dlqTopic });
