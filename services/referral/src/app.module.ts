@@ -26,6 +26,7 @@ import { ListReferralsController } from './list-referrals/list-referrals.http.co
 import { ListReferralsHandler } from './list-referrals/list-referrals.handler';
 import { MarthasRuleController } from './out-of-scope/marthas-rule.http.controller';
 import { ReferralMetrics } from './metrics/referral.metrics';
+import { operationsController, operationsProviders } from './operations/operations.module';
 
 @Module({})
 export class ReferralAppModule {
@@ -50,6 +51,7 @@ export class ReferralAppModule {
         DecisionsController,
         RecordsOutcomeConsumer,
         MarthasRuleController,
+        operationsController,
       ],
       providers: [
         { provide: REFERRAL_CONFIG, useValue: config },
@@ -64,6 +66,7 @@ export class ReferralAppModule {
         DecideHandler,
         ListReferralsHandler,
         ReferralMetrics,
+        ...operationsProviders,
       ],
     };
   }

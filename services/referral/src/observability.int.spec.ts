@@ -32,6 +32,7 @@ describe('observability of the referral service: the trace of POST /v1/referrals
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let app: NestFastifyApplication;
   let baseUrl: string;
+  let config: ReturnType<typeof readReferralConfig>;
   let tokens: Awaited<ReturnType<typeof testTokens>>;
 
   beforeAll(async () => {
@@ -39,7 +40,7 @@ describe('observability of the referral service: the trace of POST /v1/referrals
     tokens = await testTokens();
     db = await freshDatabase('referral_trace');
     const { pg, temporalAddress, kafkaBrokers } = integrationSettings();
-    const config = readReferralConfig({
+    config = readReferralConfig({
       ...tokens.env,
       PGHOST: pg.host,
       PGPORT: String(pg.port),
@@ -176,5 +177,68 @@ describe('observability of the referral service: the trace of POST /v1/referrals
     }, 30_000);
     expect(text).toMatch(/http_server_request_duration_count\{[^}]*http_route="\/v1\/referrals"/);
     expect(text).toMatch(/sonet_referral_state_duration_count\{referral_state="requested"/);
+  });
+
+  describe('the operations API (role ops)', () => {
+    const call = async (method: string, path: string, body?: unknown, as: 'ops' | 'gp' = 'ops') => {
+      const headers = {
+        ...(await tokens.bearer(as, as === 'ops' ? 'X26' : 'A81001')),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      };
+      const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as Record<string, unknown> };
+    };
+
+    it('refuses other roles, and bad input as problem+json', async () => {
+      expect((await call('GET', '/v1/ops/dead-letters?topic=referral.events.v1', undefined, 'gp')).status).toBe(403);
+      for (const [method, path, body] of [
+        ['GET', '/v1/ops/dead-letters', undefined],
+        ['GET', '/v1/ops/dead-letters?topic=not.a.topic', undefined],
+        ['POST', '/v1/ops/dead-letters/nonsense/replay', undefined],
+        ['POST', '/v1/ops/dead-letters/replay', { topic: 'referral.events.v1' }],
+        ['GET', '/v1/ops/stuck?all=1', undefined],
+      ] as const) {
+        const res = await call(method, path, body);
+        expect({ path, status: res.status, type: res.type }).toEqual({
+          path,
+          status: 400,
+          type: expect.stringContaining('application/problem+json'),
+        });
+      }
+      expect((await call('POST', '/v1/ops/dead-letters/referral.events.v1.dlq:0:999999999/replay')).status).toBe(404);
+    });
+
+    it("lists a topic's dead letters without bodies", async () => {
+      const res = await call('GET', '/v1/ops/dead-letters?topic=referral.events.v1');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ topic: 'referral.events.v1.dlq', items: expect.any(Array) });
+    });
+
+    it('lists an overdue referral with links to its workflow in Temporal and its trace', async () => {
+      const id = await request();
+      const orm = await MikroORM.init(referralOrmOptions(config));
+      try {
+        await eventually(async () => {
+          const [r] = await orm.em.fork().execute<{ state: string }[]>('select state from referral where id = ?', [id]);
+          return r?.state === 'gp-review' ? true : undefined;
+        });
+        await orm.em.fork().execute(`update referral set due_at = now() - interval '2 days', due_step = 'gp-review' where id = ?`, [id]);
+      } finally {
+        await orm.close(true);
+      }
+      const res = await call('GET', '/v1/ops/stuck');
+      expect(res.status).toBe(200);
+      const mine = (res.body.referrals as { referralId: string; reason: string; links: { temporal: string; trace: string } }[]).find(
+        (r) => r.referralId === id,
+      );
+      expect(mine).toMatchObject({
+        reason: 'overdue-step',
+        links: {
+          temporal: `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(`second-opinion/${id}`)}`,
+          trace: expect.stringMatching(/^http:\/\/127\.0\.0\.1:9411\/zipkin\/traces\/[0-9a-f]{32}$/),
+        },
+      });
+      expect(res.body.workflows).toEqual(expect.any(Array));
+    });
   });
 });
