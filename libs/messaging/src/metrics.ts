@@ -53,8 +53,19 @@ export interface PartitionLag {
   readonly lag: number;
 }
 
-/** Registers the consumer-lag gauge of one consumer group, read from the broker when /metrics is scraped. */
-export function observeConsumerLag(groupId: string, read: () => Promise<readonly PartitionLag[]>): void {
+/**
+ * Registers the consumer-lag gauge of one consumer group, read from the broker when /metrics is scraped, and starts
+ * its retry and dead-letter counters at 0 (a series that exists before the first failure, so alerts can compare).
+ */
+export function observeConsumerLag(groupId: string, topics: readonly string[], read: () => Promise<readonly PartitionLag[]>): void {
+  instruments().retries.add(0, { 'messaging.consumer.group.name': groupId });
+  for (const topic of topics) {
+    instruments().deadLetters.add(0, {
+      'messaging.consumer.group.name': groupId,
+      'messaging.destination.name': topic,
+      'error.type': 'none',
+    });
+  }
   messagingMeter()
     .createObservableGauge('messaging.kafka.consumer.lag', { description: 'Records of a partition the group has not committed yet' })
     .addCallback(async (result: ObservableResult) => {

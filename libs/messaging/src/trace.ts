@@ -24,11 +24,11 @@ export async function inConsumerSpan<T>(
   name: string,
   parent: Context,
   attributes: Record<string, string | number>,
-  fn: () => Promise<T>,
+  fn: (span: Span) => Promise<T>,
 ): Promise<T> {
   return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
     try {
-      return await fn();
+      return await fn(span);
     } catch (e) {
       span.recordException(e as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
@@ -76,4 +76,38 @@ export function startPublishSpans<R extends { topic: string; message: { headers:
       }
     },
   };
+}
+
+/**
+ * Runs fn (the handling of a whole batch) in a consumer span continuing the first event's trace, and gives every
+ * other event of the batch a consumer span in its own trace, pointing at the batch span
+ * (`messaging.batch.trace_id`, `messaging.batch.span_id`): each event's trace shows that it was consumed, and where.
+ */
+export async function inBatchConsumerSpans<T>(
+  name: string,
+  events: readonly { type: string; traceparent?: string; tracestate?: string }[],
+  attributes: Record<string, string | number>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const [first, ...others] = events;
+  return inConsumerSpan(name, contextFromTraceHeaders(first ?? {}), attributes, async (batchSpan) => {
+    const batch = batchSpan.spanContext();
+    const spans = others
+      .filter((e) => e.traceparent && e.traceparent !== first?.traceparent)
+      .map((e) =>
+        tracer().startSpan(
+          `${e.type} process`,
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: { ...attributes, 'messaging.batch.trace_id': batch.traceId, 'messaging.batch.span_id': batch.spanId },
+          },
+          contextFromTraceHeaders(e),
+        ),
+      );
+    try {
+      return await fn();
+    } finally {
+      for (const s of spans) s.end();
+    }
+  });
 }

@@ -58,7 +58,7 @@ export abstract class InboxTransportBase<O extends InboxTransportOptions> extend
 
   /** Subscribes the consumer group to the topics, from the beginning when it has no committed offset. */
   protected subscribe(): MessageSubscriber {
-    observeConsumerLag(this.options.groupId, () => this.broker.consumerLag(this.options.groupId, this.options.topics));
+    observeConsumerLag(this.options.groupId, this.options.topics, () => this.broker.consumerLag(this.options.groupId, this.options.topics));
     this.subscriber = this.broker.subscriber({
       groupId: this.options.groupId,
       topics: this.options.topics,
