@@ -4,7 +4,15 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { dlqTopicOf, headerTextMap, Topics } from '@sonet/contracts';
 import { readTopicsIntoMemory } from '@sonet/messaging';
-import { eventually, integrationSettings, randomTestNhsNumber, REPO_ROOT, testTokens, uniqueSuffix } from '@sonet/testing';
+import {
+  eventually,
+  integrationSettings,
+  randomTestNhsNumber,
+  REPO_ROOT,
+  secondOpinionRequest,
+  testTokens,
+  uniqueSuffix,
+} from '@sonet/testing';
 
 /**
  * Patient identifiers travel only in the (encrypted or sealed) payloads that need them: a referral walked through
@@ -63,15 +71,7 @@ const call = async (method: string, url: string, as: [role: 'gp' | 'ops' | 'clin
 /** The walk: request, GP review, refer (a records transfer starts), wait until the transfer has an outcome. */
 beforeAll(async () => {
   tokens = await testTokens();
-  const created = await call('POST', `${referralApi}/v1/referrals`, ['gp', 'A81001'], {
-    patient: { ...patient, preferredChannel: 'email' },
-    originalTeamId: 'RJ122-CARD',
-    specialty: 'cardiology',
-    reason: 'Wants a second view on the treatment plan.',
-    urgency: 'urgent',
-    explainedByOriginalTeam: true,
-    recordsSharingConsent: true,
-  });
+  const created = await call('POST', `${referralApi}/v1/referrals`, ['gp', 'A81001'], secondOpinionRequest(patient, 'urgent'));
   expect(created.status).toBe(202);
   referralId = created.body.id as string;
   await eventually(async () =>

@@ -1,4 +1,4 @@
-import { eventually, randomTestNhsNumber, testTokens, uniqueSuffix } from '@sonet/testing';
+import { eventually, secondOpinionRequest, testTokens, uniqueSuffix } from '@sonet/testing';
 
 /**
  * Operations against the running network (`npm start`: the services export spans to Zipkin): a referral's whole
@@ -32,20 +32,7 @@ beforeAll(async () => {
   const res = await fetch(`${api.referral}/v1/referrals`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(await tokens.bearer('gp', 'A81001')) },
-    body: JSON.stringify({
-      patient: {
-        nhsNumber: randomTestNhsNumber(),
-        name: 'Ops Walk',
-        email: `ops-${uniqueSuffix()}@patients.example`,
-        preferredChannel: 'email',
-      },
-      originalTeamId: 'RJ122-CARD',
-      specialty: 'cardiology',
-      reason: 'Wants a second view on the treatment plan.',
-      urgency: 'routine',
-      explainedByOriginalTeam: true,
-      recordsSharingConsent: true,
-    }),
+    body: JSON.stringify(secondOpinionRequest({ name: 'Ops Walk', email: `ops-${uniqueSuffix()}@patients.example` })),
   });
   expect(res.status).toBe(202);
   referralId = ((await res.json()) as { id: string }).id;

@@ -11,7 +11,7 @@ import {
   freshDatabase,
   integrationSettings,
   quietTemporalRuntime,
-  randomTestNhsNumber,
+  secondOpinionRequest,
   testTokens,
   uniqueSuffix,
 } from '@sonet/testing';
@@ -86,20 +86,7 @@ describe('observability of the referral service: the trace of POST /v1/referrals
     const res = await fetch(`${baseUrl}/v1/referrals`, {
       method: 'POST',
       headers: await asGp(),
-      body: JSON.stringify({
-        patient: {
-          nhsNumber: randomTestNhsNumber(),
-          name: 'Trace Patient',
-          email: `trace-${uniqueSuffix()}@patients.example`,
-          preferredChannel: 'email',
-        },
-        originalTeamId: 'RJ122-CARD',
-        specialty: 'cardiology',
-        reason: 'Wants a second view on the treatment plan.',
-        urgency: 'routine',
-        explainedByOriginalTeam: true,
-        recordsSharingConsent: true,
-      }),
+      body: JSON.stringify(secondOpinionRequest({ name: 'Trace Patient', email: `trace-${uniqueSuffix()}@patients.example` })),
     });
     expect(res.status).toBe(202);
     return ((await res.json()) as { id: string }).id;
