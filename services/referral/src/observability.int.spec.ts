@@ -135,6 +135,27 @@ describe('observability of the referral service: the trace of POST /v1/referrals
     ).toBe(1);
   });
 
+  it('holds, for a decision, HTTP server span → workflow update → its handler → activity → publish, in the trace of the decision', async () => {
+    const id = await request();
+    await eventually(async () =>
+      spans().find((s) => (s.name === 'RunActivity:recordRequested' && s.attributes['temporal.workflow.id'] === undefined ? s : undefined)),
+    );
+    await decline(id);
+    const published = await eventually(
+      async () => spans().find((s) => s.name === 'referral.events.v1 publish' && chainTo(s).includes('HandleUpdate:decision')),
+      60_000,
+    );
+    const positions = inOrder(chainTo(published), [
+      /^POST/,
+      'StartWorkflowUpdate:decision',
+      'HandleUpdate:decision',
+      /^StartActivity:/,
+      /^RunActivity:/,
+      'referral.events.v1 publish',
+    ]);
+    expect({ chain: chainTo(published), positions }).toEqual({ chain: chainTo(published), positions: [0, 1, 2, 3, 4, 5] });
+  });
+
   it('GET /v1/referrals/:id gives ops the trace id stored at request time (nobody else)', async () => {
     const id = await request();
     const read = async (role: 'ops' | 'gp', org: string) =>
