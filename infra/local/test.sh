@@ -30,6 +30,8 @@ node_modules/.bin/tsc -p tsconfig.json || check_failures=$((check_failures + 1))
 echo "[test] lint (ESLint with Nx module boundaries)" >&2
 NX_DAEMON=false node_modules/.bin/nx show projects >/dev/null
 NX_DAEMON=false node_modules/.bin/eslint . || check_failures=$((check_failures + 1))
+echo "[test] Kubernetes manifests (kustomize build | kubeconform -strict, offline schemas)" >&2
+bash infra/local/k8s-check.sh || check_failures=$((check_failures + 1))
 echo "[test] format (Prettier; \`npm run format\` fixes it)" >&2
 node_modules/.bin/prettier --check --log-level=warn . || check_failures=$((check_failures + 1))
 
@@ -60,7 +62,7 @@ if [[ -f $results ]]; then
     const checks = Number(process.env.CHECK_FAILURES);
     const fuzz = Number(process.env.FUZZ_FAILURES);
     if (failedSuites) console.log(`${failedSuites} test file(s) failed outside their tests (load error or hook)`);
-    if (checks) console.log(`${checks} static check(s) failed (typecheck, lint or format), counted as failures`);
+    if (checks) console.log(`${checks} static check(s) failed (typecheck, lint, manifests or format), counted as failures`);
     if (fuzz) console.log("the fuzz run failed (see [fuzz] above and .local/fuzz/), counted as a failure");
     console.log(`${r.numPassedTests} passed, ${r.numFailedTests + failedSuites + checks + fuzz} failed${skipped ? `, ${skipped} skipped` : ""}`);
   ' "$results"

@@ -83,7 +83,7 @@ describe('a GP records a second-opinion request and refers it', () => {
       );
       return r.body.state === 'gp-review' ? r.body : undefined;
     });
-    expect(view.timeline.map((t) => t.event)).toEqual(['referral.requested.v1']);
+    expect(view.timeline.map((t) => t.event)).toEqual(['referral.requested.v2']);
     expect(view.responsibleTeam.ods).toBe('RJ122');
   });
 
@@ -134,9 +134,9 @@ describe('a GP records a second-opinion request and refers it', () => {
       return mine.length >= 3 ? mine : undefined;
     });
     expect(events.map((r) => headerText(r.headers.ce_type)).sort()).toEqual([
-      'records.transfer-requested.v1',
+      'records.transfer-requested.v2',
       'referral.referred.v1',
-      'referral.requested.v1',
+      'referral.requested.v2',
     ]);
     for (const r of events) {
       expect(headerText(r.headers.ce_specversion)).toBe('1.0');
@@ -171,15 +171,15 @@ describe('a GP records a second-opinion request and refers it', () => {
         ['auditor', 'X26'],
       );
       const types = new Set(r.body.items.map((e) => e.type));
-      const wanted = ['referral.requested.v1', 'referral.referred.v1', 'records.transfer-requested.v1', 'records.transfer-queued.v1'];
+      const wanted = ['referral.requested.v2', 'referral.referred.v1', 'records.transfer-requested.v2', 'records.transfer-queued.v1'];
       return wanted.every((t) => types.has(t)) && r.body.items.some((e) => e.type === 'notification.sent.v1') ? r.body.items : undefined;
     }, 30_000);
     const ids = entries.map((e) => e.eventId);
     expect(new Set(ids).size).toBe(ids.length);
     const traceOf = (type: string) => entries.find((e) => e.type === type)?.traceparent?.split('-')[1];
-    expect(traceOf('referral.requested.v1')).toBe(requestTrace);
+    expect(traceOf('referral.requested.v2')).toBe(requestTrace);
     expect(traceOf('referral.referred.v1')).toBe(referTrace);
-    expect(traceOf('records.transfer-requested.v1')).toBe(referTrace);
+    expect(traceOf('records.transfer-requested.v2')).toBe(referTrace);
     expect(traceOf('records.transfer-queued.v1')).toBe(referTrace);
   });
 

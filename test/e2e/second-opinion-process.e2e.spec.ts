@@ -170,7 +170,7 @@ describe('a referral walked from request to opinion and a transfer of care', () 
       return items.includes('referral.closed.v1') ? items : undefined;
     }, 30_000);
     expect(audited).toEqual(
-      expect.arrayContaining(['referral.requested.v1', 'referral.referred.v1', 'referral.opinion-issued.v1', 'referral.closed.v1']),
+      expect.arrayContaining(['referral.requested.v2', 'referral.referred.v1', 'referral.opinion-issued.v1', 'referral.closed.v1']),
     );
 
     // ... and the running audit service proves its whole chain unbroken (the built service verifies in a worker thread).

@@ -42,6 +42,7 @@ async function documentOf(service: string): Promise<OpenAPIObject> {
 }
 
 type Operation = {
+  parameters?: { name: string; in: string }[];
   responses: Record<string, { content?: Record<string, { schema?: { $ref?: string; type?: string } }> }>;
   security?: unknown[];
   tags?: string[];
@@ -94,6 +95,14 @@ describe.each(SERVICES)('the OpenAPI document of %s', (service) => {
       if (op.requestBody && !op.responses['415']) wrong.push(`${at}: a body, but no 415`);
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('documents Idempotency-Key on every POST (the interceptor serves every POST of every service)', () => {
+    const without = operations()
+      .filter(({ at }) => at.startsWith('POST '))
+      .filter(({ op }) => !(op.parameters ?? []).some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'))
+      .map(({ at }) => at);
+    expect(without).toEqual([]);
   });
 
   it('documents request bodies with their schema', () => {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { EventEnvelope } from './envelope';
 import { EventRegistry } from './registry';
-import { ReferralRequested } from './events/referral';
+import { ReferralDataKeyDestroyed, ReferralRequested, ReferralRequestedV2 } from './events/referral';
 import { recordsTransferEvents } from './events/records';
 import { referralProcessEvents } from './events/referral-process';
 import { NotificationFailed, NotificationSent } from './events/notification';
@@ -10,6 +10,8 @@ import { AccessRecorded } from './events/access';
 /** Every event type of the network. The AsyncAPI document and docs/events.md are generated from this. */
 export const Events = new EventRegistry([
   ReferralRequested,
+  ReferralRequestedV2,
+  ReferralDataKeyDestroyed,
   ...referralProcessEvents,
   ...recordsTransferEvents,
   NotificationSent,

@@ -2,6 +2,7 @@ export * from './topics';
 export * from './envelope';
 export * from './registry';
 export * from './identifiers';
+export * from './sealed';
 export * from './events/referral';
 export * from './events/referral-process';
 export * from './events/records';

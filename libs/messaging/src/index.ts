@@ -16,3 +16,5 @@ export * from './topic-reader';
 export * from './poll-loop';
 export * from './metrics';
 export * from './dead-letters/dead-letters';
+export * from './sealing/sealed-field';
+export * from './sealing/referral-keys';

@@ -1,1 +1,2 @@
 export * from './service-kit.module';
+export * from './sealed-fields';

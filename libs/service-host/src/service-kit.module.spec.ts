@@ -3,6 +3,8 @@ import type { PayloadCodec } from '@temporalio/common';
 import { HealthModule, READINESS_PROBES, TemporalClientModule, type ReadinessProbe } from '@sonet/service-kit';
 import { MessagingModule } from '@sonet/messaging';
 import { AuthModule } from '@sonet/auth';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { IDEMPOTENCY_STORE, IdempotencyInterceptor } from '@sonet/service-kit';
 import { ServiceKitModule, type ServiceKitModuleOptions } from './service-kit.module';
 
 const config = {
@@ -48,5 +50,11 @@ describe('ServiceKitModule: the wiring every service shares', () => {
       },
     });
     expect(probes(modules, [{ verify: async () => undefined }])).toEqual(['database', 'kafka', 'smtp']);
+  });
+
+  it('gives every service Idempotency-Key on every POST: the interceptor for the whole app, keys in its database', () => {
+    const providers = ServiceKitModule.forRoot({ serviceName: 'svc', config, ormOptions: { dbName: 'x' } }).providers ?? [];
+    expect(providers).toContainEqual({ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor });
+    expect(providers).toContainEqual(expect.objectContaining({ provide: IDEMPOTENCY_STORE }));
   });
 });

@@ -1,12 +1,22 @@
 import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata } from '@nestjs/common';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
+import { EntityManager, MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule, verifierSettingsFrom } from '@sonet/auth';
 import { MESSAGE_BROKER, MessagingModule, type MessageBroker } from '@sonet/messaging';
-import { HealthModule, loggerParams, TEMPORAL_CLIENT, TemporalClientModule, type ReadinessProbe } from '@sonet/service-kit';
+import {
+  HealthModule,
+  IDEMPOTENCY_STORE,
+  IdempotencyInterceptor,
+  loggerParams,
+  PostgresIdempotencyStore,
+  TEMPORAL_CLIENT,
+  TemporalClientModule,
+  type ReadinessProbe,
+} from '@sonet/service-kit';
 
 /** The settings the shared wiring reads; every service's configuration has them (baseConfigSchema). */
 export interface ServiceHostConfig {
@@ -40,8 +50,10 @@ export interface ServiceKitModuleOptions {
 
 /**
  * What every service's app module shares, once: logging, bearer-token auth, the ORM, Kafka messaging, an optional
- * Temporal client, and /health/live and /health/ready (the database, Kafka, Temporal when there is a client, and
- * the service's own probes). A service's app module imports it and lists only what is its own (ADR 13).
+ * Temporal client, /health/live and /health/ready (the database, Kafka, Temporal when there is a client, and
+ * the service's own probes), and Idempotency-Key on every POST (keys in the service's `idempotency_key` table,
+ * IDEMPOTENCY_SCHEMA_V1, which each service's migrations create). A service's app module imports it and lists
+ * only what is its own (ADR 13).
  */
 @Module({})
 export class ServiceKitModule {
@@ -50,6 +62,11 @@ export class ServiceKitModule {
     const extraInject = readiness?.inject ?? [];
     return {
       module: ServiceKitModule,
+      // GP systems and operators' tools retry POSTs on time-outs: a retry with the same key answers the first answer.
+      providers: [
+        { provide: IDEMPOTENCY_STORE, inject: [EntityManager], useFactory: (em: EntityManager) => new PostgresIdempotencyStore(em) },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+      ],
       imports: [
         LoggerModule.forRoot(loggerParams(serviceName, config.LOG_LEVEL)),
         AuthModule.forRoot(verifierSettingsFrom(config)),

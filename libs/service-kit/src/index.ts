@@ -1,5 +1,6 @@
 export * from './config/config';
 export * from './config/pals';
+export * from './config/referral-keys';
 export * from './http/problem';
 export * from './http/problem.filter';
 export * from './http/zod-body';

@@ -3,12 +3,14 @@ import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { configureHttpApp } from '../src/http/bootstrap';
-import { IDEMPOTENCY_STORE, IdempotencyInterceptor, type IdempotencyStore } from '../src/http/idempotency';
-import { validationProblem } from '../src/http/problem';
+import { IDEMPOTENCY_STORE, IdempotencyInterceptor, IdempotencyOperation, type IdempotencyStore } from '../src/http/idempotency';
+import { unavailableProblem, validationProblem } from '../src/http/problem';
 
 /** What the endpoints did: each run of a handler, and a gate that holds a slow one until the test opens it. */
 const runs: string[] = [];
 let gate: Promise<void> = Promise.resolve();
+const operations: (string | undefined)[] = [];
+const failed = new Set<string>();
 
 @Controller('things')
 class ThingsController {
@@ -17,10 +19,29 @@ class ThingsController {
   async create(@Body() body: { name?: string }, @Res({ passthrough: true }) reply: FastifyReply) {
     await gate;
     if (body?.name === 'bad') throw validationProblem([{ name: 'name', reason: 'not this one' }]);
-    if (body?.name === 'boom') throw new Error('the database went away');
+    if (body?.name === 'boom') {
+      runs.push('boom');
+      throw new Error('the database went away');
+    }
+    if (body?.name === 'busy' && !runs.includes('busy')) {
+      runs.push('busy');
+      throw unavailableProblem('nothing was done; try again', { retrySafe: true });
+    }
     const id = `thing-${runs.push(body?.name ?? '')}`;
     void reply.header('location', `/things/${id}`);
     return { id };
+  }
+
+  /** Answers the operation id handlers derive their ids from; the first run of each `fail` key fails retry-safe. */
+  @Post('operation')
+  @HttpCode(200)
+  operation(@Body() body: { fail?: string }, @IdempotencyOperation() operation: string | undefined) {
+    operations.push(operation);
+    if (body?.fail && !failed.has(body.fail)) {
+      failed.add(body.fail);
+      throw unavailableProblem('not yet', { retrySafe: true });
+    }
+    return { operation: operation ?? null };
   }
 
   @Post(':id/touch')
@@ -146,15 +167,50 @@ export function describeIdempotencyContract(
       expect(runs).toEqual(['a', 'b']);
     });
 
-    it('replays a 4xx problem; runs again after a 5xx (nothing was done)', async () => {
+    it('replays a 4xx problem without running the handler again', async () => {
       const bad = newKey();
       expect((await post({ name: 'bad' }, { 'idempotency-key': bad })).statusCode).toBe(400);
       const replayed = await post({ name: 'bad' }, { 'idempotency-key': bad });
       expect(replayed.statusCode).toBe(400);
       expect(replayed.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(replayed.headers['idempotent-replayed']).toBe('true');
+    });
+
+    it('keeps a 5xx answer too: a failed request whose effect may have happened is never run again blindly', async () => {
       const boom = newKey();
-      expect((await post({ name: 'boom' }, { 'idempotency-key': boom })).statusCode).toBe(500);
-      expect((await post({ name: 'boom' }, { 'idempotency-key': boom })).json()).toMatchObject({ status: 500 });
+      const first = await post({ name: 'boom' }, { 'idempotency-key': boom });
+      expect(first.statusCode).toBe(500);
+      const again = await post({ name: 'boom' }, { 'idempotency-key': boom });
+      expect(again.statusCode).toBe(500);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.json()).toMatchObject({ type: 'urn:sonet:problem:internal', status: 500 });
+      expect(runs).toEqual(['boom']);
+    });
+
+    it('runs again after a 5xx the handler marked retry-safe (nothing was done, or the retry converges)', async () => {
+      const key = newKey();
+      expect((await post({ name: 'busy' }, { 'idempotency-key': key })).statusCode).toBe(503);
+      const retried = await post({ name: 'busy' }, { 'idempotency-key': key });
+      expect(retried.statusCode).toBe(202);
+      expect(retried.headers['idempotent-replayed']).toBeUndefined();
+      expect(runs).toEqual(['busy', 'busy']);
+    });
+
+    it('gives handlers one operation id per caller, key and request: a retry gets the same, anything else another', async () => {
+      const op = async (body: unknown, headers: Record<string, string>) =>
+        ((await post(body, headers, '/things/operation')).json() as { operation: string | null }).operation;
+      const key = newKey();
+      const fail = newKey();
+      operations.length = 0;
+      expect((await post({ fail }, { 'idempotency-key': key }, '/things/operation')).statusCode).toBe(503);
+      const retried = await op({ fail }, { 'idempotency-key': key });
+      expect(operations).toEqual([retried, retried]);
+      expect(retried).toMatch(/^[0-9a-f]{64}$/);
+      expect(await op({ fail }, { 'idempotency-key': newKey() })).not.toBe(retried);
+      expect(await op({ fail }, { 'idempotency-key': key, 'x-test-caller': 'B82005|gp-1' })).not.toBe(retried);
+      expect(await op({}, {})).toBeNull();
+      await new Promise((r) => setTimeout(r, TTL_MS + 200));
+      expect(await op({ other: 1 }, { 'idempotency-key': key })).not.toBe(retried);
     });
 
     it('refuses a key that is not 1 to 255 printable ASCII characters, without echoing it', async () => {

@@ -3,7 +3,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Events } from '@sonet/contracts';
 import { KafkaBatchInboxServer, MESSAGE_BROKER, type MessageBroker } from '@sonet/messaging';
 import { kafkaLog } from '@sonet/service-kit';
-import { ServiceKitModule } from '@sonet/service-host';
+import { sealedFieldOpenerProvider, ServiceKitModule } from '@sonet/service-host';
 import { AUDIT_CONFIG, AUDITED_TOPICS, SERVICE_NAME, type AuditConfig } from './config';
 import { auditOrmOptions } from './orm';
 import { AUDIT_LOG_SETTINGS, AuditLog, type AuditLogSettings } from './domain/audit-log';
@@ -36,6 +36,7 @@ export class AuditAppModule {
       controllers: [RecordEventConsumer, QueryEventsController, ReferralTimelineController, VerifyLogController, ExportEvidenceController],
       providers: [
         { provide: AUDIT_CONFIG, useValue: config },
+        sealedFieldOpenerProvider(SERVICE_NAME, config),
         { provide: AUDIT_LOG_SETTINGS, useValue: settings },
         { provide: CheckpointSigner, useValue: signer },
         { provide: CheckpointKeyring, useValue: keyringFrom(config, signer) },

@@ -1,12 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { RecordsTransferQueued, ReferralRequested, Topics, toWireMessage, type EventEnvelope } from '@sonet/contracts';
-import { buildEvent, KafkaBroker, type MessagePublisher } from '@sonet/messaging';
+import { RecordsTransferQueued, ReferralRequested, ReferralRequestedV2, Topics, toWireMessage, type EventEnvelope } from '@sonet/contracts';
+import { buildEvent, KafkaBroker, sealField, type DataKey, type MessagePublisher } from '@sonet/messaging';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
 import { eventually, freshDatabase, integrationSettings, randomTestNhsNumber, testTokens, uniqueSuffix } from '@sonet/testing';
 import { AuditAppModule, auditInboxServer } from './app.module';
@@ -111,6 +113,15 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   let publicKeyFile: string;
   let tokens: Awaited<ReturnType<typeof testTokens>>;
   const dir = mkdtempSync(join(tmpdir(), 'sonet-audit-'));
+  /** The referral service's key endpoint (ADR 14): the keys it would answer, by referral. */
+  const dataKeys = new Map<string, DataKey>();
+  const keyServer: Server = createServer((req, res) => {
+    const id = (req.url ?? '').split('/').pop() ?? '';
+    const k = dataKeys.get(id);
+    if (!k) return void res.writeHead(410).end();
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ referralId: id, kid: k.kid, alg: 'A256GCM', key: k.key.toString('base64url') }));
+  });
 
   const publish = (topic: string, ...events: EventEnvelope[]) =>
     publisher.publish(events.map((e) => ({ topic, message: toWireMessage(e) })));
@@ -154,6 +165,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
     const s = integrationSettings();
     tokens = await testTokens();
     await ensureWriterRole();
+    await new Promise<void>((r) => keyServer.listen(0, '127.0.0.1', r));
     db = await freshDatabase('audit');
     config = readAuditConfig({
       ...tokens.env,
@@ -170,6 +182,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       AUDIT_CHECKPOINT_LOG_FILE: join(dir, 'checkpoints.ndjson'),
       AUDIT_CHECKPOINT_EVERY_ENTRIES: '5',
       AUDIT_CHECKPOINT_EVERY_SECONDS: '3600',
+      REFERRAL_SERVICE_URL: `http://127.0.0.1:${(keyServer.address() as AddressInfo).port}`,
     });
     await runMigrations(auditOwnerOrmOptions(config));
     app = await createServiceApp({
@@ -190,6 +203,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   });
 
   afterAll(async () => {
+    keyServer.close();
     await broker?.close();
     await sql?.end();
     await app?.close();
@@ -280,6 +294,22 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       });
       expect(res.status).toBe(200);
       expect((res.body.items as AuditEventView[]).map((i) => i.eventId)).toEqual([queued.id]);
+    });
+
+    it('honours Idempotency-Key on the search (every POST takes it): the same key and body answer the first answer', async () => {
+      const key = randomUUID();
+      const search = async (body: unknown) =>
+        fetch(`${baseUrl}/v1/audit/events/search`, {
+          method: 'POST',
+          headers: { ...(await tokens.bearer('auditor', 'X26')), 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify(body),
+        });
+      const first = await search({ nhsNumber, type: 'records.transfer-queued.v1' });
+      const again = await search({ nhsNumber, type: 'records.transfer-queued.v1' });
+      expect(again.status).toBe(200);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(await again.json()).toEqual(await first.json());
+      expect((await search({ nhsNumber, type: 'referral.requested.v1' })).status).toBe(422);
     });
 
     it('lists the entries in chain order, a page at a time', async () => {
@@ -401,6 +431,48 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       const report = await verify();
       expect(report).toMatchObject({ ok: true, firstBreak: null, schema: [] });
       expect(report.checkpointsChecked).toBeGreaterThan(0);
+    });
+  });
+
+  describe('when the patient is sealed under the referral’s key (referral.requested.v2, ADR 14)', () => {
+    /** The request of referral.requested.v1's fixture, its patient sealed under `key` (as the referral service sends it now). */
+    const sealedRequest = (referralId: string, nhsNumber: string, key: DataKey) => {
+      const v1 = referralRequested(referralId, '2026-01-11T09:00:00.000Z', nhsNumber);
+      const at = { referralId, eventType: ReferralRequestedV2.type, field: 'patient' };
+      const patient = sealField(key, at, (v1.data as { patient: unknown }).patient);
+      const event = buildEvent(ReferralRequestedV2, {
+        id: randomUUID(),
+        source: '/sonet/referral',
+        subject: referralId,
+        data: { ...(v1.data as object), patient } as never,
+      });
+      return { event, patient };
+    };
+
+    it('keeps the block sealed in the chain and finds the entry by the NHS number it opens to', async () => {
+      const referralId = randomUUID();
+      const nhsNumber = randomTestNhsNumber();
+      const key: DataKey = { kid: 'kid-1', key: randomBytes(32) };
+      dataKeys.set(referralId, key);
+      const { event: sealed, patient } = sealedRequest(referralId, nhsNumber, key);
+      await publish(Topics.referralEvents, sealed);
+      const [row] = await recorded(referralId, sealed.id);
+      expect(parseEntry(row!.canonical).event.data).toMatchObject({ patient });
+      expect(row!.canonical).not.toContain(nhsNumber);
+      expect(row!.canonical).not.toContain('Test Patient');
+      const found = await request('POST', '/v1/audit/events/search', { nhsNumber, type: ReferralRequestedV2.type });
+      expect((found.body.items as AuditEventView[]).map((i) => i.eventId)).toEqual([sealed.id]);
+    });
+
+    it('records an event whose key was destroyed all the same, unindexed by patient, and the chain still verifies', async () => {
+      const referralId = randomUUID();
+      const nhsNumber = randomTestNhsNumber();
+      const { event: erased } = sealedRequest(referralId, nhsNumber, { kid: 'kid-1', key: randomBytes(32) });
+      await publish(Topics.referralEvents, erased);
+      await recorded(referralId, erased.id);
+      const found = await request('POST', '/v1/audit/events/search', { nhsNumber, type: ReferralRequestedV2.type });
+      expect(found.body.items).toEqual([]);
+      expect(await verify()).toMatchObject({ ok: true, breaks: [] });
     });
   });
 

@@ -1,7 +1,7 @@
 import type { ClientConfig } from 'pg';
 import { z } from 'zod';
 import { Topics } from '@sonet/contracts';
-import { baseConfigSchema, loadConfig } from '@sonet/service-kit';
+import { baseConfigSchema, loadConfig, referralKeysConfigSchema } from '@sonet/service-kit';
 
 const DEV_PATIENT_KEY = 'local-development-only-patient-key-0000';
 
@@ -16,6 +16,8 @@ export const auditConfigSchema = baseConfigSchema
     PGOWNER_USER: z.string().default('sonet'),
     PGOWNER_PASSWORD: z.string().default('sonet'),
     KAFKA_CONSUMER_GROUP: z.string().default('audit.ingest'),
+    /** Where the keys of sealed patient details come from (ADR 14), for the patient index: REFERRAL_SERVICE_URL, ... */
+    ...referralKeysConfigSchema.shape,
     /** Records appended per transaction at most (per partition). */
     AUDIT_INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
     /** The chain's name, in every checkpoint signature. */

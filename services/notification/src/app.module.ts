@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { ReadinessProbe } from '@sonet/service-kit';
-import { ServiceKitModule } from '@sonet/service-host';
+import { sealedFieldOpenerProvider, ServiceKitModule } from '@sonet/service-host';
 import { NOTIFICATION_CONFIG, SERVICE_NAME, type NotificationConfig } from './config';
 import { notificationOrmOptions } from './orm';
 import { EMAIL_SENDER, type EmailSender } from './channels/email.sender';
@@ -42,6 +42,7 @@ export class NotificationAppModule {
       ],
       providers: [
         { provide: NOTIFICATION_CONFIG, useValue: config },
+        sealedFieldOpenerProvider(SERVICE_NAME, config),
         AcknowledgeReferralRequestHandler,
         NotifyReferralProgressHandler,
         NotifyRecordsGapsHandler,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig, palsConfigSchema, palsContactOf } from '@sonet/service-kit';
+import { baseConfigSchema, loadConfig, palsConfigSchema, palsContactOf, referralKeysConfigSchema } from '@sonet/service-kit';
 import type { PalsContact } from './templates/pals';
 
 export const notificationConfigSchema = baseConfigSchema
@@ -23,6 +23,8 @@ export const notificationConfigSchema = baseConfigSchema
 
     /** PALS contact printed in patient messages (DOMAIN rule 11): PALS_*, shared with the referral service. */
     ...palsConfigSchema.shape,
+    /** Where the keys of sealed patient details come from (ADR 14): REFERRAL_SERVICE_URL, SERVICE_TOKEN_FILE, ... */
+    ...referralKeysConfigSchema.shape,
 
     /** Pause between dispatcher polls when nothing is due. */
     DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),

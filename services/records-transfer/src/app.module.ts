@@ -1,17 +1,9 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { LoggerModule } from 'nestjs-pino';
-import {
-  AesGcmPayloadCodec,
-  IDEMPOTENCY_STORE,
-  IdempotencyInterceptor,
-  loadPayloadKey,
-  loggerParams,
-  PostgresIdempotencyStore,
-} from '@sonet/service-kit';
-import { ServiceKitModule } from '@sonet/service-host';
+import { AesGcmPayloadCodec, loadPayloadKey, loggerParams } from '@sonet/service-kit';
+import { sealedFieldOpenerProvider, ServiceKitModule } from '@sonet/service-host';
 import {
   HOSPITAL_CONNECTORS,
   PAYLOAD_CODEC,
@@ -90,9 +82,7 @@ export class RecordsTransferAppModule {
       ],
       providers: [
         ...workerProviders(config, codec, options.faults),
-        // Operations' tools retry on time-outs too: Idempotency-Key makes a retried POST answer the first answer.
-        { provide: IDEMPOTENCY_STORE, inject: [EntityManager], useFactory: (em: EntityManager) => new PostgresIdempotencyStore(em) },
-        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        sealedFieldOpenerProvider(SERVICE_NAME, config),
         TransferStarter,
         RecordTransferRequestHandler,
         CancelTransferHandler,

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@sonet/service-kit';
+import { baseConfigSchema, loadConfig, referralKeysConfigSchema } from '@sonet/service-kit';
 
 export const recordsTransferConfigSchema = baseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().positive().default(8082),
   PGDATABASE: z.string().default('records_transfer'),
   KAFKA_CONSUMER_GROUP: z.string().default('records-transfer.commands'),
+  /** Where the keys of sealed patient details come from (ADR 14): REFERRAL_SERVICE_URL, SERVICE_TOKEN_FILE, ... */
+  ...referralKeysConfigSchema.shape,
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('records-transfer'),

@@ -1,13 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { EntityManager } from '@mikro-orm/postgresql';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import {
-  AesGcmPayloadCodec,
-  IDEMPOTENCY_STORE,
-  IdempotencyInterceptor,
-  loadPayloadKey,
-  PostgresIdempotencyStore,
-} from '@sonet/service-kit';
+import { AesGcmPayloadCodec, loadPayloadKey, loadSecretKey } from '@sonet/service-kit';
 import { ServiceKitModule } from '@sonet/service-host';
 import { SERVICE_NAME, type ReferralConfig } from './config';
 import { referralOrmOptions } from './orm';
@@ -27,6 +19,8 @@ import { ListReferralsHandler } from './list-referrals/list-referrals.handler';
 import { MarthasRuleController } from './out-of-scope/marthas-rule.http.controller';
 import { ReferralMetrics } from './metrics/referral.metrics';
 import { operationsController, operationsProviders } from './operations/operations.module';
+import { ReferralKeyStore } from './referral-keys/referral-key-store';
+import { ReferralKeysController } from './referral-keys/referral-keys.http.controller';
 
 @Module({})
 export class ReferralAppModule {
@@ -52,13 +46,19 @@ export class ReferralAppModule {
         RecordsOutcomeConsumer,
         MarthasRuleController,
         operationsController,
+        ReferralKeysController,
       ],
       providers: [
         { provide: REFERRAL_CONFIG, useValue: config },
         { provide: PAYLOAD_CODEC, useValue: codec },
-        // GP systems retry POSTs on time-outs: Idempotency-Key makes a retry answer the first request's answer.
-        { provide: IDEMPOTENCY_STORE, inject: [EntityManager], useFactory: (em: EntityManager) => new PostgresIdempotencyStore(em) },
-        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        // Wraps every referral's data key (ADR 14); the key-encryption key itself is never logged.
+        {
+          provide: ReferralKeyStore,
+          useFactory: () =>
+            new ReferralKeyStore(
+              loadSecretKey({ name: 'REFERRAL_KEK', value: config.REFERRAL_KEK, file: config.REFERRAL_KEK_FILE, nodeEnv: config.NODE_ENV }),
+            ),
+        },
         TemporalWorkerService,
         StartReconcilerService,
         RequestSecondOpinionHandler,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig, palsConfigSchema } from '@sonet/service-kit';
+import { baseConfigSchema, commaListSchema, loadConfig, palsConfigSchema } from '@sonet/service-kit';
 
 export const referralConfigSchema = baseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().positive().default(8081),
@@ -18,6 +18,14 @@ export const referralConfigSchema = baseConfigSchema.extend({
   TEMPORAL_PAYLOAD_KEY: z.string().optional(),
   /** Development only: where the generated payload key is kept. */
   TEMPORAL_PAYLOAD_KEY_FILE: z.string().default('.local/state/temporal-codec/payload.key'),
+  /**
+   * Key-encryption key (AES-256, base64) that wraps every referral's data key (ADR 14); required in production, kept
+   * in a secret store, never logged. Development: generated once into REFERRAL_KEK_FILE.
+   */
+  REFERRAL_KEK: z.string().optional(),
+  REFERRAL_KEK_FILE: z.string().default('.local/state/referral-keys/kek.key'),
+  /** The services (token subjects, role system) that may read a referral's data key; anyone else gets 403. */
+  REFERRAL_KEY_READERS: commaListSchema('notification,audit,records-transfer'),
   /** Rule 11: how patients reach PALS (PALS_*); carried by every event that ends a path. */
   ...palsConfigSchema.shape,
   /**

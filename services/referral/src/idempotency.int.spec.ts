@@ -1,4 +1,6 @@
+import type { DynamicModule } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { ServiceKitModule } from '@sonet/service-host';
 import { randomBytes } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { IdempotencyInterceptor, PostgresIdempotencyStore, runMigrations } from '@sonet/service-kit';
@@ -32,9 +34,9 @@ describe('Idempotency-Key in the referral service', () => {
       TEMPORAL_PAYLOAD_KEY: randomBytes(32).toString('base64'),
     });
 
-  it('installs the interceptor for every route of the app (so every POST, present and future)', () => {
-    const providers = ReferralAppModule.forRoot(config()).providers ?? [];
-    expect(providers).toContainEqual({ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor });
+  it('installs the interceptor for every route of the app (so every POST, present and future), through the shared host module', () => {
+    const host = (ReferralAppModule.forRoot(config()).imports ?? []).find((m) => (m as DynamicModule).module === ServiceKitModule);
+    expect((host as DynamicModule).providers).toContainEqual({ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor });
   });
 
   it('migrates the key table, which claims a key once', async () => {

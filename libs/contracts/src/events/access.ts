@@ -3,8 +3,11 @@ import { defineEvent } from '../registry';
 import { Topics } from '../topics';
 import { odsCodeSchema } from '../identifiers';
 
-/** The roles of the network (docs/domain.md#who-takes-part-roles); tokens carry one, and access events say which one read what. */
-export const actorRoleSchema = z.enum(['patient', 'gp', 'clinician', 'ops', 'auditor', 'pals']);
+/**
+ * The roles of the network (docs/domain.md#who-takes-part-roles); tokens carry one, and access events say which one
+ * read what. `system`: one of the network's own services (a service token), e.g. reading a referral's data key.
+ */
+export const actorRoleSchema = z.enum(['patient', 'gp', 'clinician', 'ops', 'auditor', 'pals', 'system']);
 export type ActorRole = z.infer<typeof actorRoleSchema>;
 
 /** Why patient data was read (purpose of use; maps onto HL7 v3 ActReason in the FHIR export). */

@@ -2,40 +2,64 @@ import { z } from 'zod';
 import { defineEvent } from '../registry';
 import { Topics } from '../topics';
 import { nhsNumberSchema, odsCodeSchema } from '../identifiers';
+import { sealed } from '../sealed';
 
 export const documentKindSchema = z.enum(['test-results', 'imaging', 'clinic-letters']);
 export type DocumentKind = z.infer<typeof documentKindSchema>;
 
+/** What `records.transfer-requested.*` says besides the patient (the same in every version). */
+const transferRequestedFields = {
+  referralId: z.uuid().describe('the referral the records belong to'),
+  transferId: z.uuid().describe('the transfer; stable across retries of the request'),
+  sourceOrganisation: odsCodeSchema.describe('ODS code of the organisation holding the results and imaging'),
+  targetOrganisation: odsCodeSchema.nullable().describe('null until the GP has chosen the new team'),
+  documentKinds: z.array(documentKindSchema).min(1).describe('which relevant records to send'),
+  lawfulBasis: z
+    .object({
+      basis: z.enum(['explicit-consent']),
+      recordedAt: z.iso.datetime({ offset: false }),
+    })
+    .nullable()
+    .describe('the recorded lawful basis; null = none recorded, and the transfer is refused without reading anything (rule 4)'),
+  requestedAt: z.iso.datetime({ offset: false }).describe('when the transfer was requested (UTC)'),
+  specialty: z.string().min(1).max(100).optional().describe("the original pathway's specialty: what is relevant to send"),
+  sourceTeamId: z.string().min(1).max(40).optional().describe('the original clinical team'),
+  targetTeamId: z.string().min(1).max(40).optional().describe('the receiving clinical team'),
+  referringPractice: odsCodeSchema.optional().describe('the GP practice that referred: its GPs may review the manifest'),
+};
+
+/** Who the records are about: what records-transfer searches the source for. The plaintext of v2's sealed `patient`. */
+export const transferPatientSchema = z.object({
+  nhsNumber: nhsNumberSchema.describe('the patient whose records are sent (searched for at the source)'),
+});
+
+/** Superseded by v2 (ADR 14): carried the NHS number in clear. No longer produced; still consumed (replays). */
 export const RecordsTransferRequested = defineEvent({
   type: 'records.transfer-requested.v1',
   topic: Topics.recordsCommands,
   description:
-    'The referral process asks records-transfer to send the relevant results and imaging from the original organisation to the new team. Only sent with a recorded lawful basis.',
+    'The referral process asks records-transfer to send the relevant results and imaging. Superseded by records.transfer-requested.v2 (no longer produced): this version carried the NHS number in clear.',
   schema: z.object({
-    referralId: z.uuid().describe('the referral the records belong to'),
-    transferId: z.uuid().describe('the transfer; stable across retries of the request'),
-    sourceOrganisation: odsCodeSchema.describe('ODS code of the organisation holding the results and imaging'),
-    targetOrganisation: odsCodeSchema.nullable().describe('null until the GP has chosen the new team'),
-    documentKinds: z.array(documentKindSchema).min(1).describe('which relevant records to send'),
-    lawfulBasis: z
-      .object({
-        basis: z.enum(['explicit-consent']),
-        recordedAt: z.iso.datetime({ offset: false }),
-      })
-      .nullable()
-      .describe('the recorded lawful basis; null = none recorded, and the transfer is refused without reading anything (rule 4)'),
-    requestedAt: z.iso.datetime({ offset: false }).describe('when the transfer was requested (UTC)'),
-    patient: z
-      .object({ nhsNumber: nhsNumberSchema.describe('the patient whose records are sent (searched for at the source)') })
+    ...transferRequestedFields,
+    patient: transferPatientSchema
       .optional()
       .describe('who the records are about; commands from before records moved for real lack it and fail with that reason'),
-    specialty: z.string().min(1).max(100).optional().describe("the original pathway's specialty: what is relevant to send"),
-    sourceTeamId: z.string().min(1).max(40).optional().describe('the original clinical team'),
-    targetTeamId: z.string().min(1).max(40).optional().describe('the receiving clinical team'),
-    referringPractice: odsCodeSchema.optional().describe('the GP practice that referred: its GPs may review the manifest'),
   }),
 });
 export type RecordsTransferRequestedData = z.infer<typeof RecordsTransferRequested.schema>;
+
+export const RecordsTransferRequestedV2 = defineEvent({
+  type: 'records.transfer-requested.v2',
+  topic: Topics.recordsCommands,
+  description:
+    'The referral process asks records-transfer to send the relevant results and imaging from the original organisation to the new team. Only sent with a recorded lawful basis. ' +
+    "The patient's NHS number is sealed under the referral's data key (ADR 14).",
+  schema: z.object({
+    ...transferRequestedFields,
+    patient: sealed('{ nhsNumber }: the patient whose records are sent (searched for at the source)'),
+  }),
+});
+export type RecordsTransferRequestedV2Data = z.infer<typeof RecordsTransferRequestedV2.schema>;
 
 export const RecordsTransferQueued = defineEvent({
   type: 'records.transfer-queued.v1',
@@ -198,6 +222,7 @@ export const RecordsTransferCancelled = defineEvent({
 
 export const recordsTransferEvents = [
   RecordsTransferRequested,
+  RecordsTransferRequestedV2,
   RecordsTransferCancelRequested,
   RecordsTransferQueued,
   RecordsTransferRefused,

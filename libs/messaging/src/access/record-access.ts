@@ -32,6 +32,8 @@ const PURPOSE_OF_ROLE: Readonly<Record<ActorRole, AccessPurpose>> = {
   ops: 'operations',
   auditor: 'audit',
   pals: 'complaint',
+  // The network's own services (service tokens), e.g. reading a referral's data key to open its events.
+  system: 'operations',
 };
 export const purposeOfRole = (role: ActorRole): AccessPurpose => PURPOSE_OF_ROLE[role];
 

@@ -7,20 +7,24 @@ export class ConfigError extends Error {
   }
 }
 
+/** A comma-separated list (spaces around items and empty items dropped), e.g. Kafka brokers or service names. */
+export const commaListSchema = (defaultValue: string) =>
+  z
+    .string()
+    .default(defaultValue)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    );
+
 /** Settings every service shares; each service extends this with its own. */
 export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HTTP_HOST: z.string().default('127.0.0.1'),
-  KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((b) => b.trim())
-        .filter(Boolean),
-    ),
+  KAFKA_BROKERS: commaListSchema('127.0.0.1:9092'),
   PGHOST: z.string().default('127.0.0.1'),
   PGPORT: z.coerce.number().int().positive().default(5432),
   PGUSER: z.string().default('sonet'),

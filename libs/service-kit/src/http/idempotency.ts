@@ -1,4 +1,4 @@
-import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { createParamDecorator, Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { nativeQuery } from '../orm/native-query';
 import { Problem, problemType, validationProblem, type ProblemBody } from './problem';
+import { problemBodyOf } from './problem.filter';
 
 /**
  * Idempotency-Key on POST (draft-ietf-httpapi-idempotency-key-header): a client that retries after a time-out
@@ -15,8 +16,11 @@ import { Problem, problemType, validationProblem, type ProblemBody } from './pro
  * - same key, another request (method, path or body): 422 problem+json;
  * - same key while the first is still running: 409 problem+json (retry later), never a second run;
  * - keys are per caller (token subject and organisation) and kept 24 hours.
- * Answers of 5xx are not kept: the request did not take effect (or will be completed by the service itself), and
- * retrying it must run it again.
+ * Failed answers are kept like any other, 5xx included: a request that failed may still have taken effect (a
+ * referral recorded before its process could start), and the draft forbids re-running it blindly. The exception
+ * is a Problem marked `retrySafe` by the code that knows: nothing was done, or a retry converges on what was done
+ * (handlers derive ids from `idempotencyOperationOf`, so a second run finds the first run's effect). Then the key
+ * is freed and the retry runs.
  */
 export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60_000;
@@ -39,7 +43,7 @@ export interface IdempotencyStore {
   /** Claims (caller, key) for this request atomically, or says what the key already holds. */
   begin(caller: string, key: string, fingerprint: string, now?: Date): Promise<IdempotencyBegin>;
   complete(caller: string, key: string, answer: StoredAnswer): Promise<void>;
-  /** Frees a claimed key whose request failed without an answer worth keeping. */
+  /** Frees a claimed key whose request failed in a way a retry may safely run again (Problem.retrySafe). */
   release(caller: string, key: string): Promise<void>;
 }
 
@@ -190,6 +194,20 @@ const callerOf = (request: FastifyRequest): string => {
   return p ? `${p.organisation ?? ''}|${p.subject ?? ''}` : 'anonymous';
 };
 
+type KeyedRequest = FastifyRequest & { idempotencyOperation?: string };
+
+/**
+ * A stable id of the operation a request with an Idempotency-Key performs: the same for every retry of it (same
+ * caller, same key, same request), different for any other caller, key or request. Handlers derive the ids of what they create from it,
+ * so a retry that runs again converges on the first run's effect. Undefined when the request carries no key.
+ */
+export const idempotencyOperationOf = (request: FastifyRequest): string | undefined => (request as KeyedRequest).idempotencyOperation;
+
+/** The route parameter form of `idempotencyOperationOf`. */
+export const IdempotencyOperation = createParamDecorator((_data: unknown, ctx: ExecutionContext): string | undefined =>
+  idempotencyOperationOf(ctx.switchToHttp().getRequest<FastifyRequest>()),
+);
+
 const problem = (slug: string, title: string, status: number, detail: string) =>
   new Problem({ type: problemType(slug), title, status, detail });
 
@@ -223,7 +241,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       throw validationProblem([{ name: 'Idempotency-Key', reason: 'one key of 1 to 255 printable ASCII characters, e.g. a UUID' }]);
     }
     const caller = callerOf(request);
-    const begun = await this.store.begin(caller, header, fingerprintOf(request));
+    const fingerprint = fingerprintOf(request);
+    // The request too, not only its key: a key reused for another request once it has expired names another operation.
+    (request as KeyedRequest).idempotencyOperation = createHash('sha256').update(`${caller}\n${header}\n${fingerprint}`).digest('hex');
+    const begun = await this.store.begin(caller, header, fingerprint);
     switch (begun.kind) {
       case 'mismatch':
         throw problem(
@@ -248,11 +269,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
       await this.store.complete(caller, header, { status, headers: this.headersOf(reply), body });
       return body;
     } catch (e) {
-      if (e instanceof Problem && e.status < 500) {
-        const { instance: _instance, ...body } = e.body;
-        await this.store.complete(caller, header, { status: e.status, headers: this.headersOf(reply), body });
-      } else {
+      if (e instanceof Problem && e.retrySafe) {
         await this.store.release(caller, header);
+      } else {
+        // The answer the client got (the filter answers with the same body), kept whatever its status.
+        const { instance: _instance, ...body } = problemBodyOf(e);
+        await this.store.complete(caller, header, { status: body.status, headers: this.headersOf(reply), body });
       }
       throw e;
     }

@@ -66,6 +66,7 @@ const PROBLEM_MEANINGS: Record<number, string> = {
   409: 'Not possible in the current state (currentState, allowedActions), or the same Idempotency-Key is still running.',
   412: 'If-Match names a revision that is no longer current.',
   413: 'The request body is over 1 MiB.',
+  410: 'The resource existed and was destroyed for good (e.g. a referral data key after erasure).',
   415: 'The request body is not JSON (Content-Type: application/json).',
   422: 'The request is understood but refused (e.g. an Idempotency-Key reused with another body).',
   503: 'A dependency the request needs does not answer; retry later.',
@@ -145,9 +146,28 @@ export function createOpenApiDocument(app: INestApplication, info: { title: stri
     for (const method of ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const) {
       const op = item[method];
       if (op) documentFrameworkAnswers(path, op);
+      if (op && method === 'post') documentIdempotencyKey(op);
     }
   }
   return document;
+}
+
+/**
+ * Every POST takes Idempotency-Key (the interceptor is global, installed for every service by ServiceKitModule), so
+ * every POST documents it, whether or not its controller says more about it.
+ */
+function documentIdempotencyKey(op: Operation): void {
+  op.parameters ??= [];
+  if (op.parameters.some((p) => 'name' in p && p.in === 'header' && p.name.toLowerCase() === 'idempotency-key')) return;
+  op.parameters.push({
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Retry safely: the same key (per caller, 24 h) with the same body answers the first answer, 5xx included unless a retry ' +
+      'converges on the same effect; another body with it is 422; while the first still runs, 409.',
+    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+  });
 }
 
 type Operation = NonNullable<OpenAPIObject['paths'][string]['get']>;

@@ -16,7 +16,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const body = this.toProblem(exception);
+    const body = problemBodyOf(exception);
     body.instance ??= request.url.split('?')[0];
     if (body.status >= 500) {
       this.logger.error({ err: exception, status: body.status }, 'request failed');
@@ -24,34 +24,35 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof Problem) for (const [name, value] of Object.entries(exception.headers)) void reply.header(name, value);
     void reply.status(body.status).header('content-type', PROBLEM_JSON).send(body);
   }
+}
 
-  private toProblem(exception: unknown): ProblemBody {
-    if (exception instanceof Problem) return { ...exception.body };
-    if (exception instanceof ZodError) {
-      return {
-        type: problemType('validation'),
-        title: 'Invalid request',
-        status: 400,
-        detail: 'The request is not valid.',
-        'invalid-params': zodIssuesToParams(exception),
-      };
-    }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const res = exception.getResponse();
-      const detail = typeof res === 'string' ? res : ((res as { message?: unknown }).message ?? exception.message);
-      return {
-        type: status === 404 ? problemType('not-found') : `about:blank`,
-        title: exception.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2') || 'Error',
-        status,
-        detail: Array.isArray(detail) ? detail.join('; ') : String(detail),
-      };
-    }
-    // Fastify raises its own errors (e.g. malformed JSON body, body too large) with a statusCode.
-    const fe = exception as { statusCode?: number; code?: string; message?: string };
-    if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-      return { type: problemType('bad-request'), title: 'Bad request', status: fe.statusCode, detail: fe.message ?? 'Bad request' };
-    }
-    return { type: problemType('internal'), title: 'Internal error', status: 500, detail: 'An unexpected error occurred.' };
+/** The problem an error is answered with (the Idempotency-Key store keeps exactly this answer). */
+export function problemBodyOf(exception: unknown): ProblemBody {
+  if (exception instanceof Problem) return { ...exception.body };
+  if (exception instanceof ZodError) {
+    return {
+      type: problemType('validation'),
+      title: 'Invalid request',
+      status: 400,
+      detail: 'The request is not valid.',
+      'invalid-params': zodIssuesToParams(exception),
+    };
   }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const res = exception.getResponse();
+    const detail = typeof res === 'string' ? res : ((res as { message?: unknown }).message ?? exception.message);
+    return {
+      type: status === 404 ? problemType('not-found') : `about:blank`,
+      title: exception.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2') || 'Error',
+      status,
+      detail: Array.isArray(detail) ? detail.join('; ') : String(detail),
+    };
+  }
+  // Fastify raises its own errors (e.g. malformed JSON body, body too large) with a statusCode.
+  const fe = exception as { statusCode?: number; code?: string; message?: string };
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { type: problemType('bad-request'), title: 'Bad request', status: fe.statusCode, detail: fe.message ?? 'Bad request' };
+  }
+  return { type: problemType('internal'), title: 'Internal error', status: 500, detail: 'An unexpected error occurred.' };
 }

@@ -61,20 +61,35 @@ const encodeMap = (m: Payload['metadata']): Record<string, string> =>
   Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]));
 
 /**
- * The payload key: TEMPORAL_PAYLOAD_KEY (base64) in production; in development a key file that is created once
- * (git-ignored), so a restarted worker can still read the histories it wrote.
+ * A 256-bit secret key from configuration: `value` (base64) when set; required in production; in development a
+ * key file created once (git-ignored, mode 600), so a restarted process still reads what it wrote. The key is
+ * never logged and errors name the variable, never its value.
  */
+export function loadSecretKey(o: { name: string; value?: string | undefined; file: string; nodeEnv: string }): Buffer {
+  if (o.value) {
+    const key = Buffer.from(o.value, 'base64');
+    if (key.length !== 32) throw new Error(`${o.name} must be 32 bytes, base64`);
+    return key;
+  }
+  if (o.nodeEnv === 'production') throw new Error(`${o.name} is required in production`);
+  if (!existsSync(o.file)) {
+    mkdirSync(dirname(o.file), { recursive: true });
+    writeFileSync(o.file, randomBytes(32).toString('base64'));
+    chmodSync(o.file, 0o600);
+  }
+  return Buffer.from(readFileSync(o.file, 'utf8').trim(), 'base64');
+}
+
+/** The payload key: TEMPORAL_PAYLOAD_KEY (base64) in production; in development TEMPORAL_PAYLOAD_KEY_FILE (see loadSecretKey). */
 export function loadPayloadKey(config: {
   NODE_ENV: string;
   TEMPORAL_PAYLOAD_KEY?: string | undefined;
   TEMPORAL_PAYLOAD_KEY_FILE: string;
 }): Buffer {
-  if (config.TEMPORAL_PAYLOAD_KEY) return Buffer.from(config.TEMPORAL_PAYLOAD_KEY, 'base64');
-  if (config.NODE_ENV === 'production') throw new Error('TEMPORAL_PAYLOAD_KEY is required in production');
-  if (!existsSync(config.TEMPORAL_PAYLOAD_KEY_FILE)) {
-    mkdirSync(dirname(config.TEMPORAL_PAYLOAD_KEY_FILE), { recursive: true });
-    writeFileSync(config.TEMPORAL_PAYLOAD_KEY_FILE, randomBytes(32).toString('base64'));
-    chmodSync(config.TEMPORAL_PAYLOAD_KEY_FILE, 0o600);
-  }
-  return Buffer.from(readFileSync(config.TEMPORAL_PAYLOAD_KEY_FILE, 'utf8').trim(), 'base64');
+  return loadSecretKey({
+    name: 'TEMPORAL_PAYLOAD_KEY',
+    value: config.TEMPORAL_PAYLOAD_KEY,
+    file: config.TEMPORAL_PAYLOAD_KEY_FILE,
+    nodeEnv: config.NODE_ENV,
+  });
 }

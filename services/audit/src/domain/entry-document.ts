@@ -22,6 +22,8 @@ export interface AuditEntryDraft {
   readonly data: unknown;
   /** The message body exactly as received; only its SHA-256 is kept. */
   readonly payload: Buffer;
+  /** The NHS number opened from the event's sealed patient block (ADR 14): only its keyed digest is kept, as patientKey. */
+  readonly sealedNhsNumber?: string;
 }
 
 export const ENTRY_FORMAT = 'sonet.audit.entry/1';
@@ -120,7 +122,11 @@ export function buildEntry(draft: AuditEntryDraft, seq: bigint, recordedAt: Date
     received: { topic: draft.topic, partition: draft.partition, offset: draft.kafkaOffset },
     payloadSha256: sha256(draft.payload).toString('hex'),
     protected: guarded.paths,
-    index: { actor: actorOf(draft.data), organisations: organisationsOf(draft.data), patientKey: guarded.patientKey },
+    index: {
+      actor: actorOf(draft.data),
+      organisations: organisationsOf(draft.data),
+      patientKey: guarded.patientKey ?? (draft.sealedNhsNumber ? keyer.patientKey(draft.sealedNhsNumber) : null),
+    },
   };
   return { document, canonical: canonicalJson(document) };
 }

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { normaliseNhsNumber } from '@sonet/contracts';
+import { isSealedField, normaliseNhsNumber } from '@sonet/contracts';
 
 /** Keys whose values identify a patient wherever they appear. */
 const IDENTIFIER_KEYS = new Set(['nhsNumber', 'patientNhsNumber']);
@@ -44,8 +44,8 @@ export interface ProtectedData {
 
 /**
  * Replaces patient identifiers in event data before it enters the log: NHS numbers anywhere (by key), and every
- * string inside a `patient` object but its preferred channel (name, email, phone, ...). Everything else is kept
- * as sent. The log then holds no patient identifier in clear, only keyed digests the patient query can match.
+ * string inside a `patient` object but its preferred channel (name, email, phone, ...). Sealed blocks and everything
+ * else are kept as sent. The log then holds no patient identifier in clear, only keyed digests the patient query can match.
  */
 export function protectIdentifiers(data: unknown, keyer: PatientKeyer): ProtectedData {
   const paths: string[] = [];
@@ -65,6 +65,8 @@ export function protectIdentifiers(data: unknown, keyer: PatientKeyer): Protecte
       return value;
     }
     if (Array.isArray(value)) return value.map((v, i) => walk(v, `${path}.${i}`, inPatient, key));
+    // A sealed block holds nothing in clear (ADR 14): kept as sent, so erasing its key leaves it unreadable here too.
+    if (isSealedField(value)) return value;
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) out[k] = walk(v, path ? `${path}.${k}` : k, inPatient || k === 'patient', k);

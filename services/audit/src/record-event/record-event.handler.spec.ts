@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { InboxBatchItem } from '@sonet/messaging';
-import { createEnvelope, ReferralRequested, toWireMessage, type EventEnvelope } from '@sonet/contracts';
+import { randomBytes } from 'node:crypto';
+import { sealField, SealedFieldOpener, type DataKey, type InboxBatchItem, type KeyLookup } from '@sonet/messaging';
+import { createEnvelope, ReferralRequested, ReferralRequestedV2, toWireMessage, type EventEnvelope } from '@sonet/contracts';
+import { buildEntry } from '../domain/entry-document';
+import { PatientKeyer } from '../domain/patient-identifiers';
 import type { AppendBatchResult, AuditEntryDraft, AuditLog } from '../domain/audit-log';
 import { RecordEventHandler, toAuditEntryDraft, type ReceivedFrom } from './record-event.handler';
 
@@ -94,11 +97,68 @@ describe('recording an event in the audit log', () => {
       const env = envelope({ type: 'someone-else.thing-happened.v7', data: ['not', 'an', 'object'] });
 
       const item: InboxBatchItem = { envelope: env, ...receivedAs(env) };
-      const result = await new RecordEventHandler(auditLog).execute({} as EntityManager, [item]);
+      const result = await new RecordEventHandler(auditLog, new SealedFieldOpener({ keyFor: async () => 'destroyed' as const })).execute(
+        {} as EntityManager,
+        [item],
+      );
 
       expect(result.recorded).toEqual([{ eventId: env.id, seq: '1' }]);
       expect(appended).toEqual([toAuditEntryDraft(env, receivedAs(env))]);
       expect(appended[0]?.data).toEqual(['not', 'an', 'object']);
+    });
+  });
+
+  describe('when the patient is sealed (ADR 14)', () => {
+    const keyer = new PatientKeyer('a-test-patient-key-secret-of-32-characters');
+    const key: DataKey = { kid: 'kid-1', key: randomBytes(32) };
+    const nhsNumber = '9434765919';
+    const sealedEvent = (referralId = randomUUID(), sealedFor = referralId) => {
+      const patient = sealField(
+        key,
+        { referralId: sealedFor, eventType: ReferralRequestedV2.type, field: 'patient' },
+        {
+          nhsNumber,
+          name: 'Alex Example',
+          email: 'alex@example.test',
+          preferredChannel: 'email',
+        },
+      );
+      return envelope({ type: ReferralRequestedV2.type, subject: referralId, data: { referralId, patient } });
+    };
+    const record = async (env: EventEnvelope, lookup: () => Promise<KeyLookup>) => {
+      const appended: AuditEntryDraft[] = [];
+      const auditLog = {
+        appendBatch: async (_em: EntityManager, entries: readonly AuditEntryDraft[]): Promise<AppendBatchResult> => {
+          appended.push(...entries);
+          return { recorded: [], duplicates: [], checkpoint: null };
+        },
+      } as unknown as AuditLog;
+      await new RecordEventHandler(auditLog, new SealedFieldOpener({ keyFor: lookup })).execute({} as EntityManager, [
+        { envelope: env, ...receivedAs(env) },
+      ]);
+      return buildEntry(appended[0]!, 1n, new Date('2026-03-04T05:06:07Z'), keyer);
+    };
+
+    it('keeps the block sealed in the entry and indexes the entry by the keyed NHS number it opens to', async () => {
+      const env = sealedEvent();
+      const { document, canonical } = await record(env, async () => key);
+      expect(document.event.data).toEqual(env.data);
+      expect(document.index.patientKey).toBe(keyer.patientKey(nhsNumber));
+      for (const v of [nhsNumber, 'Alex', 'alex@example.test']) expect(canonical).not.toContain(v);
+    });
+
+    it('records it all the same, without a patient index, when the key is destroyed or the block does not open', async () => {
+      expect((await record(sealedEvent(), async () => 'destroyed')).document.index.patientKey).toBeNull();
+      const moved = sealedEvent(randomUUID(), randomUUID());
+      expect((await record(moved, async () => key)).document.index.patientKey).toBeNull();
+    });
+
+    it('fails (the inbox retries) while the key cannot be fetched', async () => {
+      await expect(
+        record(sealedEvent(), async () => {
+          throw new Error('the referral service could not be reached');
+        }),
+      ).rejects.toThrow('could not be reached');
     });
   });
 });

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { EventEnvelope } from '@sonet/contracts';
-import type { InboxBatchItem } from '@sonet/messaging';
+import { z } from 'zod';
+import { isSealedField, nhsNumberSchema, SEALED_PATIENT_FIELD, type EventEnvelope } from '@sonet/contracts';
+import { PermanentError, SealedFieldOpener, type InboxBatchItem } from '@sonet/messaging';
 import { AuditLog, type AppendBatchResult } from '../domain/audit-log';
 import type { AuditEntryDraft, AuditHeaders } from '../domain/entry-document';
 
@@ -18,8 +19,9 @@ export interface ReceivedFrom {
 }
 
 /** The audit row for an event: attributes, headers and data exactly as received, plus where it was read. */
-export function toAuditEntryDraft(envelope: EventEnvelope, position: ReceivedFrom): AuditEntryDraft {
+export function toAuditEntryDraft(envelope: EventEnvelope, position: ReceivedFrom, sealedNhsNumber?: string): AuditEntryDraft {
   return {
+    ...(sealedNhsNumber ? { sealedNhsNumber } : {}),
     eventId: envelope.id,
     eventType: envelope.type,
     source: envelope.source,
@@ -34,15 +36,46 @@ export function toAuditEntryDraft(envelope: EventEnvelope, position: ReceivedFro
   };
 }
 
-/** Records any events, of any type, known to the contracts or not: audit keeps what happened, not what it expects. */
+/** What audit needs from any sealed patient block: the NHS number, for the keyed patient index. */
+const sealedPatientSchema = z.looseObject({ nhsNumber: nhsNumberSchema });
+
+/**
+ * Records any events, of any type, known to the contracts or not: audit keeps what happened, not what it expects.
+ * A sealed patient block (ADR 14) is kept sealed; it is opened with the referral's key only to index the entry by
+ * the patient's keyed NHS number. Before the append lock, so key fetches never hold up the chain.
+ */
 @Injectable()
 export class RecordEventHandler {
-  constructor(private readonly auditLog: AuditLog) {}
+  private readonly logger = new Logger(RecordEventHandler.name);
 
-  execute(em: EntityManager, items: readonly InboxBatchItem[]): Promise<AppendBatchResult> {
-    return this.auditLog.appendBatch(
-      em,
-      items.map((i) => toAuditEntryDraft(i.envelope, i)),
-    );
+  constructor(
+    private readonly auditLog: AuditLog,
+    private readonly opener: SealedFieldOpener,
+  ) {}
+
+  async execute(em: EntityManager, items: readonly InboxBatchItem[]): Promise<AppendBatchResult> {
+    const drafts: AuditEntryDraft[] = [];
+    for (const i of items) drafts.push(toAuditEntryDraft(i.envelope, i, await this.sealedNhsNumber(i.envelope)));
+    return this.auditLog.appendBatch(em, drafts);
+  }
+
+  /**
+   * The NHS number inside the event's sealed patient block, if it has one that opens. A destroyed key, or a block
+   * that does not open (forged, moved, no key), leaves the entry unindexed by patient but recorded all the same;
+   * a key that cannot be fetched now throws, and the inbox retries the batch.
+   */
+  private async sealedNhsNumber(envelope: EventEnvelope): Promise<string | undefined> {
+    const data = envelope.data as { referralId?: unknown; patient?: unknown } | null;
+    if (!data || typeof data !== 'object' || !isSealedField(data.patient) || typeof data.referralId !== 'string') return undefined;
+    const context = { referralId: data.referralId, eventType: envelope.type, field: SEALED_PATIENT_FIELD };
+    try {
+      const opened = await this.opener.open(context, data.patient, sealedPatientSchema);
+      if (opened.ok) return opened.value.nhsNumber;
+      this.logger.log({ eventId: envelope.id, referralId: data.referralId, reason: opened.reason }, 'recorded without a patient index');
+    } catch (e) {
+      if (!(e instanceof PermanentError)) throw e;
+      this.logger.warn({ eventId: envelope.id, referralId: data.referralId, reason: e.message }, 'recorded without a patient index');
+    }
+    return undefined;
   }
 }

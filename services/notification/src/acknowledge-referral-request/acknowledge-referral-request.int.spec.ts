@@ -1,9 +1,29 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { headerText, ReferralRequested, Topics, toWireMessage, type EventEnvelope, type ReferralRequestedData } from '@sonet/contracts';
-import { buildEvent, KafkaBroker, type MessagePublisher, type ReceivedRecord, readTopicsIntoMemory } from '@sonet/messaging';
+import {
+  dlqTopicOf,
+  headerText,
+  ReferralRequested,
+  ReferralRequestedV2,
+  Topics,
+  toWireMessage,
+  type EventEnvelope,
+  type ReferralRequestedData,
+} from '@sonet/contracts';
+import {
+  buildEvent,
+  KafkaBroker,
+  sealField,
+  type DataKey,
+  type KeyLookup,
+  type MessagePublisher,
+  type ReceivedRecord,
+  readTopicsIntoMemory,
+} from '@sonet/messaging';
 import { runMigrations } from '@sonet/service-kit';
 import { eventually, freshDatabase, integrationSettings, uniqueSuffix, testTokens } from '@sonet/testing';
 import { readNotificationConfig, type NotificationConfig } from '../config';
@@ -77,6 +97,40 @@ function referralRequested(referralId: string, email: string): EventEnvelope<Ref
   }) as EventEnvelope<ReferralRequestedData>;
 }
 
+/**
+ * The referral service's key endpoint as notification sees it (ADR 14): keys by referral, 410 once destroyed, 503 for
+ * a referral it cannot serve now. Notes the token each request came with.
+ */
+const keyServer = {
+  keys: new Map<string, KeyLookup>(),
+  tokens: [] as string[],
+  server: undefined as Server | undefined,
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.tokens.push(String(req.headers.authorization ?? ''));
+      const id = (req.url ?? '').split('/').pop() ?? '';
+      const k = this.keys.get(id);
+      if (k === undefined) return void res.writeHead(503).end();
+      if (k === 'destroyed') return void res.writeHead(410).end();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ referralId: id, kid: k.kid, alg: 'A256GCM', key: k.key.toString('base64url') }));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  },
+};
+
+function referralRequestedV2(referralId: string, email: string, key: DataKey): EventEnvelope {
+  const v1 = referralRequested(referralId, email);
+  const patient = sealField(key, { referralId, eventType: ReferralRequestedV2.type, field: 'patient' }, v1.data.patient);
+  return buildEvent(ReferralRequestedV2, {
+    id: randomUUID(),
+    source: '/sonet/referral',
+    subject: referralId,
+    data: { ...v1.data, patient },
+  });
+}
+
 describe('notification service against PostgreSQL, Kafka and MailDev', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let config: NotificationConfig;
@@ -109,8 +163,10 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
     );
 
   let tokens: Awaited<ReturnType<typeof testTokens>>;
+  let deadLetters: { records: ReceivedRecord[]; stop: () => Promise<void> };
   beforeAll(async () => {
     tokens = await testTokens();
+    const keysUrl = await keyServer.start();
     db = await freshDatabase('notification');
     config = readNotificationConfig({
       ...process.env,
@@ -122,10 +178,12 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
       DISPATCH_INTERVAL_MS: '100',
       PALS_PHONE,
       MESSAGE_ID_DOMAIN,
+      REFERRAL_SERVICE_URL: keysUrl,
     });
     await runMigrations(notificationOrmOptions(config));
     await startGroupAtEnd(config.KAFKA_CONSUMER_GROUP);
     notificationEvents = await readTopicsIntoMemory(settings.kafkaBrokers, [Topics.notificationEvents]);
+    deadLetters = await readTopicsIntoMemory(settings.kafkaBrokers, [dlqTopicOf(Topics.referralEvents)]);
     app = await startNotificationService(config);
     baseUrl = await app.getUrl();
     broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: `test-publisher-${uniqueSuffix()}` });
@@ -133,6 +191,8 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
   });
 
   afterAll(async () => {
+    await deadLetters?.stop();
+    keyServer.server?.close();
     await app?.close();
     await broker?.close();
     await notificationEvents?.stop();
@@ -267,5 +327,55 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
     expect((await fetch(`${baseUrl}/v1/notifications?referralId=${randomUUID()}`)).status).toBe(401);
     const asGp = await fetch(`${baseUrl}/v1/notifications?referralId=${randomUUID()}`, { headers: await tokens.bearer('gp', 'A81001') });
     expect(asGp.status).toBe(403);
+  });
+
+  describe('when the patient is sealed under the referral’s key (referral.requested.v2, ADR 14)', () => {
+    it('fetches the key with its own service token, opens the patient and emails them', async () => {
+      const referralId = randomUUID();
+      const email = `sealed-${uniqueSuffix()}@example.test`;
+      const key: DataKey = { kid: 'kid-1', key: randomBytes(32) };
+      keyServer.keys.set(referralId, key);
+      const event = referralRequestedV2(referralId, email, key);
+      expect(JSON.stringify(event.data)).not.toContain(email);
+      await publish(event);
+      await eventually(async () => ((await rowsFor(event.id))[0]?.status === 'sent' ? true : undefined), 30_000);
+      expect(await mailTo(email)).toHaveLength(1);
+      const [, payload] = keyServer.tokens
+        .at(-1)!
+        .replace(/^Bearer /, '')
+        .split('.');
+      expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toMatchObject({ role: 'system', sub: 'notification' });
+    });
+
+    it('skips an event whose key was destroyed, deliberately: nobody is emailed, nothing is dead-lettered, the next event is handled', async () => {
+      const referralId = randomUUID();
+      const erased = `erased-${uniqueSuffix()}@example.test`;
+      keyServer.keys.set(referralId, 'destroyed');
+      const event = referralRequestedV2(referralId, erased, { kid: 'kid-1', key: randomBytes(32) });
+      await publish(event);
+      // The same key, so the same partition, after it: once this one is handled, so is the erased one.
+      const marker = referralRequested(referralId, `marker-${uniqueSuffix()}@example.test`);
+      await publish(marker);
+      await eventually(async () => ((await rowsFor(marker.id)).length === 1 ? true : undefined), 30_000);
+      expect(await rowsFor(event.id)).toEqual([]);
+      expect(await mailTo(erased)).toEqual([]);
+      expect(deadLetters.records.filter((r) => headerText(r.headers.ce_id) === event.id)).toEqual([]);
+    });
+
+    it('retries while the key cannot be had, then dead-letters the event for a replay (handler-failed), never in clear', async () => {
+      const referralId = randomUUID();
+      const email = `unreachable-${uniqueSuffix()}@example.test`;
+      const event = referralRequestedV2(referralId, email, { kid: 'kid-1', key: randomBytes(32) });
+      await publish(event);
+      const [dead] = await eventually(async () => {
+        const d = deadLetters.records.filter((r) => headerText(r.headers.ce_id) === event.id);
+        return d.length > 0 ? d : undefined;
+      }, 60_000);
+      expect(headerText(dead!.headers['dlq-reason'])).toBe('handler-failed');
+      expect(headerText(dead!.headers['dlq-consumer-group'])).toBe(config.KAFKA_CONSUMER_GROUP);
+      expect(Number(headerText(dead!.headers['dlq-attempts']))).toBeGreaterThan(1);
+      expect(String(dead!.value)).not.toContain(email);
+      expect(await mailTo(email)).toEqual([]);
+    });
   });
 });

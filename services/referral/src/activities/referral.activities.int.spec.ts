@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { runMigrations } from '@sonet/service-kit';
 import { freshDatabase, integrationSettings, randomTestNhsNumber } from '@sonet/testing';
 import { readReferralConfig } from '../config';
@@ -8,6 +8,9 @@ import { Patient, Referral } from '../domain/entities';
 import { referralOrmOptions } from '../orm';
 import { workflowIdFor } from '../workflows/definitions';
 import { createReferralActivities } from './referral.activities';
+import { ReferralKeyStore } from '../referral-keys/referral-key-store';
+import { openField } from '@sonet/messaging';
+import { patientDetailsSchema, transferPatientSchema } from '@sonet/contracts';
 import type { TransitionRecord } from '../workflows/definitions';
 
 const PALS = { name: 'PALS', phone: '01632 960 000', email: 'pals@example.nhs.invalid', url: 'https://example.nhs.invalid/pals' };
@@ -16,6 +19,7 @@ const PALS = { name: 'PALS', phone: '01632 960 000', email: 'pals@example.nhs.in
 describe('referral activities', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let orm: MikroORM;
+  const keys = new ReferralKeyStore(randomBytes(32));
 
   beforeAll(async () => {
     db = await freshDatabase('referral_activities');
@@ -75,37 +79,63 @@ describe('referral activities', () => {
         [referralId],
       );
 
-  it('records the request: state gp-review, one timeline entry and one referral.requested.v1 in the outbox', async () => {
+  it('records the request: state gp-review, one timeline entry and one referral.requested.v2 in the outbox', async () => {
     const referralId = await newReferral(true);
-    const activities = createReferralActivities(orm, PALS);
+    const activities = createReferralActivities(orm, PALS, keys);
     await envFor(referralId).run(activities.recordRequested, { referralId });
     const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
     expect(referral.state).toBe('gp-review');
     const rows = await outboxOf(referralId);
-    expect(rows.map((r) => r.event_type)).toEqual(['referral.requested.v1']);
+    expect(rows.map((r) => r.event_type)).toEqual(['referral.requested.v2']);
     expect(rows[0]!.headers.ce_subject).toBe(referralId);
   });
 
   it('emits the same event id when an activity is retried, so nothing is published twice', async () => {
     const referralId = await newReferral(true);
-    const activities = createReferralActivities(orm, PALS);
+    const activities = createReferralActivities(orm, PALS, keys);
     const env = envFor(referralId);
     await env.run(activities.recordRequested, { referralId });
     await env.run(activities.recordRequested, { referralId });
     await env.run(activities.requestRecordsTransfer, { referralId });
     await env.run(activities.requestRecordsTransfer, { referralId });
     const rows = await outboxOf(referralId);
-    expect(rows.map((r) => r.event_type)).toEqual(['referral.requested.v1', 'records.transfer-requested.v1']);
+    expect(rows.map((r) => r.event_type)).toEqual(['referral.requested.v2', 'records.transfer-requested.v2']);
   });
 
   it("rule 4: sends no records transfer request without the patient's consent", async () => {
     const referralId = await newReferral(false);
-    const activities = createReferralActivities(orm, PALS);
+    const activities = createReferralActivities(orm, PALS, keys);
     const env = envFor(referralId);
     await env.run(activities.recordRequested, { referralId });
     const result = (await env.run(activities.requestRecordsTransfer, { referralId })) as { requested: boolean };
     expect(result.requested).toBe(false);
-    expect((await outboxOf(referralId)).map((r) => r.event_type)).toEqual(['referral.requested.v1']);
+    expect((await outboxOf(referralId)).map((r) => r.event_type)).toEqual(['referral.requested.v2']);
+  });
+
+  it('seals the patient in both events with the referral’s key: nothing identifying in the outbox, and it opens to the details (ADR 14)', async () => {
+    const referralId = await newReferral(true);
+    const activities = createReferralActivities(orm, PALS, keys);
+    const env = envFor(referralId);
+    await env.run(activities.recordRequested, { referralId });
+    await env.run(activities.requestRecordsTransfer, { referralId });
+    const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId }, { populate: ['patient'] });
+    const rows = await outboxOf(referralId);
+    for (const row of rows) {
+      const raw = JSON.stringify(row);
+      for (const v of [referral.patient.nhsNumber, referral.patient.name, referral.patient.email!]) expect(raw).not.toContain(v);
+    }
+    const key = await keys.keyFor(orm.em.fork(), referralId);
+    if (!key || key === 'destroyed') throw new Error('no key');
+    const [requested, transfer] = rows.map((r) => (typeof r.value === 'string' ? JSON.parse(r.value) : r.value) as { patient: unknown });
+    const at = (eventType: string) => ({ referralId, eventType, field: 'patient' });
+    expect(openField(key, at('referral.requested.v2'), requested!.patient, patientDetailsSchema)).toMatchObject({
+      nhsNumber: referral.patient.nhsNumber,
+      name: 'Test Patient',
+      email: 'p@example.org',
+    });
+    expect(openField(key, at('records.transfer-requested.v2'), transfer!.patient, transferPatientSchema)).toEqual({
+      nhsNumber: referral.patient.nhsNumber,
+    });
   });
 
   const transition = (referralId: string, seq: number, over: Partial<TransitionRecord>): TransitionRecord => ({
@@ -122,12 +152,12 @@ describe('referral activities', () => {
 
   it('rule 1: records a decline with its reason and the PALS contact, and ends the referral', async () => {
     const referralId = await newReferral(true);
-    const activities = createReferralActivities(orm, PALS);
+    const activities = createReferralActivities(orm, PALS, keys);
     const env = envFor(referralId);
     await env.run(activities.recordRequested, { referralId });
     await env.run(activities.recordTransition, transition(referralId, 1, {}));
     const rows = await outboxOf(referralId);
-    expect(rows.map((r) => r.event_type)).toEqual(['referral.requested.v1', 'referral.gp-declined.v1']);
+    expect(rows.map((r) => r.event_type)).toEqual(['referral.requested.v2', 'referral.gp-declined.v1']);
     const declined = JSON.parse(rows[1]!.value) as { reason: string; pals: typeof PALS };
     expect(declined.reason).toBe('no new information');
     expect(declined.pals).toEqual(PALS);
@@ -139,7 +169,7 @@ describe('referral activities', () => {
 
   it('records a transition once, however often its activity is retried', async () => {
     const referralId = await newReferral(true);
-    const activities = createReferralActivities(orm, PALS);
+    const activities = createReferralActivities(orm, PALS, keys);
     const env = envFor(referralId);
     await env.run(activities.recordRequested, { referralId });
     const refer = transition(referralId, 1, {
@@ -154,7 +184,7 @@ describe('referral activities', () => {
     const first = (await env.run(activities.recordTransition, refer)) as { at: string };
     const again = (await env.run(activities.recordTransition, refer)) as { at: string };
     expect(again.at).toBe(first.at);
-    expect((await outboxOf(referralId)).map((r) => r.event_type)).toEqual(['referral.requested.v1', 'referral.referred.v1']);
+    expect((await outboxOf(referralId)).map((r) => r.event_type)).toEqual(['referral.requested.v2', 'referral.referred.v1']);
     const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
     // Rule 7 and rule 5: the chosen team with its distance; the original team stays responsible.
     expect(referral).toMatchObject({
@@ -171,7 +201,7 @@ describe('referral activities', () => {
 
   it('rule 5: makes the receiving team responsible only when it accepts a care transfer', async () => {
     const referralId = await newReferral(true);
-    const activities = createReferralActivities(orm, PALS);
+    const activities = createReferralActivities(orm, PALS, keys);
     const env = envFor(referralId);
     await env.run(activities.recordRequested, { referralId });
     await env.run(

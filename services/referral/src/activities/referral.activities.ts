@@ -2,12 +2,15 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   RecordsTransferCancelRequested,
-  RecordsTransferRequested,
+  RecordsTransferRequestedV2,
   ReferralReminderDue,
-  ReferralRequested,
+  ReferralRequestedV2,
   ReferralUrgentWaitEscalated,
+  SEALED_PATIENT_FIELD,
+  type SealedField,
 } from '@sonet/contracts';
-import { deriveId } from '@sonet/messaging';
+import { deriveId, sealField, type DataKey } from '@sonet/messaging';
+import type { ReferralKeyStore } from '../referral-keys/referral-key-store';
 import { Referral } from '../domain/entities';
 import type { ReferralActivities, TeamSnapshot, TransitionRecord } from '../workflows/definitions';
 import { isTerminal, reminderRecipient } from '../workflows/decider';
@@ -24,11 +27,14 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * Event ids derive from the workflow id and the transition's sequence number, so a retried activity writes
  * nothing new: the timeline entry (keyed by the event id) shows it already happened.
  */
-export function createReferralActivities(orm: MikroORM, pals: PalsContact): ReferralActivities {
+export function createReferralActivities(orm: MikroORM, pals: PalsContact, keys: ReferralKeyStore): ReferralActivities {
   return {
-    recordRequested: ({ referralId, dueAt }) => recordStep(orm, referralId, stepId('requested'), (r) => requested(r, dueAt)),
+    recordRequested: async ({ referralId, dueAt }) => {
+      const key = await sealingKey(orm, keys, referralId);
+      return recordStep(orm, referralId, stepId('requested'), (r) => requested(r, dueAt, key));
+    },
 
-    requestRecordsTransfer: (input) => requestRecordsTransfer(orm, input),
+    requestRecordsTransfer: (input) => requestRecordsTransfer(orm, keys, input),
 
     recordTransition: (rec) => recordStep(orm, rec.referralId, stepId(`t${rec.seq}`), (r) => transition(rec, r, pals), rec.traceparent),
 
@@ -95,7 +101,23 @@ function transition(rec: TransitionRecord, r: Referral, pals: PalsContact): Step
   };
 }
 
-function requested(r: Referral, dueAt: string | undefined): StepEntry {
+/**
+ * The key the referral's events seal patient details with (ADR 14). Erasure is refused while a referral is open, so
+ * a destroyed key here means the data must not travel again: the step fails for good instead of sending it in clear.
+ */
+async function sealingKey(orm: MikroORM, keys: ReferralKeyStore, referralId: string): Promise<DataKey> {
+  const key = await orm.em.fork().transactional((em) => keys.forSealing(em, referralId));
+  if (key === 'destroyed') {
+    throw ApplicationFailure.nonRetryable(`the data key of referral ${referralId} was destroyed`, 'DataKeyDestroyed');
+  }
+  return key;
+}
+
+/** A value sealed where it belongs: this referral, this event type, this field. */
+const sealFor = (key: DataKey, referralId: string, eventType: string, value: unknown): SealedField =>
+  sealField(key, { referralId, eventType, field: SEALED_PATIENT_FIELD }, value);
+
+function requested(r: Referral, dueAt: string | undefined, key: DataKey): StepEntry {
   return {
     state: 'gp-review',
     summary: 'Second opinion requested; waiting for the GP to decide whether to refer.',
@@ -103,7 +125,7 @@ function requested(r: Referral, dueAt: string | undefined): StepEntry {
       ref.dueAt = dueAt ? new Date(dueAt) : null;
       ref.dueStep = dueAt ? 'gp-decision' : null;
     },
-    event: emission(ReferralRequested, {
+    event: emission(ReferralRequestedV2, {
       referralId: r.id,
       referringPractice: r.referringPractice,
       ...(r.referringPracticeEmail ? { referringPracticeEmail: r.referringPracticeEmail } : {}),
@@ -112,13 +134,14 @@ function requested(r: Referral, dueAt: string | undefined): StepEntry {
       urgency: r.urgency,
       reason: r.reason,
       explainedByOriginalTeam: r.explainedByOriginalTeam,
-      patient: {
+      // Sealed: only the services entitled to the referral's key read it, and only while the key exists (ADR 14).
+      patient: sealFor(key, r.id, ReferralRequestedV2.type, {
         nhsNumber: r.patient.nhsNumber,
         name: r.patient.name,
         ...(r.patient.email ? { email: r.patient.email } : {}),
         ...(r.patient.phone ? { phone: r.patient.phone } : {}),
         preferredChannel: r.patient.preferredChannel,
-      },
+      }),
       requestedAt: r.createdAt.toISOString(),
     }),
   };
@@ -127,12 +150,14 @@ function requested(r: Referral, dueAt: string | undefined): StepEntry {
 /** Rule 4: nothing is sent without a recorded lawful basis; the records go to the team the GP chose. */
 async function requestRecordsTransfer(
   orm: MikroORM,
+  keys: ReferralKeyStore,
   { referralId, target, traceparent }: { referralId: string; target?: TeamSnapshot; traceparent?: string },
 ): Promise<{ requested: boolean; at: string; transferId?: string }> {
   const snapshot = await orm.em.fork().findOne(Referral, { id: referralId });
   if (!snapshot) throw ApplicationFailure.nonRetryable(`referral ${referralId} not found`, 'ReferralNotFound');
   if (!snapshot.recordsSharingConsent || !snapshot.consentRecordedAt) return { requested: false, at: new Date().toISOString() };
   const consentAt = snapshot.consentRecordedAt;
+  const key = await sealingKey(orm, keys, referralId);
   // Ids of the first version (no target: one transfer per referral) stay as they were for replayed executions.
   const attempt = target ? Math.max(snapshot.attempt, 1) : 1;
   const transferId = deriveId(referralId, 'records-transfer', String(attempt));
@@ -145,7 +170,7 @@ async function requestRecordsTransfer(
       summary: target
         ? `Relevant test results and imaging requested from the original team for ${target.name}, with the patient's consent.`
         : "Relevant test results and imaging requested from the original team, with the patient's consent.",
-      event: emission(RecordsTransferRequested, {
+      event: emission(RecordsTransferRequestedV2, {
         referralId: r.id,
         transferId,
         sourceOrganisation: r.originalTeamOds,
@@ -154,7 +179,7 @@ async function requestRecordsTransfer(
         lawfulBasis: { basis: 'explicit-consent', recordedAt: consentAt.toISOString() },
         requestedAt: new Date().toISOString(),
         // What records-transfer needs to find the relevant records at the source and file them at the target.
-        patient: { nhsNumber: r.patient.nhsNumber },
+        patient: sealFor(key, r.id, RecordsTransferRequestedV2.type, { nhsNumber: r.patient.nhsNumber }),
         specialty: r.specialty,
         ...(r.originalTeamId ? { sourceTeamId: r.originalTeamId } : {}),
         ...(target ? { targetTeamId: target.teamId } : {}),

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Principal } from '@sonet/auth';
+import { deriveId } from '@sonet/messaging';
 import { conflictProblem, preconditionFailedProblem, unavailableProblem, validationProblem } from '@sonet/service-kit';
 import { assertParty, findVisibleReferral, type Party } from '../domain/access';
 import { randomUUID } from 'node:crypto';
@@ -82,6 +83,8 @@ export class DecideHandler {
     action: DecisionAction,
     expectedRevision: number | undefined,
     traceparent: string | undefined,
+    /** The Idempotency-Key's operation: the Update id derives from it, so a retried decision is taken once. */
+    operation?: string,
   ): Promise<SecondOpinionStatus> {
     const actor: Actor = {
       role: principal.role === 'clinician' ? 'clinician' : principal.role === 'patient' ? 'patient' : 'gp',
@@ -90,6 +93,7 @@ export class DecideHandler {
     const handle = this.temporal.workflow.getHandle(workflowIdFor(referral.id));
     try {
       return await handle.executeUpdate(decisionUpdate, {
+        ...(operation ? { updateId: deriveId(operation, 'decision') } : {}),
         args: [{ action, actor, ...(expectedRevision !== undefined ? { expectedRevision } : {}), ...(traceparent ? { traceparent } : {}) }],
       });
     } catch (e) {
@@ -139,6 +143,8 @@ export class DecideHandler {
         {
           retryAfterSeconds: RETRY_AFTER_SECONDS,
           extensions: { currentState: referral.state },
+          // Nothing was decided: the workflow does not exist yet.
+          retrySafe: true,
         },
       );
     }
@@ -157,6 +163,8 @@ export class DecideHandler {
     if (e instanceof ServiceError || e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
       return unavailableProblem("The referral's process could not be reached; nothing was decided.", {
         retryAfterSeconds: RETRY_AFTER_SECONDS,
+        // A retry under the same Idempotency-Key sends the same Update id, so an update that did land is not taken twice.
+        retrySafe: true,
       });
     }
     return e as Error;

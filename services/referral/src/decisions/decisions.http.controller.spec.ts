@@ -55,7 +55,7 @@ function setUp(responsibleTeam: SecondOpinionStatus['responsibleTeam'] = 'origin
     findTeam: async (id: string) => TEAMS[id] ?? null,
     findOrganisation: async (ods: string) => ({ ods, name: 'A Hospital', kind: 'site', lat: 53.8, lon: -1.5, contactEmail: null }),
   } as unknown as DirectoryService;
-  const reply = { header: () => reply } as unknown as FastifyReply;
+  const reply = { header: () => reply, request: { headers: {} } } as unknown as FastifyReply;
   const gp = { role: 'gp', organisation: 'B82001', subject: 'gp' } as unknown as Principal;
   return { controller: new DecisionsController(handler, directory), decided, timeline, reply, gp };
 }

@@ -4,7 +4,16 @@ import type { FastifyReply } from 'fastify';
 import { referralIdSchema } from '@sonet/contracts';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import { currentTraceHeaders } from '@sonet/messaging';
-import { ApiAnswer, ApiJsonBody, ApiProblems, parseOrProblem, Problem, problemType, validationProblem } from '@sonet/service-kit';
+import {
+  ApiAnswer,
+  ApiJsonBody,
+  ApiProblems,
+  idempotencyOperationOf,
+  parseOrProblem,
+  Problem,
+  problemType,
+  validationProblem,
+} from '@sonet/service-kit';
 import { decisionAnswerSchema } from '../openapi/answers';
 import { DirectoryService } from '../directory/directory.service';
 import { distanceKm, roundKm } from '../directory/distance';
@@ -80,7 +89,9 @@ export class DecisionsController {
     const referral = await this.handler.referralFor(referralId, principal);
     this.handler.assertParty(referral, principal, parties);
     const action = await build(referral);
-    const status = toDecisionAnswer(await this.handler.decide(referral, principal, action, expected, traceparent), referral);
+    // With an Idempotency-Key, a retry sends the same Update id: Temporal answers it the first run's result.
+    const operation = idempotencyOperationOf(reply.request);
+    const status = toDecisionAnswer(await this.handler.decide(referral, principal, action, expected, traceparent, operation), referral);
     if (after) await after(status);
     void reply.header('etag', etagOf(status.revision));
     return status;

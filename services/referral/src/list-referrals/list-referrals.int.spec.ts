@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { ReferralKeyStore } from '../referral-keys/referral-key-store';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Principal } from '@sonet/auth';
@@ -38,7 +40,13 @@ describe('worklists (PostgreSQL)', () => {
     await seedDirectory(orm.em.fork());
     // Temporal is not what is under test: starting a workflow succeeds and does nothing.
     const temporal = { workflow: { start: async () => ({}) } } as unknown as Client;
-    const handler = new RequestSecondOpinionHandler(orm.em, new DirectoryService(orm.em), temporal, config);
+    const handler = new RequestSecondOpinionHandler(
+      orm.em,
+      new DirectoryService(orm.em),
+      temporal,
+      config,
+      new ReferralKeyStore(randomBytes(32)),
+    );
     request = async (practice, nhsNumber = randomTestNhsNumber()) => {
       const { referralId } = await handler.execute({
         referringPractice: practice,

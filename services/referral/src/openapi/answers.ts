@@ -4,6 +4,7 @@ import type { DecisionAnswer } from '../decisions/decide.handler';
 import type { TeamListItem } from '../directory/directory.http.controller';
 import type { DirectoryTeam } from '../directory/directory.service';
 import { REFERRAL_STATES } from '../domain/referral-state';
+import { DECISION_TYPES } from '../workflows/transitions';
 import type { ReferralView } from '../get-referral/get-referral.handler';
 import type { ReferralSummary } from '../list-referrals/list-referrals.handler';
 
@@ -14,20 +15,7 @@ import type { ReferralSummary } from '../list-referrals/list-referrals.handler';
 
 const instant = z.iso.datetime({ offset: true });
 const state = z.enum(REFERRAL_STATES);
-const action = z.enum([
-  'refer',
-  'decline',
-  'triage-accept',
-  'triage-reject',
-  'request-info',
-  'provide-info',
-  'book-appointment',
-  'issue-opinion',
-  'inform-original-team',
-  'request-care-transfer',
-  'care-transfer-decision',
-  'withdraw',
-]);
+const action = z.enum(DECISION_TYPES);
 const due = z.object({ step: z.string(), at: instant, overdue: z.boolean() }).nullable();
 
 export const referralCreatedSchema = z.object({ id: z.uuid(), state: z.literal('requested'), links: z.object({ self: z.string() }) });

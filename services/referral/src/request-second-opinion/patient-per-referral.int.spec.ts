@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { ReferralKeyStore } from '../referral-keys/referral-key-store';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Principal } from '@sonet/auth';
@@ -70,7 +72,13 @@ describe('patient details per referral (PostgreSQL)', () => {
   it("a referral by practice B with the same NHS number leaves practice A's worklist and referral as A recorded them", async () => {
     await seedDirectory(orm.em.fork());
     const temporal = { workflow: { start: async () => ({}) } } as unknown as Client;
-    const handler = new RequestSecondOpinionHandler(orm.em, new DirectoryService(orm.em), temporal, config);
+    const handler = new RequestSecondOpinionHandler(
+      orm.em,
+      new DirectoryService(orm.em),
+      temporal,
+      config,
+      new ReferralKeyStore(randomBytes(32)),
+    );
     const nhsNumber = randomTestNhsNumber();
     const request = (practice: string, name: string, email: string) =>
       handler.execute({

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@sonet/auth';
 import type { FastifyReply } from 'fastify';
-import { ApiAnswer, ApiJsonBody, ApiProblems, parseOrProblem } from '@sonet/service-kit';
+import { ApiAnswer, ApiJsonBody, ApiProblems, idempotencyOperationOf, parseOrProblem } from '@sonet/service-kit';
 import { referralCreatedSchema } from '../openapi/answers';
 import { requestSecondOpinionSchema } from './request-second-opinion.command';
 import { RequestSecondOpinionHandler } from './request-second-opinion.handler';
@@ -24,7 +24,7 @@ export class RequestSecondOpinionController {
     name: 'Idempotency-Key',
     required: false,
     description:
-      'Retry safely: the same key (per caller, 24 h) answers the first answer; a different body with it is 422. Every POST takes it.',
+      'Retry safely: the same key (per caller, 24 h) answers the first answer; a different body with it is 422. Every POST takes it. A retry after a 503 converges on the referral the first request recorded.',
   })
   @ApiJsonBody(requestSecondOpinionSchema)
   @ApiAnswer(202, referralCreatedSchema, 'The request is recorded and its process started.', {
@@ -46,7 +46,8 @@ export class RequestSecondOpinionController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ id: string; state: string; links: { self: string } }> {
     const cmd = { ...parseOrProblem(requestSecondOpinionSchema, body), referringPractice: gp.organisation };
-    const { referralId } = await this.handler.execute(cmd);
+    // With an Idempotency-Key, the referral id derives from it: a retry converges on the referral the first try recorded.
+    const { referralId } = await this.handler.execute(cmd, idempotencyOperationOf(reply.request));
     const self = `/v1/referrals/${referralId}`;
     void reply.header('location', self);
     return { id: referralId, state: 'requested', links: { self } };

@@ -96,9 +96,9 @@ export interface TransitionRecord {
 
 /** What the workflow may ask of the outside world; implemented in ../activities. */
 export interface ReferralActivities {
-  /** Records the request in the read model and emits referral.requested.v1; returns when it happened. */
+  /** Records the request in the read model and emits referral.requested.v2 (patient sealed, ADR 14); returns when it happened. */
   recordRequested(input: { referralId: string; dueAt?: string }): Promise<{ at: string }>;
-  /** Emits records.transfer-requested.v1 if the patient consented to sharing records; says whether it did. */
+  /** Emits records.transfer-requested.v2 (NHS number sealed) if the patient consented to sharing records; says whether it did. */
   requestRecordsTransfer(input: {
     referralId: string;
     target?: TeamSnapshot;

@@ -4,6 +4,7 @@ import {
   condition,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -39,10 +40,19 @@ import {
 import { Mutex } from './mutex';
 import { eventTypeOf, type SystemAction } from './transitions';
 
-const activities = proxyActivities<ReferralActivities>({
+const ACTIVITY_OPTIONS = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+} as const;
+/** As scheduled before local-activities: each a task the server dispatches (kept for executions started then). */
+const scheduledActivities = proxyActivities<ReferralActivities>(ACTIVITY_OPTIONS);
+/**
+ * Every activity is a short write to the referral's own database (read model, timeline and outbox in one
+ * transaction): run in the worker as local activities, within the workflow task that asked for them, so a step
+ * costs the server no activity task and no extra workflow task (ADR 0018). Retries past the threshold back off
+ * on a durable timer.
+ */
+const localActivities = proxyLocalActivities<ReferralActivities>({ ...ACTIVITY_OPTIONS, localRetryThreshold: '10 seconds' });
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -69,6 +79,8 @@ interface Versions {
   readonly v2: boolean;
   /** fifo-mutex: transitions queue first come first served (before it, two waiters could enter at once). */
   readonly fifoMutex: boolean;
+  /** local-activities: the steps run as local activities (before it, as scheduled activities). */
+  readonly localActivities: boolean;
 }
 
 /**
@@ -79,7 +91,11 @@ interface Versions {
  * the opinion. Withdrawal ends it from any open state, stops the timers and cancels the records transfer.
  */
 export async function secondOpinionWorkflow(input: SecondOpinionInput): Promise<void> {
-  const referral = new SecondOpinionReferral(input, { v2: patched('process-v2'), fifoMutex: patched('fifo-mutex') });
+  const referral = new SecondOpinionReferral(input, {
+    v2: patched('process-v2'),
+    fifoMutex: patched('fifo-mutex'),
+    localActivities: patched('local-activities'),
+  });
   setHandler(statusQuery, () => referral.status());
   setHandler(decisionUpdate, (req) => referral.decide(req), { validator: (req) => referral.validate(req.action, req.expectedRevision) });
   setHandler(recordsTransferOutcomeSignal, (outcome) => referral.noteTransferOutcome(outcome));
@@ -111,6 +127,8 @@ export class SecondOpinionReferral {
   private readonly mutex: Mutex;
   private readonly policy: TimerPolicy;
   private readonly referralId: string;
+  /** The steps this execution records, as its version runs them. */
+  private readonly activities: ReferralActivities;
 
   constructor(
     private readonly input: SecondOpinionInput,
@@ -119,6 +137,7 @@ export class SecondOpinionReferral {
     this.policy = input.policy ?? FALLBACK_POLICY;
     this.referralId = input.referralId;
     this.mutex = new Mutex(versions.fifoMutex);
+    this.activities = versions.localActivities ? localActivities : scheduledActivities;
   }
 
   status(): SecondOpinionStatus {
@@ -137,7 +156,7 @@ export class SecondOpinionReferral {
   async run(): Promise<void> {
     await this.recordRequest();
     if (!this.versions.v2) {
-      const transfer = await activities.requestRecordsTransfer({ referralId: this.referralId });
+      const transfer = await this.activities.requestRecordsTransfer({ referralId: this.referralId });
       if (transfer.requested) this.timeline.push({ at: transfer.at, state: this.state, event: 'records.transfer-requested.v1' });
     }
     if (this.versions.v2) this.escalateUrgentWait();
@@ -145,7 +164,7 @@ export class SecondOpinionReferral {
       await condition(() => isTerminal(this.state) || this.transferOutcomes.length > 0);
       for (let o = this.transferOutcomes.shift(); o; o = this.transferOutcomes.shift()) {
         const outcome = o;
-        await this.mutex.runExclusive(() => activities.recordTransferOutcome({ referralId: this.referralId, ...outcome }));
+        await this.mutex.runExclusive(() => this.activities.recordTransferOutcome({ referralId: this.referralId, ...outcome }));
       }
     }
   }
@@ -214,7 +233,7 @@ export class SecondOpinionReferral {
 
   private async recordRequest(): Promise<void> {
     const firstDue = this.versions.v2 ? this.dueFor('gp-review') : undefined;
-    const requested = await activities.recordRequested({ referralId: this.referralId, ...(firstDue ? { dueAt: firstDue.at } : {}) });
+    const requested = await this.activities.recordRequested({ referralId: this.referralId, ...(firstDue ? { dueAt: firstDue.at } : {}) });
     this.timeline.push({ at: requested.at, state: 'requested', event: 'referral.requested.v1' });
     // A withdrawal may have come in while the request was being recorded.
     if (this.state === 'requested') {
@@ -264,7 +283,7 @@ export class SecondOpinionReferral {
   private async transition(action: TransitionRecord['action'], to: ReferralState, actor: Actor, traceparent?: string): Promise<void> {
     const nextDue = isTerminal(to) ? undefined : this.dueFor(to);
     this.seq += 1;
-    const { at } = await activities.recordTransition({
+    const { at } = await this.activities.recordTransition({
       referralId: this.referralId,
       seq: this.seq,
       fromState: this.state,
@@ -312,7 +331,7 @@ export class SecondOpinionReferral {
     ] as const) {
       if (await condition(movedOn, waitMs)) return;
       await this.mutex.runExclusive(async () => {
-        if (!movedOn()) await activities.remind({ referralId: this.referralId, seq: ++this.seq, step, dueAt, overdue });
+        if (!movedOn()) await this.activities.remind({ referralId: this.referralId, seq: ++this.seq, step, dueAt, overdue });
       });
     }
   }
@@ -336,7 +355,7 @@ export class SecondOpinionReferral {
       if (await condition(settled, threshold)) return;
       await this.mutex.runExclusive(async () => {
         if (!settled()) {
-          await activities.escalateUrgentWait({ referralId: this.referralId, waitedMs: Date.now() - started, thresholdMs: threshold });
+          await this.activities.escalateUrgentWait({ referralId: this.referralId, waitedMs: Date.now() - started, thresholdMs: threshold });
         }
       });
     })();
@@ -345,7 +364,11 @@ export class SecondOpinionReferral {
   /** Rule 4: the records follow the referral to the team the GP chose (a transfer to an earlier team stops). */
   private async requestTransfer(target: TeamSnapshot, traceparent: string | undefined): Promise<void> {
     await this.cancelTransfer('referred to another team', traceparent);
-    const t = await activities.requestRecordsTransfer({ referralId: this.referralId, target, ...(traceparent ? { traceparent } : {}) });
+    const t = await this.activities.requestRecordsTransfer({
+      referralId: this.referralId,
+      target,
+      ...(traceparent ? { traceparent } : {}),
+    });
     if (t.requested) {
       this.transferId = t.transferId;
       this.timeline.push({ at: t.at, state: this.state, event: 'records.transfer-requested.v1' });
@@ -354,7 +377,7 @@ export class SecondOpinionReferral {
 
   private async cancelTransfer(reason: string, traceparent: string | undefined): Promise<void> {
     if (!this.transferId) return;
-    await activities.cancelRecordsTransfer({
+    await this.activities.cancelRecordsTransfer({
       referralId: this.referralId,
       transferId: this.transferId,
       reason,

@@ -135,3 +135,9 @@ export const decisionsAllowedIn = (state: ReferralState): ActionType[] =>
   (Object.keys(TRANSITIONS) as TransitionType[]).filter((t): t is ActionType =>
     (TRANSITIONS[t].allowedIn as readonly ReferralState[]).includes(state),
   );
+
+/** Every decision a person can take, in catalogue order (the API documents them as one enum). */
+export const DECISION_TYPES = (Object.keys(TRANSITIONS) as TransitionType[]).filter((t): t is ActionType => t !== 'close') as [
+  ActionType,
+  ...ActionType[],
+];

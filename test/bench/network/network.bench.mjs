@@ -1,0 +1,323 @@
+// Whole-network benchmark: `npm run bench:network` against the running network (`npm start`).
+//
+// Drives the network as a GP system would: each client, in a closed loop, POSTs a referral, then refers it
+// (retrying a 409 until the decision is taken: the count is printed), then starts the next. A referral is
+// *completed* when the receiving team sees it in triage (read model state awaiting-triage), the audit log holds its
+// request and referral events, and the patient's acknowledgement has been sent; a watcher polls the three services'
+// databases every BENCH_POLL_MS (default 200 ms) for that, so end-to-end times are that coarse.
+// Each concurrency level (BENCH_LEVELS, default 1,4,16,32) runs BENCH_SECONDS (default 30) after a warm-up, then
+// waits for its referrals to complete (at most BENCH_DRAIN_SECONDS, default 60).
+// In the same run, the raw Temporal baseline: a trivial workflow (no activity) started and awaited in a closed
+// loop on the same server, at the same levels, by a worker in this process; and one with a single activity.
+// Prints per level: completed referrals/s, p50/p95/p99 of POST, decision (from the POST) and end to end, 409s, and
+// CPU (% of one core) and peak RSS per process; then the baseline and the ratio peak referrals/s ÷ peak trivial
+// workflows/s (target ≥ 0.5). Leaves its referrals in the network (demo-like data from practice A81001).
+import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const require = createRequire(import.meta.url);
+const dist = (p) => require(join(root, 'dist', p));
+const { Client: Pg } = require('pg');
+const { Client: TemporalClient, Connection } = require('@temporalio/client');
+const { Worker, NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
+const { testTokens, randomTestNhsNumber } = dist('libs/testing/src/index.js');
+
+const LEVELS = (process.env.BENCH_LEVELS ?? '1,4,16,32').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 60);
+const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 200);
+const REFERRAL_API = process.env.REFERRAL_API_URL ?? 'http://127.0.0.1:8081';
+const TEMPORAL = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+const PRACTICE = 'A81001';
+const pgConfig = (database) => ({
+  host: process.env.PGHOST ?? '127.0.0.1',
+  port: Number(process.env.PGPORT ?? 5432),
+  user: process.env.PGUSER ?? 'sonet',
+  password: process.env.PGPASSWORD ?? 'sonet',
+  database,
+});
+const log = (...a) => console.log(`[bench] ${a.join(' ')}`);
+
+// ---------- statistics and processes ----------
+
+const pct = (xs, p) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+const secs = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : '–');
+const triple = (xs) => `${secs(pct(xs, 50))} / ${secs(pct(xs, 95))} / ${secs(pct(xs, 99))}`;
+
+/** The processes measured, found by their command lines (supervisors and pid files aside). */
+const PROCESSES = {
+  referral: (cmd) => cmd.includes('dist/services/referral/src/main.js'),
+  'records-transfer': (cmd) => cmd.includes('dist/services/records-transfer/src/main.js'),
+  notification: (cmd) => cmd.includes('dist/services/notification/src/main.js'),
+  audit: (cmd) => cmd.includes('dist/services/audit/src/main.js'),
+  temporal: (cmd) => /temporal\0server\0start-dev/.test(cmd),
+  kafka: (cmd) => cmd.includes('kafka.Kafka'),
+  postgres: (cmd, comm) => comm === 'postgres',
+};
+const TICKS = 100; // USER_HZ on Linux
+
+function sampleProcesses() {
+  const out = Object.fromEntries(Object.keys(PROCESSES).map((k) => [k, { ticks: new Map(), rssKiB: 0 }]));
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = Object.keys(PROCESSES).find((k) => PROCESSES[k](cmd, comm));
+      if (!name) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name].ticks.set(pid, Number(fields[11]) + Number(fields[12])); // utime + stime
+      const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+      out[name].rssKiB += rss ? Number(rss[1]) : 0;
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return out;
+}
+
+/** CPU ticks spent between two samples: a process that started in between counts whole (one that ended is lost). */
+const ticksBetween = (before, after) => [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0);
+
+/** CPU (% of one core) and peak RSS per process while `run` runs. */
+async function measureProcesses(run) {
+  const start = sampleProcesses();
+  const t0 = Date.now();
+  const peak = Object.fromEntries(Object.keys(start).map((k) => [k, start[k].rssKiB]));
+  const timer = setInterval(() => {
+    const s = sampleProcesses();
+    for (const k of Object.keys(s)) peak[k] = Math.max(peak[k], s[k].rssKiB);
+  }, 1000);
+  try {
+    const result = await run();
+    const end = sampleProcesses();
+    const wall = (Date.now() - t0) / 1000;
+    const usage = Object.fromEntries(
+      Object.keys(end).map((k) => [k, { cpu: (ticksBetween(start[k].ticks, end[k].ticks) / TICKS / wall) * 100, rssMiB: peak[k] / 1024 }]),
+    );
+    return { result, usage };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const usageLine = (usage) =>
+  Object.entries(usage)
+    .map(([k, u]) => `${k} ${u.cpu.toFixed(0)}%/${u.rssMiB.toFixed(0)}MiB`)
+    .join('  ');
+
+// ---------- the referral walk ----------
+
+const tokens = await testTokens(join(root, '.local/state/auth')); // the running network's development issuer
+const gp = await tokens.bearer('gp', PRACTICE);
+const json = { 'content-type': 'application/json' };
+
+function requestBody() {
+  return {
+    patient: {
+      nhsNumber: randomTestNhsNumber(),
+      name: 'Bench Patient',
+      email: `bench-${randomBytes(6).toString('hex')}@patients.example`,
+      preferredChannel: 'email',
+    },
+    originalTeamId: 'RJ122-CARD',
+    specialty: 'cardiology',
+    reason: 'Benchmark: wants a second view on the treatment plan.',
+    urgency: 'routine',
+    explainedByOriginalTeam: true,
+    recordsSharingConsent: false,
+  };
+}
+
+async function post(url, body) {
+  const res = await fetch(url, { method: 'POST', headers: { ...json, ...gp }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** One client's closed loop until `until`: request, refer (409s retried), next. */
+async function client(until, pending, stats) {
+  while (Date.now() < until) {
+    const t0 = Date.now();
+    const created = await post(`${REFERRAL_API}/v1/referrals`, requestBody());
+    if (created.status !== 202) {
+      stats.errors.push(`POST ${created.status}`);
+      await sleep(200);
+      continue;
+    }
+    stats.post.push(Date.now() - t0);
+    const id = created.body.id;
+    for (;;) {
+      const refer = await post(`${REFERRAL_API}/v1/referrals/${id}/gp-decision`, { decision: 'refer', targetTeamId: 'RTH01-CARD' });
+      if (refer.status === 200) break;
+      if (refer.status === 409 || refer.status === 503) {
+        stats.conflicts += refer.status === 409 ? 1 : 0;
+        await sleep(50);
+        continue;
+      }
+      stats.errors.push(`decision ${refer.status}`);
+      break;
+    }
+    stats.decision.push(Date.now() - t0);
+    pending.set(id, t0);
+  }
+}
+
+/** Polls the three databases for completed referrals; resolves each with its end-to-end time. */
+function watcher(pending, completed) {
+  const dbs = { referral: new Pg(pgConfig('referral')), audit: new Pg(pgConfig('audit')), notification: new Pg(pgConfig('notification')) };
+  let stopped = false;
+  const loop = (async () => {
+    await Promise.all(Object.values(dbs).map((c) => c.connect()));
+    while (!stopped) {
+      const ids = [...pending.keys()];
+      if (ids.length) {
+        const [triage, audited, acknowledged] = await Promise.all([
+          dbs.referral.query(`select id from referral where id = any($1::uuid[]) and state = 'awaiting-triage'`, [ids]),
+          dbs.audit.query(
+            `select subject as id from audit_entry where subject = any($1::uuid[])
+               and (event_type like 'referral.requested.%' or event_type like 'referral.referred.%')
+             group by subject having count(distinct split_part(event_type, '.', 2)) = 2`,
+            [ids],
+          ),
+          dbs.notification.query(
+            `select distinct referral_id as id from notification where referral_id = any($1::uuid[])
+               and template = 'patient-acknowledgement' and status in ('sent', 'delivered')`,
+            [ids],
+          ),
+        ]);
+        const a = new Set(audited.rows.map((r) => r.id));
+        const n = new Set(acknowledged.rows.map((r) => r.id));
+        const now = Date.now();
+        for (const { id } of triage.rows) {
+          if (a.has(id) && n.has(id)) {
+            completed.push({ id, t0: pending.get(id), e2e: now - pending.get(id), at: now });
+            pending.delete(id);
+          }
+        }
+      }
+      await sleep(POLL_MS);
+    }
+    await Promise.all(Object.values(dbs).map((c) => c.end()));
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
+}
+
+async function referralLevel(concurrency) {
+  const pending = new Map();
+  const completed = [];
+  const stats = { post: [], decision: [], conflicts: 0, errors: [] };
+  const stopWatching = watcher(pending, completed);
+  const { result, usage } = await measureProcesses(async () => {
+    const start = Date.now() + WARMUP_SECONDS * 1000;
+    const until = start + SECONDS * 1000;
+    await Promise.all(Array.from({ length: concurrency }, () => client(until, pending, stats)));
+    const drainUntil = Date.now() + DRAIN_SECONDS * 1000;
+    while (pending.size && Date.now() < drainUntil) await sleep(POLL_MS);
+    return { start, until };
+  });
+  await stopWatching();
+  const inWindow = completed.filter((c) => c.t0 >= result.start && c.t0 < result.until);
+  return {
+    concurrency,
+    perSecond: inWindow.length / SECONDS,
+    post: stats.post,
+    decision: stats.decision,
+    e2e: inWindow.map((c) => c.e2e),
+    conflicts: stats.conflicts,
+    errors: stats.errors,
+    lost: pending.size,
+    usage,
+  };
+}
+
+// ---------- the raw Temporal baseline ----------
+
+async function temporalBaseline(levels) {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const taskQueue = `bench-trivial-${randomBytes(4).toString('hex')}`;
+  const worker = await Worker.create({
+    connection: await NativeConnection.connect({ address: TEMPORAL }),
+    taskQueue,
+    workflowsPath: join(here, 'trivial.workflow.cjs'),
+    activities: { nothing: async () => undefined },
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: TEMPORAL });
+  const client = new TemporalClient({ connection });
+  const results = [];
+  try {
+    for (const kind of ['trivial', 'oneActivity']) {
+      for (const concurrency of levels) {
+        let done = 0;
+        const { usage } = await measureProcesses(async () => {
+          const start = Date.now() + WARMUP_SECONDS * 1000;
+          const until = start + SECONDS * 1000;
+          await Promise.all(
+            Array.from({ length: concurrency }, async () => {
+              while (Date.now() < until) {
+                await client.workflow.execute(kind, { taskQueue, workflowId: `${taskQueue}-${randomBytes(8).toString('hex')}` });
+                if (Date.now() >= start && Date.now() < until) done += 1;
+              }
+            }),
+          );
+        });
+        results.push({ kind, concurrency, perSecond: done / SECONDS, usage });
+        log(
+          `temporal ${kind} × ${concurrency}: ${(done / SECONDS).toFixed(1)}/s   ${usageLine({ temporal: usage.temporal, postgres: usage.postgres })}`,
+        );
+      }
+    }
+  } finally {
+    worker.shutdown();
+    await running;
+    await connection.close();
+  }
+  return results;
+}
+
+// ---------- the run ----------
+
+log(`levels ${LEVELS.join(', ')}; ${SECONDS} s each after ${WARMUP_SECONDS} s warm-up; completion polled every ${POLL_MS} ms`);
+const levels = [];
+for (const c of LEVELS) {
+  const r = await referralLevel(c);
+  levels.push(r);
+  log(
+    `referrals × ${c}: ${r.perSecond.toFixed(2)}/s completed; p50/p95/p99 POST ${triple(r.post)}, decision ${triple(r.decision)}, ` +
+      `end to end ${triple(r.e2e)}; 409s ${r.conflicts}; errors ${r.errors.length}; not completed ${r.lost}`,
+  );
+  log(`  cpu/peak rss: ${usageLine(r.usage)}`);
+  if (r.errors.length) log(`  errors: ${[...new Set(r.errors)].join(', ')}`);
+}
+const baseline = await temporalBaseline(LEVELS);
+const peak = levels.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+const trivialPeak = Math.max(...baseline.filter((b) => b.kind === 'trivial').map((b) => b.perSecond));
+const activityPeak = Math.max(...baseline.filter((b) => b.kind === 'oneActivity').map((b) => b.perSecond));
+console.log('');
+console.log('| concurrent clients | completed referrals/s | decision p99 | end-to-end p99 | 409s |');
+console.log('|---|---|---|---|---|');
+for (const r of levels)
+  console.log(`| ${r.concurrency} | ${r.perSecond.toFixed(2)} | ${secs(pct(r.decision, 99))} | ${secs(pct(r.e2e, 99))} | ${r.conflicts} |`);
+console.log('');
+console.log(
+  `Temporal baseline on the same server: trivial workflow ${trivialPeak.toFixed(1)}/s, with one activity ${activityPeak.toFixed(1)}/s`,
+);
+console.log(
+  `ratio (peak referrals/s ÷ trivial workflows/s): ${(peak.perSecond / trivialPeak).toFixed(2)} at ${peak.concurrency} clients (target ≥ 0.5); ` +
+    `end-to-end p99 at the peak ${secs(pct(peak.e2e, 99))} (target ≤ 2 s)`,
+);
