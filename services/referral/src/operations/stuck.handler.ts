@@ -121,7 +121,9 @@ export class StuckHandler {
       const { raw } = await this.temporal.workflow.getHandle(wf.workflowId, wf.runId).describe();
       for (const a of raw.pendingActivities ?? []) {
         if ((a.attempt ?? 0) < FAILING_ATTEMPTS) continue;
-        const lastFailedAt = a.lastAttemptCompleteTime?.seconds ? new Date(Number(a.lastAttemptCompleteTime.seconds) * 1000).toISOString() : null;
+        const lastFailedAt = a.lastAttemptCompleteTime?.seconds
+          ? new Date(Number(a.lastAttemptCompleteTime.seconds) * 1000).toISOString()
+          : null;
         failing.push({
           workflowId: wf.workflowId,
           workflowType: wf.type,
