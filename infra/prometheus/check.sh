@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks infra/prometheus/alerts.yml with promtool (`promtool check rules`). promtool is built once with the Go
-# toolchain into .local/cache/promtool-<version> (the Prometheus module is large: the first build takes minutes).
+# toolchain into .local/cache/promtool-<version> (the Prometheus module is large: the first build took ~25 min on a
+# busy 2-core machine, most of it downloading modules).
 # libs/observability/src/alerts.spec.ts checks the same file without it (shape, runbooks, metric names).
 #
 #   infra/prometheus/check.sh            build if needed, then check
