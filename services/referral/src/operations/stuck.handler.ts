@@ -78,7 +78,10 @@ export class StuckHandler {
     return {
       referrals,
       workflows: await this.failingWorkflows(),
-      elsewhere: { undeliverableNotifications: 'GET /v1/notifications?status=failed on the notification service' },
+      elsewhere: {
+        undeliverableNotifications:
+          'the notification service: sonet_notifications{notification_status="failed"} on its /metrics; per referral, GET /v1/notifications?referralId=',
+      },
     };
   }
 
