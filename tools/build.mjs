@@ -27,11 +27,18 @@ function compile() {
   process.stderr.write(`[build] compiled TypeScript in ${Date.now() - started} ms\n`);
 }
 
+/** Temporal's OpenTelemetry workflow interceptors go into every bundle (libs/service-kit/src/temporal/tracing-interceptors.ts). */
+const WORKFLOW_INTERCEPTORS = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+
 async function bundleWorkflows() {
   const { bundleWorkflowCode } = require('@temporalio/worker');
   for (const [entry, out] of WORKFLOW_BUNDLES) {
     const started = Date.now();
-    const { code } = await bundleWorkflowCode({ workflowsPath: join(root, entry), logger: quietLogger });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: join(root, entry),
+      workflowInterceptorModules: WORKFLOW_INTERCEPTORS,
+      logger: quietLogger,
+    });
     mkdirSync(dirname(join(root, out)), { recursive: true });
     writeFileSync(join(root, out), code);
     process.stderr.write(`[build] bundled ${entry} -> ${out} in ${Date.now() - started} ms\n`);

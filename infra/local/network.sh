@@ -78,6 +78,7 @@ start_service() {
   local -a env=(HTTP_PORT="$port" PGDATABASE="$db" NODE_ENV="${NODE_ENV:-development}" AUTH_JWKS_FILE="$ROOT/.local/state/auth/jwks.json")
   [[ $name == referral || $name == records-transfer ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/$name/workflow-bundle.js")
   [[ $name == records-transfer ]] && env+=(RECORDS_CONNECTORS_FILE="$ROOT/.local/state/records-transfer/connectors.json")
+  env+=(OTEL_EXPORTER_ZIPKIN_ENDPOINT="http://127.0.0.1:${ZIPKIN_PORT:-9411}/api/v2/spans")
   (
     # records-transfer streams imaging: heap limits keep its memory flat while it does (its README, "Memory").
     local -a heap=()
@@ -152,6 +153,8 @@ print_summary() {
   Notification API                            http://127.0.0.1:${NOTIFICATION_HTTP_PORT:-8083}/docs
   Audit API                                   http://127.0.0.1:${AUDIT_HTTP_PORT:-8084}/docs
   Temporal UI (workflows)                     http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}
+  Trace viewer (Zipkin; a referral's trace id: GET /v1/referrals/<id> as ops)  http://127.0.0.1:${ZIPKIN_PORT:-9411}/zipkin/
+  Metrics (Prometheus text, each service)     http://127.0.0.1:8081/metrics   :8082/metrics   :8083/metrics   :8084/metrics
   Mail inbox (emails sent to patients)        http://127.0.0.1:${MAIL_HTTP_PORT:-8025}
   Hospital EHR (HAPI FHIR, a partition/trust) http://127.0.0.1:${FHIR_PORT:-8090}/fhir/<trust ODS>/   (e.g. /fhir/RTH/DocumentReference)
   Hospital PACS (Orthanc, one per trust)      RJ1 http://127.0.0.1:8042/app/explorer.html   RTH :8043   RXF :8044   R0A :8045
@@ -186,6 +189,7 @@ cmd_start() {
   [[ ${1:-} == --no-demo ]] && demo=0
   ensure_dependencies
   bash infra/local/stack.sh up
+  bash infra/local/zipkin.sh start
   start_hospitals
   build
   log "creating Kafka topics (declared in libs/contracts)..."
@@ -221,6 +225,7 @@ cmd_stop() {
     stop_service "$name"
   done
   bash infra/local/toxiproxy.sh stop
+  bash infra/local/zipkin.sh stop
   bash infra/local/orthanc.sh stop
   bash infra/local/fhir.sh stop
   bash infra/local/stack.sh down
@@ -262,6 +267,7 @@ cmd_status() {
   bash infra/local/fhir.sh status || rc=3
   bash infra/local/orthanc.sh status || rc=3
   bash infra/local/toxiproxy.sh status || rc=3
+  bash infra/local/zipkin.sh status || rc=3
   return "$rc"
 }
 

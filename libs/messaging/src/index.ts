@@ -14,5 +14,7 @@ export * from './nest/kafka-batch-inbox.server';
 export * from './nest/messaging.module';
 export * from './topic-reader';
 export * from './poll-loop';
+export * from './metrics';
+export * from './dead-letters/dead-letters';
 export * from './sealing/sealed-field';
 export * from './sealing/referral-keys';

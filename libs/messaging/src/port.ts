@@ -61,6 +61,10 @@ export interface MessageBroker {
   subscriber(options: SubscriptionOptions): MessageSubscriber;
   /** Succeeds when the cluster answers a metadata request. */
   ping(): Promise<void>;
+  /** Every record a topic retains now (a throwaway group reads up to the high watermarks): for small topics, e.g. `.dlq`. */
+  readTopic(topic: string): Promise<ReceivedRecord[]>;
+  /** Per partition of the topics, how many records the group has not committed yet (the consumer-lag metric). */
+  consumerLag(groupId: string, topics: readonly string[]): Promise<{ topic: string; partition: number; lag: number }[]>;
   close(): Promise<void>;
 }
 

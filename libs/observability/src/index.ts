@@ -1,2 +1,4 @@
 export * from './tracing';
 export * from './shutdown';
+export * from './metrics';
+export * from './workflow-spans';

@@ -18,3 +18,4 @@ export * from './temporal/payload-codec';
 export * from './temporal/temporal-worker';
 export * from './http/idempotency';
 export * from './http/openapi';
+export * from './temporal/tracing-interceptors';

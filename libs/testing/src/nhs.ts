@@ -14,3 +14,22 @@ export function randomTestNhsNumber(): string {
     return `${nine}${check === 11 ? 0 : check}`;
   }
 }
+
+/**
+ * The body of `POST /v1/referrals` for a GP of A81001 asking Cardiology at RJ122 for a second opinion, with its own
+ * patient (a fresh test NHS number unless given), email as the channel, and records sharing consented.
+ */
+export function secondOpinionRequest(
+  patient: { name: string; email: string; nhsNumber?: string; phone?: string },
+  urgency: 'routine' | 'urgent' = 'routine',
+) {
+  return {
+    patient: { nhsNumber: randomTestNhsNumber(), ...patient, preferredChannel: 'email' },
+    originalTeamId: 'RJ122-CARD',
+    specialty: 'cardiology',
+    reason: 'Wants a second view on the treatment plan.',
+    urgency,
+    explainedByOriginalTeam: true,
+    recordsSharingConsent: true,
+  };
+}

@@ -22,6 +22,7 @@ import { VerifyLogController } from './verify-log/verify-log.http.controller';
 import { VerifyLogHandler } from './verify-log/verify-log.handler';
 import { ExportEvidenceController } from './export-evidence/export-evidence.http.controller';
 import { ExportEvidenceHandler } from './export-evidence/export-evidence.handler';
+import { AuditMetrics } from './metrics/audit.metrics';
 
 @Module({})
 export class AuditAppModule {
@@ -47,6 +48,7 @@ export class AuditAppModule {
         QueryEventsHandler,
         ReferralTimelineHandler,
         VerifyLogHandler,
+        AuditMetrics,
         ExportEvidenceHandler,
       ],
     };

@@ -15,6 +15,7 @@ import { DispatchNotificationsHandler } from './dispatch-notifications/dispatch-
 import { NotificationDispatcherService } from './dispatch-notifications/notification-dispatcher.service';
 import { ListNotificationsController } from './list-notifications/list-notifications.http.controller';
 import { ListNotificationsHandler } from './list-notifications/list-notifications.handler';
+import { NotificationMetrics } from './metrics/notification.metrics';
 
 @Module({})
 export class NotificationAppModule {
@@ -48,6 +49,7 @@ export class NotificationAppModule {
         DispatchNotificationsHandler,
         NotificationDispatcherService,
         ListNotificationsHandler,
+        NotificationMetrics,
       ],
     };
   }

@@ -25,6 +25,7 @@ import { ReviewManifestController } from './review-manifest/review-manifest.http
 import { RetryTransferController } from './retry-transfer/retry-transfer.http.controller';
 import { TransferStarter } from './infrastructure/transfer-starter';
 import { RecordsTransferWorkerService } from './infrastructure/temporal-worker.service';
+import { RecordsTransferMetrics } from './metrics/records-transfer.metrics';
 
 /** What the Temporal worker needs, shared by the whole service and a worker-only process (src/worker.ts). */
 function workerProviders(config: RecordsTransferConfig, codec: AesGcmPayloadCodec, faults?: StreamFaults): Provider[] {
@@ -85,6 +86,7 @@ export class RecordsTransferAppModule {
         TransferStarter,
         RecordTransferRequestHandler,
         CancelTransferHandler,
+        RecordsTransferMetrics,
       ],
     };
   }

@@ -17,6 +17,8 @@ import { RecordsOutcomeConsumer } from './records-outcome/records-outcome.consum
 import { ListReferralsController } from './list-referrals/list-referrals.http.controller';
 import { ListReferralsHandler } from './list-referrals/list-referrals.handler';
 import { MarthasRuleController } from './out-of-scope/marthas-rule.http.controller';
+import { ReferralMetrics } from './metrics/referral.metrics';
+import { operationsController, operationsProviders } from './operations/operations.module';
 import { ReferralKeyStore } from './referral-keys/referral-key-store';
 import { ReferralKeysController } from './referral-keys/referral-keys.http.controller';
 
@@ -43,6 +45,7 @@ export class ReferralAppModule {
         DecisionsController,
         RecordsOutcomeConsumer,
         MarthasRuleController,
+        operationsController,
         ReferralKeysController,
       ],
       providers: [
@@ -62,6 +65,8 @@ export class ReferralAppModule {
         GetReferralHandler,
         DecideHandler,
         ListReferralsHandler,
+        ReferralMetrics,
+        ...operationsProviders,
       ],
     };
   }

@@ -39,6 +39,9 @@ export const referralConfigSchema = baseConfigSchema.extend({
    * Defaults are in src/domain/timer-policy.ts.
    */
   TIMER_POLICY_JSON: z.string().optional(),
+  /** Operations links (GET /v1/ops/stuck): the Temporal web UI and the trace viewer's UI. */
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  TRACE_VIEWER_URL: z.url().default('http://127.0.0.1:9411/zipkin'),
 });
 
 export type ReferralConfig = z.output<typeof referralConfigSchema>;

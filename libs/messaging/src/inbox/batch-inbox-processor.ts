@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { EventEnvelope } from '@sonet/contracts';
 import type { MessagePublisher, RecordBatch } from '../port';
-import { contextFromTraceHeaders, inConsumerSpan } from '../trace';
+import { inBatchConsumerSpans } from '../trace';
 import { InboxPipeline, type AcceptedRecord, type InboxPipelineOptions } from './inbox-pipeline';
 
 /** One new event of a batch, with where it was read and what it travelled with. */
@@ -91,9 +91,12 @@ export class BatchInboxProcessor {
       'messaging.consumer.group.name': this.options.consumer,
       'messaging.batch.message_count': accepted.length,
     };
-    // One span per batch, continuing the trace of its first event (each entry keeps its own traceparent).
-    const handled = await inConsumerSpan(`${batch.topic} process batch`, contextFromTraceHeaders(first.envelope), attributes, () =>
-      this.handleWithRetries(batch, accepted),
+    // One span per batch, continuing the trace of its first event; the other events' traces get a span pointing at it.
+    const handled = await inBatchConsumerSpans(
+      `${batch.topic} process batch`,
+      accepted.map((a) => a.envelope),
+      attributes,
+      () => this.handleWithRetries(batch, accepted),
     );
     outcome = sum(outcome, handled);
     return outcome;

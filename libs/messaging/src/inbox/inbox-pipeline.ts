@@ -4,6 +4,7 @@ import { unreachableDependency } from '@sonet/service-kit';
 import type { MessagePublisher, ReceivedRecord } from '../port';
 import { admit, validateData } from './admission';
 import { deadLetter, type InboxLog } from './dead-letter';
+import { countDeadLetter, countInboxRetry } from '../metrics';
 
 /** Thrown by a handler when retrying cannot help (the event is wrong, not the moment): dead-letter at once. */
 export class PermanentError extends Error {
@@ -113,7 +114,10 @@ export class InboxPipeline {
           throw lastError;
         }
         this.options.log?.('warn', warning, { consumer: this.options.consumer, ...extra, attempt: attempts, error: lastError.message });
-        if (attempts < this.maxAttempts) await sleep(this.backoffMs * 2 ** (attempts - 1));
+        if (attempts < this.maxAttempts) {
+          countInboxRetry(this.options.consumer);
+          await sleep(this.backoffMs * 2 ** (attempts - 1));
+        }
       }
     }
     const kind = lastError instanceof PermanentError ? 'rejected' : 'handler-failed';
@@ -155,6 +159,7 @@ export class InboxPipeline {
     failure: { kind: string; reason: string; attempts: number; envelope?: EventEnvelope | undefined },
   ): Promise<'dead-lettered'> {
     await deadLetter(this.dlqPublisher, this.options.consumer, this.options.log, record, failure);
+    countDeadLetter(this.options.consumer, record.topic, failure.kind);
     return 'dead-lettered';
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Kafka,
   logLevel,
@@ -185,6 +186,68 @@ export class KafkaBroker implements MessageBroker {
     const s = new KafkaSubscriber(this.kafka, options);
     this.subscribers.push(s);
     return s;
+  }
+
+  /**
+   * Every record of a topic now retained, read with a throwaway consumer group up to the high watermarks seen at
+   * the start (the group is deleted afterwards). For small topics operators inspect, such as dead-letter topics.
+   */
+  async readTopic(topic: string, timeoutMs = 30_000): Promise<ReceivedRecord[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const groupId = `sonet-topic-read-${randomUUID()}`;
+    try {
+      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+      const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([partition]) => partition));
+      const records: ReceivedRecord[] = [];
+      if (pending.size === 0) return records;
+      const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`reading ${topic} took over ${timeoutMs} ms`)), timeoutMs);
+          void consumer.run({
+            autoCommit: false,
+            eachMessage: async ({ partition, message }) => {
+              const high = ends.get(partition) ?? 0n;
+              if (BigInt(message.offset) < high) records.push(toRecord(topic, partition, message));
+              if (BigInt(message.offset) + 1n >= high) pending.delete(partition);
+              if (pending.size > 0) return;
+              clearTimeout(timer);
+              resolve();
+            },
+          });
+        });
+      } finally {
+        await consumer.disconnect();
+      }
+      return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+    } finally {
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.disconnect();
+    }
+  }
+
+  async consumerLag(groupId: string, topics: readonly string[]): Promise<{ topic: string; partition: number; lag: number }[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+      const lags: { topic: string; partition: number; lag: number }[] = [];
+      for (const { topic, partitions } of committed) {
+        const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+        for (const p of partitions) {
+          const end = ends.get(p.partition) ?? 0n;
+          // -1: nothing committed yet; the group starts from the beginning (low watermark ignored: retention rarely bites).
+          const at = p.offset === '-1' ? 0n : BigInt(p.offset);
+          lags.push({ topic, partition: p.partition, lag: Number(end > at ? end - at : 0n) });
+        }
+      }
+      return lags;
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   async ping(): Promise<void> {

@@ -4,6 +4,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import type { EventRegistry } from '@sonet/contracts';
 import type { MessageBroker, MessageSubscriber } from '../port';
 import type { InboxLog } from '../inbox/dead-letter';
+import { observeConsumerLag } from '../metrics';
 
 /** Settings both inbox transports take (per record and per batch). */
 export interface InboxTransportOptions {
@@ -57,6 +58,7 @@ export abstract class InboxTransportBase<O extends InboxTransportOptions> extend
 
   /** Subscribes the consumer group to the topics, from the beginning when it has no committed offset. */
   protected subscribe(): MessageSubscriber {
+    observeConsumerLag(this.options.groupId, this.options.topics, () => this.broker.consumerLag(this.options.groupId, this.options.topics));
     this.subscriber = this.broker.subscriber({
       groupId: this.options.groupId,
       topics: this.options.topics,

@@ -11,6 +11,7 @@ import {
 import { MikroORM } from '@mikro-orm/postgresql';
 import { KafkaBroker } from '../kafka/kafka-broker';
 import { OutboxRelay } from '../outbox/relay';
+import { observeOutbox } from '../metrics';
 import { MESSAGE_BROKER, type MessageBroker } from '../port';
 
 export interface MessagingModuleOptions {
@@ -38,6 +39,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       onError: (e) => this.logger.warn({ err: e }, 'outbox relay failed a batch; retrying'),
     });
     this.relay.start();
+    const relay = this.relay;
+    observeOutbox(() => relay.pending());
   }
 
   backlog(): Promise<number> {

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { MessagePublisher, OutgoingRecord } from '../port';
 import { PollLoop } from '../poll-loop';
+import { startPublishSpans } from '../trace';
 
 export interface RelayOptions {
   /** Rows published per transaction. */
@@ -64,11 +65,16 @@ export class OutboxRelay {
         [this.batchSize],
       );
       if (rows.length === 0) return 0;
-      const records: OutgoingRecord[] = rows.map((r) => ({
-        topic: r.topic,
-        message: { key: r.key, value: Buffer.from(r.value, 'utf8'), headers: r.headers },
-      }));
-      await this.publisher.publish(records);
+      const spans = startPublishSpans<OutgoingRecord>(
+        rows.map((r) => ({ topic: r.topic, message: { key: r.key, value: Buffer.from(r.value, 'utf8'), headers: r.headers } })),
+      );
+      try {
+        await this.publisher.publish(spans.records);
+        spans.end();
+      } catch (e) {
+        spans.end(e as Error);
+        throw e;
+      }
       // One placeholder per id: the driver expands an array parameter into a list, not a Postgres array.
       const ids = rows.map((r) => r.id);
       await tem.execute(`update outbox set published_at = now() where id in (${ids.map(() => '?').join(', ')})`, ids);
@@ -83,6 +89,16 @@ export class OutboxRelay {
   /** Waits for the batch in flight to finish, so a clean stop never re-sends. */
   stop(): Promise<void> {
     return this.loop.stop();
+  }
+
+  /** Rows waiting to be published, and how long the oldest has waited (the outbox metrics). */
+  async pending(): Promise<{ backlog: number; oldestAgeSeconds: number }> {
+    const [row] = await this.orm.em
+      .fork()
+      .execute<{ n: string; age: string | null }[]>(
+        'select count(*) as n, extract(epoch from now() - min(created_at)) as age from outbox where published_at is null',
+      );
+    return { backlog: Number(row?.n ?? 0), oldestAgeSeconds: Number(row?.age ?? 0) };
   }
 
   /** Rows waiting to be published (for readiness and metrics). */

@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemDetailsFilter } from './problem.filter';
 import { problemType, type ProblemBody } from './problem';
 import { createOpenApiDocument } from './openapi';
+import { serveMetrics } from './metrics';
 
 /**
  * Fastify rejects some requests before any route runs (a path that is not valid percent-encoded UTF-8, a path
@@ -41,6 +42,7 @@ export async function createServiceApp(options: ServiceBootstrapOptions): Promis
   );
   app.useLogger(app.get(Logger));
   configureHttpApp(app);
+  serveMetrics(app.getHttpAdapter().getInstance());
   app.enableShutdownHooks();
 
   SwaggerModule.setup('docs', app, () => createOpenApiDocument(app, options.openApi), { jsonDocumentUrl: 'docs/openapi.json' });

@@ -1,5 +1,6 @@
 import { Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type DataConverter } from '@temporalio/client';
+import { tracingClientInterceptors } from './tracing-interceptors';
 
 /**
  * Attempts of one Temporal call that meets an unavailable server (the SDK's default, 10, backs off for about 20 s):
@@ -42,6 +43,7 @@ export class TemporalClientModule {
             return new Client({
               connection,
               namespace: options.namespace,
+              interceptors: tracingClientInterceptors(),
               ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
             });
           },

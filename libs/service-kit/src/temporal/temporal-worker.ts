@@ -1,6 +1,7 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { PayloadCodec } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import { tracingWorkerOptions } from './tracing-interceptors';
 
 export interface TemporalWorkerSettings {
   readonly address: string;
@@ -38,6 +39,7 @@ export class TemporalWorkerRunner {
       ...(s.workflowBundlePath ? { workflowBundle: { codePath: s.workflowBundlePath } } : { workflowsPath: s.workflowsPath }),
       ...(s.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: s.maxConcurrentActivityTaskExecutions } : {}),
       shutdownGraceTime: '10 seconds',
+      ...tracingWorkerOptions(s.workflowBundlePath !== undefined),
     });
     this.running = this.worker.run().catch((e: unknown) => {
       this.logger.error({ err: e }, 'Temporal worker stopped with an error');

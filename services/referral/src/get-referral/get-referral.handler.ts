@@ -37,7 +37,12 @@ export interface ReferralView {
   createdAt: string;
   updatedAt: string;
   timeline: { at: string; state: ReferralState; event: string; summary: string }[];
+  /** For `ops` only: the trace of the request that created the referral, to open in the trace viewer. */
+  traceId?: string;
 }
+
+/** The trace id inside a W3C traceparent (`00-<trace id>-<span id>-<flags>`). */
+export const traceIdOf = (traceparent: string | null | undefined): string | undefined => traceparent?.split('-')[1];
 
 export const toReferralView = (r: Referral, timeline: TimelineEntry[], now = new Date()): ReferralView => ({
   id: r.id,
@@ -82,6 +87,8 @@ export class GetReferralHandler {
     // Who saw this patient's referral: recorded before the answer leaves (access.events.v1).
     await recordAccess(em, principal, { referralId: referral.id, resource: { service: 'referral', kind: 'referral', action: 'read' } });
     const timeline = await em.find(TimelineEntry, { referral: id }, { orderBy: { at: 'asc', id: 'asc' } });
-    return toReferralView(referral, timeline);
+    const view = toReferralView(referral, timeline);
+    const traceId = principal.role === 'ops' ? traceIdOf(referral.traceparent) : undefined;
+    return traceId ? { ...view, traceId } : view;
   }
 }

@@ -49,6 +49,11 @@ export const referralViewSchema = documents<ReferralView>()(
     createdAt: instant,
     updatedAt: instant,
     timeline: z.array(z.object({ at: instant, state, event: z.string(), summary: z.string() })),
+    traceId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .optional()
+      .describe('For ops only: the trace id of the request that created the referral (open it in the trace viewer).'),
   }),
 );
 

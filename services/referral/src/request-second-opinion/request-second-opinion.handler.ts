@@ -3,12 +3,7 @@ import { EntityManager, LockMode } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { currentTraceHeaders, deriveId } from '@sonet/messaging';
-import {
-  DEPENDENCY_RETRY_AFTER_SECONDS,
-  dependencyUnavailableProblem,
-  unavailableProblem,
-  validationProblem,
-} from '@sonet/service-kit';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, dependencyUnavailableProblem, unavailableProblem, validationProblem } from '@sonet/service-kit';
 import { DirectoryService } from '../directory/directory.service';
 import { parseTimerOverrides, type TimerOverrides } from '../domain/timer-policy';
 import { startSecondOpinionWorkflow, workflowInputFor } from './start-workflow';
