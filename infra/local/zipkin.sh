@@ -10,7 +10,7 @@
 #   GET  /api/v2/trace/{traceId}   one trace as JSON (tests read it)
 # Spans live in memory only (the newest ZIPKIN_MAX_SPANS): a restart forgets them.
 #
-# Env: ZIPKIN_PORT (9411), ZIPKIN_VERSION (3.6.1), ZIPKIN_MAX_SPANS (200000), ZIPKIN_START_TIMEOUT (90 s).
+# Env: ZIPKIN_PORT (9411), ZIPKIN_VERSION (3.6.1), ZIPKIN_MAX_SPANS (60000: spans kept in memory, the oldest dropped first), ZIPKIN_START_TIMEOUT (90 s).
 set -euo pipefail
 
 COMPONENT=zipkin
@@ -20,7 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 ZIPKIN_PORT="${ZIPKIN_PORT:-9411}"
 ZIPKIN_VERSION="${ZIPKIN_VERSION:-3.6.1}"
-ZIPKIN_MAX_SPANS="${ZIPKIN_MAX_SPANS:-200000}"
+ZIPKIN_MAX_SPANS="${ZIPKIN_MAX_SPANS:-60000}"
 ZIPKIN_START_TIMEOUT="${ZIPKIN_START_TIMEOUT:-90}"
 ZIPKIN_HOME="$CACHE_DIR/zipkin-$ZIPKIN_VERSION"
 JAR="$ZIPKIN_HOME/zipkin-server-$ZIPKIN_VERSION-exec.jar"
@@ -67,7 +67,7 @@ do_start() {
   check_port_free "$ZIPKIN_PORT" ZIPKIN_PORT
   log "starting Zipkin $ZIPKIN_VERSION: UI $BASE/zipkin/; log ${LOG_FILE#"$ROOT"/}"
   QUERY_PORT="$ZIPKIN_PORT" STORAGE_TYPE=mem MEM_MAX_SPANS="$ZIPKIN_MAX_SPANS" ARMERIA_SERVER_ADDRESS="$BIND_HOST" \
-    spawn_detached java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError \
+    spawn_detached java -Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError \
     -Djava.net.preferIPv4Stack=true -jar "$JAR" --logging.level.root=WARN
   wait_until "$ZIPKIN_START_TIMEOUT" "$BASE/health" healthy
   log "ready: UI $BASE/zipkin/ (pid $(<"$PID_FILE"))"

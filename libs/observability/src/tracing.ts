@@ -1,6 +1,7 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { sanitizeSqlText } from './sql-text';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
@@ -46,7 +47,18 @@ export function startTracing(serviceName: string, version = '0.1.0', extra: Span
     // The HTTP instrumentation's own metrics have no route (it cannot see Fastify's): libs/service-kit records
     // http.server.request.duration with the route instead.
     views: [{ meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } }],
-    instrumentations: [httpInstrumentation, new PgInstrumentation({ enhancedDatabaseReporting: false })],
+    instrumentations: [
+      httpInstrumentation,
+      new PgInstrumentation({
+        enhancedDatabaseReporting: false,
+        // Statements carry their values inline (MikroORM): spans keep only their shape (no patient data in traces).
+        requestHook: (span, { query }) => {
+          const text = sanitizeSqlText(query.text);
+          span.setAttribute('db.query.text', text);
+          span.setAttribute('db.statement', text);
+        },
+      }),
+    ],
   });
   sdk.start();
 }
