@@ -3,6 +3,7 @@ import { Migration20261124130000_process } from './Migration20261124130000_proce
 import { Migration20261124120000_directory } from './Migration20261124120000_directory';
 import { Migration20261201090000_patient_per_referral } from './Migration20261201090000_patient_per_referral';
 import { Migration20261201100000_idempotency } from './Migration20261201100000_idempotency';
+import { Migration20261201130000_patient_contact_details } from './Migration20261201130000_patient_contact_details';
 
 /** Every migration of this service, in order. Listed explicitly so the compiled service finds them without globbing. */
 export const referralMigrations = [
@@ -11,4 +12,5 @@ export const referralMigrations = [
   Migration20261124130000_process,
   Migration20261201090000_patient_per_referral,
   Migration20261201100000_idempotency,
+  Migration20261201130000_patient_contact_details,
 ];
