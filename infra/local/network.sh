@@ -124,6 +124,7 @@ print_summary() {
   Audit API                                   http://127.0.0.1:${AUDIT_HTTP_PORT:-8084}/docs
   Temporal UI (workflows)                     http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}
   Mail inbox (emails sent to patients)        http://127.0.0.1:${MAIL_HTTP_PORT:-8025}
+  Notify inbox (SMS and letters, local Notify) http://127.0.0.1:${NOTIFY_PORT:-8026}/   (JSON: /api/messages)
   Hospital EHR (HAPI FHIR, a partition/trust) http://127.0.0.1:${FHIR_PORT:-8090}/fhir/<trust ODS>/   (e.g. /fhir/RTH/DocumentReference)
   Hospital PACS (Orthanc, one per trust)      RJ1 http://127.0.0.1:8042/app/explorer.html   RTH :8043   RXF :8044   R0A :8045
                                               (logins: infra/local/hospitals/hospitals.json; development only)
