@@ -15,6 +15,10 @@ import { DispatchNotificationsHandler } from './dispatch-notifications/dispatch-
 import { NotificationDispatcherService } from './dispatch-notifications/notification-dispatcher.service';
 import { ListNotificationsController } from './list-notifications/list-notifications.http.controller';
 import { ListNotificationsHandler } from './list-notifications/list-notifications.handler';
+import { NOTIFY_SENDER, NotifySender } from './channels/notify.sender';
+import { NotifyRateLimiter } from './channels/notify-rate-limiter';
+import { RecordDeliveryReceiptController } from './record-delivery-receipt/record-delivery-receipt.http.controller';
+import { RecordDeliveryReceiptHandler } from './record-delivery-receipt/record-delivery-receipt.handler';
 
 @Module({})
 export class NotificationAppModule {
@@ -38,6 +42,7 @@ export class NotificationAppModule {
         NotifyReferralProgressConsumer,
         NotifyRecordsGapsConsumer,
         ListNotificationsController,
+        RecordDeliveryReceiptController,
       ],
       providers: [
         { provide: NOTIFICATION_CONFIG, useValue: config },
@@ -47,6 +52,10 @@ export class NotificationAppModule {
         DispatchNotificationsHandler,
         NotificationDispatcherService,
         ListNotificationsHandler,
+        // GOV.UK Notify only when configured: without it, SMS and letter channels fail over to the next channel.
+        { provide: NOTIFY_SENDER, useFactory: () => (config.NOTIFY_API_KEY ? new NotifySender(config) : null) },
+        NotifyRateLimiter,
+        RecordDeliveryReceiptHandler,
       ],
     };
   }

@@ -1,5 +1,6 @@
 import type { PalsContact as EventPals } from '@sonet/contracts';
 import type { ContactDetails } from '../domain/channel';
+import { byEmail, patientContactDetails } from '../domain/patient-contact';
 import { planNotification, type PlannedNotification, type RecipientRole } from '../domain/planned-notification';
 import { resolveTeam, type ReferralContacts, type TeamContact } from '../domain/referral-contacts';
 import type { ReferralProcessEvent } from '../domain/referral-process-event';
@@ -21,15 +22,8 @@ export interface RoutingDefaults {
 const palsOf = (eventPals: EventPals | undefined, defaults: RoutingDefaults): PalsContact =>
   eventPals ? { name: eventPals.name, phone: eventPals.phone, email: eventPals.email, url: eventPals.url } : defaults.pals;
 
-/** Always the patient's preferred channel (SMS and letters are recorded as unsupported for now). */
-const patientContact = (c: ReferralContacts): ContactDetails => ({
-  preferredChannel: c.patient.preferredChannel,
-  email: c.patient.email,
-  phone: c.patient.phone,
-});
-
-/** GP practices and clinical teams are told by email; without an address the row is recorded as no-address. */
-const byEmail = (email: string | undefined): ContactDetails => ({ preferredChannel: 'email', email });
+/** The patient along their own channels, in their order; everyone else by email. */
+const patientContact = (c: ReferralContacts): ContactDetails => patientContactDetails(c.patient);
 const teamContact = (team: TeamContact | undefined): ContactDetails => byEmail(team?.email);
 
 const to = (recipientRole: RecipientRole, contact: ContactDetails, message: TemplateRequest): Recipient => ({
@@ -339,6 +333,10 @@ export function decideRecipients(event: ReferralProcessEvent, c: ReferralContact
   }
 }
 
+/** The PALS phone a patient message carries (for its text message version). */
+const palsPhoneOf = (message: TemplateRequest): string | undefined =>
+  'pals' in message.data ? (message.data as { pals?: PalsContact }).pals?.phone : undefined;
+
 /** The notifications to record for an event: one per recipient, rendered now, ids derived from (event, role, template). */
 export function planReferralProgress(
   event: ReferralProcessEvent,
@@ -353,6 +351,7 @@ export function planReferralProgress(
       contact: r.contact,
       template: r.message.template,
       rendered: renderRequest(r.message),
+      palsPhone: palsPhoneOf(r.message),
     }),
   );
 }
