@@ -107,20 +107,20 @@ export function render(template, personalisation) {
  * calendar day (UTC), each answered with Notify's 429 body.
  */
 export class Limits {
-  constructor({ perMinute, perDay, keyType = 'LIVE' }) {
-    Object.assign(this, { perMinute, perDay, keyType });
+  constructor({ perMinute, perDay, keyType = 'LIVE', windowSeconds = 60 }) {
+    Object.assign(this, { perMinute, perDay, keyType, windowSeconds });
     this.recent = new Map();
     this.daily = new Map();
   }
 
   take(keyId, nowMs = Date.now()) {
-    const window = (this.recent.get(keyId) ?? []).filter((t) => t > nowMs - 60_000);
+    const window = (this.recent.get(keyId) ?? []).filter((t) => t > nowMs - this.windowSeconds * 1000);
     if (window.length >= this.perMinute) {
       this.recent.set(keyId, window);
       throw new NotifyError(
         429,
         'RateLimitError',
-        `Exceeded rate limit for key type ${this.keyType} of ${this.perMinute} requests per 60 seconds`,
+        `Exceeded rate limit for key type ${this.keyType} of ${this.perMinute} requests per ${this.windowSeconds} seconds`,
       );
     }
     const day = new Date(nowMs).toISOString().slice(0, 10);

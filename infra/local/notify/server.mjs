@@ -16,7 +16,7 @@
 // Env: NOTIFY_PORT (8026), NOTIFY_HOST (127.0.0.1), NOTIFY_API_KEYS (comma-separated `{name}-{serviceId}-{secret}`;
 // default the development key below), NOTIFY_RATE_LIMIT_PER_MINUTE (3000), NOTIFY_DAILY_LIMIT (250000),
 // NOTIFY_CALLBACK_URL (http://127.0.0.1:8083/v1/notify/receipts; empty = no receipts), NOTIFY_CALLBACK_TOKEN,
-// NOTIFY_RECEIPT_DELAY_MS (300), NOTIFY_STATE_DIR.
+// NOTIFY_RECEIPT_DELAY_MS (300), NOTIFY_STATE_DIR, NOTIFY_RATE_WINDOW_SECONDS (60; tests shorten it).
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
@@ -48,6 +48,8 @@ const config = {
 const limits = new Limits({
   perMinute: Number(env.NOTIFY_RATE_LIMIT_PER_MINUTE ?? 3000),
   perDay: Number(env.NOTIFY_DAILY_LIMIT ?? 250_000),
+  // Tests shorten the window (a 429 storm in seconds, not minutes); Notify's is 60 s.
+  windowSeconds: Number(env.NOTIFY_RATE_WINDOW_SECONDS ?? 60),
 });
 const messages = [];
 const byId = new Map();

@@ -29,7 +29,7 @@ export const ukPostcodeSchema = z
 export const postalAddressSchema = z
   .object({
     /** Lines before the postcode (house and street, town…); the name is added by whoever prints the letter. */
-    lines: z.array(z.string().trim().min(1).max(100)).min(2).max(6),
+    lines: z.array(z.string().trim().min(1).max(100)).min(2).max(5),
     postcode: ukPostcodeSchema,
   })
   .describe('a UK postal address for letters');

@@ -120,8 +120,8 @@ describe('when a GP records a request for a second opinion', () => {
         }),
       );
       expect(plan).toMatchObject({ channel: 'letter', address: 'Alex Example\n1 High Street\nLeeds\nLS1 4AP', status: 'pending' });
-      expect(plan?.skipped).toEqual(['sms', 'email']);
-      expect(plan?.fallbacks).toEqual([]);
+      expect(plan?.skipped).toEqual(['sms']);
+      expect(plan?.fallbacks).toEqual([{ channel: 'email', address: null }]);
     });
 
     it('records a letter preference without an address as no-address, never falling back to email', () => {

@@ -67,18 +67,16 @@ describe('the dispatcher against PostgreSQL', () => {
 
   const row = async (id: string) =>
     (
-      await orm.em
-        .fork()
-        .execute<
-          {
-            status: string;
-            attempts: number;
-            last_error: string | null;
-            next_attempt_at: Date | null;
-            channel: string;
-            route_step: number;
-          }[]
-        >('select status, attempts, last_error, next_attempt_at, channel, route_step from notification where id = ?', [id])
+      await orm.em.fork().execute<
+        {
+          status: string;
+          attempts: number;
+          last_error: string | null;
+          next_attempt_at: Date | null;
+          channel: string;
+          route_step: number;
+        }[]
+      >('select status, attempts, last_error, next_attempt_at, channel, route_step from notification where id = ?', [id])
     )[0];
   const outboxFor = (referralId: string) =>
     orm.em

@@ -107,14 +107,18 @@ export async function fallBackOrGiveUp(
   outcome: { readonly attempt: AttemptRecord; readonly finalStatus: NotificationStatus; readonly reason: string },
   now: Date,
 ): Promise<'fell-back' | 'gave-up' | 'guarded-out'> {
-  const [next, ...rest] = n.fallbacks;
+  // Channels the recipient agreed to but gave no address for are passed over, each recorded as such.
+  const unreachable = n.fallbacks.findIndex((step) => step.address !== null);
+  const passedOver = unreachable < 0 ? n.fallbacks : n.fallbacks.slice(0, unreachable);
+  const next = unreachable < 0 ? undefined : n.fallbacks[unreachable];
+  const nextStep = n.routeStep + passedOver.length + 1;
   const change = next
     ? {
         status: 'pending' as const,
         channel: next.channel,
         recipientAddress: next.address,
-        fallbacks: rest,
-        routeStep: n.routeStep + 1,
+        fallbacks: n.fallbacks.slice(unreachable + 1),
+        routeStep: nextStep,
         attempts: 0,
         nextAttemptAt: now,
         lastError: `${n.channel}: ${outcome.reason}`,
@@ -123,6 +127,10 @@ export async function fallBackOrGiveUp(
   const count = await em.nativeUpdate(Notification, guard, change);
   if (count === 0) return 'guarded-out';
   await recordAttempt(em, n, outcome.attempt, now);
+  for (const [i, step] of passedOver.entries()) {
+    const skipped = { id: n.id, routeStep: n.routeStep + i + 1, channel: step.channel };
+    await recordAttempt(em, skipped, { status: 'no-address', provider: null, reason: `no ${step.channel} address given`, tries: 0 }, now);
+  }
   if (next) return 'fell-back';
   await emitEvent(em, NotificationFailed, {
     id: deriveId(n.id, 'failed'),

@@ -14,10 +14,13 @@ export interface ContactDetails {
   readonly letterLines?: readonly string[] | undefined;
 }
 
-/** One channel of a recipient's route and where to send on it (a letter's address: its lines, one per line). */
+/**
+ * One channel of a recipient's route and where to send on it (a letter's address: its lines, one per line); null
+ * when the recipient agreed to the channel but gave no address for it (recorded as such when its turn comes).
+ */
 export interface RouteStep {
   readonly channel: ContactChannel;
-  readonly address: string;
+  readonly address: string | null;
 }
 
 export interface ChannelDecision {
@@ -25,9 +28,9 @@ export interface ChannelDecision {
   readonly channel: ContactChannel;
   readonly address: string | null;
   readonly status: 'pending' | 'no-address';
-  /** The channels to fall back to, in order, when this one fails for good. */
+  /** The channels after this one, in the recipient's order, to fall back to when this one fails for good. */
   readonly fallbacks: readonly RouteStep[];
-  /** Preferred channels skipped because the recipient gave no address for them. */
+  /** Channels before this one skipped because the recipient gave no address for them. */
   readonly skipped: readonly ContactChannel[];
 }
 
@@ -38,19 +41,23 @@ export function addressOn(contact: ContactDetails, channel: ContactChannel): str
 }
 
 /**
- * The recipient's route: their channels in the order they chose, those without an address skipped (and said so).
+ * The recipient's route: their channels in the order they chose, starting at the first with an address.
  * We never use a channel the recipient did not agree to; with none reachable the notification is `no-address`,
  * visible to operations.
  */
 export function selectChannel(contact: ContactDetails): ChannelDecision {
-  const steps: RouteStep[] = [];
-  const skipped: ContactChannel[] = [];
-  for (const channel of contact.preferences) {
-    const address = addressOn(contact, channel);
-    if (address) steps.push({ channel, address });
-    else skipped.push(channel);
+  const route: RouteStep[] = contact.preferences.map((channel) => ({ channel, address: addressOn(contact, channel) }));
+  const current = route.findIndex((step) => step.address !== null);
+  if (current < 0) {
+    const skipped = route.map((step) => step.channel);
+    return { channel: contact.preferences[0] ?? 'email', address: null, status: 'no-address', fallbacks: [], skipped };
   }
-  const [first, ...fallbacks] = steps;
-  if (!first) return { channel: contact.preferences[0] ?? 'email', address: null, status: 'no-address', fallbacks: [], skipped };
-  return { channel: first.channel, address: first.address, status: 'pending', fallbacks, skipped };
+  const { channel, address } = route[current]!;
+  return {
+    channel,
+    address,
+    status: 'pending',
+    fallbacks: route.slice(current + 1),
+    skipped: route.slice(0, current).map((step) => step.channel),
+  };
 }

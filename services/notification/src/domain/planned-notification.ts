@@ -96,7 +96,7 @@ function createNotification(em: EntityManager, p: PlannedNotification, now: Date
       provider: null,
       providerId: null,
       status: 'no-address',
-      reason: `no ${channel === 'sms' ? 'mobile number' : channel === 'letter' ? 'postal address' : 'email address'} given`,
+      reason: `no ${channel} address given`,
       tries: 0,
       startedAt: now,
       updatedAt: now,

@@ -6,7 +6,8 @@ import { Notification, NotificationAttempt, type AttemptStatus, type Notificatio
 import { fallBackOrGiveUp, recordAttempt, type RouteState } from '../dispatch-notifications/notification-outcomes';
 import type { DeliveryReceipt } from './record-delivery-receipt.command';
 
-export type ReceiptOutcome = 'delivered' | 'fell-back' | 'gave-up' | 'unchanged' | 'unknown';
+/** `not-yet`: ours, but its send is not recorded yet (the receipt outran our commit): the caller asks Notify to retry. */
+export type ReceiptOutcome = 'delivered' | 'fell-back' | 'gave-up' | 'unchanged' | 'unknown' | 'not-yet';
 
 /** What a receipt's status means for the attempt: letters `received` (posted) count as delivered. */
 export const attemptStatusOf = (status: DeliveryReceipt['status']): AttemptStatus =>
@@ -43,31 +44,36 @@ export class RecordDeliveryReceiptHandler {
 
   async execute(receipt: DeliveryReceipt): Promise<ReceiptOutcome> {
     const outcome = await this.orm.em.fork().transactional(async (em) => {
-      const attempt = await this.attemptOf(em, receipt);
-      if (!attempt) return 'unknown' as const;
+      const found = await this.attemptOf(em, receipt);
+      if (!found) return 'unknown' as const;
+      if (found === 'not-yet') return found;
+      // Locked in the dispatcher's order (notification, then attempt), so the two never deadlock.
+      const n = await em.findOneOrFail(Notification, { id: found.notificationId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const attempt = await em.findOneOrFail(
+        NotificationAttempt,
+        { id: found.id },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+      );
       if (isFinal(attempt.status)) return 'unchanged' as const;
-      return this.apply(em, attempt, receipt);
+      return this.apply(em, n, attempt, receipt);
     });
     if (outcome === 'unknown') await this.countUnknown(receipt.id);
     this.logger.log({ providerId: receipt.id, status: receipt.status, outcome }, 'delivery receipt');
     return outcome;
   }
 
-  /** The attempt by Notify's id; else (a crash before our commit) the notification's current attempt by our reference. */
-  private async attemptOf(em: EntityManager, receipt: DeliveryReceipt): Promise<NotificationAttempt | null> {
-    const byId = await em.findOne(NotificationAttempt, { providerId: receipt.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  /**
+   * The attempt by Notify's id. Not found, but the reference is a notification of ours still being sent on that
+   * channel: the receipt outran the commit of the send (or a crash came between them), so it is `not-yet`.
+   */
+  private async attemptOf(em: EntityManager, receipt: DeliveryReceipt): Promise<NotificationAttempt | 'not-yet' | null> {
+    const byId = await em.findOne(NotificationAttempt, { providerId: receipt.id });
     if (byId || !receipt.reference || !/^[0-9a-f-]{36}$/i.test(receipt.reference)) return byId;
-    const n = await em.findOne(Notification, { id: receipt.reference, channel: receipt.notification_type });
-    if (!n) return null;
-    return em.findOne(
-      NotificationAttempt,
-      { notificationId: n.id, routeStep: n.routeStep, providerId: null },
-      { lockMode: LockMode.PESSIMISTIC_WRITE },
-    );
+    const n = await em.findOne(Notification, { id: receipt.reference, channel: receipt.notification_type, status: 'pending' });
+    return n ? 'not-yet' : null;
   }
 
-  private async apply(em: EntityManager, attempt: NotificationAttempt, receipt: DeliveryReceipt): Promise<ReceiptOutcome> {
-    const n = await em.findOneOrFail(Notification, { id: attempt.notificationId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  private async apply(em: EntityManager, n: Notification, attempt: NotificationAttempt, receipt: DeliveryReceipt): Promise<ReceiptOutcome> {
     const now = new Date();
     const status = attemptStatusOf(receipt.status);
     const route = routeStateOf(n, attempt);

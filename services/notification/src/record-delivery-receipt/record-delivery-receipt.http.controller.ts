@@ -2,10 +2,12 @@ import { Body, Controller, Headers, HttpCode, Inject, Post } from '@nestjs/commo
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ApiAnswer, ApiJsonBody, ApiProblems, parseOrProblem, Problem, problemType, Public } from '@sonet/service-kit';
+import { ApiAnswer, ApiJsonBody, ApiProblems, parseOrProblem, unavailableProblem, Problem, problemType, Public } from '@sonet/service-kit';
 import { NOTIFICATION_CONFIG, type NotificationConfig } from '../config';
 import { deliveryReceiptSchema } from './record-delivery-receipt.command';
 import { RecordDeliveryReceiptHandler, type ReceiptOutcome } from './record-delivery-receipt.handler';
+
+type AnsweredOutcome = Exclude<ReceiptOutcome, 'not-yet'>;
 
 const receiptAnswerSchema = z.object({ outcome: z.enum(['delivered', 'fell-back', 'gave-up', 'unchanged', 'unknown']) });
 
@@ -36,8 +38,11 @@ export class RecordDeliveryReceiptController {
   })
   @ApiJsonBody(deliveryReceiptSchema)
   @ApiAnswer(200, receiptAnswerSchema, 'Applied, or already applied, or not ours.')
-  @ApiProblems([400, 'A malformed receipt, the invalid fields named.'], 401)
-  async receive(@Headers('authorization') authorization: string | undefined, @Body() body: unknown): Promise<{ outcome: ReceiptOutcome }> {
+  @ApiProblems([400, 'A malformed receipt, the invalid fields named.'], 401, [
+    503,
+    'The send it reports is not recorded yet: Notify retries.',
+  ])
+  async receive(@Headers('authorization') authorization: string | undefined, @Body() body: unknown): Promise<{ outcome: AnsweredOutcome }> {
     if (!tokenMatches(authorization, this.config.NOTIFY_CALLBACK_TOKEN)) {
       throw new Problem({
         type: problemType('unauthorized'),
@@ -47,6 +52,11 @@ export class RecordDeliveryReceiptController {
       });
     }
     const receipt = parseOrProblem(deliveryReceiptSchema, body, 'receipt');
-    return { outcome: await this.handler.execute(receipt) };
+    const outcome = await this.handler.execute(receipt);
+    // Notify retries a callback answered with 5xx or 429 (not other 4xx); by the retry the send is recorded.
+    if (outcome === 'not-yet') {
+      throw unavailableProblem('The message this receipt is for is still being recorded; send it again shortly.', { retryAfterSeconds: 5 });
+    }
+    return { outcome };
   }
 }

@@ -39,7 +39,7 @@ const mobileInputSchema = z
 
 const addressInputSchema = z
   .object({
-    lines: z.array(z.string().trim().min(1).max(100)).min(2).max(6),
+    lines: z.array(z.string().trim().min(1).max(100)).min(2).max(5),
     postcode: z.string().max(16).transform(normalisePostcode).pipe(ukPostcodeSchema),
   })
   .strict();
