@@ -53,6 +53,13 @@ service_pid() {
   printf '%s\n' "$pid"
 }
 
+# The local Notify server's development credentials (infra/local/notify/templates.mjs); a deployment sets its own.
+NOTIFY_ENV=(
+  NOTIFY_API_KEY="${NOTIFY_API_KEY:-sonet_local-c2676a2c-397a-41a9-8f39-bbd7ece41446-4cc1f426-3f6e-4508-a07f-1dbc6bb6566d}"
+  NOTIFY_BASE_URL="http://127.0.0.1:${NOTIFY_PORT:-8026}"
+  NOTIFY_CALLBACK_TOKEN="${NOTIFY_CALLBACK_TOKEN:-local-notify-callback-token-development-only}"
+)
+
 migrate_all() {
   local entry name db
   for entry in "${SERVICES[@]}"; do
@@ -66,6 +73,8 @@ start_service() {
   local -a env=(HTTP_PORT="$port" PGDATABASE="$db" NODE_ENV="${NODE_ENV:-development}" AUTH_JWKS_FILE="$ROOT/.local/state/auth/jwks.json")
   [[ $name == referral || $name == records-transfer ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/$name/workflow-bundle.js")
   [[ $name == records-transfer ]] && env+=(RECORDS_CONNECTORS_FILE="$ROOT/.local/state/records-transfer/connectors.json")
+  # SMS and letters through the local GOV.UK Notify server (infra/local/notify: development key and callback token).
+  [[ $name == notification ]] && env+=("${NOTIFY_ENV[@]}")
   (
     # records-transfer streams imaging: heap limits keep its memory flat while it does (its README, "Memory").
     local -a heap=()

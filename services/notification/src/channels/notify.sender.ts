@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import axios from 'axios';
 import { NotifyClient } from 'notifications-node-client';
 import type { ContactChannel } from '@sonet/contracts';
 import { NOTIFICATION_CONFIG, type NotificationConfig } from '../config';
@@ -57,6 +58,8 @@ export class NotifySender {
   constructor(@Inject(NOTIFICATION_CONFIG) config: NotificationConfig) {
     if (!config.NOTIFY_API_KEY) throw new Error('NotifySender needs NOTIFY_API_KEY');
     this.client = new NotifyClient(config.NOTIFY_BASE_URL, config.NOTIFY_API_KEY);
+    // The client's default axios has no timeout: a hung request would outlive the dispatcher's lease.
+    this.client.setClient(axios.create({ timeout: config.NOTIFY_TIMEOUT_MS }));
     this.templates = { sms: config.NOTIFY_TEMPLATE_SMS, email: config.NOTIFY_TEMPLATE_EMAIL, letter: config.NOTIFY_TEMPLATE_LETTER };
   }
 
