@@ -3,7 +3,7 @@ import { NotificationFailed, NotificationSent } from '@sonet/contracts';
 import { deriveId, emitEvent } from '@sonet/messaging';
 import { EVENT_SOURCE } from '../config';
 import type { RouteStep } from '../domain/channel';
-import { Notification, type AttemptStatus, type NotificationStatus } from '../domain/entities';
+import { FINAL_ATTEMPT_STATUSES, Notification, type AttemptStatus, type NotificationStatus } from '../domain/entities';
 import { attemptIdFor, type RecipientRole } from '../domain/planned-notification';
 
 /** What the outcome of a notification's current channel is written against. */
@@ -36,14 +36,15 @@ export interface AttemptRecord {
   readonly tries: number;
 }
 
-const FINAL_ATTEMPT: readonly AttemptStatus[] = [
-  'delivered',
-  'permanent-failure',
-  'temporary-failure',
-  'technical-failure',
-  'failed',
-  'no-address',
-];
+/** The fields notification.sent.v1 and notification.failed.v1 share. */
+const eventData = (n: RouteState) => ({
+  notificationId: n.id,
+  referralId: n.referralId,
+  causationEventId: n.causationEventId,
+  recipientRole: n.recipientRole,
+  channel: n.channel,
+  template: n.template,
+});
 
 /** Writes the attempt of one route step (one row per step; a retry of the step updates it). */
 export async function recordAttempt(em: EntityManager, n: Pick<RouteState, 'id' | 'routeStep' | 'channel'>, a: AttemptRecord, now: Date) {
@@ -67,7 +68,7 @@ export async function recordAttempt(em: EntityManager, n: Pick<RouteState, 'id' 
       a.tries,
       now,
       now,
-      FINAL_ATTEMPT.includes(a.status) ? now : null,
+      FINAL_ATTEMPT_STATUSES.includes(a.status) ? now : null,
     ],
   );
 }
@@ -83,15 +84,7 @@ export async function markSent(em: EntityManager, n: RouteState, guard: RowGuard
     source: EVENT_SOURCE,
     subject: n.referralId,
     time: now,
-    data: {
-      notificationId: n.id,
-      referralId: n.referralId,
-      causationEventId: n.causationEventId,
-      recipientRole: n.recipientRole,
-      channel: n.channel,
-      template: n.template,
-      sentAt: now.toISOString(),
-    },
+    data: { ...eventData(n), sentAt: now.toISOString() },
   });
   return true;
 }
@@ -137,17 +130,7 @@ export async function fallBackOrGiveUp(
     source: EVENT_SOURCE,
     subject: n.referralId,
     time: now,
-    data: {
-      notificationId: n.id,
-      referralId: n.referralId,
-      causationEventId: n.causationEventId,
-      recipientRole: n.recipientRole,
-      channel: n.channel,
-      template: n.template,
-      reason: outcome.reason,
-      attempts: Math.max(1, n.attempts),
-      failedAt: now.toISOString(),
-    },
+    data: { ...eventData(n), reason: outcome.reason, attempts: Math.max(1, n.attempts), failedAt: now.toISOString() },
   });
   return 'gave-up';
 }

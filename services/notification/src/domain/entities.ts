@@ -12,40 +12,19 @@ import type { RouteStep } from './channel';
  * - unsupported-channel: (rows from before Notify) the channel had no sender; recorded, not sent
  * - no-address: the recipient gave no address on any channel they agreed to
  */
-export const NOTIFICATION_STATUSES = [
-  'pending',
-  'sent',
-  'delivered',
-  'permanent-failure',
-  'temporary-failure',
-  'technical-failure',
-  'failed',
-  'unsupported-channel',
-  'no-address',
-] as const;
+/** How a send can end on one channel: Notify's receipts, or our own giving up (no address, attempts used up). */
+const CHANNEL_FAILURES = ['permanent-failure', 'temporary-failure', 'technical-failure', 'failed'] as const;
+
+export const NOTIFICATION_STATUSES = ['pending', 'sent', 'delivered', ...CHANNEL_FAILURES, 'unsupported-channel', 'no-address'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 /** Statuses that mean the recipient was not told (operations' unreachable list). */
-export const UNREACHED_STATUSES: readonly NotificationStatus[] = [
-  'permanent-failure',
-  'temporary-failure',
-  'technical-failure',
-  'failed',
-  'unsupported-channel',
-  'no-address',
-];
+export const UNREACHED_STATUSES: readonly NotificationStatus[] = [...CHANNEL_FAILURES, 'unsupported-channel', 'no-address'];
 
 /** One try of one channel of a notification's route. */
-export const ATTEMPT_STATUSES = [
-  'sending',
-  'sent',
-  'delivered',
-  'permanent-failure',
-  'temporary-failure',
-  'technical-failure',
-  'failed',
-  'no-address',
-] as const;
+export const ATTEMPT_STATUSES = ['sending', 'sent', 'delivered', ...CHANNEL_FAILURES, 'no-address'] as const;
 export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+/** An attempt in one of these has its outcome: a later receipt for it changes nothing. */
+export const FINAL_ATTEMPT_STATUSES: readonly AttemptStatus[] = ['delivered', ...CHANNEL_FAILURES, 'no-address'];
 
 /** One message to one recipient, caused by one event, rendered from one template. */
 export const NotificationSchema = defineEntity({

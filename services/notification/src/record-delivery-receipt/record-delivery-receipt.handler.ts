@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { LockMode } from '@mikro-orm/core';
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 import type { RouteStep } from '../domain/channel';
-import { Notification, NotificationAttempt, type AttemptStatus, type NotificationStatus } from '../domain/entities';
+import { FINAL_ATTEMPT_STATUSES, Notification, NotificationAttempt, type AttemptStatus, type NotificationStatus } from '../domain/entities';
 import { fallBackOrGiveUp, recordAttempt, type RouteState } from '../dispatch-notifications/notification-outcomes';
 import type { DeliveryReceipt } from './record-delivery-receipt.command';
 
@@ -16,8 +16,6 @@ export const attemptStatusOf = (status: DeliveryReceipt['status']): AttemptStatu
     : status === 'temporary-failure' || status === 'technical-failure'
       ? status
       : 'permanent-failure';
-
-const isFinal = (s: AttemptStatus): boolean => s !== 'sending' && s !== 'sent';
 
 const routeStateOf = (n: Notification, attempt: NotificationAttempt): RouteState => ({
   id: n.id,
@@ -54,7 +52,7 @@ export class RecordDeliveryReceiptHandler {
         { id: found.id },
         { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
       );
-      if (isFinal(attempt.status)) return 'unchanged' as const;
+      if (FINAL_ATTEMPT_STATUSES.includes(attempt.status)) return 'unchanged' as const;
       return this.apply(em, n, attempt, receipt);
     });
     if (outcome === 'unknown') await this.countUnknown(receipt.id);
