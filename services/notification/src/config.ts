@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Topics } from '@sonet/contracts';
 import { baseConfigSchema, loadConfig, palsConfigSchema, palsContactOf } from '@sonet/service-kit';
 import type { PalsContact } from './templates/pals';
 
@@ -7,6 +8,8 @@ export const notificationConfigSchema = baseConfigSchema
     HTTP_PORT: z.coerce.number().int().min(0).default(8083),
     PGDATABASE: z.string().default('notification'),
     KAFKA_CONSUMER_GROUP: z.string().default('notification.referral-events'),
+    /** The referral events topic; another one only for a benchmark that must not reach the running network. */
+    REFERRAL_EVENTS_TOPIC: z.string().min(1).default(Topics.referralEvents),
 
     SMTP_HOST: z.string().default('127.0.0.1'),
     SMTP_PORT: z.coerce.number().int().positive().default(1025),
