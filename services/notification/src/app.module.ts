@@ -19,6 +19,7 @@ import { NOTIFY_SENDER, NotifySender } from './channels/notify.sender';
 import { NotifyRateLimiter } from './channels/notify-rate-limiter';
 import { RecordDeliveryReceiptController } from './record-delivery-receipt/record-delivery-receipt.http.controller';
 import { RecordDeliveryReceiptHandler } from './record-delivery-receipt/record-delivery-receipt.handler';
+import { PreviewTemplateController } from './preview-template/preview-template.http.controller';
 
 @Module({})
 export class NotificationAppModule {
@@ -43,6 +44,7 @@ export class NotificationAppModule {
         NotifyRecordsGapsConsumer,
         ListNotificationsController,
         RecordDeliveryReceiptController,
+        PreviewTemplateController,
       ],
       providers: [
         { provide: NOTIFICATION_CONFIG, useValue: config },

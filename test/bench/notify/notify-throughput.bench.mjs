@@ -47,7 +47,7 @@ const freePort = () =>
   });
 
 async function waitFor(url, what) {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       if ((await fetch(url)).ok) return;
     } catch {
