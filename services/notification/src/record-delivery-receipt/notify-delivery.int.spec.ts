@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   ReferralRequested,
@@ -20,6 +21,13 @@ import type { NotificationView } from '../list-notifications/list-notifications.
 jest.setTimeout(120_000);
 
 const settings = integrationSettings();
+/**
+ * Its own referral topic: other suites publish events for referrals this instance never saw on referral.events.v1,
+ * and their retries would hold up its partitions (and these 100 copies would reach the running network).
+ */
+const TOPIC = `test.referral-events.${uniqueSuffix()}`;
+const admin = () =>
+  new Kafka({ clientId: `test-admin-${uniqueSuffix()}`, brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
 const LETTER_ADDRESS = { lines: ['1 Test Street', 'Leeds'], postcode: 'LS1 4AP' };
 
 function referralRequested(patient: Partial<PatientDetails>): EventEnvelope<ReferralRequestedData> {
@@ -58,7 +66,7 @@ describe('text messages and letters through the local Notify server', () => {
   let tokens: Awaited<ReturnType<typeof testTokens>>;
 
   const publish = (...events: EventEnvelope[]) =>
-    publisher.publish(events.map((event) => ({ topic: Topics.referralEvents, message: toWireMessage(event) })));
+    publisher.publish(events.map((event) => ({ topic: TOPIC, message: toWireMessage(event) })));
   const idOf = (event: EventEnvelope) => notificationIdFor(event.id, 'patient', 'patient-acknowledgement');
   const viewOf = async (event: EventEnvelope<ReferralRequestedData>): Promise<NotificationView | undefined> => {
     const res = await fetch(`${baseUrl}/v1/notifications?referralId=${event.data.referralId}`, {
@@ -88,6 +96,7 @@ describe('text messages and letters through the local Notify server', () => {
       PGDATABASE: db.dbName,
       HTTP_PORT: '0',
       KAFKA_CONSUMER_GROUP: `notification.test-${uniqueSuffix()}`,
+      REFERRAL_EVENTS_TOPIC: TOPIC,
       LOG_LEVEL: 'warn',
       DISPATCH_INTERVAL_MS: '100',
       DISPATCH_BATCH_SIZE: '20',
@@ -99,7 +108,11 @@ describe('text messages and letters through the local Notify server', () => {
       SEND_BACKOFF_BASE_MS: '200',
     });
     await runMigrations(notificationOrmOptions(config));
-    await startGroupAtEnd(settings.kafkaBrokers, config.KAFKA_CONSUMER_GROUP, [Topics.referralEvents, Topics.recordsEvents]);
+    const a = admin();
+    await a.connect();
+    await a.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+    await a.disconnect();
+    await startGroupAtEnd(settings.kafkaBrokers, config.KAFKA_CONSUMER_GROUP, [TOPIC, Topics.recordsEvents]);
     app = await startNotificationService(config);
     baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     await notify.start({ callbackUrl: `${baseUrl}/v1/notify/receipts`, ratePerWindow: 10, rateWindowSeconds: 3 });
@@ -112,6 +125,10 @@ describe('text messages and letters through the local Notify server', () => {
     await broker?.close();
     await notify?.stop();
     await db?.drop();
+    const a = admin();
+    await a.connect();
+    await a.deleteTopics({ topics: [TOPIC] }).catch(() => undefined);
+    await a.disconnect();
   });
 
   it('sends a patient who prefers SMS exactly one text message, without clinical detail, and records its delivery', async () => {
