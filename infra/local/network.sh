@@ -54,6 +54,13 @@ service_pid() {
   printf '%s\n' "$pid"
 }
 
+# The local Notify server's development credentials (infra/local/notify/templates.mjs); a deployment sets its own.
+NOTIFY_ENV=(
+  NOTIFY_API_KEY="${NOTIFY_API_KEY:-sonet_local-c2676a2c-397a-41a9-8f39-bbd7ece41446-4cc1f426-3f6e-4508-a07f-1dbc6bb6566d}"
+  NOTIFY_BASE_URL="http://127.0.0.1:${NOTIFY_PORT:-8026}"
+  NOTIFY_CALLBACK_TOKEN="${NOTIFY_CALLBACK_TOKEN:-local-notify-callback-token-development-only}"
+)
+
 migrate_all() {
   local entry name db
   for entry in "${SERVICES[@]}"; do
@@ -79,6 +86,8 @@ start_service() {
   [[ $name == referral || $name == records-transfer ]] && env+=(WORKFLOW_BUNDLE_PATH="$ROOT/dist/services/$name/workflow-bundle.js")
   [[ $name == records-transfer ]] && env+=(RECORDS_CONNECTORS_FILE="$ROOT/.local/state/records-transfer/connectors.json")
   env+=(OTEL_EXPORTER_ZIPKIN_ENDPOINT="http://127.0.0.1:${ZIPKIN_PORT:-9411}/api/v2/spans")
+  # SMS and letters through the local GOV.UK Notify server (infra/local/notify: development key and callback token).
+  [[ $name == notification ]] && env+=("${NOTIFY_ENV[@]}")
   (
     # records-transfer streams imaging: heap limits keep its memory flat while it does (its README, "Memory").
     local -a heap=()
@@ -156,6 +165,7 @@ print_summary() {
   Trace viewer (Zipkin; a referral's trace id: GET /v1/referrals/<id> as ops)  http://127.0.0.1:${ZIPKIN_PORT:-9411}/zipkin/
   Metrics (Prometheus text, each service)     http://127.0.0.1:8081/metrics   :8082/metrics   :8083/metrics   :8084/metrics
   Mail inbox (emails sent to patients)        http://127.0.0.1:${MAIL_HTTP_PORT:-8025}
+  Notify inbox (SMS and letters, local Notify) http://127.0.0.1:${NOTIFY_PORT:-8026}/   (JSON: /api/messages)
   Hospital EHR (HAPI FHIR, a partition/trust) http://127.0.0.1:${FHIR_PORT:-8090}/fhir/<trust ODS>/   (e.g. /fhir/RTH/DocumentReference)
   Hospital PACS (Orthanc, one per trust)      RJ1 http://127.0.0.1:8042/app/explorer.html   RTH :8043   RXF :8044   R0A :8045
                                               (logins: infra/local/hospitals/hospitals.json; development only)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# The whole local stack: PostgreSQL, Kafka, Temporal, mail server.
+# The whole local stack: PostgreSQL, Kafka, Temporal, mail server, local GOV.UK Notify server.
 #
 #   infra/local/stack.sh up          install what is missing, start all four in parallel, wait until healthy
-#   infra/local/stack.sh down        stop all (reverse order: mail, temporal, kafka, postgres)
+#   infra/local/stack.sh down        stop all (reverse order: notify, mail, temporal, kafka, postgres)
 #   infra/local/stack.sh status      one line each + addresses; exit 0 only if all run
 #   infra/local/stack.sh install     download/build everything (and the Temporal test server) into .local/cache, start nothing
 #   infra/local/stack.sh reset --yes stop all and delete .local/state (caches are kept)
@@ -13,7 +13,7 @@ COMPONENT=stack
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-COMPONENTS=(postgres kafka temporal mail)
+COMPONENTS=(postgres kafka temporal mail notify)
 
 # run_parallel SUBCOMMAND: run `<component>.sh SUBCOMMAND` for all components at once.
 run_parallel() {
@@ -43,6 +43,7 @@ summary() {
   row kafka "127.0.0.1:$kp" "bootstrap server (KRaft controller on :$kc)"
   row temporal "127.0.0.1:$tp" "namespace default; UI http://127.0.0.1:$tu"
   row mail "smtp://127.0.0.1:$sp" "inbox UI + API http://127.0.0.1:$mp (GET /api/email)"
+  row notify "http://127.0.0.1:${NOTIFY_PORT:-8026}" "GOV.UK Notify API (/v2) + inbox UI (/) + GET /api/messages"
   printf '\n'
 }
 

@@ -3,6 +3,7 @@ export * from './ids';
 export * from './trace';
 export * from './schema';
 export * from './kafka/kafka-broker';
+export * from './kafka/group-offsets';
 export * from './outbox/outbox';
 export * from './outbox/relay';
 export * from './inbox/inbox-processor';

@@ -3,3 +3,4 @@ export * from './nhs';
 export * from './temporal';
 export * from './auth';
 export * from './hospitals';
+export * from './local-notify';

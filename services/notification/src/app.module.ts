@@ -16,6 +16,11 @@ import { NotificationDispatcherService } from './dispatch-notifications/notifica
 import { ListNotificationsController } from './list-notifications/list-notifications.http.controller';
 import { ListNotificationsHandler } from './list-notifications/list-notifications.handler';
 import { NotificationMetrics } from './metrics/notification.metrics';
+import { NOTIFY_SENDER, NotifySender } from './channels/notify.sender';
+import { NotifyRateLimiter } from './channels/notify-rate-limiter';
+import { RecordDeliveryReceiptController } from './record-delivery-receipt/record-delivery-receipt.http.controller';
+import { RecordDeliveryReceiptHandler } from './record-delivery-receipt/record-delivery-receipt.handler';
+import { PreviewTemplateController } from './preview-template/preview-template.http.controller';
 
 @Module({})
 export class NotificationAppModule {
@@ -39,6 +44,8 @@ export class NotificationAppModule {
         NotifyReferralProgressConsumer,
         NotifyRecordsGapsConsumer,
         ListNotificationsController,
+        RecordDeliveryReceiptController,
+        PreviewTemplateController,
       ],
       providers: [
         { provide: NOTIFICATION_CONFIG, useValue: config },
@@ -50,6 +57,10 @@ export class NotificationAppModule {
         NotificationDispatcherService,
         ListNotificationsHandler,
         NotificationMetrics,
+        // GOV.UK Notify only when configured: without it, SMS and letter channels fail over to the next channel.
+        { provide: NOTIFY_SENDER, useFactory: () => (config.NOTIFY_API_KEY ? new NotifySender(config) : null) },
+        NotifyRateLimiter,
+        RecordDeliveryReceiptHandler,
       ],
     };
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Topics } from '@sonet/contracts';
 import { baseConfigSchema, loadConfig, palsConfigSchema, palsContactOf, referralKeysConfigSchema } from '@sonet/service-kit';
 import type { PalsContact } from './templates/pals';
 
@@ -7,6 +8,8 @@ export const notificationConfigSchema = baseConfigSchema
     HTTP_PORT: z.coerce.number().int().min(0).default(8083),
     PGDATABASE: z.string().default('notification'),
     KAFKA_CONSUMER_GROUP: z.string().default('notification.referral-events'),
+    /** The referral events topic; another one only for a benchmark that must not reach the running network. */
+    REFERRAL_EVENTS_TOPIC: z.string().min(1).default(Topics.referralEvents),
 
     SMTP_HOST: z.string().default('127.0.0.1'),
     SMTP_PORT: z.coerce.number().int().positive().default(1025),
@@ -20,6 +23,30 @@ export const notificationConfigSchema = baseConfigSchema
       .string()
       .regex(/^[a-z0-9.-]+$/i)
       .default('second-opinion.nhs.invalid'),
+
+    /**
+     * GOV.UK Notify (SMS, letters, and email when EMAIL_PROVIDER=notify). Unset: Notify is off, and a patient's SMS
+     * or letter channel fails over to their next channel. Key format `{name}-{serviceId}-{secret}`.
+     */
+    NOTIFY_API_KEY: z
+      .string()
+      .regex(/^.+-[0-9a-f-]{36}-[0-9a-f-]{36}$/i, 'a Notify API key: {name}-{serviceId}-{secret}')
+      .optional(),
+    /** The local Notify-compatible server by default (infra/local/notify); production: https://api.notifications.service.gov.uk */
+    NOTIFY_BASE_URL: z.url().default('http://127.0.0.1:8026'),
+    /** Our three generic templates in the Notify service (((body)); email and letter also ((subject))). */
+    NOTIFY_TEMPLATE_SMS: z.uuid().default('9c2ff95d-744a-4742-9a00-a2ad5a079da0'),
+    NOTIFY_TEMPLATE_EMAIL: z.uuid().default('cc208341-0481-4d1f-86d3-58b4b864cd18'),
+    NOTIFY_TEMPLATE_LETTER: z.uuid().default('1cd9b4f6-33a7-4a7b-a7cf-630e2faf844e'),
+    /** Bearer token Notify sends with delivery receipts (set in Notify's callback settings). Unset: every receipt is 401. */
+    NOTIFY_CALLBACK_TOKEN: z.string().min(16).optional(),
+    /** Email through the SMTP server (default) or through Notify. */
+    EMAIL_PROVIDER: z.enum(['smtp', 'notify']).default('smtp'),
+    /** Notify's per-key limit (3,000 a minute), shared by every replica through PostgreSQL. */
+    NOTIFY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(3_000),
+    /** Wait after Notify answers 429 (the message keeps its place and its attempts). */
+    NOTIFY_RATE_LIMIT_BACKOFF_MS: z.coerce.number().int().positive().default(15_000),
+    NOTIFY_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 
     /** PALS contact printed in patient messages (DOMAIN rule 11): PALS_*, shared with the referral service. */
     ...palsConfigSchema.shape,
@@ -46,6 +73,14 @@ export const notificationConfigSchema = baseConfigSchema
   .refine((c) => (c.SMTP_USER === undefined) === (c.SMTP_PASSWORD === undefined), {
     path: ['SMTP_PASSWORD'],
     message: 'SMTP_USER and SMTP_PASSWORD are set together or not at all',
+  })
+  .refine((c) => c.EMAIL_PROVIDER === 'smtp' || c.NOTIFY_API_KEY !== undefined, {
+    path: ['EMAIL_PROVIDER'],
+    message: 'notify needs NOTIFY_API_KEY',
+  })
+  .refine((c) => c.SEND_LEASE_MS > c.NOTIFY_TIMEOUT_MS * 2, {
+    path: ['SEND_LEASE_MS'],
+    message: 'must exceed 2 × NOTIFY_TIMEOUT_MS (the check by reference and the send)',
   })
   .refine((c) => c.SEND_LEASE_MS > c.SMTP_TIMEOUT_MS * 3, {
     path: ['SEND_LEASE_MS'],

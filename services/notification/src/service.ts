@@ -21,7 +21,7 @@ export function startNotificationService(config: NotificationConfig): Promise<Ne
       new KafkaInboxServer(app.get(MikroORM), app.get<MessageBroker>(MESSAGE_BROKER), {
         groupId: config.KAFKA_CONSUMER_GROUP,
         // Referral events, and the records-transfer events someone must be told about (gaps).
-        topics: [Topics.referralEvents, Topics.recordsEvents],
+        topics: [config.REFERRAL_EVENTS_TOPIC, Topics.recordsEvents],
         registry: Events,
         log: kafkaLog(SERVICE_NAME),
       }),

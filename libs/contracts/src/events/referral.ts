@@ -19,6 +19,28 @@ export type ContactChannel = z.infer<typeof contactChannelSchema>;
 export const urgencySchema = z.enum(['routine', 'urgent']);
 export type Urgency = z.infer<typeof urgencySchema>;
 
+/** A UK mobile number in E.164 (+447…): requests are normalised to this form before the event is written. */
+export const ukMobileE164Schema = z.string().regex(/^\+447\d{9}$/, 'a UK mobile number in E.164 form (+447…)');
+
+/** The shape of a UK postcode (outward code, space, inward code), upper case, e.g. `LS1 4AP`. */
+export const ukPostcodeSchema = z
+  .string()
+  .regex(/^(GIR 0AA|[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2})$/, 'a UK postcode (outward code, space, inward code)');
+
+export const postalAddressSchema = z
+  .object({
+    /** Lines before the postcode (house and street, town…); the name is added by whoever prints the letter. */
+    lines: z.array(z.string().trim().min(1).max(100)).min(2).max(5),
+    postcode: ukPostcodeSchema,
+  })
+  .describe('a UK postal address for letters');
+export type PostalAddress = z.infer<typeof postalAddressSchema>;
+
+/**
+ * Optional fields only are ever added here (events written before them stay valid): `mobile`, `address` and
+ * `contactPreferences` came with SMS and letters (issue 11). `preferredChannel` stays, and is always the first
+ * of `contactPreferences` when both are present; `phone` is the older free-form number, read when `mobile` is absent.
+ */
 export const patientDetailsSchema = z.object({
   nhsNumber: nhsNumberSchema,
   name: z.string().min(1).max(200),
@@ -28,7 +50,17 @@ export const patientDetailsSchema = z.object({
     .regex(/^\+?[0-9 ]{7,20}$/)
     .optional(),
   preferredChannel: contactChannelSchema,
+  mobile: ukMobileE164Schema.optional().describe('UK mobile number for SMS, E.164'),
+  address: postalAddressSchema.optional(),
+  contactPreferences: z
+    .array(contactChannelSchema)
+    .min(1)
+    .max(3)
+    .refine((cs) => new Set(cs).size === cs.length, 'each channel at most once')
+    .optional()
+    .describe('the channels the patient agreed to be contacted by, most preferred first'),
 });
+export type PatientDetails = z.infer<typeof patientDetailsSchema>;
 
 /** What `referral.requested.*` says besides the patient (the same in every version). */
 const referralRequestedFields = {

@@ -105,14 +105,34 @@ describe('when a GP records a request for a second opinion', () => {
       expect(plan).toMatchObject({ channel: 'email', address: 'alex@example.test', status: 'pending' });
     });
 
-    it('records an SMS preference as unsupported and does not send it', () => {
+    it('reads an older event (preferredChannel sms, free-form phone) as an SMS-only patient', () => {
       const plan = onlyPlan(referralRequested({ preferredChannel: 'sms', phone: '07700 900123' }));
-      expect(plan).toMatchObject({ channel: 'sms', status: 'unsupported-channel' });
+      expect(plan).toMatchObject({ channel: 'sms', address: '07700 900123', status: 'pending', fallbacks: [] });
     });
 
-    it('records a letter preference as unsupported, never falling back to email', () => {
+    it('follows the ordered contact preferences, skipping a channel without an address and never adding one', () => {
+      const plan = onlyPlan(
+        referralRequested({
+          preferredChannel: 'sms',
+          contactPreferences: ['sms', 'letter', 'email'],
+          address: { lines: ['1 High Street', 'Leeds'], postcode: 'LS1 4AP' },
+          email: undefined,
+        }),
+      );
+      expect(plan).toMatchObject({ channel: 'letter', address: 'Alex Example\n1 High Street\nLeeds\nLS1 4AP', status: 'pending' });
+      expect(plan?.skipped).toEqual(['sms']);
+      expect(plan?.fallbacks).toEqual([{ channel: 'email', address: null }]);
+    });
+
+    it('records a letter preference without an address as no-address, never falling back to email', () => {
       const plan = onlyPlan(referralRequested({ preferredChannel: 'letter' }));
-      expect(plan).toMatchObject({ channel: 'letter', address: null, status: 'unsupported-channel' });
+      expect(plan).toMatchObject({ channel: 'letter', address: null, status: 'no-address' });
+    });
+
+    it('texts without clinical detail: a reference, what to do next, and PALS', () => {
+      const plan = onlyPlan(referralRequested({ preferredChannel: 'sms', mobile: '+447700900001' }));
+      expect(plan?.smsText).toMatch(/^NHS second opinion \(ref [0-9A-F]{8}\): We have received your request/);
+      expect(plan?.smsText).toContain('PALS');
     });
 
     it('records an email preference without an address as no-address', () => {

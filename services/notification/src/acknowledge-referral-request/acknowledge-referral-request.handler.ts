@@ -4,24 +4,26 @@ import type { EventEnvelope, ReferralRequestedData } from '@sonet/contracts';
 import { NOTIFICATION_CONFIG, palsContactFrom, type NotificationConfig } from '../config';
 import type { Notification } from '../domain/entities';
 import { planNotification, recordNotifications, type PlannedNotification } from '../domain/planned-notification';
+import { patientContactDetails, patientContactOf } from '../domain/patient-contact';
 import { contactsFromRequested, loadContacts, saveContacts } from '../domain/referral-contacts';
 import { safeErrorMessage } from '../domain/redaction';
 import { renderTemplate, type PalsContact } from '../templates';
 
 /**
  * Who hears what when a GP records a request for a second opinion. For now: the patient gets an
- * acknowledgement in their preferred channel. Pure, so the decision is tested without a database.
+ * acknowledgement along their channels (the first they agreed to that has an address; the others as fallbacks). Pure, so the decision is tested without a database.
  */
 export function planReferralRequested(event: EventEnvelope<ReferralRequestedData>, pals: PalsContact): PlannedNotification[] {
-  const { patient } = event.data;
+  const patient = patientContactOf(event.data.patient);
   return [
     planNotification({
       event,
       referralId: event.data.referralId,
       recipientRole: 'patient',
-      contact: patient,
+      contact: patientContactDetails(patient),
       template: 'patient-acknowledgement',
       rendered: renderTemplate('patient-acknowledgement', { patientName: patient.name, pals }),
+      palsPhone: pals.phone,
     }),
   ];
 }

@@ -23,6 +23,7 @@ import {
   type MessagePublisher,
   type ReceivedRecord,
   readTopicsIntoMemory,
+  startGroupAtEnd,
 } from '@sonet/messaging';
 import { runMigrations } from '@sonet/service-kit';
 import { eventually, freshDatabase, integrationSettings, uniqueSuffix, testTokens } from '@sonet/testing';
@@ -57,25 +58,6 @@ async function mailTo(address: string): Promise<MailDevMessage[]> {
   if (!res.ok) throw new Error(`MailDev answered ${res.status}`);
   const all = (await res.json()) as MailDevMessage[];
   return all.filter((m) => m.to.some((t) => t.address === address) && (m.headers['message-id'] ?? '').endsWith(`@${MESSAGE_ID_DOMAIN}>`));
-}
-
-/**
- * Starts the fresh consumer group at the end of referral.events.v1, so this suite handles only the events it
- * publishes and does not re-send acknowledgements for the topic's history to other suites' mailboxes.
- * (The shared messaging port has no offset API; this test-only helper talks to kafkajs directly.)
- */
-async function startGroupAtEnd(groupId: string): Promise<void> {
-  const admin = new Kafka({ clientId: `test-admin-${uniqueSuffix()}`, brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    // Explicit offsets: resetOffsets({ earliest: false }) commits -1, which a consumer treats as "no offset".
-    for (const topic of [Topics.referralEvents, Topics.recordsEvents]) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
-    }
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 function referralRequested(referralId: string, email: string): EventEnvelope<ReferralRequestedData> {
@@ -181,7 +163,7 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
       REFERRAL_SERVICE_URL: keysUrl,
     });
     await runMigrations(notificationOrmOptions(config));
-    await startGroupAtEnd(config.KAFKA_CONSUMER_GROUP);
+    await startGroupAtEnd(settings.kafkaBrokers, config.KAFKA_CONSUMER_GROUP, [Topics.referralEvents, Topics.recordsEvents]);
     notificationEvents = await readTopicsIntoMemory(settings.kafkaBrokers, [Topics.notificationEvents]);
     deadLetters = await readTopicsIntoMemory(settings.kafkaBrokers, [dlqTopicOf(Topics.referralEvents)]);
     app = await startNotificationService(config);

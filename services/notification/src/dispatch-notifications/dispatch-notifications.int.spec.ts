@@ -49,7 +49,7 @@ describe('the dispatcher against PostgreSQL', () => {
   });
 
   /** Records one notification for a new referral and returns its id and referral id. */
-  async function aNotification(contact: ContactDetails = { preferredChannel: 'email', email: `p-${randomUUID()}@example.test` }) {
+  async function aNotification(contact: ContactDetails = { preferences: ['email'], email: `p-${randomUUID()}@example.test` }) {
     const referralId = randomUUID();
     const plan = planNotification({
       event: { id: randomUUID(), type: 'referral.requested.v1' },
@@ -67,12 +67,16 @@ describe('the dispatcher against PostgreSQL', () => {
 
   const row = async (id: string) =>
     (
-      await orm.em
-        .fork()
-        .execute<{ status: string; attempts: number; last_error: string | null; next_attempt_at: Date | null }[]>(
-          'select status, attempts, last_error, next_attempt_at from notification where id = ?',
-          [id],
-        )
+      await orm.em.fork().execute<
+        {
+          status: string;
+          attempts: number;
+          last_error: string | null;
+          next_attempt_at: Date | null;
+          channel: string;
+          route_step: number;
+        }[]
+      >('select status, attempts, last_error, next_attempt_at, channel, route_step from notification where id = ?', [id])
     )[0];
   const outboxFor = (referralId: string) =>
     orm.em
@@ -141,10 +145,14 @@ describe('the dispatcher against PostgreSQL', () => {
     expect(new Set(claims)).toEqual(ids);
   });
 
-  it('does not claim notifications whose channel cannot be sent yet', async () => {
-    const n = await aNotification({ preferredChannel: 'sms', phone: '07700 900123' });
-    const claimed = await new DispatchNotificationsHandler(orm, new ScriptedSender(() => undefined), config).claim();
-    expect(claimed.map((c) => c.id)).not.toContain(n.id);
-    expect(await row(n.id)).toMatchObject({ status: 'unsupported-channel', attempts: 0, next_attempt_at: null });
+  it('without Notify configured, a text message channel fails over to the next channel the patient agreed to', async () => {
+    const n = await aNotification({ preferences: ['sms', 'email'], mobile: '+447700900123', email: `p-${randomUUID()}@example.test` });
+    const sender = new ScriptedSender(() => undefined);
+    const dispatcher = new DispatchNotificationsHandler(orm, sender, config);
+    await dispatcher.dispatchBatch();
+    expect(await row(n.id)).toMatchObject({ status: 'pending', channel: 'email', route_step: 2, attempts: 0 });
+    await dispatcher.dispatchBatch();
+    expect(await row(n.id)).toMatchObject({ status: 'sent', channel: 'email' });
+    expect(sender.sent.filter((m) => m.notificationId === n.id)).toHaveLength(1);
   });
 });

@@ -1,37 +1,63 @@
 import type { ContactChannel } from '@sonet/contracts';
-import type { NotificationStatus } from './entities';
 
 export type { ContactChannel };
 
-/** Channels this service can send through today. SMS and letters (GOV.UK Notify) come later. */
-export const SENDABLE_CHANNELS: ReadonlySet<ContactChannel> = new Set<ContactChannel>(['email']);
-
+/**
+ * Where one recipient can be reached, most preferred channel first. Patients choose their channels; GP practices
+ * and clinical teams are always emailed (`preferences: ['email']`).
+ */
 export interface ContactDetails {
-  readonly preferredChannel: ContactChannel;
+  readonly preferences: readonly ContactChannel[];
   readonly email?: string | undefined;
-  readonly phone?: string | undefined;
+  readonly mobile?: string | undefined;
+  /** A letter's address lines (name first, postcode last). */
+  readonly letterLines?: readonly string[] | undefined;
+}
+
+/**
+ * One channel of a recipient's route and where to send on it (a letter's address: its lines, one per line); null
+ * when the recipient agreed to the channel but gave no address for it (recorded as such when its turn comes).
+ */
+export interface RouteStep {
+  readonly channel: ContactChannel;
+  readonly address: string | null;
 }
 
 export interface ChannelDecision {
+  /** The channel tried first; with no reachable channel, the most preferred one (recorded as `no-address`). */
   readonly channel: ContactChannel;
-  /** Where to send it; null when the event gave no address for the channel (letters: no postal address yet). */
   readonly address: string | null;
-  /** `pending` = the dispatcher sends it; anything else is recorded and not sent. */
-  readonly status: Extract<NotificationStatus, 'pending' | 'unsupported-channel' | 'no-address'>;
+  readonly status: 'pending' | 'no-address';
+  /** The channels after this one, in the recipient's order, to fall back to when this one fails for good. */
+  readonly fallbacks: readonly RouteStep[];
+  /** Channels before this one skipped because the recipient gave no address for them. */
+  readonly skipped: readonly ContactChannel[];
 }
 
-const addressFor = (c: ContactDetails): string | null =>
-  c.preferredChannel === 'email' ? (c.email ?? null) : c.preferredChannel === 'sms' ? (c.phone ?? null) : null;
+export function addressOn(contact: ContactDetails, channel: ContactChannel): string | null {
+  if (channel === 'email') return contact.email ?? null;
+  if (channel === 'sms') return contact.mobile ?? null;
+  return contact.letterLines?.length ? contact.letterLines.join('\n') : null;
+}
 
 /**
- * The recipient's preferred channel, always: we never fall back to another channel on our own, since the
- * patient chose how to be contacted. A channel we cannot send through yet is recorded as unsupported, so
- * operations can see who was not told (and a later SMS/letter sender can pick those rows up).
+ * The recipient's route: their channels in the order they chose, starting at the first with an address.
+ * We never use a channel the recipient did not agree to; with none reachable the notification is `no-address`,
+ * visible to operations.
  */
 export function selectChannel(contact: ContactDetails): ChannelDecision {
-  const channel = contact.preferredChannel;
-  const address = addressFor(contact);
-  if (!SENDABLE_CHANNELS.has(channel)) return { channel, address, status: 'unsupported-channel' };
-  if (!address) return { channel, address: null, status: 'no-address' };
-  return { channel, address, status: 'pending' };
+  const route: RouteStep[] = contact.preferences.map((channel) => ({ channel, address: addressOn(contact, channel) }));
+  const current = route.findIndex((step) => step.address !== null);
+  if (current < 0) {
+    const skipped = route.map((step) => step.channel);
+    return { channel: contact.preferences[0] ?? 'email', address: null, status: 'no-address', fallbacks: [], skipped };
+  }
+  const { channel, address } = route[current]!;
+  return {
+    channel,
+    address,
+    status: 'pending',
+    fallbacks: route.slice(current + 1),
+    skipped: route.slice(0, current).map((step) => step.channel),
+  };
 }

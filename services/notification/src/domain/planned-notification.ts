@@ -2,8 +2,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RecipientRole } from '@sonet/contracts';
 import { currentTraceHeaders, deriveId } from '@sonet/messaging';
 import type { TemplateName } from '../templates';
-import { selectChannel, type ContactDetails } from './channel';
-import { Notification } from './entities';
+import { renderSms } from '../templates/sms.templates';
+import { selectChannel, type ContactChannel, type ContactDetails, type RouteStep } from './channel';
+import { Notification, NotificationAttempt } from './entities';
 
 export type { RecipientRole };
 
@@ -18,9 +19,16 @@ export interface PlannedNotification {
   readonly channel: Notification['channel'];
   readonly address: string | null;
   readonly status: Notification['status'];
+  readonly fallbacks: readonly RouteStep[];
+  /** Preferred channels without an address: recorded as attempts that could not be made. */
+  readonly skipped: readonly ContactChannel[];
   readonly subject: string;
   readonly bodyText: string;
+  readonly smsText: string | null;
 }
+
+/** The id of the attempt at one step of a notification's route. */
+export const attemptIdFor = (notificationId: string, routeStep: number): string => deriveId(notificationId, 'step', String(routeStep));
 
 /** One notification per (event, recipient, template): a redelivered or replayed event derives the same id. */
 export const notificationIdFor = (causationEventId: string, recipientRole: RecipientRole, template: TemplateName): string =>
@@ -33,6 +41,8 @@ export function planNotification(input: {
   readonly contact: ContactDetails;
   readonly template: TemplateName;
   readonly rendered: { readonly subject: string; readonly text: string };
+  /** PALS phone for a patient's text message. */
+  readonly palsPhone?: string | undefined;
 }): PlannedNotification {
   const decision = selectChannel(input.contact);
   return {
@@ -45,8 +55,11 @@ export function planNotification(input: {
     channel: decision.channel,
     address: decision.address,
     status: decision.status,
+    fallbacks: decision.fallbacks,
+    skipped: decision.skipped,
     subject: input.rendered.subject,
     bodyText: input.rendered.text,
+    smsText: input.recipientRole === 'patient' ? renderSms(input.template, input.referralId, input.palsPhone) : null,
   };
 }
 
@@ -67,29 +80,51 @@ export async function recordNotifications(
       out.push({ notification: existing, created: false });
       continue;
     }
-    out.push({
-      created: true,
-      notification: em.create(Notification, {
-        id: p.id,
-        referralId: p.referralId,
-        causationEventId: p.causationEventId,
-        causationEventType: p.causationEventType,
-        recipientRole: p.recipientRole,
-        channel: p.channel,
-        recipientAddress: p.address,
-        template: p.template,
-        subject: p.subject,
-        bodyText: p.bodyText,
-        status: p.status,
-        attempts: 0,
-        nextAttemptAt: p.status === 'pending' ? now : null,
-        lastError: null,
-        createdAt: now,
-        traceparent: currentTraceHeaders().traceparent ?? null,
-        sentAt: null,
-        failedAt: null,
-      }),
-    });
+    out.push({ created: true, notification: createNotification(em, p, now) });
   }
   return out;
+}
+
+function createNotification(em: EntityManager, p: PlannedNotification, now: Date): Notification {
+  // Channels the recipient chose but gave no address for: visible per notification as attempts that could not be made.
+  p.skipped.forEach((channel, i) =>
+    em.create(NotificationAttempt, {
+      id: attemptIdFor(p.id, i + 1),
+      notificationId: p.id,
+      routeStep: i + 1,
+      channel,
+      provider: null,
+      providerId: null,
+      status: 'no-address',
+      reason: `no ${channel} address given`,
+      tries: 0,
+      startedAt: now,
+      updatedAt: now,
+      completedAt: now,
+    }),
+  );
+  return em.create(Notification, {
+    id: p.id,
+    referralId: p.referralId,
+    causationEventId: p.causationEventId,
+    causationEventType: p.causationEventType,
+    recipientRole: p.recipientRole,
+    channel: p.channel,
+    recipientAddress: p.address,
+    fallbacks: [...p.fallbacks],
+    routeStep: p.status === 'pending' ? p.skipped.length + 1 : Math.max(1, p.skipped.length),
+    template: p.template,
+    subject: p.subject,
+    bodyText: p.bodyText,
+    smsText: p.smsText,
+    status: p.status,
+    attempts: 0,
+    nextAttemptAt: p.status === 'pending' ? now : null,
+    lastError: p.status === 'no-address' ? 'no address on any channel the recipient agreed to' : null,
+    createdAt: now,
+    traceparent: currentTraceHeaders().traceparent ?? null,
+    sentAt: null,
+    deliveredAt: null,
+    failedAt: null,
+  });
 }

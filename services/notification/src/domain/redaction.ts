@@ -1,7 +1,10 @@
 const ADDRESS = /[^\s<>"'(),;:@]+@[^\s<>"'(),;:@]+/g;
 
-/** Error texts can quote an address (SMTP rejections do); strip anything that looks like one. */
-export const redactAddresses = (text: string): string => text.replace(ADDRESS, '[address]');
+/** Phone numbers: 10 or more digits, spaces or dashes allowed between them. */
+const PHONE = /\+?\d(?:[ -]?\d){9,}/g;
+
+/** Error texts can quote an address (SMTP rejections do) or a phone number; strip anything that looks like one. */
+export const redactAddresses = (text: string): string => text.replace(ADDRESS, '[address]').replace(PHONE, '[number]');
 
 /**
  * An error described without patient data, for logs, stored reasons and dead-letter headers. Database errors

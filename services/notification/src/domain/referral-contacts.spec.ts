@@ -72,7 +72,7 @@ describe('the per-referral contact projection', () => {
     expect(start).toEqual({
       referralId: REFERRAL_ID,
       urgency: 'routine',
-      patient: { name: 'Alex Example', email: 'alex@example.test', phone: undefined, preferredChannel: 'email' },
+      patient: { name: 'Alex Example', email: 'alex@example.test', mobile: undefined, address: undefined, preferences: ['email'] },
       gp: { ods: 'A81001', email: 'gp.a81001@nhs.invalid' },
       originalTeam: { name: originalTeam.name, ods: originalTeam.ods },
       originalTeamInformed: false,

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import type { ReferralRequestedData, teamRefSchema, Urgency } from '@sonet/contracts';
-import type { ContactChannel } from './channel';
+import { patientContactOf, type PatientContact } from './patient-contact';
 import { ReferralContact } from './entities';
 import type { ReferralProcessEvent } from './referral-process-event';
 
@@ -22,12 +22,7 @@ export interface TeamContact {
 export interface ReferralContacts {
   readonly referralId: string;
   readonly urgency: Urgency;
-  readonly patient: {
-    readonly name: string;
-    readonly email?: string | undefined;
-    readonly phone?: string | undefined;
-    readonly preferredChannel: ContactChannel;
-  };
+  readonly patient: PatientContact;
   readonly gp: { readonly ods: string; readonly email?: string | undefined };
   readonly originalTeam: TeamContact;
   /** The patient chose to have the original team told of the second opinion (rule 9). */
@@ -70,12 +65,7 @@ export function contactsFromRequested(data: ReferralRequestedData, existing?: Re
   return {
     referralId: data.referralId,
     urgency: existing?.urgency ?? data.urgency,
-    patient: {
-      name: data.patient.name,
-      email: data.patient.email,
-      phone: data.patient.phone,
-      preferredChannel: data.patient.preferredChannel,
-    },
+    patient: patientContactOf(data.patient),
     gp: { ods: data.referringPractice, email: data.referringPracticeEmail ?? existing?.gp.email },
     originalTeam: existing ? refreshTeam(existing.originalTeam, data.originalTeam) : teamContactOf(data.originalTeam),
     originalTeamInformed: existing?.originalTeamInformed ?? false,
@@ -120,8 +110,9 @@ function toContacts(row: ReferralContact): ReferralContacts {
     patient: {
       name: row.patientName,
       email: orUndefined(row.patientEmail),
-      phone: orUndefined(row.patientPhone),
-      preferredChannel: row.patientPreferredChannel,
+      mobile: orUndefined(row.patientPhone),
+      address: orUndefined(row.patientAddress),
+      preferences: row.patientContactPreferences?.length ? row.patientContactPreferences : [row.patientPreferredChannel],
     },
     gp: { ods: row.referringPracticeOds, email: orUndefined(row.referringPracticeEmail) },
     originalTeam: {
@@ -150,8 +141,10 @@ function toRow(c: ReferralContacts, now: Date) {
     urgency: c.urgency,
     patientName: c.patient.name,
     patientEmail: c.patient.email ?? null,
-    patientPhone: c.patient.phone ?? null,
-    patientPreferredChannel: c.patient.preferredChannel,
+    patientPhone: c.patient.mobile ?? null,
+    patientPreferredChannel: c.patient.preferences[0] ?? 'email',
+    patientAddress: c.patient.address ?? null,
+    patientContactPreferences: [...c.patient.preferences],
     referringPracticeOds: c.gp.ods,
     referringPracticeEmail: c.gp.email ?? null,
     originalTeamName: c.originalTeam.name,

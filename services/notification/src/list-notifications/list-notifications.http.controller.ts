@@ -7,6 +7,7 @@ import { notificationListSchema } from '../openapi/answers';
 import { ListNotificationsHandler, type NotificationView } from './list-notifications.handler';
 
 const querySchema = z.object({ referralId: z.uuid() }).strict();
+const unreachableQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }).strict();
 
 @ApiTags('notifications')
 @ApiBearerAuth()
@@ -23,5 +24,19 @@ export class ListNotificationsController {
   async list(@Query() query: unknown, @CurrentPrincipal() principal: Principal): Promise<{ items: NotificationView[] }> {
     const { referralId } = parseOrProblem(querySchema, query, 'query');
     return { items: await this.handler.execute(referralId, principal) };
+  }
+
+  @Get('unreachable')
+  @ApiOperation({ summary: 'Patients who could not be told: every channel they agreed to failed or had no address (operations)' })
+  @ApiQueryParams(unreachableQuerySchema, { limit: 'at most this many, newest first (default 100)' })
+  @ApiAnswer(
+    200,
+    notificationListSchema,
+    'Unreached patient notifications, newest first, each with its channels tried and why they failed.',
+  )
+  @ApiProblems([400, 'An invalid query parameter, named.'], 401, 403)
+  async unreachable(@Query() query: unknown, @CurrentPrincipal() principal: Principal): Promise<{ items: NotificationView[] }> {
+    const { limit } = parseOrProblem(unreachableQuerySchema, query, 'query');
+    return { items: await this.handler.unreachable(principal, limit) };
   }
 }

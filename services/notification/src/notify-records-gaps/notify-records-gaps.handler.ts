@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { EventEnvelope, RecordsGapsDetected } from '@sonet/contracts';
 import { PermanentError } from '@sonet/messaging';
 import type { Notification } from '../domain/entities';
+import { byEmail } from '../domain/patient-contact';
 import { planNotification, recordNotifications } from '../domain/planned-notification';
 import { loadContacts, type ReferralContacts } from '../domain/referral-contacts';
 import { safeErrorMessage } from '../domain/redaction';
@@ -38,7 +39,7 @@ export function planRecordsGaps(event: RecordsGapsEvent, c: ReferralContacts) {
       event,
       referralId: c.referralId,
       recipientRole,
-      contact: { preferredChannel: 'email', email },
+      contact: byEmail(email),
       template: message.template,
       rendered: renderRequest(message),
     });

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MikroORM } from '@mikro-orm/postgresql';
 import {
@@ -13,7 +12,14 @@ import {
   toWireMessage,
   type EventEnvelope,
 } from '@sonet/contracts';
-import { buildEvent, KafkaBroker, type MessagePublisher, type ReceivedRecord, readTopicsIntoMemory } from '@sonet/messaging';
+import {
+  buildEvent,
+  KafkaBroker,
+  type MessagePublisher,
+  type ReceivedRecord,
+  readTopicsIntoMemory,
+  startGroupAtEnd,
+} from '@sonet/messaging';
 import { runMigrations } from '@sonet/service-kit';
 import { eventually, freshDatabase, integrationSettings, testTokens, uniqueSuffix } from '@sonet/testing';
 import { readNotificationConfig, type NotificationConfig } from '../config';
@@ -49,20 +55,6 @@ async function mailTo(address: string): Promise<MailDevMessage[]> {
 }
 
 const mailCount = async (address: string, n: number) => ((await mailTo(address)).length >= n ? true : undefined);
-
-/** A fresh consumer group starting at the end of the topics notification reads: this suite handles only what it publishes. */
-async function startGroupAtEnd(groupId: string): Promise<void> {
-  const admin = new Kafka({ clientId: `test-admin-${uniqueSuffix()}`, brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    for (const topic of [Topics.referralEvents, Topics.recordsEvents]) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 interface Parties {
   referralId: string;
@@ -198,7 +190,7 @@ describe('referral progress notifications against PostgreSQL, Kafka and MailDev'
       MESSAGE_ID_DOMAIN,
     });
     await runMigrations(notificationOrmOptions(config));
-    await startGroupAtEnd(config.KAFKA_CONSUMER_GROUP);
+    await startGroupAtEnd(settings.kafkaBrokers, config.KAFKA_CONSUMER_GROUP, [Topics.referralEvents, Topics.recordsEvents]);
     deadLetters = await readTopicsIntoMemory(settings.kafkaBrokers, [dlqTopicOf(Topics.referralEvents)]);
     app = await startNotificationService(config);
     broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: `test-publisher-${uniqueSuffix()}` });

@@ -60,7 +60,7 @@ const actor = (role: 'patient' | 'gp' | 'clinician' | 'ops' | 'system', organisa
 const contacts: ReferralContacts = {
   referralId: REFERRAL_ID,
   urgency: 'routine',
-  patient: { name: 'Alex Example', email: 'alex@example.test', phone: '07700 900123', preferredChannel: 'email' },
+  patient: { name: 'Alex Example', email: 'alex@example.test', mobile: '+447700900123', preferences: ['email'] },
   gp: { ods: 'A81001', email: 'gp.a81001@nhs.invalid' },
   originalTeam: { name: originalTeam.name, ods: originalTeam.ods, teamId: originalTeam.teamId, email: originalTeam.contactEmail },
   originalTeamInformed: false,
@@ -273,12 +273,24 @@ describe('who is told what about a referral', () => {
       });
     });
 
-    it("keeps to the patient's preferred channel: SMS is recorded as unsupported, never mailed instead", () => {
-      const sms: ReferralContacts = { ...contacts, patient: { ...contacts.patient, preferredChannel: 'sms' } };
+    it("keeps to the patient's own channels, in their order: SMS first, email only as the fallback they agreed to", () => {
+      const sms: ReferralContacts = { ...contacts, patient: { ...contacts.patient, preferences: ['sms', 'email'] } };
       expect(planFor(examples['referral.gp-declined.v1'](), 'patient', sms)).toMatchObject({
         channel: 'sms',
-        status: 'unsupported-channel',
+        address: '+447700900123',
+        status: 'pending',
+        fallbacks: [{ channel: 'email', address: 'alex@example.test' }],
       });
+      const smsOnly: ReferralContacts = { ...contacts, patient: { ...contacts.patient, preferences: ['sms'] } };
+      expect(planFor(examples['referral.gp-declined.v1'](), 'patient', smsOnly)).toMatchObject({ channel: 'sms', fallbacks: [] });
+    });
+
+    it('texts the patient without clinical detail, and keeps the full message for email and letters', () => {
+      const sms: ReferralContacts = { ...contacts, patient: { ...contacts.patient, preferences: ['sms', 'email'] } };
+      const planned = planFor(examples['referral.gp-declined.v1'](), 'patient', sms);
+      expect(planned?.smsText).toMatch(/^NHS second opinion \(ref [0-9A-F]{8}\): /);
+      expect(planned?.bodyText).toContain('Why your GP made this decision');
+      expect(planned?.smsText).not.toContain('decided not to refer');
     });
   });
 

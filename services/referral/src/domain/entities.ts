@@ -1,5 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import { contactChannelSchema, opinionOutcomeSchema, urgencySchema } from '@sonet/contracts';
+import { contactChannelSchema, opinionOutcomeSchema, urgencySchema, type ContactChannel, type PostalAddress } from '@sonet/contracts';
 import { REFERRAL_STATES } from './referral-state';
 
 /**
@@ -18,6 +18,11 @@ export const PatientSchema = defineEntity({
     email: p.string().length(320).nullable(),
     phone: p.string().length(32).nullable(),
     preferredChannel: p.enum(contactChannelSchema.options),
+    /** UK mobile, E.164. */
+    mobile: p.string().length(16).nullable(),
+    address: p.json<PostalAddress>().nullable(),
+    /** Most preferred first; null for requests made before preferences were asked (preferredChannel only). */
+    contactPreferences: p.json<ContactChannel[]>().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

@@ -4,6 +4,7 @@ import { Migration20261124120000_directory } from './Migration20261124120000_dir
 import { Migration20261201090000_patient_per_referral } from './Migration20261201090000_patient_per_referral';
 import { Migration20261201100000_idempotency } from './Migration20261201100000_idempotency';
 import { Migration20261201130000_referral_data_key } from './Migration20261201130000_referral_data_key';
+import { Migration20261201130000_patient_contact_details } from './Migration20261201130000_patient_contact_details';
 
 /** Every migration of this service, in order. Listed explicitly so the compiled service finds them without globbing. */
 export const referralMigrations = [
@@ -13,4 +14,5 @@ export const referralMigrations = [
   Migration20261201090000_patient_per_referral,
   Migration20261201100000_idempotency,
   Migration20261201130000_referral_data_key,
+  Migration20261201130000_patient_contact_details,
 ];

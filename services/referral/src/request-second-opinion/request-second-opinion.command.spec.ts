@@ -38,9 +38,12 @@ describe('a request for a second opinion', () => {
     expect(issuesOf(withoutConsent)).toEqual(['recordsSharingConsent']);
   });
 
-  it('needs an email address when the patient prefers email, and a phone number for SMS', () => {
+  it('needs an email address when the patient prefers email, a mobile for SMS and an address for letters', () => {
     expect(issuesOf({ ...valid, patient: { ...valid.patient, email: undefined } })).toEqual(['patient.email']);
-    expect(issuesOf({ ...valid, patient: { ...valid.patient, preferredChannel: 'sms' } })).toEqual(['patient.phone']);
+    expect(issuesOf({ ...valid, patient: { ...valid.patient, preferredChannel: 'sms' } })).toEqual(['patient.mobile']);
+    expect(issuesOf({ ...valid, patient: { ...valid.patient, preferredChannel: undefined, contactPreferences: ['letter'] } })).toEqual([
+      'patient.address',
+    ]);
   });
 
   it('takes the referring practice from the caller, never from the body', () => {

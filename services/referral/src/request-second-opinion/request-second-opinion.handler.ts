@@ -66,6 +66,9 @@ export class RequestSecondOpinionHandler {
         email: cmd.patient.email ?? null,
         phone: cmd.patient.phone ?? null,
         preferredChannel: cmd.patient.preferredChannel,
+        mobile: cmd.patient.mobile ?? null,
+        address: cmd.patient.address ?? null,
+        contactPreferences: cmd.patient.contactPreferences ?? null,
       });
       const now = new Date();
       em.create(Referral, {

@@ -1,0 +1,25 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Starts a fresh consumer group at the end of its topics, so it handles only events published from now on (a test
+ * suite: not the topics' history, nor the running network's traffic). The messaging port has no offset API, so
+ * this sits beside the Kafka adapter. Explicit offsets: resetOffsets({ earliest: false }) commits -1, which a
+ * consumer treats as "no offset".
+ */
+export async function startGroupAtEnd(brokers: readonly string[], groupId: string, topics: readonly string[]): Promise<void> {
+  const admin = new Kafka({
+    clientId: `group-offsets-${randomUUID().slice(0, 8)}`,
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import axios from 'axios';
+import { NotifyClient } from 'notifications-node-client';
+import type { ContactChannel } from '@sonet/contracts';
+import { NOTIFICATION_CONFIG, type NotificationConfig } from '../config';
+import { redactAddresses } from '../domain/redaction';
+import { SendError } from './email.sender';
+
+/** One message for GOV.UK Notify; `reference` is our notification id (receipts and look-ups map back by it). */
+export interface NotifyMessage {
+  readonly notificationId: string;
+  readonly channel: ContactChannel;
+  /** Mobile (sms), email address (email) or the letter's address lines joined by newlines (letter). */
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+}
+
+/** Notify answered 429: over the per-key rate limit or the daily limit. Not the message's fault: it waits, uncounted. */
+export class RateLimitedError extends SendError {
+  constructor(message: string) {
+    super(message, false);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/** Notify's own id for an accepted message. */
+export interface NotifyAcceptance {
+  readonly providerId: string;
+}
+
+export const NOTIFY_SENDER = Symbol('NotifySender');
+
+/** Notify's error answer `{ status_code, errors: [{ error, message }] }` as a SendError without addresses. */
+export function toNotifySendError(e: unknown): SendError {
+  const err = e as {
+    response?: { status?: number; data?: { errors?: { error?: string; message?: string }[] } };
+    code?: string;
+    message?: string;
+  };
+  const status = err.response?.status;
+  const first = err.response?.data?.errors?.[0];
+  const text = redactAddresses(first ? `${first.error ?? 'Error'}: ${first.message ?? ''}` : (err.code ?? err.message ?? String(e))).slice(
+    0,
+    500,
+  );
+  if (status === 429) return new RateLimitedError(`notify 429 ${text}`);
+  // 400: the recipient, template or personalisation was refused; sending it again cannot help.
+  return new SendError(status ? `notify ${status} ${text}` : `notify unreachable: ${text}`, status === 400);
+}
+
+/** GOV.UK Notify through its official client. */
+@Injectable()
+export class NotifySender {
+  private readonly client: NotifyClient;
+  private readonly templates: Readonly<Record<ContactChannel, string>>;
+
+  constructor(@Inject(NOTIFICATION_CONFIG) config: NotificationConfig) {
+    if (!config.NOTIFY_API_KEY) throw new Error('NotifySender needs NOTIFY_API_KEY');
+    this.client = new NotifyClient(config.NOTIFY_BASE_URL, config.NOTIFY_API_KEY);
+    // The client's default axios has no timeout: a hung request would outlive the dispatcher's lease.
+    this.client.setClient(axios.create({ timeout: config.NOTIFY_TIMEOUT_MS }));
+    this.templates = { sms: config.NOTIFY_TEMPLATE_SMS, email: config.NOTIFY_TEMPLATE_EMAIL, letter: config.NOTIFY_TEMPLATE_LETTER };
+  }
+
+  async send(m: NotifyMessage): Promise<NotifyAcceptance> {
+    try {
+      const templateId = this.templates[m.channel];
+      const reference = m.notificationId;
+      const res =
+        m.channel === 'sms'
+          ? await this.client.sendSms(templateId, m.to, { personalisation: { body: m.text }, reference })
+          : m.channel === 'email'
+            ? await this.client.sendEmail(templateId, m.to, { personalisation: { subject: m.subject, body: m.text }, reference })
+            : await this.client.sendLetter(templateId, {
+                personalisation: { ...letterAddress(m.to), subject: m.subject, body: m.text },
+                reference,
+              });
+      return { providerId: res.data.id };
+    } catch (e) {
+      throw toNotifySendError(e);
+    }
+  }
+
+  /**
+   * The message Notify already accepted for this notification on this channel, if any. Asked before a re-send
+   * whose earlier try may have been accepted without our knowing (a crash between Notify's 201 and our commit).
+   */
+  async findByReference(notificationId: string, channel: ContactChannel): Promise<NotifyAcceptance | undefined> {
+    try {
+      const res = await this.client.getNotifications(channel, undefined, notificationId);
+      const found = res.data.notifications.find((n) => n.reference === notificationId);
+      return found ? { providerId: found.id } : undefined;
+    } catch (e) {
+      throw toNotifySendError(e);
+    }
+  }
+}
+
+/** Notify's letter personalisation: address_line_1 … address_line_7, the postcode last. */
+function letterAddress(lines: string): Record<string, string> {
+  return Object.fromEntries(
+    lines
+      .split('\n')
+      .slice(0, 7)
+      .map((line, i) => [`address_line_${i + 1}`, line]),
+  );
+}

@@ -1,0 +1,111 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { LockMode } from '@mikro-orm/core';
+import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+import type { RouteStep } from '../domain/channel';
+import { FINAL_ATTEMPT_STATUSES, Notification, NotificationAttempt, type AttemptStatus, type NotificationStatus } from '../domain/entities';
+import { fallBackOrGiveUp, recordAttempt, type RouteState } from '../dispatch-notifications/notification-outcomes';
+import type { DeliveryReceipt } from './record-delivery-receipt.command';
+
+/** `not-yet`: ours, but its send is not recorded yet (the receipt outran our commit): the caller asks Notify to retry. */
+export type ReceiptOutcome = 'delivered' | 'fell-back' | 'gave-up' | 'unchanged' | 'unknown' | 'not-yet';
+
+/** What a receipt's status means for the attempt: letters `received` (posted) count as delivered. */
+export const attemptStatusOf = (status: DeliveryReceipt['status']): AttemptStatus =>
+  status === 'delivered' || status === 'received'
+    ? 'delivered'
+    : status === 'temporary-failure' || status === 'technical-failure'
+      ? status
+      : 'permanent-failure';
+
+const routeStateOf = (n: Notification, attempt: NotificationAttempt): RouteState => ({
+  id: n.id,
+  referralId: n.referralId,
+  causationEventId: n.causationEventId,
+  recipientRole: n.recipientRole,
+  channel: attempt.channel,
+  template: n.template,
+  routeStep: attempt.routeStep,
+  fallbacks: n.fallbacks as RouteStep[],
+  attempts: attempt.tries,
+});
+
+/**
+ * Applies a delivery receipt: the attempt it names takes the receipt's status; `delivered` completes the
+ * notification; a failure of its current channel falls back to the next channel (or ends it, unreachable).
+ * Idempotent: an attempt that already has a final status is left as it is, so a repeated receipt changes nothing.
+ */
+@Injectable()
+export class RecordDeliveryReceiptHandler {
+  private readonly logger = new Logger(RecordDeliveryReceiptHandler.name);
+
+  constructor(private readonly orm: MikroORM) {}
+
+  async execute(receipt: DeliveryReceipt): Promise<ReceiptOutcome> {
+    const outcome = await this.orm.em.fork().transactional(async (em) => {
+      const found = await this.attemptOf(em, receipt);
+      if (!found) return 'unknown' as const;
+      if (found === 'not-yet') return found;
+      // Locked in the dispatcher's order (notification, then attempt), so the two never deadlock.
+      const n = await em.findOneOrFail(Notification, { id: found.notificationId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const attempt = await em.findOneOrFail(
+        NotificationAttempt,
+        { id: found.id },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+      );
+      if (FINAL_ATTEMPT_STATUSES.includes(attempt.status)) return 'unchanged' as const;
+      return this.apply(em, n, attempt, receipt);
+    });
+    if (outcome === 'unknown') await this.countUnknown(receipt.id);
+    this.logger.log({ providerId: receipt.id, status: receipt.status, outcome }, 'delivery receipt');
+    return outcome;
+  }
+
+  /**
+   * The attempt by Notify's id. Not found, but the reference is a notification of ours still being sent on that
+   * channel: the receipt outran the commit of the send (or a crash came between them), so it is `not-yet`.
+   */
+  private async attemptOf(em: EntityManager, receipt: DeliveryReceipt): Promise<NotificationAttempt | 'not-yet' | null> {
+    const byId = await em.findOne(NotificationAttempt, { providerId: receipt.id });
+    if (byId || !receipt.reference || !/^[0-9a-f-]{36}$/i.test(receipt.reference)) return byId;
+    const n = await em.findOne(Notification, { id: receipt.reference, channel: receipt.notification_type, status: 'pending' });
+    return n ? 'not-yet' : null;
+  }
+
+  private async apply(em: EntityManager, n: Notification, attempt: NotificationAttempt, receipt: DeliveryReceipt): Promise<ReceiptOutcome> {
+    const now = new Date();
+    const status = attemptStatusOf(receipt.status);
+    const route = routeStateOf(n, attempt);
+    const record = { provider: 'notify' as const, providerId: receipt.id, tries: attempt.tries };
+    // Only a receipt for the channel the notification is on now moves it; one for an earlier channel is history.
+    const current = n.routeStep === attempt.routeStep && n.status === 'sent';
+    if (status === 'delivered') {
+      await recordAttempt(em, route, { ...record, status }, now);
+      if (current)
+        await em.nativeUpdate(Notification, { id: n.id }, { status: 'delivered', deliveredAt: now, nextAttemptAt: null, lastError: null });
+      return current ? 'delivered' : 'unchanged';
+    }
+    const reason = `notify receipt: ${receipt.status}`;
+    if (!current) {
+      await recordAttempt(em, route, { ...record, status, reason }, now);
+      return 'unchanged';
+    }
+    const guard = { id: n.id, status: 'sent' as const, routeStep: n.routeStep };
+    const r = await fallBackOrGiveUp(
+      em,
+      route,
+      guard,
+      { attempt: { ...record, status, reason }, finalStatus: status as NotificationStatus, reason },
+      now,
+    );
+    return r === 'guarded-out' ? 'unchanged' : r;
+  }
+
+  /** Receipts for messages we do not know: counted (a sign of a wrong callback URL or token reuse), never an error loop. */
+  private async countUnknown(providerId: string): Promise<void> {
+    await this.orm.em.fork().execute(
+      `insert into notify_unknown_receipt (provider_id, received_at) values (?, now())
+         on conflict (provider_id) do update set times = notify_unknown_receipt.times + 1, received_at = now()`,
+      [providerId],
+    );
+  }
+}
