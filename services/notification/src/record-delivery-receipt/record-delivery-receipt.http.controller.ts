@@ -38,7 +38,7 @@ export class RecordDeliveryReceiptController {
   })
   @ApiJsonBody(deliveryReceiptSchema)
   @ApiAnswer(200, receiptAnswerSchema, 'Applied, or already applied, or not ours.')
-  @ApiProblems([400, 'A malformed receipt, the invalid fields named.'], 401, [
+  @ApiProblems([400, 'A malformed receipt, the invalid fields named.'], 401, 415, [
     503,
     'The send it reports is not recorded yet: Notify retries.',
   ])

@@ -75,7 +75,7 @@ export class OperationsController {
   @ApiOperation({ summary: 'Replay every dead letter of a topic that failed for a reason (after the fix)' })
   @ApiJsonBody(bulkReplaySchema)
   @ApiAnswer(202, z.object({ replayed: z.array(deadLetter) }), 'Sent again to the topic; each consumer processes an event once.')
-  @ApiProblems(400, 401, 403)
+  @ApiProblems(400, 401, 403, 415)
   replayAll(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     const { topic, reason } = parseOrProblem(bulkReplaySchema, body);
     return this.deadLetters.replayAll(topic, reason, principal);
