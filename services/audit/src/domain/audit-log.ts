@@ -90,6 +90,29 @@ export class AuditLog {
   async appendBatch(em: EntityManager, drafts: readonly AuditEntryDraft[]): Promise<AppendBatchResult> {
     if (!em.isInTransaction()) throw new AppendOutsideTransactionError();
     await nativeQuery(em, 'select pg_advisory_xact_lock($1)', [AUDIT_APPEND_LOCK]);
+    const { fresh, duplicates } = await this.freshDrafts(em, drafts);
+    if (fresh.length === 0) return { recorded: [], duplicates, checkpoint: null };
+
+    const [head] = await nativeQuery<HeadRow>(em, HEAD_SQL, [this.settings.chain]);
+    const lastAt = head?.recorded_at ? new Date(head.recorded_at).getTime() : 0;
+    const clock = this.settings.clock ? this.settings.clock() : new Date(head!.now);
+    // Never earlier than the entry before it: partitions (by recording month) then hold seq ranges, and a
+    // retention run that drops the oldest ones removes a prefix of the chain, never entries in the middle.
+    const recordedAt = new Date(Math.max(clock.getTime(), lastAt));
+    await this.ensurePartition(em, recordedAt);
+
+    const chained = this.chainRows(fresh, BigInt(head?.seq ?? '0'), head?.hash ? Buffer.from(head.hash) : GENESIS_HASH, recordedAt);
+    await insertRows(em, chained.rows, recordedAt);
+    let checkpoint: Checkpoint | null = null;
+    const lastCheckpoint = BigInt(head?.last_checkpoint ?? '0');
+    if (this.settings.signer && chained.seq - lastCheckpoint >= BigInt(this.settings.checkpointEvery)) {
+      checkpoint = await this.insertCheckpoint(em, chained.seq, chained.prev, recordedAt, 'periodic');
+    }
+    return { recorded: chained.recorded, duplicates, checkpoint };
+  }
+
+  /** The drafts not seen before (in this batch or in the log), and the ids of those that were. */
+  private async freshDrafts(em: EntityManager, drafts: readonly AuditEntryDraft[]) {
     const seen = new Set<string>();
     const duplicates: string[] = [];
     const unique = drafts.filter((d) => (seen.has(d.eventId) ? (duplicates.push(d.eventId), false) : (seen.add(d.eventId), true)));
@@ -100,84 +123,45 @@ export class AuditLog {
       : [];
     const knownIds = new Set(known.map((r) => r.event_id));
     const fresh = unique.filter((d) => (knownIds.has(d.eventId) ? (duplicates.push(d.eventId), false) : true));
-    if (fresh.length === 0) return { recorded: [], duplicates, checkpoint: null };
+    return { fresh, duplicates };
+  }
 
-    const [head] = await nativeQuery<HeadRow>(em, HEAD_SQL, [this.settings.chain]);
-    let seq = BigInt(head?.seq ?? '0');
-    let prev: Buffer = head?.hash ? Buffer.from(head.hash) : GENESIS_HASH;
-    const lastAt = head?.recorded_at ? new Date(head.recorded_at).getTime() : 0;
-    const clock = this.settings.clock ? this.settings.clock() : new Date(head!.now);
-    // Never earlier than the entry before it: partitions (by recording month) then hold seq ranges, and a
-    // retention run that drops the oldest ones removes a prefix of the chain, never entries in the middle.
-    const recordedAt = new Date(Math.max(clock.getTime(), lastAt));
-    await this.ensurePartition(em, recordedAt);
-
-    const cols = {
-      seq: [] as string[],
-      eventId: [] as string[],
-      type: [] as string[],
-      subject: [] as string[],
-      time: [] as string[],
-      actor: [] as (string | null)[],
-      orgs: [] as string[],
-      patient: [] as (string | null)[],
-      canonical: [] as string[],
-      prev: [] as Buffer[],
-      hash: [] as Buffer[],
+  /** Each draft as its row, chained after `seq`/`prev`: the columns to insert, and the new head. */
+  private chainRows(fresh: readonly AuditEntryDraft[], seq: bigint, prev: Buffer, recordedAt: Date) {
+    const rows: EntryColumns = {
+      seq: [],
+      eventId: [],
+      type: [],
+      subject: [],
+      time: [],
+      actor: [],
+      orgs: [],
+      patient: [],
+      canonical: [],
+      prev: [],
+      hash: [],
     };
     const recorded: AppendedEntry[] = [];
     for (const draft of fresh) {
       seq += 1n;
       const { document, canonical } = buildEntry(draft, seq, recordedAt, this.settings.keyer);
       const hash = chainHash(prev, entryDigest(Buffer.from(canonical, 'utf8')));
-      cols.seq.push(document.seq);
-      cols.eventId.push(draft.eventId);
-      cols.type.push(draft.eventType);
-      cols.subject.push(draft.subject);
-      cols.time.push(draft.eventTime);
-      cols.actor.push(document.index.actor);
+      rows.seq.push(document.seq);
+      rows.eventId.push(draft.eventId);
+      rows.type.push(draft.eventType);
+      rows.subject.push(draft.subject);
+      rows.time.push(draft.eventTime);
+      rows.actor.push(document.index.actor);
       // A text[] per row travels as its literal: unnest cannot take an array of arrays of different lengths.
-      cols.orgs.push(`{${document.index.organisations.join(',')}}`);
-      cols.patient.push(document.index.patientKey);
-      cols.canonical.push(canonical);
-      cols.prev.push(prev);
-      cols.hash.push(hash);
+      rows.orgs.push(`{${document.index.organisations.join(',')}}`);
+      rows.patient.push(document.index.patientKey);
+      rows.canonical.push(canonical);
+      rows.prev.push(prev);
+      rows.hash.push(hash);
       recorded.push({ eventId: draft.eventId, seq: document.seq });
       prev = hash;
     }
-    await nativeQuery(
-      em,
-      `insert into audit_event_id (event_id, seq, recorded_at)
-       select e, s, $3::timestamptz from unnest($1::uuid[], $2::bigint[]) as t(e, s)`,
-      [cols.eventId, cols.seq, recordedAt],
-    );
-    await nativeQuery(
-      em,
-      `insert into audit_entry (seq, recorded_at, event_id, event_type, subject, event_time, actor, organisations, patient_key, canonical, prev_hash, hash)
-       select s, $2::timestamptz, e, t, sub, audit_instant(tm), a, o::text[], p, c, ph, h
-       from unnest($1::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[])
-         as r(s, e, t, sub, tm, a, o, p, c, ph, h)`,
-      [
-        cols.seq,
-        recordedAt,
-        cols.eventId,
-        cols.type,
-        cols.subject,
-        cols.time,
-        cols.actor,
-        cols.orgs,
-        cols.patient,
-        cols.canonical,
-        cols.prev,
-        cols.hash,
-      ],
-    );
-    let checkpoint: Checkpoint | null = null;
-    const lastCheckpoint = BigInt(head?.last_checkpoint ?? '0');
-    if (this.settings.signer && seq - lastCheckpoint >= BigInt(this.settings.checkpointEvery)) {
-      checkpoint = await this.insertCheckpoint(em, seq, prev, recordedAt, 'periodic');
-    }
-    return { recorded, duplicates, checkpoint };
+    return { rows, recorded, seq, prev };
   }
 
   /**
@@ -222,4 +206,50 @@ export class AuditLog {
     await nativeQuery(em, 'select audit_ensure_partition($1::timestamptz)', [at]);
     this.months.add(month);
   }
+}
+
+/** The rows of one appended batch, column by column (unnest inserts them in one statement each). */
+interface EntryColumns {
+  seq: string[];
+  eventId: string[];
+  type: string[];
+  subject: string[];
+  time: string[];
+  actor: (string | null)[];
+  orgs: string[];
+  patient: (string | null)[];
+  canonical: string[];
+  prev: Buffer[];
+  hash: Buffer[];
+}
+
+/** The event ids (for idempotence) and the entries, each in one statement. */
+async function insertRows(em: EntityManager, cols: EntryColumns, recordedAt: Date): Promise<void> {
+  await nativeQuery(
+    em,
+    `insert into audit_event_id (event_id, seq, recorded_at)
+     select e, s, $3::timestamptz from unnest($1::uuid[], $2::bigint[]) as t(e, s)`,
+    [cols.eventId, cols.seq, recordedAt],
+  );
+  await nativeQuery(
+    em,
+    `insert into audit_entry (seq, recorded_at, event_id, event_type, subject, event_time, actor, organisations, patient_key, canonical, prev_hash, hash)
+     select s, $2::timestamptz, e, t, sub, audit_instant(tm), a, o::text[], p, c, ph, h
+     from unnest($1::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[])
+       as r(s, e, t, sub, tm, a, o, p, c, ph, h)`,
+    [
+      cols.seq,
+      recordedAt,
+      cols.eventId,
+      cols.type,
+      cols.subject,
+      cols.time,
+      cols.actor,
+      cols.orgs,
+      cols.patient,
+      cols.canonical,
+      cols.prev,
+      cols.hash,
+    ],
+  );
 }

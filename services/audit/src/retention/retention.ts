@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from 'pg';
 import { nativeQuery } from '@sonet/service-kit';
 import type { AuditLog } from '../domain/audit-log';
@@ -45,18 +45,8 @@ export async function applyRetention(
 ): Promise<RetentionReport> {
   const cutoff = retentionCutoff(options.now ?? new Date(), options.months);
   const em = orm.em.fork();
-  const parts = await nativeQuery<{ name: string }>(
-    em,
-    `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-     where i.inhparent = 'audit_entry'::regclass order by c.relname`,
-  );
-  const old = parts
-    .map((p) => p.name)
-    .filter((n) => {
-      const m = /^audit_entry_p(\d{4})_(\d{2})$/.exec(n);
-      return m !== null && Date.UTC(Number(m[1]), Number(m[2]), 1) <= cutoff.getTime();
-    });
-  const [range] = await nativeQuery<{ from_seq: string | null; to_seq: string | null; n: string }>(
+  const old = await partitionsBefore(em, cutoff);
+  const [range] = await nativeQuery<SeqRange>(
     em,
     `select min(seq)::text as from_seq, max(seq)::text as to_seq, count(*)::text as n from audit_entry where recorded_at < $1::timestamptz`,
     [cutoff],
@@ -79,48 +69,70 @@ export async function applyRetention(
     };
   }
   const checkpoint = await em.transactional(async (tem) => {
-    let anchor: Checkpoint | null = null;
-    if (range?.to_seq) {
-      const [last] = await nativeQuery<{ hash: Buffer; recorded_at: Date }>(
-        tem,
-        `select hash, recorded_at from audit_entry where recorded_at < $1::timestamptz and seq = $2::bigint`,
-        [cutoff, range.to_seq],
-      );
-      const data: RetentionAppliedData = {
-        retentionMonths: options.months,
-        cutoff: cutoff.toISOString(),
-        partitions: old,
-        fromSeq: range.from_seq ?? range.to_seq,
-        toSeq: range.to_seq,
-        entries: range.n,
-        anchorHead: Buffer.from(last!.hash).toString('hex'),
-        runBy: (await nativeQuery<{ u: string }>(tem, 'select current_user as u'))[0]!.u,
-      };
-      await auditLog.appendBatch(tem, [
-        {
-          eventId: randomUUID(),
-          eventType: RETENTION_EVENT_TYPE,
-          source: '/sonet/audit',
-          subject: NO_REFERRAL,
-          eventTime: new Date().toISOString(),
-          topic: 'audit.internal',
-          partition: 0,
-          kafkaOffset: '0',
-          headers: {},
-          data,
-          payload: Buffer.from(canonicalJson(data), 'utf8'),
-        },
-      ]);
-      anchor = await auditLog.insertCheckpoint(
-        tem,
-        BigInt(range.to_seq),
-        Buffer.from(last!.hash),
-        new Date(last!.recorded_at),
-        'retention-anchor',
-      );
-    }
+    const anchor = range?.to_seq ? await anchorRetention(tem, auditLog, { cutoff, old, range, months: options.months }) : null;
     for (const p of old) await tem.execute(`drop table "${p}"`);
     return anchor;
   });
   return { ...base, applied: true, checkpoint };
+}
+
+type SeqRange = { from_seq: string | null; to_seq: string | null; n: string };
+
+/** The monthly partitions whose whole month lies before the cutoff, oldest first. */
+async function partitionsBefore(em: EntityManager, cutoff: Date): Promise<string[]> {
+  const parts = await nativeQuery<{ name: string }>(
+    em,
+    `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+     where i.inhparent = 'audit_entry'::regclass order by c.relname`,
+  );
+  return parts
+    .map((p) => p.name)
+    .filter((n) => {
+      const m = /^audit_entry_p(\d{4})_(\d{2})$/.exec(n);
+      return m !== null && Date.UTC(Number(m[1]), Number(m[2]), 1) <= cutoff.getTime();
+    });
+}
+
+/**
+ * Before the oldest entries go: a retention event in the chain saying what goes, and a checkpoint signing the head of
+ * what goes, so the chain that remains starts from a signed anchor.
+ */
+async function anchorRetention(
+  tem: EntityManager,
+  auditLog: AuditLog,
+  run: { cutoff: Date; old: string[]; range: SeqRange; months: number },
+): Promise<Checkpoint> {
+  const { cutoff, old, range } = run;
+  const toSeq = range.to_seq!;
+  const [last] = await nativeQuery<{ hash: Buffer; recorded_at: Date }>(
+    tem,
+    `select hash, recorded_at from audit_entry where recorded_at < $1::timestamptz and seq = $2::bigint`,
+    [cutoff, toSeq],
+  );
+  const data: RetentionAppliedData = {
+    retentionMonths: run.months,
+    cutoff: cutoff.toISOString(),
+    partitions: old,
+    fromSeq: range.from_seq ?? toSeq,
+    toSeq,
+    entries: range.n,
+    anchorHead: Buffer.from(last!.hash).toString('hex'),
+    runBy: (await nativeQuery<{ u: string }>(tem, 'select current_user as u'))[0]!.u,
+  };
+  await auditLog.appendBatch(tem, [
+    {
+      eventId: randomUUID(),
+      eventType: RETENTION_EVENT_TYPE,
+      source: '/sonet/audit',
+      subject: NO_REFERRAL,
+      eventTime: new Date().toISOString(),
+      topic: 'audit.internal',
+      partition: 0,
+      kafkaOffset: '0',
+      headers: {},
+      data,
+      payload: Buffer.from(canonicalJson(data), 'utf8'),
+    },
+  ]);
+  return auditLog.insertCheckpoint(tem, BigInt(toSeq), Buffer.from(last!.hash), new Date(last!.recorded_at), 'retention-anchor');
 }

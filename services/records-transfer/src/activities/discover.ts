@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TrustSystems } from '../connectors/hospital-connectors';
 import type { FhirResource } from '../connectors/fhir';
-import { dicomString, Tag } from '../connectors/dicomweb';
+import { dicomString, Tag, type DicomJson } from '../connectors/dicomweb';
 import type { AttachmentFound, FoundDocument, FoundImagingStudy, FoundReport } from '../domain/manifest';
 
 export interface DiscoverOptions {
@@ -54,7 +54,13 @@ export async function discoverAtSource(source: TrustSystems, nhsNumber: string, 
     pacs.studiesOfPatient(nhsNumber, o.signal),
   ]);
   o.heartbeat({ phase: 'searched' });
+  const documents = await documentsFound(source, docs, o);
+  const { imaging, instances } = await imagingFound(source, studies, pacsStudies, o);
+  return { records: { documents, reports: reportsFound(reports), studies: imaging }, instances };
+}
 
+/** The patient's documents (not entered in error), each attachment read once for its size and digest. */
+async function documentsFound(source: TrustSystems, docs: readonly FhirResource[], o: DiscoverOptions): Promise<FoundDocument[]> {
   const documents: FoundDocument[] = [];
   for (const d of docs) {
     if (str(d.status) === 'entered-in-error') continue;
@@ -77,7 +83,12 @@ export async function discoverAtSource(source: TrustSystems, nhsNumber: string, 
     });
   }
 
-  const found: FoundReport[] = reports
+  return documents;
+}
+
+/** The patient's diagnostic reports (not entered in error), with the results and imaging they point at. */
+function reportsFound(reports: readonly FhirResource[]): FoundReport[] {
+  return reports
     .filter((r) => str(r.status) !== 'entered-in-error')
     .map((r) => ({
       reference: refOf(r),
@@ -91,7 +102,11 @@ export async function discoverAtSource(source: TrustSystems, nhsNumber: string, 
         .map((x) => str(obj(x).reference))
         .filter((x): x is string => !!x),
     }));
+}
 
+/** The imaging the EHR describes, then any study only the PACS holds; with the PACS's instances of each. */
+async function imagingFound(source: TrustSystems, studies: readonly FhirResource[], pacsStudies: readonly DicomJson[], o: DiscoverOptions) {
+  const { pacs } = source;
   const instances = new Map<string, { seriesUid: string; sopInstanceUid: string }[]>();
   const imaging: FoundImagingStudy[] = [];
   const seen = new Set<string>();
@@ -129,7 +144,7 @@ export async function discoverAtSource(source: TrustSystems, nhsNumber: string, 
       [],
     );
   }
-  return { records: { documents, reports: found, studies: imaging }, instances };
+  return { imaging, instances };
 }
 
 /** Reads a file once, streaming, for its size and SHA-256; nulls when the source has no such file. */
