@@ -157,6 +157,9 @@ export function createOpenApiDocument(app: INestApplication, info: { title: stri
  * every POST documents it, whether or not its controller says more about it.
  */
 function documentIdempotencyKey(op: Operation): void {
+  // The interceptor's own answers, on every POST.
+  op.responses['409'] ??= problemResponse('A request with this Idempotency-Key is still running: retry shortly.');
+  op.responses['422'] ??= problemResponse('This Idempotency-Key was used for a different request.');
   op.parameters ??= [];
   if (op.parameters.some((p) => 'name' in p && p.in === 'header' && p.name.toLowerCase() === 'idempotency-key')) return;
   op.parameters.push({
