@@ -34,7 +34,8 @@ function makeSandbox(): string {
   copyFileSync(join(REPO, 'infra/local/node-env.sh'), join(root, 'infra/local/node-env.sh'));
   cpSync(join(REPO, 'infra/local/lib'), join(root, 'infra/local/lib'), { recursive: true });
   copyFileSync(join(REPO, '.nvmrc'), join(root, '.nvmrc'));
-  for (const script of ['stack.sh', 'fhir.sh', 'orthanc.sh', 'toxiproxy.sh', 'zipkin.sh']) writeFileSync(join(root, 'infra/local', script), 'exit 0\n');
+  for (const script of ['stack.sh', 'fhir.sh', 'orthanc.sh', 'toxiproxy.sh', 'zipkin.sh'])
+    writeFileSync(join(root, 'infra/local', script), 'exit 0\n');
   mkdirSync(join(root, 'dist/libs/observability/src'), { recursive: true });
   writeFileSync(join(root, 'dist/libs/observability/src/register.js'), '');
   for (const name of ['audit', 'notification']) {
