@@ -99,18 +99,17 @@ describe('the referral API when PostgreSQL or Temporal cannot be reached', () =>
   });
 
   afterAll(async () => {
-    for (const id of started)
-      await temporal?.workflow
-        .getHandle(`second-opinion/${id}`)
-        .terminate('test over')
-        .catch(() => undefined);
-    await temporal?.connection.close();
-    await app?.close();
-    await direct?.end();
-    await toxiproxy.remove(proxies.pg);
-    await toxiproxy.remove(proxies.temporal);
-    await db?.drop();
-  });
+    // Bounded clean-up: a client or app still reconnecting after the cuts must not hold the suite past its hook.
+    const settle = (p: Promise<unknown> | undefined) =>
+      Promise.race([Promise.resolve(p).catch(() => undefined), new Promise((r) => setTimeout(r, 15_000))]);
+    await settle(Promise.allSettled(started.map((id) => temporal?.workflow.getHandle(`second-opinion/${id}`).terminate('test over'))));
+    await settle(temporal?.connection.close());
+    await settle(app?.close());
+    await settle(direct?.end());
+    await settle(toxiproxy.remove(proxies.pg));
+    await settle(toxiproxy.remove(proxies.temporal));
+    await settle(db?.drop());
+  }, 120_000);
 
   it('answers a request 202 while both are up', async () => {
     const r = await post('/v1/referrals', request());
