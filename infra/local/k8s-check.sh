@@ -28,12 +28,6 @@ KUBECONFORM="$TOOLS/kubeconform-$KUBECONFORM_VERSION"
 VENV="$TOOLS/kubernetes-validate-$SCHEMAS_VERSION"
 CRD_KINDS=Kafka,KafkaNodePool,KafkaTopic,Cluster,Database
 
-find_go() {
-  if command -v go >/dev/null; then command -v go; return 0; fi
-  if [[ -x /usr/local/go/bin/go ]]; then printf '%s\n' /usr/local/go/bin/go; return 0; fi
-  return 1
-}
-
 # go_tool MODULE_PATH@VERSION TARGET: one `go install` per module (go refuses several modules in one call).
 go_tool() {
   local pkg=$1 target=$2 go tmp="$TOOLS/bin.tmp" ilog="$LOG_DIR/k8s-tools-install.log"

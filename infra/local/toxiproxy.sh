@@ -30,12 +30,6 @@ API="http://$BIND_HOST:$TOXIPROXY_PORT"
 
 installed() { [[ -x $SERVER_BIN && -x $CLI_BIN ]]; }
 
-find_go() {
-  if command -v go >/dev/null; then command -v go; return 0; fi
-  if [[ -x /usr/local/go/bin/go ]]; then printf '%s\n' /usr/local/go/bin/go; return 0; fi
-  return 1
-}
-
 # go install names the binaries after their package dirs (server, cli): build into a temp GOBIN, then rename.
 do_install() {
   if installed; then return 0; fi

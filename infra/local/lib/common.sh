@@ -59,6 +59,13 @@ apt_install() {
 }
 
 # need_cmd CMD [DEBIAN_PACKAGE]: make sure a command exists, installing its package if we can.
+# The Go toolchain for tools built with `go install`: on PATH, or where the official tarball puts it.
+find_go() {
+  if command -v go >/dev/null; then command -v go; return 0; fi
+  if [[ -x /usr/local/go/bin/go ]]; then printf '%s\n' /usr/local/go/bin/go; return 0; fi
+  return 1
+}
+
 need_cmd() {
   command -v "$1" >/dev/null && return 0
   [[ -n ${2:-} ]] || die "required command '$1' not found"
