@@ -74,35 +74,45 @@ const serviceOf = (s: ZipkinSpan) => s.localEndpoint?.serviceName;
 
 describe("a referral's whole trace in the trace viewer", () => {
   it('runs HTTP → workflow start → run → activity → publish → the consumers of notification and audit → the audit insert', async () => {
-    const spans = await eventually(
+    // Each service exports its spans in its own batches: wait until some audit consumer span's ancestry reaches back
+    // through every step, and on a timeout show the chains seen.
+    const order = [/^post/, /^startworkflow:/, /^runworkflow:/, /^startactivity:/, /^runactivity:/, /publish$/, /process( batch)?$/];
+    const positionsIn = (chain: string[]) => order.map((o) => chain.findIndex((n) => o.test(n)));
+    const isAuditConsumer = (s: ZipkinSpan) => serviceOf(s) === 'audit' && / process( batch)?$/.test(s.name);
+    let seen: string[][] = [];
+    const found = await eventually(
       async () => {
         const all = await traceOf(traceId);
-        const services = new Set(all.map(serviceOf));
-        const audited = all.some((s) => serviceOf(s) === 'audit' && / process( batch)?$/.test(s.name));
-        return audited && ['referral', 'notification', 'audit'].every((s) => services.has(s)) ? all : undefined;
+        seen = all.filter(isAuditConsumer).map((s) => ancestry(all, s));
+        const complete = all.find((s) => isAuditConsumer(s) && positionsIn(ancestry(all, s)).every((p) => p >= 0));
+        const notified = all.some((s) => serviceOf(s) === 'notification' && / process( batch)?$/.test(s.name));
+        return complete && notified ? { spans: all, auditConsumer: complete } : undefined;
       },
-      60_000,
+      90_000,
       1_000,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; audit consumer chains seen: ${JSON.stringify(seen)}`);
+    });
+    const { spans, auditConsumer } = found;
     // Audit consumes in batches: the batch span continues the first event's trace; the others' traces get a span
     // pointing at it (messaging.batch.*), under which the inserts are.
-    const auditConsumer = spans.find((s) => serviceOf(s) === 'audit' && / process( batch)?$/.test(s.name));
-    expect(auditConsumer).toBeDefined();
-    const chain = ancestry(spans, auditConsumer as ZipkinSpan);
-    const order = [/^post/, /^startworkflow:/, /^runworkflow:/, /^startactivity:/, /^runactivity:/, /publish$/, /process( batch)?$/];
-    const positions = order.map((o) => chain.findIndex((n) => o.test(n)));
-    expect({ chain, positions }).toEqual({ chain, positions: [0, 1, 2, 3, 4, 5, 6].map((k) => positions[k]).sort((a, b) => a - b) });
-    expect(positions.every((p) => p >= 0)).toBe(true);
+    const chain = ancestry(spans, auditConsumer);
+    const positions = positionsIn(chain);
+    expect({ chain, positions }).toEqual({ chain, positions: [...positions].sort((a, b) => a - b) });
 
-    const batchTrace = auditConsumer?.tags?.['messaging.batch.trace_id'];
-    const batchSpan = auditConsumer?.tags?.['messaging.batch.span_id'] ?? auditConsumer?.id;
-    const inBatch = batchTrace ? await traceOf(batchTrace) : spans;
-    const insert = inBatch.find(
-      (s) => serviceOf(s) === 'audit' && isInsert(s) && ancestry(inBatch, s).length > 0 && hasAncestor(inBatch, s, batchSpan),
+    const batchTrace = auditConsumer.tags?.['messaging.batch.trace_id'];
+    const batchSpan = auditConsumer.tags?.['messaging.batch.span_id'] ?? auditConsumer.id;
+    const insert = await eventually(
+      async () => {
+        const inBatch = batchTrace ? await traceOf(batchTrace) : await traceOf(traceId);
+        return inBatch.find((s) => serviceOf(s) === 'audit' && isInsert(s) && hasAncestor(inBatch, s, batchSpan));
+      },
+      30_000,
+      1_000,
     );
     expect(insert).toBeDefined();
     expect(spans.some((s) => serviceOf(s) === 'notification' && / process( batch)?$/.test(s.name))).toBe(true);
-  });
+  }, 150_000);
 });
 
 const hasAncestor = (spans: ZipkinSpan[], span: ZipkinSpan, id: string | undefined): boolean => {

@@ -4,3 +4,4 @@ export * from './temporal';
 export * from './auth';
 export * from './hospitals';
 export * from './local-notify';
+export * from './teardown';

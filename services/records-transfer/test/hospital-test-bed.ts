@@ -30,6 +30,8 @@ import {
   randomTestNhsNumber,
   seedDicomStudy,
   sha256Of,
+  teardown,
+  teardownTimeout,
   testTokens,
   Toxiproxy,
   uniqueSuffix,
@@ -136,15 +138,21 @@ export class HospitalTestBed {
     this.temporal = new Client({ connection: await Connection.connect({ address: this.settings.temporalAddress }) });
   }
 
+  /** Bounded: a worker draining an activity or a consumer mid-rebalance is left behind, not waited on past the hook. */
   async stop(): Promise<void> {
-    await this.events?.stop();
-    await this.broker?.close();
-    await this.app?.close();
-    await this.temporal?.connection.close();
-    await this.httpFaults?.stop();
-    for (const p of Object.values(this.proxies)) await this.tox.remove(p);
-    await this.db?.drop();
+    await teardown([
+      ['event consumer', () => this.events?.stop()],
+      ['Kafka producer', () => this.broker?.close()],
+      ['records-transfer app', () => this.app?.close()],
+      ['Temporal client', () => this.temporal?.connection.close()],
+      ['HTTP fault proxy', () => this.httpFaults?.stop()],
+      ['toxiproxy proxies', () => Promise.all(Object.values(this.proxies).map((p) => this.tox.remove(p)))],
+      ['database', () => this.db?.drop()],
+    ]);
   }
+
+  /** The afterAll timeout that fits `stop()`. */
+  static readonly stopTimeoutMs = teardownTimeout(7);
 
   get orm(): MikroORM {
     return this.app.get(MikroORM);

@@ -3,7 +3,16 @@ import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createServiceApp, runMigrations } from '@sonet/service-kit';
-import { freshDatabase, integrationSettings, randomTestNhsNumber, testTokens, Toxiproxy, uniqueSuffix } from '@sonet/testing';
+import {
+  freshDatabase,
+  integrationSettings,
+  randomTestNhsNumber,
+  teardown,
+  teardownTimeout,
+  testTokens,
+  Toxiproxy,
+  uniqueSuffix,
+} from '@sonet/testing';
 import { ReferralAppModule } from './app.module';
 import { readReferralConfig } from './config';
 import { seedDirectory } from './directory/seed';
@@ -99,17 +108,20 @@ describe('the referral API when PostgreSQL or Temporal cannot be reached', () =>
   });
 
   afterAll(async () => {
-    // Bounded clean-up: a client or app still reconnecting after the cuts must not hold the suite past its hook.
-    const settle = (p: Promise<unknown> | undefined) =>
-      Promise.race([Promise.resolve(p).catch(() => undefined), new Promise((r) => setTimeout(r, 15_000))]);
-    await settle(Promise.allSettled(started.map((id) => temporal?.workflow.getHandle(`second-opinion/${id}`).terminate('test over'))));
-    await settle(temporal?.connection.close());
-    await settle(app?.close());
-    await settle(direct?.end());
-    await settle(toxiproxy.remove(proxies.pg));
-    await settle(toxiproxy.remove(proxies.temporal));
-    await settle(db?.drop());
-  }, 120_000);
+    // Bounded: a client or app still reconnecting after the cuts must not hold the suite past its hook.
+    await teardown([
+      [
+        'workflows',
+        () => Promise.allSettled(started.map((id) => temporal?.workflow.getHandle(`second-opinion/${id}`).terminate('test over'))),
+      ],
+      ['Temporal client', () => temporal?.connection.close()],
+      ['referral app', () => app?.close()],
+      ['direct PostgreSQL client', () => direct?.end()],
+      ['PostgreSQL proxy', () => toxiproxy.remove(proxies.pg)],
+      ['Temporal proxy', () => toxiproxy.remove(proxies.temporal)],
+      ['database', () => db?.drop()],
+    ]);
+  }, teardownTimeout(7));
 
   it('answers a request 202 while both are up', async () => {
     const r = await post('/v1/referrals', request());

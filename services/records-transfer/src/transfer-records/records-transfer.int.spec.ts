@@ -27,7 +27,7 @@ describe("records-transfer moving a patient's records between trusts", () => {
 
   afterAll(async () => {
     await bed.stop();
-  });
+  }, HospitalTestBed.stopTimeoutMs);
 
   const finished = (transferId: string, timeoutMs = 90_000) =>
     eventually(

@@ -18,7 +18,7 @@ describe('reviewing a manifest and retrying a failed transfer', () => {
 
   afterAll(async () => {
     await bed.stop();
-  });
+  }, HospitalTestBed.stopTimeoutMs);
 
   const inReview = async (transferId: string) =>
     eventually(

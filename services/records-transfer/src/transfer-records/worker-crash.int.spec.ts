@@ -30,7 +30,7 @@ describe('records-transfer surviving a killed worker in the middle of a large st
   afterAll(async () => {
     worker?.kill('SIGKILL');
     await bed.stop();
-  });
+  }, HospitalTestBed.stopTimeoutMs);
 
   it('resumes at the instance where it stopped; each arrives once, byte-identical', async () => {
     const patient = await bed.seedPatient({ slices: 120 });
