@@ -1,6 +1,9 @@
 // Set arithmetic of the fault suite (fault-suite.mjs), apart so it can be tested without faults.
 'use strict';
 
+/** An event type without its version: `referral.requested.v2` → `referral.requested` (a step is the same at any version). */
+const step = (eventType) => eventType.replace(/\.v\d+$/, '');
+
 /** How many times each key occurs. */
 const tally = (keys) => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map());
 
@@ -16,11 +19,11 @@ const tally = (keys) => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new
 function compare(acks, seen) {
   const byId = new Map(seen.referrals.map((r) => [r.id, r]));
   // Process steps happen once per referral; other events (a notification sent, a read recorded) may be many.
-  const audited = tally(seen.audit.filter((a) => a.event_type.startsWith('referral.')).map((a) => `${a.subject} ${a.event_type}`));
+  const audited = tally(seen.audit.filter((a) => a.event_type.startsWith('referral.')).map((a) => `${a.subject} ${step(a.event_type)}`));
   const notified = tally(seen.notifications.map((n) => `${n.referral_id} ${n.causation_event_type} ${n.recipient_role} ${n.template}`));
   const acknowledgedPatient = new Set(
     seen.notifications
-      .filter((n) => n.causation_event_type === 'referral.requested.v1' && n.recipient_role === 'patient')
+      .filter((n) => step(n.causation_event_type) === 'referral.requested' && n.recipient_role === 'patient')
       .map((n) => n.referral_id),
   );
   const problems = {
@@ -28,8 +31,8 @@ function compare(acks, seen) {
     'acknowledged refer not in the referral state': [...acks.referred].filter((id) =>
       ['requested', 'gp-review'].includes(byId.get(id)?.state),
     ),
-    'acknowledged referral not audited': [...acks.requested].filter((id) => !audited.has(`${id} referral.requested.v1`)),
-    'acknowledged refer not audited': [...acks.referred].filter((id) => !audited.has(`${id} referral.referred.v1`)),
+    'acknowledged referral not audited': [...acks.requested].filter((id) => !audited.has(`${id} referral.requested`)),
+    'acknowledged refer not audited': [...acks.referred].filter((id) => !audited.has(`${id} referral.referred`)),
     "acknowledged referral without the patient's acknowledgement": [...acks.requested].filter((id) => !acknowledgedPatient.has(id)),
   };
   const doubles = {
@@ -50,4 +53,4 @@ function compare(acks, seen) {
 /** One line per fault: what was done and how long until the network answered again. */
 const recoveryLine = ({ fault, ms }) => `${fault}: recovered in ${(ms / 1000).toFixed(1)} s`;
 
-module.exports = { compare, recoveryLine };
+module.exports = { compare, recoveryLine, step };

@@ -68,4 +68,17 @@ describe("the fault suite's set arithmetic", () => {
     expect(r.duplicated).toBe(3);
     expect(r.lines.join('\n')).toContain('referral recorded but never acknowledged: 1 (ghost)');
   });
+
+  it('reads a step at any event version (the request is referral.requested.v2 since contact preferences)', () => {
+    const b = healthy('b');
+    b.audit[0]!.event_type = 'referral.requested.v2';
+    b.notifications[0]!.causation_event_type = 'referral.requested.v2';
+    expect(compare(acks(), seenOf(healthy('a'), b))).toMatchObject({ lost: 0, duplicated: 0 });
+  });
+
+  it('counts one step audited at two versions as duplicated', () => {
+    const a = healthy('a');
+    a.audit.push({ subject: 'a', event_type: 'referral.requested.v2' });
+    expect(compare(acks(), seenOf(a, healthy('b'))).duplicated).toBe(1);
+  });
 });

@@ -31,6 +31,8 @@ const NO_FAULTS = process.env.FAULTS_ONLY === 'none';
 const CLIENTS = Number(process.env.FAULTS_CLIENTS ?? (FULL ? 4 : 2));
 const ROUNDS = FULL ? 2 : 1;
 const QUIET_MS = FULL ? 20_000 : 8_000;
+/** How long a request already sent is followed after the load stops (above the 30 s in-progress timeout of a key). */
+const FOLLOW_MS = 90_000;
 const SERVICES = { referral: 8081, 'records-transfer': 8082, notification: 8083, audit: 8084 };
 const INFRA = ['kafka', 'temporal', 'postgres'];
 const RUN_TAG = `fault-suite-${randomUUID().slice(0, 8)}`;
@@ -52,10 +54,19 @@ async function until(what, probe, timeoutMs = 180_000) {
   return Date.now() - start;
 }
 
-/** POSTs with an Idempotency-Key, again with the same key after a 5xx or a lost connection, until acknowledged. */
+/**
+ * POSTs with an Idempotency-Key, again with the same key after a 5xx or a lost connection, until acknowledged. Once
+ * sent, a request is followed to its answer even after the load stops (a GP system does not forget a request it made;
+ * a process killed mid-request frees its key after the in-progress timeout), for at most FOLLOW_MS after the stop.
+ */
 async function acknowledged(url, token, body, stop) {
+  if (stop.done) return undefined;
   const key = randomUUID();
-  while (!stop.done) {
+  for (;;) {
+    if (stop.done && Date.now() - stop.at > FOLLOW_MS) {
+      log(`${url}: no answer ${FOLLOW_MS / 1000}s after the load stopped: not acknowledged`);
+      return undefined;
+    }
     const res = await fetch(url, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key },
@@ -70,26 +81,43 @@ async function acknowledged(url, token, body, stop) {
     }
     await sleep(Number(res?.headers.get('retry-after') ?? 1) * 1000);
   }
-  return undefined;
 }
+
+/** Whether the audit log holds the request of referral `id` (false while PostgreSQL cannot be reached). */
+async function requestAudited(id) {
+  const db = new Pg({ ...pg, database: 'audit' });
+  try {
+    await db.connect();
+    const rows = await db.query(`select 1 from audit_entry where subject = $1 and event_type like 'referral.requested.%'`, [id]);
+    return rows.rowCount > 0;
+  } catch {
+    return false;
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+}
+
+/** A referral request, acknowledged (202) or undefined. */
+const request = (tokens, reason, stop) =>
+  acknowledged(
+    'http://127.0.0.1:8081/v1/referrals',
+    tokens.gp,
+    {
+      patient: { nhsNumber: '9994000047', name: 'Fault Suite', email: 'fault.suite@example.org', preferredChannel: 'email' },
+      originalTeamId: 'RJ122-CARD',
+      specialty: 'cardiology',
+      urgency: 'routine',
+      reason,
+      explainedByOriginalTeam: true,
+      recordsSharingConsent: false,
+    },
+    stop,
+  );
 
 /** One GP system: requests a referral and refers it to another team, again and again, recording what was acknowledged. */
 async function client(n, tokens, acks, stop) {
   while (!stop.done) {
-    const created = await acknowledged(
-      'http://127.0.0.1:8081/v1/referrals',
-      tokens.gp,
-      {
-        patient: { nhsNumber: '9994000047', name: 'Fault Suite', email: 'fault.suite@example.org', preferredChannel: 'email' },
-        originalTeamId: 'RJ122-CARD',
-        specialty: 'cardiology',
-        urgency: 'routine',
-        reason: `${RUN_TAG} client ${n}`,
-        explainedByOriginalTeam: true,
-        recordsSharingConsent: false,
-      },
-      stop,
-    );
+    const created = await request(tokens, `${RUN_TAG} client ${n}`, stop);
     if (!created) continue;
     acks.requested.add(created.id);
     const referred = await acknowledged(
@@ -108,11 +136,22 @@ async function killService(name, port) {
   return until(`${name} back after SIGKILL`, async () => pidOf(name) !== before && (await ready(port)));
 }
 
-async function killInfra(name) {
+/**
+ * Kills an infrastructure server and starts it again; recovered means effects flow again, not only that the services
+ * answer their readiness probe: a new referral (acknowledged like the clients' ones, so the arithmetic covers it) has
+ * its request audited. Timed from the moment the server was started again.
+ */
+async function killInfra(name, tokens, acks, stop) {
   process.kill(pidOf(name), 'SIGKILL');
   await sleep(2_000);
   execFileSync('bash', [join(root, `infra/local/${name}.sh`), 'start'], { stdio: 'ignore' });
-  return until(`the network after ${name} came back`, allReady);
+  const started = Date.now();
+  await until(`the services ready after ${name} came back`, allReady);
+  const probe = await request(tokens, `${RUN_TAG} probe after ${name}`, stop);
+  if (!probe) throw new Error(`no referral acknowledged after ${name} came back`);
+  acks.requested.add(probe.id);
+  await until(`a new referral audited after ${name} came back`, () => requestAudited(probe.id));
+  return Date.now() - started;
 }
 
 async function settle(acks) {
@@ -174,12 +213,12 @@ async function main() {
     }
     for (const name of ONLY_SERVICES ? [] : INFRA) {
       await sleep(QUIET_MS);
-      recoveries.push({ fault: `kill and restart ${name}`, ms: await killInfra(name) });
+      recoveries.push({ fault: `kill and restart ${name}`, ms: await killInfra(name, tokens, acks, stop) });
       log(recoveryLine(recoveries.at(-1)));
     }
   }
   await sleep(QUIET_MS);
-  stop.done = true;
+  Object.assign(stop, { done: true, at: Date.now() });
   await Promise.all(load);
   await settle(acks);
   const result = compare(acks, await observe());

@@ -65,18 +65,20 @@ class TestCallerGuard implements CanActivate {
 
 /**
  * The Idempotency-Key contract, run against each store: the in-memory one (unit) and PostgreSQL (integration).
- * `makeStore(ttlMs)` gives a fresh store whose keys live ttlMs.
+ * `makeStore(ttlMs, inProgressTimeoutMs)` gives a fresh store whose keys live ttlMs, and whose unanswered claims are
+ * taken to have died with their process after inProgressTimeoutMs.
  */
 export function describeIdempotencyContract(
   name: string,
-  makeStore: (ttlMs: number) => Promise<IdempotencyStore> | IdempotencyStore,
+  makeStore: (ttlMs: number, inProgressTimeoutMs: number) => Promise<IdempotencyStore> | IdempotencyStore,
 ): void {
   describe(`Idempotency-Key on POST (${name})`, () => {
     let app: NestFastifyApplication;
     const TTL_MS = 1500;
+    const IN_PROGRESS_MS = 1000;
 
     beforeAll(async () => {
-      const store = await makeStore(TTL_MS);
+      const store = await makeStore(TTL_MS, IN_PROGRESS_MS);
       @Module({
         controllers: [ThingsController],
         providers: [
@@ -148,6 +150,23 @@ export function describeIdempotencyContract(
       const after = await post({ name: 'slow' }, { 'idempotency-key': key });
       expect(after.json()).toEqual((await first).json());
       expect(runs).toEqual(['slow']);
+    });
+
+    it('lets a retry take over a key whose request never answered (its process died) once the in-progress timeout passes', async () => {
+      const key = newKey();
+      let open!: () => void;
+      gate = new Promise((resolve) => (open = resolve));
+      const dead = post({ name: 'slow' }, { 'idempotency-key': key });
+      await new Promise((r) => setTimeout(r, 100));
+      gate = Promise.resolve();
+      expect((await post({ name: 'slow' }, { 'idempotency-key': key })).statusCode).toBe(409);
+      await new Promise((r) => setTimeout(r, IN_PROGRESS_MS + 200));
+      const retried = await post({ name: 'slow' }, { 'idempotency-key': key });
+      expect(retried.statusCode).toBe(202);
+      expect(retried.headers['idempotent-replayed']).toBeUndefined();
+      expect(runs).toEqual(['slow']);
+      open();
+      await dead;
     });
 
     it('keeps keys per caller: the same key from another caller (subject or organisation) is another request', async () => {

@@ -29,9 +29,9 @@ afterAll(async () => {
   await admin(`drop database if exists "${dbName}" with (force)`);
 });
 
-describeIdempotencyContract('PostgreSQL', async (ttlMs) => {
+describeIdempotencyContract('PostgreSQL', async (ttlMs, inProgressMs) => {
   await admin(`create database "${dbName}"`);
   orm = await MikroORM.init({ driver: PostgreSqlDriver, ...pg, dbName, entities: [], discovery: { warnWhenNoEntities: false } });
   await orm.em.fork().execute(IDEMPOTENCY_SCHEMA_V1);
-  return new PostgresIdempotencyStore(orm.em, ttlMs);
+  return new PostgresIdempotencyStore(orm.em, ttlMs, inProgressMs);
 });

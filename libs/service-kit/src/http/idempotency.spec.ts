@@ -1,4 +1,4 @@
 import { InMemoryIdempotencyStore } from './idempotency';
 import { describeIdempotencyContract } from '../../test/idempotency.contract';
 
-describeIdempotencyContract('in memory', (ttlMs) => new InMemoryIdempotencyStore(ttlMs));
+describeIdempotencyContract('in memory', (ttlMs, inProgressMs) => new InMemoryIdempotencyStore(ttlMs, inProgressMs));

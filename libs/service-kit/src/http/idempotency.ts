@@ -25,8 +25,13 @@ import { problemBodyOf } from './problem.filter';
  */
 export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60_000;
-/** A request that has held its key this long without an answer died with its process: the key is free again. */
-export const IDEMPOTENCY_IN_PROGRESS_TIMEOUT_MS = 5 * 60_000;
+/**
+ * A request that has held its key this long without an answer died with its process (SIGKILL, a lost node): the key
+ * is free again and a retry runs. Far above what a request takes here (PostgreSQL and Temporal fail fast within 5 s,
+ * ADR 0017), and short enough that a client retrying after a crash gets its answer within half a minute. A takeover
+ * is safe because handlers derive ids from the key (`idempotencyOperationOf`): a second run finds the first's effect.
+ */
+export const IDEMPOTENCY_IN_PROGRESS_TIMEOUT_MS = 30_000;
 
 export interface StoredAnswer {
   readonly status: number;
@@ -260,7 +265,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
           'idempotency-key-in-progress',
           'Request in progress',
           409,
-          'A request with this Idempotency-Key is still being processed; retry shortly to get its answer.',
+          `A request with this Idempotency-Key is still being processed; retry shortly to get its answer (if its process stopped, the key is free again after ${IDEMPOTENCY_IN_PROGRESS_TIMEOUT_MS / 1000} seconds).`,
         );
       case 'replay':
         return this.replay(reply, begun.answer);
