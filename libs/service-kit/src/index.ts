@@ -16,6 +16,7 @@ export * from './temporal/temporal-client.module';
 export * from './http/public';
 export * from './temporal/payload-codec';
 export * from './temporal/temporal-worker';
+export * from './temporal/activity-failures';
 export * from './http/idempotency';
 export * from './http/openapi';
 export * from './temporal/tracing-interceptors';

@@ -19,6 +19,7 @@ import { ListReferralsHandler } from './list-referrals/list-referrals.handler';
 import { MarthasRuleController } from './out-of-scope/marthas-rule.http.controller';
 import { ReferralMetrics } from './metrics/referral.metrics';
 import { operationsController, operationsProviders } from './operations/operations.module';
+import { NotificationOutcomeConsumer } from './operations/notification-outcome.consumer';
 import { ReferralKeyStore } from './referral-keys/referral-key-store';
 import { ReferralKeysController } from './referral-keys/referral-keys.http.controller';
 
@@ -44,6 +45,7 @@ export class ReferralAppModule {
         GetReferralController,
         DecisionsController,
         RecordsOutcomeConsumer,
+        NotificationOutcomeConsumer,
         MarthasRuleController,
         operationsController,
         ReferralKeysController,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, commaListSchema, loadConfig, palsConfigSchema } from '@sonet/service-kit';
+import { baseConfigSchema, commaListSchema, loadConfig, palsConfigSchema, TEMPORAL_MAX_CACHED_WORKFLOWS_DEFAULT } from '@sonet/service-kit';
 
 export const referralConfigSchema = baseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().positive().default(8081),
@@ -12,6 +12,11 @@ export const referralConfigSchema = baseConfigSchema.extend({
   KAFKA_CONSUMER_GROUP: z.string().default('referral.records-outcomes'),
   /** Run the Temporal worker in this process (off for API-only replicas). */
   RUN_WORKER: z.stringbool().default(true),
+  /**
+   * The bound of the worker's workflow cache: open referrals beyond it wait in Temporal's history and are replayed on
+   * their next event, so the process's memory does not grow with open referrals (docs/scaling.md).
+   */
+  TEMPORAL_MAX_CACHED_WORKFLOWS: z.coerce.number().int().positive().default(TEMPORAL_MAX_CACHED_WORKFLOWS_DEFAULT),
   /**
    * How long POST /v1/referrals waits for Temporal to start the referral's workflow; past it the request is taken back
    * and answered 503 with Retry-After (kept well under 5 s with the database writes before it).

@@ -17,11 +17,11 @@ async function main(): Promise<void> {
       description: 'Record and follow second-opinion referrals (GP, patient, clinical teams).',
       version: '1',
     },
-    // Records-transfer outcomes, turned into signals to the referral's workflow.
+    // Records-transfer outcomes, turned into signals to the referral's workflow; notifications given up on (stuck list).
     transport: (app) =>
       new KafkaInboxServer(app.get(MikroORM), app.get<MessageBroker>(MESSAGE_BROKER), {
         groupId: config.KAFKA_CONSUMER_GROUP,
-        topics: [Topics.recordsEvents],
+        topics: [Topics.recordsEvents, Topics.notificationEvents],
         registry: Events,
         log: kafkaLog('referral'),
       }),

@@ -1,6 +1,8 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { PayloadCodec } from '@temporalio/common';
+import type { Context } from '@temporalio/activity';
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import { ActivityFailureInterceptor, type ActivityFailureSink } from './activity-failures';
 import { tracingWorkerOptions } from './tracing-interceptors';
 
 export interface TemporalWorkerSettings {
@@ -14,7 +16,21 @@ export interface TemporalWorkerSettings {
   readonly workflowBundlePath?: string | undefined;
   readonly workflowsPath: string;
   readonly maxConcurrentActivityTaskExecutions?: number;
+  /**
+   * The bound of the worker's workflow cache (sticky executions kept in memory; beyond it the least recently used is
+   * evicted and replayed from history when it next has work). Default TEMPORAL_MAX_CACHED_WORKFLOWS_DEFAULT.
+   */
+  readonly maxCachedWorkflows?: number;
+  /** Where activities that keep failing are reported (the stuck list): local activities are not in Temporal's. */
+  readonly activityFailures?: ActivityFailureSink;
 }
+
+/**
+ * Workflows kept in a worker's cache by default. A referral's workflow is small in memory (its state and a few
+ * timers), so this bounds the worker at a few tens of MiB of cached executions however many referrals are open
+ * (the rest wait in Temporal's history, replayed on their next event). docs/scaling.md has the arithmetic.
+ */
+export const TEMPORAL_MAX_CACHED_WORKFLOWS_DEFAULT = 1000;
 
 /**
  * Runs a service's Temporal worker in its process: started once the app has bootstrapped (not inside a provider
@@ -39,7 +55,8 @@ export class TemporalWorkerRunner {
       ...(s.workflowBundlePath ? { workflowBundle: { codePath: s.workflowBundlePath } } : { workflowsPath: s.workflowsPath }),
       ...(s.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: s.maxConcurrentActivityTaskExecutions } : {}),
       shutdownGraceTime: '10 seconds',
-      ...tracingWorkerOptions(s.workflowBundlePath !== undefined),
+      maxCachedWorkflows: s.maxCachedWorkflows ?? TEMPORAL_MAX_CACHED_WORKFLOWS_DEFAULT,
+      ...withActivityFailures(tracingWorkerOptions(s.workflowBundlePath !== undefined), s.activityFailures),
     });
     this.running = this.worker.run().catch((e: unknown) => {
       this.logger.error({ err: e }, 'Temporal worker stopped with an error');
@@ -53,6 +70,13 @@ export class TemporalWorkerRunner {
     await this.running?.catch(() => undefined);
     await this.connection?.close();
   }
+}
+
+/** Adds the failing-activity reporter after the tracing interceptors (so its reports are inside the activity's span). */
+function withActivityFailures<T extends ReturnType<typeof tracingWorkerOptions>>(options: T, sink: ActivityFailureSink | undefined): T {
+  if (!sink) return options;
+  const activity = [...(options.interceptors?.activity ?? []), (ctx: Context) => ({ inbound: new ActivityFailureInterceptor(ctx, sink) })];
+  return { ...options, interceptors: { ...options.interceptors, activity } };
 }
 
 /** The settings of a service's configuration that say where its worker polls (baseline of every worker service). */

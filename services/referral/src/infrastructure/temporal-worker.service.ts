@@ -6,6 +6,7 @@ import { createReferralActivities } from '../activities/referral.activities';
 import type { ReferralConfig } from '../config';
 import { ReferralKeyStore } from '../referral-keys/referral-key-store';
 import { PAYLOAD_CODEC, REFERRAL_CONFIG } from './tokens';
+import { PostgresActivityFailureSink } from '../operations/operations-watch';
 
 /** Runs the `second-opinion` Temporal worker in this process (unless RUN_WORKER=false). */
 @Injectable()
@@ -26,6 +27,8 @@ export class TemporalWorkerService extends TemporalWorkerHost {
       activities: createReferralActivities(this.orm, palsContactOf(this.config), this.keys),
       codec: this.codec,
       workflowsPath: require.resolve('../workflows/index'),
+      maxCachedWorkflows: this.config.TEMPORAL_MAX_CACHED_WORKFLOWS,
+      activityFailures: new PostgresActivityFailureSink(this.orm),
     };
   }
 }

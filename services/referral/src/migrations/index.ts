@@ -5,6 +5,7 @@ import { Migration20261201090000_patient_per_referral } from './Migration2026120
 import { Migration20261201100000_idempotency } from './Migration20261201100000_idempotency';
 import { Migration20261201130000_referral_data_key } from './Migration20261201130000_referral_data_key';
 import { Migration20261201130000_patient_contact_details } from './Migration20261201130000_patient_contact_details';
+import { Migration20261201150000_operations_watch } from './Migration20261201150000_operations_watch';
 
 /** Every migration of this service, in order. Listed explicitly so the compiled service finds them without globbing. */
 export const referralMigrations = [
@@ -15,4 +16,5 @@ export const referralMigrations = [
   Migration20261201100000_idempotency,
   Migration20261201130000_referral_data_key,
   Migration20261201130000_patient_contact_details,
+  Migration20261201150000_operations_watch,
 ];

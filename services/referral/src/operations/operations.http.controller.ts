@@ -41,13 +41,26 @@ const stuck = z.object({
       workflowId: z.string(),
       workflowType: z.string(),
       activityType: z.string(),
+      local: z.boolean(),
       attempt: z.int(),
       lastFailureType: z.string().nullable(),
       lastFailedAt: z.string().nullable(),
       links,
     }),
   ),
-  elsewhere: z.object({ undeliverableNotifications: z.string() }),
+  notifications: z.array(
+    z.object({
+      notificationId: z.uuid(),
+      referralId: z.uuid(),
+      recipientRole: z.string(),
+      channel: z.string(),
+      template: z.string(),
+      reason: z.string(),
+      attempts: z.int(),
+      failedAt: z.string(),
+      links,
+    }),
+  ),
 });
 
 /** Operations (role ops): dead letters of every topic and what is stuck (ADR 0015, runbooks in docs/runbooks/). */
@@ -92,7 +105,10 @@ export class OperationsController {
   }
 
   @Get('stuck')
-  @ApiOperation({ summary: 'Overdue steps, failed transfers, workflows whose activity keeps failing; with Temporal and trace links' })
+  @ApiOperation({
+    summary:
+      'Overdue steps, failed transfers, workflows whose activity keeps failing, recipients who could not be told; with Temporal and trace links',
+  })
   @ApiAnswer(200, stuck, 'What is stuck, and where to look.')
   @ApiProblems([400, 'A query parameter is given (it takes none).'], 401, 403)
   stuckNow(@Query() query: unknown, @CurrentPrincipal() principal: Principal) {

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Principal } from '@sonet/auth';
 import { recordAccess } from '@sonet/messaging';
 import type { ReferralConfig } from '../config';
 import { traceIdOf } from '../get-referral/get-referral.handler';
 import { REFERRAL_CONFIG, TEMPORAL_CLIENT } from '../infrastructure/tokens';
 import { workflowIdFor } from '../workflows/definitions';
+import { failingActivities, forgetFailingActivities, undeliverableNotifications } from './operations-watch';
 
 /** Where to look: the workflow in Temporal's UI and the trace of the request that started it. */
 export interface OpsLinks {
@@ -28,6 +29,8 @@ export interface FailingWorkflow {
   readonly workflowId: string;
   readonly workflowType: string;
   readonly activityType: string;
+  /** Local activities (short database steps run inside the workflow task) are reported by the worker itself. */
+  readonly local: boolean;
   readonly attempt: number;
   /** The failure's type only: messages can quote what an activity read. */
   readonly lastFailureType: string | null;
@@ -35,16 +38,31 @@ export interface FailingWorkflow {
   readonly links: OpsLinks;
 }
 
+export interface UndeliverableNotification {
+  readonly notificationId: string;
+  readonly referralId: string;
+  readonly recipientRole: string;
+  /** The last channel tried (after every fallback the recipient agreed to). */
+  readonly channel: string;
+  readonly template: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly failedAt: string;
+  readonly links: OpsLinks;
+}
+
 export interface StuckAnswer {
   readonly referrals: StuckReferral[];
   readonly workflows: FailingWorkflow[];
-  /** What this service cannot see (ADR 0015): undeliverable notifications are the notification service's. */
-  readonly elsewhere: { readonly undeliverableNotifications: string };
+  /** Recipients who could not be told (notification.failed.v1); per notification, GET /v1/notifications?referralId= on notification. */
+  readonly notifications: UndeliverableNotification[];
 }
 
 /** An activity retried this often is "failing", not "retrying once". */
 const FAILING_ATTEMPTS = 3;
 const MAX_WORKFLOWS = 200;
+const MAX_NOTIFICATIONS = 500;
+const DESCRIBE_CONCURRENCY = 16;
 
 interface StuckRow {
   id: string;
@@ -71,18 +89,12 @@ export class StuckHandler {
 
   async execute(principal: Principal): Promise<StuckAnswer> {
     const referrals = await this.stuckReferrals();
+    const notifications = await this.undeliverable();
     await recordAccess(this.em.fork(), principal, {
-      referralId: referrals.map((r) => r.referralId),
+      referralId: [...new Set([...referrals.map((r) => r.referralId), ...notifications.map((n) => n.referralId)])],
       resource: { service: 'referral', kind: 'stuck-referrals', action: 'search' },
     });
-    return {
-      referrals,
-      workflows: await this.failingWorkflows(),
-      elsewhere: {
-        undeliverableNotifications:
-          'the notification service: sonet_notifications{notification_status="failed"} on its /metrics; per referral, GET /v1/notifications?referralId=',
-      },
-    };
+    return { referrals, workflows: await this.failingWorkflows(), notifications };
   }
 
   private links(workflowId: string, traceparent: string | null): OpsLinks {
@@ -116,28 +128,83 @@ export class StuckHandler {
     }));
   }
 
+  private async undeliverable(): Promise<UndeliverableNotification[]> {
+    const rows = await undeliverableNotifications(this.em.fork(), MAX_NOTIFICATIONS);
+    return rows.map((r) => ({
+      notificationId: r.notification_id,
+      referralId: r.referral_id,
+      recipientRole: r.recipient_role,
+      channel: r.channel,
+      template: r.template,
+      reason: r.reason,
+      attempts: r.attempts,
+      failedAt: new Date(r.failed_at).toISOString(),
+      links: this.links(workflowIdFor(r.referral_id), r.traceparent),
+    }));
+  }
+
+  /**
+   * Running workflows whose pending activity is on its FAILING_ATTEMPTS-th attempt or later (Temporal's view), and
+   * the local activities this service's worker reported failing (not in Temporal's view), once each.
+   */
   private async failingWorkflows(): Promise<FailingWorkflow[]> {
-    const failing: FailingWorkflow[] = [];
-    let seen = 0;
+    const failing = new Map<string, FailingWorkflow>();
+    const running: { workflowId: string; runId: string; type: string }[] = [];
     for await (const wf of this.temporal.workflow.list({ query: 'ExecutionStatus="Running"' })) {
-      if (++seen > MAX_WORKFLOWS) break;
-      const { raw } = await this.temporal.workflow.getHandle(wf.workflowId, wf.runId).describe();
-      for (const a of raw.pendingActivities ?? []) {
-        if ((a.attempt ?? 0) < FAILING_ATTEMPTS) continue;
-        const lastFailedAt = a.lastAttemptCompleteTime?.seconds
-          ? new Date(Number(a.lastAttemptCompleteTime.seconds) * 1000).toISOString()
-          : null;
-        failing.push({
-          workflowId: wf.workflowId,
-          workflowType: wf.type,
-          activityType: a.activityType?.name ?? '',
-          attempt: a.attempt ?? 0,
-          lastFailureType: a.lastFailure?.applicationFailureInfo?.type ?? (a.lastFailure ? 'failure' : null),
-          lastFailedAt,
-          links: this.links(wf.workflowId, null),
-        });
+      if (running.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type }) >= MAX_WORKFLOWS) break;
+    }
+    // Described DESCRIBE_CONCURRENCY at a time: one round trip each, so the list answers in about a second.
+    for (let i = 0; i < running.length; i += DESCRIBE_CONCURRENCY) {
+      const batch = running.slice(i, i + DESCRIBE_CONCURRENCY);
+      const described = await Promise.all(
+        batch.map(async (wf) => ({ wf, raw: (await this.temporal.workflow.getHandle(wf.workflowId, wf.runId).describe()).raw })),
+      );
+      for (const { wf, raw } of described) {
+        for (const a of raw.pendingActivities ?? []) {
+          if ((a.attempt ?? 0) < FAILING_ATTEMPTS) continue;
+          const lastFailedAt = a.lastAttemptCompleteTime?.seconds
+            ? new Date(Number(a.lastAttemptCompleteTime.seconds) * 1000).toISOString()
+            : null;
+          const activityType = a.activityType?.name ?? '';
+          failing.set(`${wf.workflowId} ${activityType}`, {
+            workflowId: wf.workflowId,
+            workflowType: wf.type,
+            activityType,
+            local: false,
+            attempt: a.attempt ?? 0,
+            lastFailureType: a.lastFailure?.applicationFailureInfo?.type ?? (a.lastFailure ? 'failure' : null),
+            lastFailedAt,
+            links: this.links(wf.workflowId, null),
+          });
+        }
       }
     }
-    return failing;
+    for (const r of await failingActivities(this.em.fork(), MAX_WORKFLOWS)) {
+      if (failing.has(`${r.workflow_id} ${r.activity_type}`)) continue;
+      if (!(await this.stillRunning(r.workflow_id))) {
+        await forgetFailingActivities(this.em.fork(), r.workflow_id);
+        continue;
+      }
+      failing.set(`${r.workflow_id} ${r.activity_type}`, {
+        workflowId: r.workflow_id,
+        workflowType: r.workflow_type,
+        activityType: r.activity_type,
+        local: r.local,
+        attempt: r.attempt,
+        lastFailureType: r.last_failure_type,
+        lastFailedAt: new Date(r.last_failed_at).toISOString(),
+        links: this.links(r.workflow_id, null),
+      });
+    }
+    return [...failing.values()];
+  }
+
+  private async stillRunning(workflowId: string): Promise<boolean> {
+    try {
+      return (await this.temporal.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return false;
+      throw e;
+    }
   }
 }
