@@ -247,6 +247,9 @@ cmd_restart() {
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name port db <<<"$entry"
     [[ $name == "$want" ]] || continue
+    # A rebuilt service may bring a new migration: apply it first, or its consumers would fail (and dead-letter)
+    # on a table that is not there yet. Migrations are additive (ADR 5), so the running copy is unaffected.
+    PGDATABASE=$db node dist/services/"$name"/src/migrate.js
     stop_service "$name"
     start_service "$name" "$port" "$db"
     wait_ready "$name" "$port"

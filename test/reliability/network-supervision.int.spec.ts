@@ -41,6 +41,7 @@ function makeSandbox(): string {
   for (const name of ['audit', 'notification']) {
     mkdirSync(join(root, `dist/services/${name}/src`), { recursive: true });
     writeFileSync(join(root, `dist/services/${name}/src/main.js`), FAKE_SERVICE);
+    writeFileSync(join(root, `dist/services/${name}/src/migrate.js`), '');
   }
   return root;
 }
