@@ -170,6 +170,14 @@ async function post(url, body) {
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/** Whether the referral is past the GP's review (its refer decision taken). */
+async function referred(id) {
+  const res = await fetch(`${REFERRAL_API}/v1/referrals/${id}`, { headers: gp }).catch(() => undefined);
+  if (!res?.ok) return false;
+  const { state } = await res.json();
+  return state !== 'requested' && state !== 'gp-review';
+}
+
 /** One client's closed loop until `until`: request, refer (409s retried), next. */
 async function client(until, pending, stats) {
   while (Date.now() < until) {
@@ -185,6 +193,12 @@ async function client(until, pending, stats) {
     for (;;) {
       const refer = await post(`${REFERRAL_API}/v1/referrals/${id}/gp-decision`, { decision: 'refer', targetTeamId: 'RTH01-CARD' });
       if (refer.status === 200) break;
+      // A 409 after a 503: the earlier attempt's Update took effect but its answer was lost (ADR 17, "not covered"):
+      // the referral is already past the GP's review. Retrying would loop for ever.
+      if (refer.status === 409 && (await referred(id))) {
+        stats.lateAnswers += 1;
+        break;
+      }
       if (refer.status === 409 || refer.status === 503) {
         stats.conflicts += refer.status === 409 ? 1 : 0;
         await sleep(50);
@@ -244,7 +258,7 @@ function watcher(pending, completed) {
 async function referralLevel(concurrency) {
   const pending = new Map();
   const completed = [];
-  const stats = { post: [], decision: [], conflicts: 0, errors: [] };
+  const stats = { post: [], decision: [], conflicts: 0, lateAnswers: 0, errors: [] };
   const stopWatching = watcher(pending, completed);
   const { result, usage } = await measureProcesses(async () => {
     const start = Date.now() + WARMUP_SECONDS * 1000;
@@ -263,6 +277,7 @@ async function referralLevel(concurrency) {
     decision: stats.decision,
     e2e: inWindow.map((c) => c.e2e),
     conflicts: stats.conflicts,
+    lateAnswers: stats.lateAnswers,
     errors: stats.errors,
     lost: pending.size,
     usage,
@@ -326,7 +341,7 @@ for (const c of LEVELS) {
   levels.push(r);
   log(
     `referrals × ${c}: ${r.perSecond.toFixed(2)}/s completed; p50/p95/p99 POST ${triple(r.post)}, decision ${triple(r.decision)}, ` +
-      `end to end ${triple(r.e2e)}; 409s ${r.conflicts}; errors ${r.errors.length}; not completed ${r.lost}`,
+      `end to end ${triple(r.e2e)}; 409s ${r.conflicts}; decisions taken by an attempt answered 503 ${r.lateAnswers}; errors ${r.errors.length}; not completed ${r.lost}`,
   );
   log(`  cpu/peak rss: ${usageLine(r.usage)}`);
   if (r.errors.length) log(`  errors: ${[...new Set(r.errors)].join(', ')}`);
