@@ -6,9 +6,13 @@
 //   npm run faults:full       FAULTS_FULL=1: 4 clients, every fault twice, longer quiet periods
 //   FAULTS_ONLY=services      only the service kills (Kafka, Temporal and PostgreSQL are left alone)
 //   FAULTS_ONLY=none          no fault at all: the load and the arithmetic on a healthy network (kills nothing)
+//   npm run faults:scale-out  FAULTS_SHAPE=scale-out: against `npm run start:scale-out` (3 Kafka nodes, 2 replicas of
+//                             each service behind front ports): SIGKILLs one replica of each service while the other
+//                             serves, kills one Kafka node and keeps going on two before starting it again, then kills
+//                             and restarts Temporal and PostgreSQL
 //
-// It kills the processes of the network this checkout runs (.local/run/*.pid): never run it against a network others
-// are testing against.
+// It kills the processes of the network this checkout runs (.local/run/*.pid, .local/scale-out/run/*.pid for the
+// scale-out shape): never run it against a network others are testing against.
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -22,6 +26,10 @@ const { compare, recoveryLine } = arithmetic;
 const root = resolve(process.env.FAULTS_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '../..'));
 const require = createRequire(import.meta.url);
 const { Client: Pg } = require('pg');
+const { Kafka, logLevel } = require('kafkajs');
+/** FAULTS_SHAPE: single (npm start) or scale-out (npm run start:scale-out); infra/local/scale-out/shape.cjs. */
+const SHAPE = require('../../infra/local/scale-out/shape.cjs').load(process.env.FAULTS_SHAPE ?? 'single', root);
+const SCALED = SHAPE.name === 'scale-out';
 const { mintDevToken } = require(join(root, 'dist/libs/auth/src/index.js'));
 
 const FULL = process.env.FAULTS_FULL === '1';
@@ -33,17 +41,25 @@ const ROUNDS = FULL ? 2 : 1;
 const QUIET_MS = FULL ? 20_000 : 8_000;
 /** How long a request already sent is followed after the load stops (above the 30 s in-progress timeout of a key). */
 const FOLLOW_MS = 90_000;
-const SERVICES = { referral: 8081, 'records-transfer': 8082, notification: 8083, audit: 8084 };
-const INFRA = ['kafka', 'temporal', 'postgres'];
+/** Each service's front port (what clients call) and the replica the suite kills (the first; the only one on a single node). */
+const SERVICES = SHAPE.services.map((s) => ({ name: s.name, front: s.front, victim: s.replicas[0], replicas: s.replicas }));
+const front = (name) => `http://127.0.0.1:${SERVICES.find((s) => s.name === name).front}`;
+/** A scale-out shape's infrastructure is started again through scale-out.sh (its ports, its .local/scale-out). */
+const startCommand = (name) => (SCALED ? ['infra/local/scale-out.sh', 'component', name, 'start'] : [`infra/local/${name}.sh`, 'start']);
+const INFRA = ['kafka', 'temporal', 'postgres'].map((name) => ({
+  name,
+  pidFile: join(SHAPE.local, 'run', `${SCALED && name === 'kafka' ? 'kafka-1' : name}.pid`),
+  start: SCALED && name === 'kafka' ? ['infra/local/scale-out.sh', 'broker', 'start', '1'] : startCommand(name),
+}));
 const RUN_TAG = `fault-suite-${randomUUID().slice(0, 8)}`;
-const pg = { host: '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), user: 'sonet', password: 'sonet' };
+const pg = { host: '127.0.0.1', port: Number(process.env.PGPORT ?? SHAPE.postgres.port), user: 'sonet', password: 'sonet' };
 const issuer = join(root, '.local/state/auth');
 const log = (...a) => console.log(`[faults] ${a.join(' ')}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const pidOf = (name) => Number(readFileSync(join(root, '.local/run', `${name}.pid`), 'utf8'));
+const pidOf = (pidFile) => Number(readFileSync(pidFile, 'utf8'));
 const ready = async (port) => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200;
-const allReady = async () => (await Promise.all(Object.values(SERVICES).map(ready))).every(Boolean);
+const allReady = async () => (await Promise.all(SERVICES.flatMap((s) => s.replicas.map((r) => ready(r.port))))).every(Boolean);
 
 async function until(what, probe, timeoutMs = 180_000) {
   const start = Date.now();
@@ -100,7 +116,7 @@ async function requestAudited(id) {
 /** A referral request, acknowledged (202) or undefined. */
 const request = (tokens, reason, stop) =>
   acknowledged(
-    'http://127.0.0.1:8081/v1/referrals',
+    `${front('referral')}/v1/referrals`,
     tokens.gp,
     {
       patient: { nhsNumber: '9994000047', name: 'Fault Suite', email: 'fault.suite@example.org', preferredChannel: 'email' },
@@ -121,7 +137,7 @@ async function client(n, tokens, acks, stop) {
     if (!created) continue;
     acks.requested.add(created.id);
     const referred = await acknowledged(
-      `http://127.0.0.1:8081/v1/referrals/${created.id}/gp-decision`,
+      `${front('referral')}/v1/referrals/${created.id}/gp-decision`,
       tokens.gp,
       { decision: 'refer', targetTeamId: 'RTH01-CARD' },
       stop,
@@ -130,10 +146,42 @@ async function client(n, tokens, acks, stop) {
   }
 }
 
-async function killService(name, port) {
-  const before = pidOf(name);
+/** SIGKILLs a service's process (one replica of it in the scale-out shape); recovered when its supervisor's new one is ready. */
+async function killService({ id, port, pidFile }) {
+  const before = pidOf(pidFile);
   process.kill(before, 'SIGKILL');
-  return until(`${name} back after SIGKILL`, async () => pidOf(name) !== before && (await ready(port)));
+  return until(`${id} back after SIGKILL`, async () => pidOf(pidFile) !== before && (await ready(port)));
+}
+
+/**
+ * Scale-out shape: SIGKILLs replica 1 of a service and times two things from the kill: the service answering through
+ * its front port meanwhile (for referral, a new referral acknowledged there and audited: the other replica carries
+ * the load) and the killed replica back and ready.
+ */
+async function killReplica({ name, front: port, victim, replicas }, tokens, acks, stop) {
+  const killed = Date.now();
+  const before = pidOf(victim.pidFile);
+  process.kill(before, 'SIGKILL');
+  if (name === 'referral') await probeAudited(`with ${victim.id} down`, tokens, acks, stop);
+  else await until(`${name} answering on its front port with ${victim.id} down`, () => ready(port));
+  const served = Date.now() - killed;
+  await until(`${victim.id} back after SIGKILL`, async () => pidOf(victim.pidFile) !== before && (await ready(victim.port)));
+  const of = `replica 1 of ${replicas.length}`;
+  return [
+    {
+      fault: `SIGKILL ${victim.id} (${of}): ${name === 'referral' ? 'a new referral audited' : 'answering'} through the front`,
+      ms: served,
+    },
+    { fault: `SIGKILL ${victim.id} (${of}): the replica back and ready`, ms: Date.now() - killed },
+  ];
+}
+
+/** A new referral (acknowledged, so the arithmetic covers it) with its request audited: effects flow end to end. */
+async function probeAudited(what, tokens, acks, stop) {
+  const probe = await request(tokens, `${RUN_TAG} probe ${what}`, stop);
+  if (!probe) throw new Error(`no referral acknowledged ${what}`);
+  acks.requested.add(probe.id);
+  await until(`a new referral audited ${what}`, () => requestAudited(probe.id));
 }
 
 /**
@@ -141,17 +189,59 @@ async function killService(name, port) {
  * answer their readiness probe: a new referral (acknowledged like the clients' ones, so the arithmetic covers it) has
  * its request audited. Timed from the moment the server was started again.
  */
-async function killInfra(name, tokens, acks, stop) {
-  process.kill(pidOf(name), 'SIGKILL');
+async function killInfra({ name, pidFile, start }, tokens, acks, stop) {
+  process.kill(pidOf(pidFile), 'SIGKILL');
   await sleep(2_000);
-  execFileSync('bash', [join(root, `infra/local/${name}.sh`), 'start'], { stdio: 'ignore' });
+  execFileSync(
+    'bash',
+    start.map((a, i) => (i === 0 ? join(root, a) : a)),
+    { stdio: 'ignore', cwd: root },
+  );
   const started = Date.now();
   await until(`the services ready after ${name} came back`, allReady);
-  const probe = await request(tokens, `${RUN_TAG} probe after ${name}`, stop);
-  if (!probe) throw new Error(`no referral acknowledged after ${name} came back`);
-  acks.requested.add(probe.id);
-  await until(`a new referral audited after ${name} came back`, () => requestAudited(probe.id));
+  await probeAudited(`after ${name} came back`, tokens, acks, stop);
   return Date.now() - started;
+}
+
+/** Partitions whose in-sync replicas are fewer than their replicas (scale-out shape), or undefined while unreadable. */
+async function underReplicated() {
+  const kafka = new Kafka({
+    clientId: 'fault-suite',
+    brokers: SHAPE.kafka.nodes.map((n) => `127.0.0.1:${n.port}`),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2_000,
+    retry: { retries: 2 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const { topics } = await admin.fetchTopicMetadata();
+    return topics.flatMap((t) => t.partitions.filter((p) => p.isr.length < p.replicas.length).map((p) => `${t.name}/${p.partitionId}`));
+  } catch {
+    return undefined;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * Scale-out shape: SIGKILLs Kafka node 1 and times how soon a new referral is audited with two nodes left (the
+ * partitions it led move to the others; writes need 2 of 3 in sync), keeps the load on two nodes for a quiet period,
+ * then starts it again and times until every partition has its 3 replicas in sync.
+ */
+async function killBroker(node, tokens, acks, stop) {
+  const killed = Date.now();
+  process.kill(pidOf(node.pidFile), 'SIGKILL');
+  await probeAudited(`with Kafka node ${node.id} down`, tokens, acks, stop);
+  const servedWithout = Date.now() - killed;
+  await sleep(QUIET_MS);
+  execFileSync('bash', [join(root, 'infra/local/scale-out.sh'), 'broker', 'start', String(node.id)], { stdio: 'ignore', cwd: root });
+  const started = Date.now();
+  await until(`Kafka node ${node.id} back in every partition's in-sync replicas`, async () => (await underReplicated())?.length === 0);
+  return [
+    { fault: `SIGKILL Kafka node ${node.id} of ${SHAPE.kafka.nodes.length}: a new referral audited without it`, ms: servedWithout },
+    { fault: `start Kafka node ${node.id} again: every partition in sync`, ms: Date.now() - started },
+  ];
 }
 
 async function settle(acks) {
@@ -190,9 +280,7 @@ async function observe() {
     [ids],
   );
   const auditor = mintDevToken(issuer, { role: 'auditor', organisation: 'X26', subject: 'fault-suite' });
-  const verify = await (
-    await fetch('http://127.0.0.1:8084/v1/audit/verify', { headers: { authorization: `Bearer ${await auditor}` } })
-  ).json();
+  const verify = await (await fetch(`${front('audit')}/v1/audit/verify`, { headers: { authorization: `Bearer ${await auditor}` } })).json();
   return { referrals, audit, notifications, chainOk: verify.ok === true };
 }
 
@@ -203,17 +291,37 @@ async function main() {
   const stop = { done: false };
   const load = Array.from({ length: CLIENTS }, (_, n) => client(n, tokens, acks, stop));
   const recoveries = [];
-  const scope = NO_FAULTS ? 'no faults' : ONLY_SERVICES ? 'services only' : 'services, then Kafka, Temporal, PostgreSQL';
-  log(`run ${RUN_TAG}: ${CLIENTS} clients, ${ROUNDS} round(s), ${scope}`);
+  const scope = NO_FAULTS
+    ? 'no faults'
+    : ONLY_SERVICES
+      ? 'services only'
+      : SCALED
+        ? 'one replica of each service, then a Kafka node, Temporal, PostgreSQL'
+        : 'services, then Kafka, Temporal, PostgreSQL';
+  log(`run ${RUN_TAG}: ${SHAPE.name} shape, ${CLIENTS} clients, ${ROUNDS} round(s), ${scope}`);
   for (let round = 0; round < (NO_FAULTS ? 0 : ROUNDS); round++) {
-    for (const [name, port] of Object.entries(SERVICES)) {
+    for (const service of SERVICES) {
       await sleep(QUIET_MS);
-      recoveries.push({ fault: `SIGKILL ${name}`, ms: await killService(name, port) });
+      if (service.replicas.length > 1) {
+        for (const r of await killReplica(service, tokens, acks, stop)) {
+          recoveries.push(r);
+          log(recoveryLine(r));
+        }
+        continue;
+      }
+      recoveries.push({ fault: `SIGKILL ${service.name}`, ms: await killService(service.victim) });
       log(recoveryLine(recoveries.at(-1)));
     }
-    for (const name of ONLY_SERVICES ? [] : INFRA) {
+    for (const infra of ONLY_SERVICES ? [] : INFRA) {
       await sleep(QUIET_MS);
-      recoveries.push({ fault: `kill and restart ${name}`, ms: await killInfra(name, tokens, acks, stop) });
+      if (SCALED && infra.name === 'kafka' && SHAPE.kafka.nodes.length > 1) {
+        for (const r of await killBroker(SHAPE.kafka.nodes[0], tokens, acks, stop)) {
+          recoveries.push(r);
+          log(recoveryLine(r));
+        }
+        continue;
+      }
+      recoveries.push({ fault: `kill and restart ${infra.name}`, ms: await killInfra(infra, tokens, acks, stop) });
       log(recoveryLine(recoveries.at(-1)));
     }
   }

@@ -9,13 +9,15 @@
 #   logs/<component>.log   process output
 #   run/<component>.pid    pid of the running process
 #   run/<component>.lock   serialises install/start/stop/reset of one component
+# SONET_LOCAL_DIR moves state/, logs/ and run/ elsewhere (the scale-out shape uses .local/scale-out, so it runs beside
+# the single-node network of the same checkout); cache/ stays in .local/cache, shared by both.
 
 : "${COMPONENT:?COMPONENT must be set before sourcing common.sh}"
 
 INFRA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOT="$(cd "$INFRA_DIR/../.." && pwd)"
-LOCAL_DIR="$ROOT/.local"
-CACHE_DIR="$LOCAL_DIR/cache"
+LOCAL_DIR="${SONET_LOCAL_DIR:-$ROOT/.local}"
+CACHE_DIR="$ROOT/.local/cache"
 STATE_DIR="$LOCAL_DIR/state/$COMPONENT"
 LOG_DIR="$LOCAL_DIR/logs"
 RUN_DIR="$LOCAL_DIR/run"

@@ -12,6 +12,9 @@
 // Prints per level: completed referrals/s, p50/p95/p99 of POST, decision (from the POST) and end to end, 409s, and
 // CPU (% of one core) and peak RSS per process; then the baseline and the ratio peak referrals/s ÷ peak trivial
 // workflows/s (target ≥ 0.5). Leaves its referrals in the network (demo-like data from practice A81001).
+// BENCH_SHAPE=scale-out (`npm run bench:scale-out`): the same against `npm run start:scale-out` (its front ports,
+// its PostgreSQL and Temporal); CPU and memory are summed over a service's replicas and the Kafka nodes, and only
+// that shape's processes are counted (its pid files), so a single-node network running beside it is left out.
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -27,18 +30,21 @@ const { Client: Pg } = require('pg');
 const { Client: TemporalClient, Connection } = require('@temporalio/client');
 const { Worker, NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
 const { testTokens, randomTestNhsNumber } = dist('libs/testing/src/index.js');
+/** BENCH_SHAPE: single (npm start) or scale-out (npm run start:scale-out); infra/local/scale-out/shape.cjs. */
+const SHAPE = require(join(root, 'infra/local/scale-out/shape.cjs')).load(process.env.BENCH_SHAPE ?? 'single', root);
+const SCALED = SHAPE.name === 'scale-out';
 
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,4,16,32').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 60);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 200);
-const REFERRAL_API = process.env.REFERRAL_API_URL ?? 'http://127.0.0.1:8081';
-const TEMPORAL = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+const REFERRAL_API = process.env.REFERRAL_API_URL ?? `http://127.0.0.1:${SHAPE.services[0].front}`;
+const TEMPORAL = process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${SHAPE.temporal.port}`;
 const PRACTICE = 'A81001';
 const pgConfig = (database) => ({
   host: process.env.PGHOST ?? '127.0.0.1',
-  port: Number(process.env.PGPORT ?? 5432),
+  port: Number(process.env.PGPORT ?? SHAPE.postgres.port),
   user: process.env.PGUSER ?? 'sonet',
   password: process.env.PGPASSWORD ?? 'sonet',
   database,
@@ -64,16 +70,34 @@ const PROCESSES = {
   temporal: (cmd) => /temporal\0server\0start-dev/.test(cmd),
   kafka: (cmd) => cmd.includes('kafka.Kafka'),
   postgres: (cmd, comm) => comm === 'postgres',
+  ...(SCALED ? { balancer: (cmd) => cmd.includes('scale-out/balancer.cjs') } : {}),
 };
+
+/** Scale-out shape: the pids its pid files name (replicas, Kafka nodes, Temporal, the postmaster, the balancer). */
+function shapePids() {
+  const run = join(SHAPE.local, 'run');
+  const pids = new Set();
+  for (const f of readdirSync(run).filter((n) => n.endsWith('.pid') && !n.endsWith('.supervisor.pid'))) {
+    try {
+      pids.add(readFileSync(join(run, f), 'utf8').trim());
+    } catch {
+      // removed while read
+    }
+  }
+  return pids;
+}
 const TICKS = 100; // USER_HZ on Linux
 
 function sampleProcesses() {
   const out = Object.fromEntries(Object.keys(PROCESSES).map((k) => [k, { ticks: new Map(), rssKiB: 0 }]));
+  const own = SCALED ? shapePids() : undefined;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
       const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // A process of the shape, or a child of one (PostgreSQL's backends are the postmaster's children).
+      if (own && !own.has(pid) && !own.has(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])) continue;
       const name = Object.keys(PROCESSES).find((k) => PROCESSES[k](cmd, comm));
       if (!name) continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -146,6 +170,14 @@ async function post(url, body) {
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/** Whether the referral is past the GP's review (its refer decision taken). */
+async function referred(id) {
+  const res = await fetch(`${REFERRAL_API}/v1/referrals/${id}`, { headers: gp }).catch(() => undefined);
+  if (!res?.ok) return false;
+  const { state } = await res.json();
+  return state !== 'requested' && state !== 'gp-review';
+}
+
 /** One client's closed loop until `until`: request, refer (409s retried), next. */
 async function client(until, pending, stats) {
   while (Date.now() < until) {
@@ -161,6 +193,12 @@ async function client(until, pending, stats) {
     for (;;) {
       const refer = await post(`${REFERRAL_API}/v1/referrals/${id}/gp-decision`, { decision: 'refer', targetTeamId: 'RTH01-CARD' });
       if (refer.status === 200) break;
+      // A 409 after a 503: the earlier attempt's Update took effect but its answer was lost (ADR 17, "not covered"):
+      // the referral is already past the GP's review. Retrying would loop for ever.
+      if (refer.status === 409 && (await referred(id))) {
+        stats.lateAnswers += 1;
+        break;
+      }
       if (refer.status === 409 || refer.status === 503) {
         stats.conflicts += refer.status === 409 ? 1 : 0;
         await sleep(50);
@@ -220,7 +258,7 @@ function watcher(pending, completed) {
 async function referralLevel(concurrency) {
   const pending = new Map();
   const completed = [];
-  const stats = { post: [], decision: [], conflicts: 0, errors: [] };
+  const stats = { post: [], decision: [], conflicts: 0, lateAnswers: 0, errors: [] };
   const stopWatching = watcher(pending, completed);
   const { result, usage } = await measureProcesses(async () => {
     const start = Date.now() + WARMUP_SECONDS * 1000;
@@ -239,6 +277,7 @@ async function referralLevel(concurrency) {
     decision: stats.decision,
     e2e: inWindow.map((c) => c.e2e),
     conflicts: stats.conflicts,
+    lateAnswers: stats.lateAnswers,
     errors: stats.errors,
     lost: pending.size,
     usage,
@@ -292,14 +331,17 @@ async function temporalBaseline(levels) {
 
 // ---------- the run ----------
 
-log(`levels ${LEVELS.join(', ')}; ${SECONDS} s each after ${WARMUP_SECONDS} s warm-up; completion polled every ${POLL_MS} ms`);
+log(
+  `${SHAPE.name} shape (${SHAPE.services[0].replicas.length} replica(s) per service, ${SHAPE.kafka.nodes.length} Kafka node(s)); ` +
+    `levels ${LEVELS.join(', ')}; ${SECONDS} s each after ${WARMUP_SECONDS} s warm-up; completion polled every ${POLL_MS} ms`,
+);
 const levels = [];
 for (const c of LEVELS) {
   const r = await referralLevel(c);
   levels.push(r);
   log(
     `referrals × ${c}: ${r.perSecond.toFixed(2)}/s completed; p50/p95/p99 POST ${triple(r.post)}, decision ${triple(r.decision)}, ` +
-      `end to end ${triple(r.e2e)}; 409s ${r.conflicts}; errors ${r.errors.length}; not completed ${r.lost}`,
+      `end to end ${triple(r.e2e)}; 409s ${r.conflicts}; decisions taken by an attempt answered 503 ${r.lateAnswers}; errors ${r.errors.length}; not completed ${r.lost}`,
   );
   log(`  cpu/peak rss: ${usageLine(r.usage)}`);
   if (r.errors.length) log(`  errors: ${[...new Set(r.errors)].join(', ')}`);
@@ -309,6 +351,9 @@ const peak = levels.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
 const trivialPeak = Math.max(...baseline.filter((b) => b.kind === 'trivial').map((b) => b.perSecond));
 const activityPeak = Math.max(...baseline.filter((b) => b.kind === 'oneActivity').map((b) => b.perSecond));
 console.log('');
+console.log(
+  `${SHAPE.name} shape: ${SHAPE.services[0].replicas.length} replica(s) per service, ${SHAPE.kafka.nodes.length} Kafka node(s) (RF ${SHAPE.kafka.replicationFactor}, min ISR ${SHAPE.kafka.minInsyncReplicas})`,
+);
 console.log('| concurrent clients | completed referrals/s | decision p99 | end-to-end p99 | 409s |');
 console.log('|---|---|---|---|---|');
 for (const r of levels)
