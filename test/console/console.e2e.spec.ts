@@ -31,7 +31,8 @@ let stopConsole: () => Promise<void>;
 /** A fresh browser session (own cookies) per person. */
 async function personPage(): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(20_000);
+  // Generous for a loaded machine: the stuck list asks Temporal about every workflow whose activity keeps failing.
+  context.setDefaultTimeout(60_000);
   return { context, page: await context.newPage() };
 }
 
@@ -139,6 +140,7 @@ describe('an operator', () => {
       await checkPage(page, 'ops-overview');
 
       await page.getByRole('link', { name: 'Stuck', exact: true }).first().click();
+      await page.waitForURL(`${CONSOLE_URL}/ops/stuck`);
       const row = page.locator(`tr[data-referral="${referralId}"]`);
       expect(await row.textContent()).toContain('Overdue step: gp-decision');
       const temporal = await row.getByRole('link', { name: /Workflow.*in Temporal/ }).getAttribute('href');
@@ -173,7 +175,7 @@ describe('an operator', () => {
     }
   });
 
-  it('gets a clear 400 page for a malformed referral id, and a 404 page for an unknown one', async () => {
+  it('gets a clear 400 page for a malformed referral id, a 404 page for an unknown one, and a 403 for a forged form', async () => {
     const { context, page } = await personPage();
     try {
       await signIn(page, 'ops', 'X26');
@@ -183,6 +185,18 @@ describe('an operator', () => {
       const unknown = await page.goto(`${CONSOLE_URL}/ops/referrals/${randomUUID()}`);
       expect(unknown?.status()).toBe(404);
       await checkPage(page, 'not-found');
+      // A form POST without the session's CSRF token never reaches the service.
+      const forged = await page.request.post(`${CONSOLE_URL}/ops/dead-letters/replay`, {
+        form: { id: 'referral.events.v1.dlq:0:0', topic: 'referral.events.v1', submission: randomUUID(), confirmed: 'yes' },
+        maxRedirects: 0,
+      });
+      expect(forged.status()).toBe(403);
+      expect(await forged.text()).toContain('The form has expired');
+      // The browser holds an opaque, HttpOnly session cookie; no bearer token reaches the page.
+      const [cookie] = (await context.cookies()).filter((c) => c.name === 'console.sid');
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+      expect(cookie!.value).not.toMatch(/^eyJ/);
+      expect(await page.content()).not.toMatch(/eyJ[\w-]+\.eyJ/);
     } finally {
       await context.close();
     }

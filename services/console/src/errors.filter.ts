@@ -44,7 +44,8 @@ export class ErrorPages implements ExceptionFilter {
     if (error instanceof HttpException) {
       const status = error.getStatus();
       if (status === 404) return [404, 'errors/not-found.njk', {}];
-      if (status === 403) return [403, 'errors/forbidden.njk', {}];
+      // The console's only 403 is the CSRF check (a role's missing page is a 404): Nest hands it over as an HttpException.
+      if (status === 403) return [403, 'errors/forbidden.njk', { csrf: true }];
       if (status < 500) return [status, 'errors/bad-input.njk', { problems: [error.message] }];
     }
     const code = (error as { code?: string; statusCode?: number })?.code;
