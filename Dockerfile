@@ -1,4 +1,4 @@
-# One image for the four services (the entry point differs), built in CI for the cluster (k8s/).
+# One image for the four services and the console (the entry point differs), built in CI for the cluster (k8s/).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
@@ -11,5 +11,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The console's page templates and script (services/console: read from the sources, not compiled).
+COPY --from=build /app/services/console/views ./services/console/views
+COPY --from=build /app/services/console/public ./services/console/public
 COPY package.json ./
 USER node

@@ -10,6 +10,7 @@ const depConstraints = (inTests) => {
     { sourceTag: 'scope:records-transfer', onlyDependOnLibsWithTags: ['scope:records-transfer', 'scope:shared'] },
     { sourceTag: 'scope:notification', onlyDependOnLibsWithTags: ['scope:notification', 'scope:shared'] },
     { sourceTag: 'scope:audit', onlyDependOnLibsWithTags: ['scope:audit', 'scope:shared'] },
+    { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:console', 'scope:shared'] },
     { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
     // contracts depends on nothing but its schema library.
     {

@@ -28,6 +28,11 @@ SERVICES=(
   "notification:${NOTIFICATION_HTTP_PORT:-8083}:notification"
   "audit:${AUDIT_HTTP_PORT:-8084}:audit"
 )
+# The web console (services/console): a backend-for-frontend with no database of its own; it starts after the services.
+CONSOLE_PORT=${CONSOLE_HTTP_PORT:-8080}
+CONSOLE_ENTRY="console:$CONSOLE_PORT:-"
+# Everything this script runs as a supervised process: the four services, then the console.
+PROCESSES=("${SERVICES[@]}" "$CONSOLE_ENTRY")
 
 # Installs npm dependencies when package-lock.json changed since the last install.
 ensure_dependencies() {
@@ -88,6 +93,16 @@ start_service() {
   env+=(OTEL_EXPORTER_ZIPKIN_ENDPOINT="http://127.0.0.1:${ZIPKIN_PORT:-9411}/api/v2/spans")
   # SMS and letters through the local GOV.UK Notify server (infra/local/notify: development key and callback token).
   [[ $name == notification ]] && env+=("${NOTIFY_ENV[@]}")
+  # The console signs local sign-ins with the development issuer and calls the services at their local ports.
+  [[ $name == console ]] && env+=(
+    AUTH_DEV_ISSUER_DIR="$ROOT/.local/state/auth"
+    REFERRAL_API_URL="http://127.0.0.1:${REFERRAL_HTTP_PORT:-8081}"
+    RECORDS_TRANSFER_API_URL="http://127.0.0.1:${RECORDS_TRANSFER_HTTP_PORT:-8082}"
+    NOTIFICATION_API_URL="http://127.0.0.1:${NOTIFICATION_HTTP_PORT:-8083}"
+    AUDIT_API_URL="http://127.0.0.1:${AUDIT_HTTP_PORT:-8084}"
+    TEMPORAL_UI_URL="http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}"
+    TRACE_VIEWER_URL="http://127.0.0.1:${ZIPKIN_PORT:-9411}/zipkin"
+  )
   (
     # records-transfer streams imaging: heap limits keep its memory flat while it does (its README, "Memory").
     local -a heap=()
@@ -155,6 +170,9 @@ stop_service() {
 print_summary() {
   cat <<EOT
 
+  Console (operations, auditors, patients, GPs, teams)  http://127.0.0.1:$CONSOLE_PORT
+      sign in with a role and an organisation, e.g. ops X26, auditor X26, gp A81001, clinician RTH
+
   The second-opinion network is running.
 
   Referral API (GP, patient, clinical teams)  http://127.0.0.1:${REFERRAL_HTTP_PORT:-8081}/docs
@@ -209,7 +227,7 @@ cmd_start() {
   node dist/services/referral/src/directory/seed.js
   log "development token issuer: $(node dist/libs/auth/src/cli/init-dev-issuer.js "$ROOT/.local/state/auth")"
   # Services still running from an earlier start run the code of an earlier build: restart them on this one.
-  for entry in "${SERVICES[@]}"; do
+  for entry in "${PROCESSES[@]}"; do
     IFS=: read -r name _ _ <<<"$entry"
     if service_pid "$name" >/dev/null || supervisor_pid "$name" >/dev/null; then stop_service "$name" & fi
   done
@@ -222,6 +240,8 @@ cmd_start() {
     IFS=: read -r name port _ <<<"$entry"
     wait_ready "$name" "$port"
   done
+  start_service console "$CONSOLE_PORT" -
+  wait_ready console "$CONSOLE_PORT"
   seed_hospitals
   if ((demo)); then node tools/demo-data.mjs; fi
   log "network up in $((SECONDS - started))s"
@@ -230,6 +250,7 @@ cmd_start() {
 
 cmd_stop() {
   local entry name
+  stop_service console
   for entry in "${SERVICES[@]}"; do
     IFS=: read -r name _ _ <<<"$entry"
     stop_service "$name"
@@ -244,23 +265,23 @@ cmd_stop() {
 # Restarts one service (on the code last built) and waits until it is ready; the others are not touched.
 cmd_restart() {
   local want=${1:-} entry name port db
-  for entry in "${SERVICES[@]}"; do
+  for entry in "${PROCESSES[@]}"; do
     IFS=: read -r name port db <<<"$entry"
     [[ $name == "$want" ]] || continue
     # A rebuilt service may bring a new migration: apply it first, or its consumers would fail (and dead-letter)
     # on a table that is not there yet. Migrations are additive (ADR 5), so the running copy is unaffected.
-    PGDATABASE=$db node dist/services/"$name"/src/migrate.js
+    [[ $db == - ]] || PGDATABASE=$db node dist/services/"$name"/src/migrate.js
     stop_service "$name"
     start_service "$name" "$port" "$db"
     wait_ready "$name" "$port"
     return 0
   done
-  die "usage: network.sh restart <service> (one of: ${SERVICES[*]%%:*})"
+  die "usage: network.sh restart <service> (one of: ${PROCESSES[*]%%:*})"
 }
 
 cmd_status() {
   local entry name port rc=0 pid sup
-  for entry in "${SERVICES[@]}"; do
+  for entry in "${PROCESSES[@]}"; do
     IFS=: read -r name port _ <<<"$entry"
     sup="supervised"
     supervisor_pid "$name" >/dev/null || sup="NOT supervised"
@@ -291,6 +312,6 @@ case "${1:-}" in
   status) cmd_status ;;
   services-running)
     # Exit 0 when every service runs (used by test.sh to leave a developer's network as it found it).
-    for entry in "${SERVICES[@]}"; do IFS=: read -r name _ _ <<<"$entry"; service_pid "$name" >/dev/null || exit 1; done ;;
+    for entry in "${PROCESSES[@]}"; do IFS=: read -r name _ _ <<<"$entry"; service_pid "$name" >/dev/null || exit 1; done ;;
   *) echo "usage: $0 start [--no-demo] | stop | restart <service> | status" >&2; exit 2 ;;
 esac

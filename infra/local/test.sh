@@ -22,6 +22,8 @@ fi
 bash infra/local/network.sh start --no-demo
 # Jars of Temporal's time-skipping test server (workflow tests start their own); a no-op when cached.
 bash infra/local/temporal-test-server.sh install || echo "[test] WARNING: could not install the Temporal test server: time-skipping tests will fail" >&2
+# Chromium for the console's browser tests (test/console); a no-op when installed.
+bash infra/local/chromium.sh install >/dev/null || echo "[test] WARNING: Chromium is missing: the console's browser tests will fail" >&2
 
 # Static checks first: cheap, and a type or boundary error is worth knowing before the slow suites.
 check_failures=0

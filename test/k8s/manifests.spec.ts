@@ -164,3 +164,39 @@ describe('the platform manifests (k8s/platform) agree with the services and libs
     }
   });
 });
+
+describe('the console manifests (k8s/console)', () => {
+  const consoleResources = render('console');
+  const [deployment] = ofKind(consoleResources, 'Deployment');
+  const container = deployment!.spec.template.spec.containers[0];
+  const env = envOf(container);
+
+  it('run the console from the services image, unprivileged, probed and bounded', () => {
+    expect(container.image).toBe(deployments[0]!.spec.template.spec.containers[0].image);
+    expect(container.command).toContain('dist/services/console/src/main.js');
+    expect(deployment!.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+    expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
+    expect(container.resources.limits.memory).toEqual(expect.any(String));
+  });
+
+  it('sign in through OpenID Connect in production, with the session secret from a Secret', () => {
+    expect(env.NODE_ENV).toBe('production');
+    expect(env.CONSOLE_AUTH_MODE).toBe('oidc');
+    const secretNames = (container.env as Resource[]).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name);
+    expect(secretNames).toEqual(expect.arrayContaining(['CONSOLE_SESSION_SECRET', 'OIDC_CLIENT_SECRET']));
+  });
+
+  it('call each service at its in-cluster Service and port', () => {
+    const serviceObjects = ofKind(services, 'Service');
+    for (const [variable, name] of [
+      ['REFERRAL_API_URL', 'referral'],
+      ['RECORDS_TRANSFER_API_URL', 'records-transfer'],
+      ['NOTIFICATION_API_URL', 'notification'],
+      ['AUDIT_API_URL', 'audit'],
+    ]) {
+      const service = serviceObjects.find((s) => s.metadata.name === name)!;
+      expect(env[variable]).toBe(`http://${name}:${service.spec.ports[0].port}`);
+    }
+  });
+});
