@@ -126,7 +126,12 @@ class KafkaSubscriber implements MessageSubscriber {
       for (let i = 0; i < batch.messages.length; i += groupSize) {
         if (!isRunning() || isStale()) break;
         const group = batch.messages.slice(i, i + groupSize);
-        await handleByKey(group, concurrency, (m) => handler(toRecord(batch.topic, batch.partition, m)));
+        await handleByKey(group, concurrency, async (m) => {
+          await handler(toRecord(batch.topic, batch.partition, m));
+          // The group may take longer than the session: each finished record keeps the member alive (kafkajs sends at
+          // most one heartbeat per interval, so this is cheap).
+          if (concurrency > 1) await heartbeat();
+        });
         const last = group[group.length - 1]!.offset;
         resolveOffset(last);
         // The committed offset is the next one to read: offset + 1, after every handler's database commit.
