@@ -16,7 +16,9 @@
 // Env: NOTIFY_PORT (8026), NOTIFY_HOST (127.0.0.1), NOTIFY_API_KEYS (comma-separated `{name}-{serviceId}-{secret}`;
 // default the development key below), NOTIFY_RATE_LIMIT_PER_MINUTE (3000), NOTIFY_DAILY_LIMIT (250000),
 // NOTIFY_CALLBACK_URL (http://127.0.0.1:8083/v1/notify/receipts; empty = no receipts), NOTIFY_CALLBACK_TOKEN,
-// NOTIFY_RECEIPT_DELAY_MS (300), NOTIFY_STATE_DIR, NOTIFY_RATE_WINDOW_SECONDS (60; tests shorten it).
+// NOTIFY_RECEIPT_DELAY_MS (300), NOTIFY_STATE_DIR, NOTIFY_RATE_WINDOW_SECONDS (60; tests shorten it),
+// NOTIFY_RESPONSE_DELAY_MS (0: a send is answered this much after it is accepted, like a slow Notify; crash tests
+// use it to kill a client while messages are accepted but not yet answered).
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
@@ -44,6 +46,7 @@ const config = {
   callbackToken: env.NOTIFY_CALLBACK_TOKEN ?? DEV_CALLBACK_TOKEN,
   receiptDelayMs: Number(env.NOTIFY_RECEIPT_DELAY_MS ?? 300),
   stateDir: env.NOTIFY_STATE_DIR || null,
+  responseDelayMs: Number(env.NOTIFY_RESPONSE_DELAY_MS ?? 0),
 };
 const limits = new Limits({
   perMinute: Number(env.NOTIFY_RATE_LIMIT_PER_MINUTE ?? 3000),
@@ -179,6 +182,7 @@ async function api(req, res, url) {
   const post = /^\/v2\/notifications\/(sms|email|letter)$/.exec(url.pathname);
   if (req.method === 'POST' && post) {
     const m = accept(post[1], await readJson(req), key);
+    if (config.responseDelayMs > 0) await new Promise((r) => setTimeout(r, config.responseDelayMs));
     return send(res, 201, {
       id: m.id,
       reference: m.reference,

@@ -29,6 +29,12 @@ export interface SubscriptionOptions {
   readonly fromBeginning?: boolean;
   /** Partitions handled at once; order within a partition is always kept. */
   readonly partitionsConcurrently?: number;
+  /**
+   * `run` only: records of one partition handled at once (default 1: one by one, each offset committed after it).
+   * Above 1, records with different keys run concurrently while those with the same key keep their order, and the
+   * offset is committed once per group of records, after every one of them resolved.
+   */
+  readonly recordsConcurrently?: number;
 }
 
 /** Called for each record in partition order; the offset is committed only after it resolves. */

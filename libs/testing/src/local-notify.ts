@@ -37,6 +37,8 @@ export interface LocalNotifyOptions {
   readonly rateWindowSeconds?: number;
   readonly dailyLimit?: number;
   readonly receiptDelayMs?: number;
+  /** Answer each send this long after accepting it (a slow Notify): a client killed meanwhile never hears of it. */
+  readonly responseDelayMs?: number;
 }
 
 /** A free TCP port on 127.0.0.1 (the server is told its port before our service, which it calls back, starts). */
@@ -74,6 +76,7 @@ export class LocalNotifyServer {
       NOTIFY_RATE_WINDOW_SECONDS: String(o.rateWindowSeconds ?? 60),
       NOTIFY_DAILY_LIMIT: String(o.dailyLimit ?? 250_000),
       NOTIFY_RECEIPT_DELAY_MS: String(o.receiptDelayMs ?? 100),
+      NOTIFY_RESPONSE_DELAY_MS: String(o.responseDelayMs ?? 0),
     };
     this.child = spawn(process.execPath, [join(REPO_ROOT, 'infra/local/notify/server.mjs')], {
       env,

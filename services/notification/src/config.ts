@@ -8,6 +8,12 @@ export const notificationConfigSchema = baseConfigSchema
     HTTP_PORT: z.coerce.number().int().min(0).default(8083),
     PGDATABASE: z.string().default('notification'),
     KAFKA_CONSUMER_GROUP: z.string().default('notification.referral-events'),
+    /**
+     * Events of one partition handled at once (one referral's events always in order): each is its own inbox
+     * transaction, and the offset is committed once per group of them. 1 = one by one. Times the partitions handled
+     * at once (3), keep it below DB_POOL_MAX: each holds a connection, and the dispatcher needs one too.
+     */
+    KAFKA_RECORDS_CONCURRENTLY: z.coerce.number().int().positive().max(64).default(3),
     /** The referral events topic; another one only for a benchmark that must not reach the running network. */
     REFERRAL_EVENTS_TOPIC: z.string().min(1).default(Topics.referralEvents),
 

@@ -23,6 +23,7 @@ export function startNotificationService(config: NotificationConfig): Promise<Ne
         // Referral events, and the records-transfer events someone must be told about (gaps).
         topics: [config.REFERRAL_EVENTS_TOPIC, Topics.recordsEvents],
         registry: Events,
+        recordsConcurrently: config.KAFKA_RECORDS_CONCURRENTLY,
         log: kafkaLog(SERVICE_NAME),
       }),
   });

@@ -70,6 +70,46 @@ const toRecord = (topic: string, partition: number, m: KafkaMessage): ReceivedRe
   headers: m.headers ?? {},
 });
 
+/** Records per worker in one committed group when records of a partition are handled concurrently. */
+const RECORDS_PER_WORKER = 8;
+
+/**
+ * Handles a partition's records with at most `concurrency` at once: records sharing a key (one referral) one after
+ * the other in offset order, different keys side by side. Settles every record before reporting the first failure,
+ * so nothing is still running when the caller gives the group back to Kafka.
+ */
+export async function handleByKey<M extends { readonly key: Buffer | null }>(
+  records: readonly M[],
+  concurrency: number,
+  handle: (m: M) => Promise<void>,
+): Promise<void> {
+  const byKey = new Map<string, M[]>();
+  for (const m of records) {
+    const key = m.key === null ? '' : m.key.toString('latin1');
+    const same = byKey.get(key);
+    if (same) same.push(m);
+    else byKey.set(key, [m]);
+  }
+  const queues = [...byKey.values()];
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    for (let queue = queues[next++]; queue && !failure; queue = queues[next++]) {
+      for (const m of queue) {
+        if (failure) return;
+        try {
+          await handle(m);
+        } catch (error) {
+          failure ??= { error };
+          return;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queues.length) }, worker));
+  if (failure) throw failure.error;
+}
+
 class KafkaSubscriber implements MessageSubscriber {
   private consumer: Consumer | undefined;
 
@@ -79,13 +119,23 @@ class KafkaSubscriber implements MessageSubscriber {
   ) {}
 
   async run(handler: RecordHandler): Promise<void> {
+    const concurrency = Math.max(1, this.options.recordsConcurrently ?? 1);
+    // Records in flight past the first unfinished one stay uncommitted: a group bounds what a crash hands back.
+    const groupSize = concurrency === 1 ? 1 : concurrency * RECORDS_PER_WORKER;
     await this.start(async ({ batch, resolveOffset, heartbeat, isRunning, isStale }, consumer) => {
-      for (const m of batch.messages) {
+      for (let i = 0; i < batch.messages.length; i += groupSize) {
         if (!isRunning() || isStale()) break;
-        await handler(toRecord(batch.topic, batch.partition, m));
-        resolveOffset(m.offset);
-        // The committed offset is the next one to read: offset + 1, after the handler's database commit.
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(m.offset) + 1n).toString() }]);
+        const group = batch.messages.slice(i, i + groupSize);
+        await handleByKey(group, concurrency, async (m) => {
+          await handler(toRecord(batch.topic, batch.partition, m));
+          // The group may take longer than the session: each finished record keeps the member alive (kafkajs sends at
+          // most one heartbeat per interval, so this is cheap).
+          if (concurrency > 1) await heartbeat();
+        });
+        const last = group[group.length - 1]!.offset;
+        resolveOffset(last);
+        // The committed offset is the next one to read: offset + 1, after every handler's database commit.
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
         await heartbeat();
       }
     });

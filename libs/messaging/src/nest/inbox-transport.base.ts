@@ -13,6 +13,8 @@ export interface InboxTransportOptions {
   readonly registry: EventRegistry;
   readonly validateData?: boolean;
   readonly partitionsConcurrently?: number;
+  /** Per-record inbox only: records of one partition handled at once, one key's records in order (see SubscriptionOptions). */
+  readonly recordsConcurrently?: number;
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
   readonly log?: InboxLog;
@@ -64,6 +66,7 @@ export abstract class InboxTransportBase<O extends InboxTransportOptions> extend
       topics: this.options.topics,
       fromBeginning: true,
       ...(this.options.partitionsConcurrently ? { partitionsConcurrently: this.options.partitionsConcurrently } : {}),
+      ...(this.options.recordsConcurrently ? { recordsConcurrently: this.options.recordsConcurrently } : {}),
     });
     return this.subscriber;
   }

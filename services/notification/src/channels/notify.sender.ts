@@ -1,4 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import axios from 'axios';
 import { NotifyClient } from 'notifications-node-client';
 import type { ContactChannel } from '@sonet/contracts';
@@ -51,16 +53,23 @@ export function toNotifySendError(e: unknown): SendError {
 
 /** GOV.UK Notify through its official client. */
 @Injectable()
-export class NotifySender {
+export class NotifySender implements OnApplicationShutdown {
   private readonly client: NotifyClient;
+  // Connections kept open between requests: a dispatcher batch otherwise opens (and TLS-handshakes) one per message.
+  private readonly agents = { httpAgent: new HttpAgent({ keepAlive: true }), httpsAgent: new HttpsAgent({ keepAlive: true }) };
   private readonly templates: Readonly<Record<ContactChannel, string>>;
 
   constructor(@Inject(NOTIFICATION_CONFIG) config: NotificationConfig) {
     if (!config.NOTIFY_API_KEY) throw new Error('NotifySender needs NOTIFY_API_KEY');
     this.client = new NotifyClient(config.NOTIFY_BASE_URL, config.NOTIFY_API_KEY);
     // The client's default axios has no timeout: a hung request would outlive the dispatcher's lease.
-    this.client.setClient(axios.create({ timeout: config.NOTIFY_TIMEOUT_MS }));
+    this.client.setClient(axios.create({ timeout: config.NOTIFY_TIMEOUT_MS, ...this.agents }));
     this.templates = { sms: config.NOTIFY_TEMPLATE_SMS, email: config.NOTIFY_TEMPLATE_EMAIL, letter: config.NOTIFY_TEMPLATE_LETTER };
+  }
+
+  onApplicationShutdown(): void {
+    this.agents.httpAgent.destroy();
+    this.agents.httpsAgent.destroy();
   }
 
   async send(m: NotifyMessage): Promise<NotifyAcceptance> {

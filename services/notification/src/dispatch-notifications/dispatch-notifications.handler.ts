@@ -9,7 +9,7 @@ import { safeErrorMessage } from '../domain/redaction';
 import { EMAIL_SENDER, SendError, type EmailSender } from '../channels/email.sender';
 import { NOTIFY_SENDER, NotifySender, RateLimitedError } from '../channels/notify.sender';
 import { NotifyRateLimiter } from '../channels/notify-rate-limiter';
-import { fallBackOrGiveUp, markSent, recordAttempt, type RouteState } from './notification-outcomes';
+import { fallBackOrGiveUp, markSentMany, recordAttempt, type RouteState, type SentOutcome } from './notification-outcomes';
 
 /** A notification this dispatcher has claimed (leased) for one send attempt. */
 export interface ClaimedNotification extends RouteState {
@@ -75,7 +75,20 @@ const toClaimed = (r: ClaimedRow): ClaimedNotification => ({
 });
 
 /** How one claimed notification goes out: SMTP, or GOV.UK Notify (keyed by its reference), or no sender at all. */
-type Route = { readonly via: 'smtp' } | { readonly via: 'notify'; readonly notify: NotifySender } | { readonly via: 'none' };
+type NotifyRoute = { readonly via: 'notify'; readonly notify: NotifySender };
+type Route = { readonly via: 'smtp' } | NotifyRoute | { readonly via: 'none' };
+
+/** A claimed notification that can go out: its route and address. */
+interface Sendable {
+  readonly n: ClaimedNotification;
+  readonly route: Route;
+  readonly address: string;
+}
+
+/** Where a send ended: accepted (Notify's id, or null for SMTP), or already recorded (a failure, or a 429 deferral). */
+type SendResult = { readonly kind: 'sent'; readonly providerId: string | null } | { readonly kind: 'handled' };
+
+const traceOf = (n: ClaimedNotification) => (n.traceparent ? contextFromTraceHeaders({ traceparent: n.traceparent }) : context.active());
 
 /**
  * Sends due notifications. A poll claims a small batch in one statement (`FOR UPDATE SKIP LOCKED`, so replicas
@@ -104,17 +117,100 @@ export class DispatchNotificationsHandler {
     };
   }
 
-  /** Claims and sends one batch; returns how many notifications it claimed. */
+  /**
+   * Claims and sends one batch; returns how many notifications it claimed. The batch's Notify sends take their
+   * rate-limit budget in one statement, go out concurrently, and every accepted send is recorded (status, attempt,
+   * notification.sent.v1 in the outbox) in one transaction. Failures are rare and recorded one by one.
+   */
   async dispatchBatch(): Promise<number> {
     const claimed = await this.claim();
+    const sendable: Sendable[] = [];
+    // Rows that cannot be sent (attempts used up, no address, no sender) end at once, each on its own.
+    await Promise.all(
+      claimed.map((n) => {
+        const unsendable = this.unsendable(n);
+        if (!unsendable) sendable.push({ n, route: this.routeOf(n), address: n.address! });
+        return unsendable ? context.with(traceOf(n), () => this.onError(n, unsendable)) : undefined;
+      }),
+    );
+    const granted = await this.takeRateBudget(sendable);
     // Concurrently, so every claimed row is finished well within its lease.
     // Each send runs in the trace of the event that caused it, so its outcome event continues that trace.
-    await Promise.all(
-      claimed.map((n) =>
-        context.with(n.traceparent ? contextFromTraceHeaders({ traceparent: n.traceparent }) : context.active(), () => this.dispatchOne(n)),
-      ),
-    );
+    const results = await Promise.all(granted.map((s) => context.with(traceOf(s.n), () => this.sendOne(s))));
+    const sent = granted.flatMap((s, i) => {
+      const r = results[i]!;
+      return r.kind === 'sent' ? [{ ...s, providerId: r.providerId }] : [];
+    });
+    await this.recordSent(sent);
     return claimed.length;
+  }
+
+  /** Why a claimed row cannot be sent at all, or undefined when it can. */
+  private unsendable(n: ClaimedNotification): SendError | undefined {
+    // Claimed before, but no outcome was ever recorded (the process died mid-send, repeatedly).
+    if (n.attempts > this.policy.maxAttempts) return new SendError('attempts used up without a recorded outcome', true);
+    if (!n.address) return new SendError(`no address for ${n.channel}`, true);
+    if (this.routeOf(n).via === 'none') return new SendError(`no sender for ${n.channel} (Notify is not configured)`, true);
+    return undefined;
+  }
+
+  /**
+   * The sends the shared Notify rate limit allows now, taken for the whole batch in one statement. Re-claimed sends
+   * are counted too (most find their message at Notify and send nothing, which only leaves budget unused). Those over
+   * the budget wait for the next window, their attempt given back.
+   */
+  private async takeRateBudget(sendable: readonly Sendable[]): Promise<Sendable[]> {
+    const viaNotify = sendable.filter((s) => s.route.via === 'notify');
+    if (!this.limiter || viaNotify.length === 0) return [...sendable];
+    const { granted, nextWindowAt } = await this.limiter.takeMany('notify', viaNotify.length);
+    const waiting = new Set(viaNotify.slice(granted));
+    if (waiting.size > 0)
+      await this.deferMany(
+        [...waiting].map((s) => s.n),
+        nextWindowAt,
+        'waiting for the shared Notify rate limit',
+      );
+    return sendable.filter((s) => !waiting.has(s));
+  }
+
+  /** Sends one notification; a failure is recorded here, an acceptance is left to recordSent with the rest of the batch. */
+  private async sendOne({ n, route, address }: Sendable): Promise<SendResult> {
+    try {
+      const providerId = route.via === 'smtp' ? await this.sendSmtp(n, address) : await this.sendNotify(n, address, route as NotifyRoute);
+      return { kind: 'sent', providerId };
+    } catch (e) {
+      await this.onError(n, e);
+      return { kind: 'handled' };
+    }
+  }
+
+  /** Every accepted send of the batch in one transaction; a row another dispatcher took over is left to it. */
+  private async recordSent(sent: readonly (Sendable & { readonly providerId: string | null })[]): Promise<void> {
+    if (sent.length === 0) return;
+    const now = new Date();
+    const outcomes: SentOutcome[] = sent.map(({ n, route, providerId }) => ({
+      n,
+      claimedAttempts: n.attempts,
+      attempt: { status: 'sent', provider: route.via === 'notify' ? 'notify' : 'smtp', providerId, tries: n.attempts },
+      traceparent: n.traceparent,
+    }));
+    let marked: Set<string>;
+    try {
+      marked = await this.orm.em.fork().transactional((em) => markSentMany(em, outcomes, now));
+    } catch (recordError) {
+      // Recording the outcomes failed (database down): the leases run out and the rows are claimed again; a Notify
+      // send is then found by its reference and adopted, an SMTP one re-sent with the same Message-ID.
+      this.logger.error(
+        { notifications: sent.length, error: safeErrorMessage(recordError) },
+        'could not record the outcome of sends; they will be retried',
+      );
+      return;
+    }
+    for (const { n } of sent) {
+      const log = { notificationId: n.id, referralId: n.referralId, template: n.template, channel: n.channel, attempts: n.attempts };
+      if (marked.has(n.id)) this.logger.log(log, 'notification sent');
+      else this.logger.warn(log, 'notification was taken over by another dispatcher; outcome not recorded twice');
+    }
   }
 
   async claim(): Promise<ClaimedNotification[]> {
@@ -139,23 +235,6 @@ export class DispatchNotificationsHandler {
     return this.notify ? { via: 'notify', notify: this.notify } : { via: 'none' };
   }
 
-  private async dispatchOne(n: ClaimedNotification): Promise<void> {
-    try {
-      const route = this.routeOf(n);
-      if (n.attempts > this.policy.maxAttempts) {
-        // Claimed before, but no outcome was ever recorded (the process died mid-send, repeatedly).
-        return await this.onFailure(n, route, new SendError('attempts used up without a recorded outcome', true));
-      }
-      if (!n.address) return await this.onFailure(n, route, new SendError(`no address for ${n.channel}`, true));
-      if (route.via === 'none')
-        return await this.onFailure(n, route, new SendError(`no sender for ${n.channel} (Notify is not configured)`, true));
-      const providerId = route.via === 'smtp' ? await this.sendSmtp(n, n.address) : await this.sendNotify(n, n.address, route.notify);
-      if (providerId !== 'deferred') await this.onSent(n, route, providerId);
-    } catch (e) {
-      await this.onError(n, e);
-    }
-  }
-
   private async onError(n: ClaimedNotification, e: unknown): Promise<void> {
     try {
       if (e instanceof RateLimitedError)
@@ -175,17 +254,12 @@ export class DispatchNotificationsHandler {
     return null;
   }
 
-  /** Notify's id of the accepted message, or 'deferred' when the shared rate limit asks us to wait. */
-  private async sendNotify(n: ClaimedNotification, to: string, notify: NotifySender): Promise<string | 'deferred'> {
+  /** Notify's id of the accepted message (its rate-limit budget is already taken). */
+  private async sendNotify(n: ClaimedNotification, to: string, { notify }: NotifyRoute): Promise<string> {
     if (n.attempts > 1) {
       // An earlier try of this channel may have been accepted without our commit (crash): ask before sending again.
       const earlier = await notify.findByReference(n.id, n.channel);
       if (earlier) return earlier.providerId;
-    }
-    const wait = this.limiter ? await this.limiter.take('notify') : undefined;
-    if (wait) {
-      await this.defer(n, wait, 'waiting for the shared Notify rate limit');
-      return 'deferred';
     }
     const text = n.channel === 'sms' ? (n.smsText ?? n.bodyText) : n.bodyText;
     return (await notify.send({ notificationId: n.id, channel: n.channel, to, subject: n.subject, text })).providerId;
@@ -193,32 +267,19 @@ export class DispatchNotificationsHandler {
 
   /** Not this message's fault (rate limit): it waits, and the attempt it claimed is given back. */
   private async defer(n: ClaimedNotification, until: Date, reason: string): Promise<void> {
-    await this.orm.em
-      .fork()
-      .nativeUpdate(
-        Notification,
-        { id: n.id, status: 'pending', attempts: n.attempts },
-        { attempts: n.attempts - 1, nextAttemptAt: until, lastError: reason },
-      );
+    await this.deferMany([n], until, reason);
   }
 
-  private async onSent(n: ClaimedNotification, route: Route, providerId: string | null): Promise<void> {
-    const now = new Date();
-    const provider = route.via === 'notify' ? 'notify' : 'smtp';
-    const updated = await this.orm.em.fork().transactional((em) =>
-      // Guarded by the attempt we claimed: if our lease ran out and another dispatcher took the row over,
-      // only one of us records the outcome and emits the event.
-      markSent(
-        em,
-        n,
-        { id: n.id, status: 'pending', attempts: n.attempts },
-        { status: 'sent', provider, providerId, tries: n.attempts },
-        now,
-      ),
+  /** defer for several rows in one statement, each guarded by the attempt count it was claimed with. */
+  private async deferMany(ns: readonly ClaimedNotification[], until: Date, reason: string): Promise<void> {
+    if (ns.length === 0) return;
+    await this.orm.em.fork().execute(
+      `update notification n
+          set attempts = n.attempts - 1, next_attempt_at = ?, last_error = ?
+         from (values ${ns.map(() => '(?::uuid, ?::int)').join(', ')}) as g (id, attempts)
+        where n.id = g.id and n.status = 'pending' and n.attempts = g.attempts`,
+      [until, reason, ...ns.flatMap((n) => [n.id, n.attempts])],
     );
-    const log = { notificationId: n.id, referralId: n.referralId, template: n.template, channel: n.channel, attempts: n.attempts };
-    if (updated) this.logger.log(log, 'notification sent');
-    else this.logger.warn(log, 'notification was taken over by another dispatcher; outcome not recorded twice');
   }
 
   private async onFailure(n: ClaimedNotification, route: Route, error: SendError): Promise<void> {

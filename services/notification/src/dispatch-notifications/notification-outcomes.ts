@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { context } from '@opentelemetry/api';
 import { NotificationFailed, NotificationSent } from '@sonet/contracts';
-import { deriveId, emitEvent } from '@sonet/messaging';
+import { appendManyToOutbox, buildEvent, contextFromTraceHeaders, deriveId, emitEvent } from '@sonet/messaging';
 import { EVENT_SOURCE } from '../config';
 import type { RouteStep } from '../domain/channel';
 import { FINAL_ATTEMPT_STATUSES, Notification, type AttemptStatus, type NotificationStatus } from '../domain/entities';
@@ -48,15 +49,25 @@ const eventData = (n: RouteState) => ({
 
 /** Writes the attempt of one route step (one row per step; a retry of the step updates it). */
 export async function recordAttempt(em: EntityManager, n: Pick<RouteState, 'id' | 'routeStep' | 'channel'>, a: AttemptRecord, now: Date) {
+  await recordAttempts(em, [{ n, attempt: a }], now);
+}
+
+/** Writes the attempts of several notifications' route steps in one statement. */
+export async function recordAttempts(
+  em: EntityManager,
+  items: readonly { readonly n: Pick<RouteState, 'id' | 'routeStep' | 'channel'>; readonly attempt: AttemptRecord }[],
+  now: Date,
+) {
+  if (items.length === 0) return;
   await em.execute(
     `insert into notification_attempt (id, notification_id, route_step, channel, provider, provider_id, status, reason, tries,
                                        started_at, updated_at, completed_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     values ${items.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
      on conflict (notification_id, route_step) do update
         set provider = excluded.provider, provider_id = coalesce(excluded.provider_id, notification_attempt.provider_id),
             status = excluded.status, reason = excluded.reason, tries = excluded.tries, updated_at = excluded.updated_at,
             completed_at = excluded.completed_at`,
-    [
+    items.flatMap(({ n, attempt: a }) => [
       attemptIdFor(n.id, n.routeStep),
       n.id,
       n.routeStep,
@@ -69,24 +80,65 @@ export async function recordAttempt(em: EntityManager, n: Pick<RouteState, 'id' 
       now,
       now,
       FINAL_ATTEMPT_STATUSES.includes(a.status) ? now : null,
-    ],
+    ]),
   );
 }
+
+/** notification.sent.v1 for one channel of a notification: one per channel tried; the first keeps the id it always had. */
+const sentEvent = (n: RouteState, now: Date) =>
+  ({
+    id: n.routeStep === 1 ? deriveId(n.id, 'sent') : deriveId(n.id, 'sent', String(n.routeStep)),
+    source: EVENT_SOURCE,
+    subject: n.referralId,
+    time: now,
+    data: { ...eventData(n), sentAt: now.toISOString() },
+  }) as const;
 
 /** Accepted by the channel: the notification is `sent` and notification.sent.v1 goes out with it. False when guarded out. */
 export async function markSent(em: EntityManager, n: RouteState, guard: RowGuard, attempt: AttemptRecord, now: Date): Promise<boolean> {
   const count = await em.nativeUpdate(Notification, guard, { status: 'sent', sentAt: now, nextAttemptAt: null, lastError: null });
   if (count === 0) return false;
   await recordAttempt(em, n, attempt, now);
-  await emitEvent(em, NotificationSent, {
-    // One per channel tried; the first keeps the id it always had.
-    id: n.routeStep === 1 ? deriveId(n.id, 'sent') : deriveId(n.id, 'sent', String(n.routeStep)),
-    source: EVENT_SOURCE,
-    subject: n.referralId,
-    time: now,
-    data: { ...eventData(n), sentAt: now.toISOString() },
-  });
+  await emitEvent(em, NotificationSent, sentEvent(n, now));
   return true;
+}
+
+/** One accepted send of a dispatcher's batch, guarded by the attempt its dispatcher claimed. */
+export interface SentOutcome {
+  readonly n: RouteState;
+  /** The attempt count the dispatcher claimed the row with: the row is only changed while it still has it. */
+  readonly claimedAttempts: number;
+  readonly attempt: AttemptRecord;
+  /** Trace context of the causing event, so each notification.sent.v1 continues its own trace. */
+  readonly traceparent: string | null;
+}
+
+/**
+ * markSent for a whole batch in three statements (status, attempts, outbox), in the caller's transaction. Each row is
+ * guarded as markSent guards it (still pending, with the attempt count we claimed); returns the ids that were marked.
+ */
+export async function markSentMany(em: EntityManager, outcomes: readonly SentOutcome[], now: Date): Promise<Set<string>> {
+  if (outcomes.length === 0) return new Set();
+  // In id order, so two writers locking overlapping rows (never two dispatchers: their claims are disjoint) cannot deadlock.
+  const sorted = [...outcomes].sort((a, b) => (a.n.id < b.n.id ? -1 : a.n.id > b.n.id ? 1 : 0));
+  const updated = await em.execute<{ id: string }[]>(
+    `update notification n
+        set status = 'sent', sent_at = ?, next_attempt_at = null, last_error = null
+       from (values ${sorted.map(() => '(?::uuid, ?::int)').join(', ')}) as g (id, attempts)
+      where n.id = g.id and n.status = 'pending' and n.attempts = g.attempts
+     returning n.id`,
+    [now, ...sorted.flatMap((o) => [o.n.id, o.claimedAttempts])],
+  );
+  const marked = new Set(updated.map((r) => r.id));
+  const landed = sorted.filter((o) => marked.has(o.n.id));
+  await recordAttempts(em, landed, now);
+  const events = landed.map((o) =>
+    context.with(o.traceparent ? contextFromTraceHeaders({ traceparent: o.traceparent }) : context.active(), () =>
+      buildEvent(NotificationSent, sentEvent(o.n, now)),
+    ),
+  );
+  await appendManyToOutbox(em, NotificationSent.topic, events);
+  return marked;
 }
 
 /**
