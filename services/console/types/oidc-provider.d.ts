@@ -20,7 +20,10 @@ declare module 'oidc-provider' {
 
   export class Provider {
     constructor(issuer: string, configuration: Record<string, unknown>);
-    readonly Grant: new (init: { accountId: string; clientId: string }) => { addOIDCScope(scope: string): void; save(): Promise<string> };
+    readonly Grant: {
+      new (init: { accountId: string; clientId: string }): { addOIDCScope(scope: string): void; save(): Promise<string> };
+      find(id: string): Promise<{ destroy(): Promise<void> } | undefined>;
+    };
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
     interactionFinished(

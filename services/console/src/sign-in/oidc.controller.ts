@@ -22,6 +22,9 @@ export class OidcSignInController {
 
   @Get('auth/login')
   async login(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    // Someone signed in stays signed in: a link from elsewhere to /auth/login must not end their session.
+    const user = request.session.user;
+    if (user) return reply.redirect(HOME[user.role as ConsoleRole], 303);
     const url = await this.oidc.start(request);
     return reply.header('cache-control', 'no-store').redirect(url, 303);
   }

@@ -41,6 +41,8 @@ let issuer: string;
 let app: NestFastifyApplication;
 let consoleOrigin: string;
 const refreshGrants: string[] = [];
+/** The grant each sign-in got at the provider, by account: revoking it makes the refresh token useless. */
+const grants = new Map<string, string>();
 
 beforeAll(async () => {
   providerServer = createServer();
@@ -100,6 +102,7 @@ beforeAll(async () => {
       const grant = new provider.Grant({ accountId: as, clientId: String(details.params.client_id) });
       grant.addOIDCScope(String(details.params.scope));
       const grantId = await grant.save();
+      grants.set(as, grantId);
       return provider.interactionFinished(req, res, { login: { accountId: as }, consent: { grantId } }, { mergeWithLastSubmission: false });
     })().catch((e: unknown) => {
       res.statusCode = 500;
@@ -235,6 +238,16 @@ describe('signing in through OpenID Connect', () => {
     expect((await browser.request(`${CONSOLE_PUBLIC_URL}/account`)).status).toBe(200);
   });
 
+  it('signs the person out when the provider no longer refreshes their token (the grant was revoked)', async () => {
+    const browser = new Browser();
+    await browser.request((await throughProvider(browser, 'patient-91b2')).href);
+    expect((await browser.request(`${CONSOLE_PUBLIC_URL}/account`)).status).toBe(200);
+    await (await provider.Grant.find(grants.get('patient-91b2')!))!.destroy();
+    const after = await browser.request(`${CONSOLE_PUBLIC_URL}/account`);
+    expect(after.status).toBe(303);
+    expect(after.headers.get('location')).toBe('/sign-in');
+  });
+
   it('signs an NHS login patient in as a patient of their registered practice', async () => {
     const browser = new Browser();
     const callback = await throughProvider(browser, 'patient-91b2');
@@ -288,6 +301,9 @@ describe('signing in through OpenID Connect', () => {
     await browser.request((await throughProvider(browser, 'staff-gp-7f3a')).href);
     const account = await browser.request(`${CONSOLE_PUBLIC_URL}/account`);
     expect(account.status).toBe(200);
+    // Signed in, a link to /auth/login leaves the session alone.
+    const again = await browser.request(`${CONSOLE_PUBLIC_URL}/auth/login`);
+    expect(again.headers.get('location')).toBe('/worklist');
     const signOut = await browser.request(`${CONSOLE_PUBLIC_URL}/sign-out`, {
       method: 'POST',
       form: { _csrf: csrfOf(await account.text()) },
@@ -300,5 +316,22 @@ describe('signing in through OpenID Connect', () => {
     const after = await browser.request(`${CONSOLE_PUBLIC_URL}/account`);
     expect(after.status).toBe(303);
     expect(after.headers.get('location')).toBe('/sign-in');
+  });
+});
+
+describe('the development sign-in (CONSOLE_AUTH_MODE=dev)', () => {
+  it('still offers the role and organisation form, and no OpenID Connect routes', async () => {
+    const dev = await createConsoleApp(readConsoleConfig({ NODE_ENV: 'test' }));
+    try {
+      await dev.init();
+      const fastify = dev.getHttpAdapter().getInstance();
+      const form = await fastify.inject({ method: 'GET', url: '/sign-in' });
+      expect(form.statusCode).toBe(200);
+      expect(form.body).toContain('name="organisation"');
+      expect((await fastify.inject({ method: 'GET', url: '/auth/login' })).statusCode).toBe(404);
+      expect((await fastify.inject({ method: 'GET', url: '/auth/callback?code=a&state=b' })).statusCode).toBe(404);
+    } finally {
+      await dev.close();
+    }
   });
 });
