@@ -34,13 +34,20 @@ export class OidcSignIn implements OnModuleInit {
     // Plain http only for a provider on this machine outside production (tests, a local provider); config refuses it in production.
     const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
     const insecure = issuer.protocol === 'http:' && loopback && c.NODE_ENV !== 'production';
-    this.configuration = await oidc.discovery(
-      issuer,
-      clientId,
-      secret,
-      c.OIDC_TOKEN_AUTH_METHOD === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret),
-      { timeout: Math.ceil(c.UPSTREAM_TIMEOUT_MS / 1000), ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}) },
-    );
+    try {
+      this.configuration = await oidc.discovery(
+        issuer,
+        clientId,
+        secret,
+        c.OIDC_TOKEN_AUTH_METHOD === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret),
+        { timeout: Math.ceil(c.UPSTREAM_TIMEOUT_MS / 1000), ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}) },
+      );
+    } catch (e) {
+      const cause = e instanceof Error ? `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ''}` : String(e);
+      throw new Error(`could not read the OpenID provider's discovery document for ${issuer.href} (OIDC_ISSUER_URL): ${cause}`, {
+        cause: e,
+      });
+    }
   }
 
   private get conf(): oidc.Configuration {
