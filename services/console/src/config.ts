@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { loadConfig, palsConfigSchema } from '@sonet/service-kit';
 
+/** The roles a CIS2 role code can map to (a patient signs in through NHS login, never through a role code). */
+export const STAFF_ROLES = ['gp', 'clinician', 'ops', 'auditor'] as const;
+
 /** The console's settings, read once at boot (services/console/README.md documents each). */
 export const consoleConfigSchema = z
   .object({
@@ -20,6 +23,25 @@ export const consoleConfigSchema = z
     OIDC_ISSUER_URL: z.url().optional(),
     OIDC_CLIENT_ID: z.string().optional(),
     OIDC_CLIENT_SECRET: z.string().optional(),
+    /** How the console authenticates at the token endpoint with its secret. */
+    OIDC_TOKEN_AUTH_METHOD: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+    /** Whose provider: `cis2` (staff), `nhs-login` (patients) or `auto` (by the claims present; docs/runbooks/console.md). */
+    OIDC_PROFILE: z.enum(['auto', 'cis2', 'nhs-login']).default('auto'),
+    /** Space-separated scopes asked for; by default those the profile's claims come with. */
+    OIDC_SCOPES: z.string().trim().min(1).optional(),
+    /** JSON object: a CIS2 `role_code` (whole, or its last `:` part) → gp | clinician | ops | auditor. */
+    OIDC_ROLE_MAP: z
+      .string()
+      .default('{}')
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'OIDC_ROLE_MAP is not JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string().min(1), z.enum(STAFF_ROLES))),
     REFERRAL_API_URL: z.url().default('http://127.0.0.1:8081'),
     RECORDS_TRANSFER_API_URL: z.url().default('http://127.0.0.1:8082'),
     NOTIFICATION_API_URL: z.url().default('http://127.0.0.1:8083'),
@@ -42,6 +64,14 @@ export const consoleConfigSchema = z
   .refine((c) => c.CONSOLE_AUTH_MODE !== 'oidc' || (c.OIDC_ISSUER_URL && c.OIDC_CLIENT_ID && c.OIDC_CLIENT_SECRET), {
     path: ['OIDC_ISSUER_URL'],
     message: 'oidc needs OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET',
+  })
+  .refine((c) => c.CONSOLE_AUTH_MODE !== 'oidc' || c.CONSOLE_PUBLIC_URL !== undefined, {
+    path: ['CONSOLE_PUBLIC_URL'],
+    message: 'oidc needs CONSOLE_PUBLIC_URL (the redirect URI is <CONSOLE_PUBLIC_URL>/auth/callback)',
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || !c.OIDC_ISSUER_URL?.startsWith('http:'), {
+    path: ['OIDC_ISSUER_URL'],
+    message: 'production talks to its OpenID provider over https only',
   });
 
 export type ConsoleConfig = z.output<typeof consoleConfigSchema>;

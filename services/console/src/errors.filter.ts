@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UpstreamError, UpstreamUnavailable } from './backend';
-import { BadInput, PageNotFound, SignInRequired } from './session';
+import { BadInput, PageNotFound, SignInFailed, SignInRequired } from './session';
 import type { Ui } from './ui';
 
 /**
@@ -30,6 +30,7 @@ export class ErrorPages implements ExceptionFilter {
 
   private describe(error: unknown): [number, string, Record<string, unknown>] {
     if (error instanceof PageNotFound) return [404, 'errors/not-found.njk', {}];
+    if (error instanceof SignInFailed) return [error.status, 'sign-in/failed.njk', { status: error.status, reason: error.reason }];
     if (error instanceof BadInput) return [400, 'errors/bad-input.njk', { problems: error.problems }];
     if (error instanceof UpstreamUnavailable) return [503, 'errors/unavailable.njk', { service: error.service }];
     if (error instanceof UpstreamError) {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ConsoleModule } from './app.module';
 import { readConsoleConfig, type ConsoleConfig } from './config';
 import { ErrorPages } from './errors.filter';
+import { OidcSignIn } from './sign-in/oidc';
 import { nhsukDirectory, publicDirectory, Ui } from './ui';
 
 /** The console's HTTP app: sessions, CSRF on every form POST, NHS.UK assets, pages. Exported for tests. */
@@ -43,6 +44,11 @@ export async function createConsoleApp(config: ConsoleConfig): Promise<NestFasti
     if (request.method !== 'POST') return done();
     fastify.csrfProtection(request, reply, done);
   });
+  if (config.CONSOLE_AUTH_MODE === 'oidc') {
+    // An access token about to expire is refreshed before the handler sends it to a service.
+    const oidc = app.get(OidcSignIn);
+    fastify.addHook('preHandler', async (request) => oidc.keepFresh(request));
+  }
   fastify.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'same-origin');
@@ -56,9 +62,6 @@ export async function createConsoleApp(config: ConsoleConfig): Promise<NestFasti
 
 async function main(): Promise<void> {
   const config = readConsoleConfig();
-  if (config.CONSOLE_AUTH_MODE === 'oidc') {
-    throw new Error('CONSOLE_AUTH_MODE=oidc is configured but the OpenID Connect sign-in is not built yet (docs/runbooks/console.md)');
-  }
   const app = await createConsoleApp(config);
   await app.listen({ port: config.HTTP_PORT, host: config.HTTP_HOST });
   process.stdout.write(

@@ -8,11 +8,23 @@ export interface ConsoleUser {
   readonly subject: string;
   /** The bearer token the console presents to the services on the user's behalf; never sent to the browser. */
   readonly token: string;
+  /** OpenID Connect only: when the access token expires (epoch ms), the refresh token and the ID token (for sign-out). */
+  readonly tokenExpiresAt?: number;
+  readonly refreshToken?: string;
+  readonly idToken?: string;
+}
+
+/** Between "sign in" and the provider's answer: what the callback must match (OpenID Connect only). */
+export interface PendingSignIn {
+  readonly state: string;
+  readonly nonce: string;
+  readonly codeVerifier: string;
 }
 
 declare module 'fastify' {
   interface Session {
     user?: ConsoleUser;
+    pendingSignIn?: PendingSignIn;
   }
 }
 
@@ -46,4 +58,18 @@ export function requireUser(request: FastifyRequest, ...roles: ConsoleRole[]): C
   if (!user) throw new SignInRequired();
   if (roles.length > 0 && !(roles as readonly string[]).includes(user.role)) throw new PageNotFound();
   return user;
+}
+
+/**
+ * The OpenID Connect sign-in could not finish: 400 (the answer does not match the sign-in this browser started:
+ * a wrong or missing state, no sign-in pending), 401 (the provider refused or rejected the code), 403 (signed in at
+ * the provider but not allowed here, e.g. a role that maps to nothing), 503 (the provider did not answer).
+ */
+export class SignInFailed extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 503,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
 }

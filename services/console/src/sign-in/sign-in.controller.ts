@@ -5,7 +5,7 @@ import { mintDevToken } from '@sonet/auth';
 import { nhsNumberSchema, odsCodeSchema } from '@sonet/contracts';
 import { CONSOLE_CONFIG, type ConsoleConfig } from '../config';
 import { parse } from '../forms';
-import { CONSOLE_ROLES, HOME, type ConsoleRole } from '../session';
+import { CONSOLE_ROLES, HOME, requireUser, type ConsoleRole } from '../session';
 import { Ui } from '../ui';
 
 const ROLE_LABELS: Record<ConsoleRole, string> = {
@@ -33,9 +33,28 @@ export const devSignInSchema = z
     return { role: f.role, organisation: f.organisation, nhsNumber: nhs.data };
   });
 
+/** Either sign-in: the start page of whoever is signed in, and who that is. */
+@Controller()
+export class HomeController {
+  constructor(private readonly ui: Ui) {}
+
+  @Get()
+  async home(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const user = request.session.user;
+    return reply.redirect(user ? HOME[user.role as ConsoleRole] : '/sign-in', 303);
+  }
+
+  /** Who is signed in (role, organisation, identity): a page that calls no service. */
+  @Get('account')
+  async account(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    requireUser(request);
+    return this.ui.page(request, reply, 'account.njk');
+  }
+}
+
 /**
- * Local sign-in: pick a role and an organisation, and the development issuer signs the token the services trust.
- * A deployment signs in through OpenID Connect instead (docs/runbooks/console.md).
+ * Local sign-in (`CONSOLE_AUTH_MODE=dev`): pick a role and an organisation, and the development issuer signs the
+ * token the services trust. A deployment signs in through OpenID Connect instead (OidcSignInController).
  */
 @Controller()
 export class SignInController {
@@ -44,15 +63,9 @@ export class SignInController {
     @Inject(CONSOLE_CONFIG) private readonly config: ConsoleConfig,
   ) {}
 
-  @Get()
-  async home(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const user = request.session.user;
-    return reply.redirect(user ? HOME[user.role as ConsoleRole] : '/sign-in', 303);
-  }
-
   @Get('sign-in')
   async form(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    return this.ui.page(request, reply, 'sign-in.njk', { roles: CONSOLE_ROLES.map((value) => ({ value, text: ROLE_LABELS[value] })) });
+    return this.ui.page(request, reply, 'sign-in/dev.njk', { roles: CONSOLE_ROLES.map((value) => ({ value, text: ROLE_LABELS[value] })) });
   }
 
   @Post('sign-in')
