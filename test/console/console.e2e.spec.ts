@@ -384,6 +384,19 @@ describe('a GP and a receiving team', () => {
       await team.page.getByRole('button', { name: 'Accept', exact: true }).click();
       expect(await team.page.locator('.nhsuk-summary-list').textContent()).toContain('accepted');
       await checkPage(team.page, 'team-referral-accepted');
+      // The rest of the team's path: the appointment (UK time), then the opinion; each offered only when allowed.
+      const nextWeek = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+      await team.page.getByLabel('Appointment (UK time)').fill(`${nextWeek}T10:30`);
+      await team.page.getByRole('button', { name: 'Book the appointment' }).click();
+      expect(await team.page.locator('.nhsuk-summary-list').textContent()).toContain('appointment-booked');
+      expect(await team.page.getByRole('button', { name: 'Book the appointment' }).count()).toBe(1); // rebooking stays possible
+      await team.page.getByLabel('The second opinion').selectOption('partially-differs');
+      await team.page
+        .getByLabel('Summary of the opinion (sent to the patient and the GP)')
+        .fill('Agree with the diagnosis; suggest a different dose.');
+      await team.page.getByRole('button', { name: 'Give the second opinion' }).click();
+      expect(await team.page.locator('.nhsuk-summary-list').textContent()).toContain('opinion-issued');
+      await checkPage(team.page, 'team-referral-opinion');
 
       await signIn(other.page, 'gp', 'A81002');
       const res = await other.page.goto(`${CONSOLE_URL}/worklist/referrals/${referralId}`);

@@ -2,6 +2,7 @@ import { idempotencyKey } from './backend';
 import { readConsoleConfig } from './config';
 import { metricByLabel, temporalLink, traceLink } from './links';
 import { devSignInSchema } from './sign-in/sign-in.controller';
+import { ukLocalToUtc } from './worklist/worklist.controller';
 
 describe('the Idempotency-Key of a form submission', () => {
   it('is the same when the same form is submitted twice (a double-click acts once)', () => {
@@ -80,5 +81,12 @@ describe('the configuration', () => {
     expect(() => readConsoleConfig({ NODE_ENV: 'production', CONSOLE_AUTH_MODE: 'dev' })).toThrow(
       /CONSOLE_SESSION_SECRET[\s\S]*CONSOLE_AUTH_MODE/,
     );
+  });
+});
+
+describe('an appointment typed in UK time', () => {
+  it('is the same instant in UTC in winter (GMT) and an hour earlier in summer (BST)', () => {
+    expect(ukLocalToUtc('2027-01-15T10:30')).toBe('2027-01-15T10:30:00.000Z');
+    expect(ukLocalToUtc('2027-07-15T10:30')).toBe('2027-07-15T09:30:00.000Z');
   });
 });

@@ -9,6 +9,15 @@ import { requireUser, type ConsoleUser } from '../session';
 import { Ui } from '../ui';
 
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
+/** A date and time as the browser's datetime-local field sends it (UK local time). */
+const localDateTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/, 'is not a date and time');
+
+/** UK local time (what the team types) to the UTC instant the referral API takes, across GMT and BST. */
+export function ukLocalToUtc(local: string): string {
+  const asUtc = new Date(`${local}:00Z`);
+  const londonWall = new Date(`${asUtc.toLocaleString('sv-SE', { timeZone: 'Europe/London' }).replace(' ', 'T')}Z`);
+  return new Date(asUtc.getTime() - (londonWall.getTime() - asUtc.getTime())).toISOString();
+}
 
 /**
  * The decisions a worklist offers, by role: the referral's `allowedActions` decide which show, the role decides
@@ -50,6 +59,35 @@ const DECISIONS = {
     path: 'triage',
     form: z.object({ question: text(4000) }),
     body: (f: { question: string }) => ({ decision: 'request-info', question: f.question }),
+  },
+  'book-appointment': {
+    role: 'clinician',
+    label: 'Book the appointment',
+    path: 'appointment',
+    form: z.object({ appointmentAt: localDateTime }),
+    body: (f: { appointmentAt: string }) => ({ appointmentAt: ukLocalToUtc(f.appointmentAt) }),
+  },
+  'issue-opinion': {
+    role: 'clinician',
+    label: 'Give the second opinion',
+    path: 'opinion',
+    form: z.object({ outcome: z.enum(['concurs', 'differs', 'partially-differs']), summary: text(8000), share: z.enum(['yes', 'no']) }),
+    body: (f: { outcome: string; summary: string; share: 'yes' | 'no' }) => ({
+      outcome: f.outcome,
+      summary: f.summary,
+      shareWithOriginalTeam: f.share === 'yes',
+    }),
+  },
+  'care-transfer-decision': {
+    role: 'clinician',
+    label: 'Record the care decision',
+    path: 'care-transfer/decision',
+    form: z.discriminatedUnion('careDecision', [
+      z.object({ careDecision: z.literal('accept') }),
+      z.object({ careDecision: z.literal('retain'), reason: text(2000) }),
+    ]),
+    body: (f: { careDecision: 'accept' } | { careDecision: 'retain'; reason: string }) =>
+      f.careDecision === 'accept' ? { decision: 'accept' } : { decision: 'retain', reason: f.reason },
   },
 } as const;
 type Decision = keyof typeof DECISIONS;
