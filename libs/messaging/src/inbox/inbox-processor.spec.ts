@@ -1,3 +1,4 @@
+import { DependencyUnavailableError } from '@sonet/service-kit';
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
@@ -323,6 +324,19 @@ describe('InboxProcessor', () => {
       expect(dlq.records).toEqual([]);
       expect(db.inbox.size).toBe(0);
       expect(db.effects).toEqual([]);
+    });
+
+    it('does the same when another service of the network is unavailable (the referral service restarting)', async () => {
+      const restarting = new DependencyUnavailableError('referral-service', 'the referral service answered 503 for a data key');
+      const { handler, calls } = recordingHandler(() => {
+        throw restarting;
+      });
+
+      await expect(processor(handler, { maxAttempts: 5 }).handle(recordOf(envelope()))).rejects.toBe(restarting);
+
+      expect(calls).toHaveLength(1);
+      expect(dlq.records).toEqual([]);
+      expect(db.inbox.size).toBe(0);
     });
   });
 

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { patientDetailsSchema } from '@sonet/contracts';
+import { DependencyUnavailableError, unreachableDependency } from '@sonet/service-kit';
 import { PermanentError } from '../inbox/inbox-pipeline';
 import {
   CachedReferralKeySource,
@@ -117,10 +118,34 @@ describe('the referral service’s key endpoint, as a consumer sees it', () => {
     }
   });
 
-  it('fails (to retry) when the referral service cannot be reached, or answers another referral’s key', async () => {
-    await expect(new HttpReferralKeySource('http://127.0.0.1:9', async () => 't', 500).keyFor(randomUUID())).rejects.not.toBeInstanceOf(
-      PermanentError,
-    );
+  it('says the referral service is unavailable (retried until it is back, never dead-lettered) when unreachable or 502/503/504', async () => {
+    const unreachable = await new HttpReferralKeySource('http://127.0.0.1:9', async () => 't', 500)
+      .keyFor(randomUUID())
+      .catch((x: unknown) => x);
+    expect(unreachable).toBeInstanceOf(DependencyUnavailableError);
+    expect(unreachableDependency(unreachable)).toBe('referral-service');
+    for (const status of [502, 503, 504]) {
+      const id = randomUUID();
+      answers.set(id, { status });
+      expect(
+        unreachableDependency(
+          await source()
+            .keyFor(id)
+            .catch((x: unknown) => x),
+        ),
+      ).toBe('referral-service');
+    }
+    for (const status of [500, 401, 403]) {
+      const id = randomUUID();
+      answers.set(id, { status });
+      const e = await source()
+        .keyFor(id)
+        .catch((x: unknown) => x);
+      expect({ status, unavailable: unreachableDependency(e) }).toEqual({ status, unavailable: undefined });
+    }
+  });
+
+  it('fails (to retry) when the referral service answers another referral’s key', async () => {
     const id = randomUUID();
     const k = dataKey();
     answers.set(id, { status: 200, body: { referralId: randomUUID(), kid: k.kid, alg: 'A256GCM', key: k.key.toString('base64url') } });

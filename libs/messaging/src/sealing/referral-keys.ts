@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { SealedFieldContext } from '@sonet/contracts';
 import { PermanentError } from '../inbox/inbox-pipeline';
+import { DependencyUnavailableError } from '@sonet/service-kit';
 import { openField, type DataKey } from './sealed-field';
 
 /** What the owning service says of a referral's key: the key, or that it was destroyed (erasure). */
@@ -24,8 +25,10 @@ export const REFERRAL_KEYS_PATH = '/internal/v1/referral-keys';
 
 /**
  * The referral service's key endpoint, called with this service's own token (role `system`). A destroyed key
- * (410) is an answer, not a failure; no key (404) will not change, so it is permanent; anything else (unreachable,
- * 5xx, a refused token) is a failure the inbox retries and, if it lasts, dead-letters for a later replay.
+ * (410) is an answer, not a failure; no key (404) will not change, so it is permanent; the referral service
+ * unreachable or unavailable (502/503/504) is the moment's: the inbox handles the record again once it is back, never
+ * dead-letters it (a restart of the referral service must not cost a patient their notification); anything else (a
+ * 500, a refused token) is a failure the inbox retries and, if it lasts, dead-letters for a later replay.
  */
 export class HttpReferralKeySource implements ReferralKeySource {
   constructor(
@@ -43,10 +46,16 @@ export class HttpReferralKeySource implements ReferralKeySource {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
-      throw new Error(`the referral service could not be reached for a data key: ${(e as Error).name}`);
+      throw new DependencyUnavailableError(
+        'referral-service',
+        `the referral service could not be reached for a data key: ${(e as Error).name}`,
+      );
     }
     if (res.status === 410) return 'destroyed';
     if (res.status === 404) throw new PermanentError('the referral service holds no data key for this referral');
+    // Restarting, or behind a proxy that cannot reach it: the key will be there once it is back.
+    if (res.status === 502 || res.status === 503 || res.status === 504)
+      throw new DependencyUnavailableError('referral-service', `the referral service answered ${res.status} for a data key`);
     if (!res.ok) throw new Error(`the referral service answered ${res.status} for a data key`);
     const answer = referralKeyAnswerSchema.safeParse(await res.json());
     if (!answer.success || answer.data.referralId !== referralId) throw new Error('the referral service answered a malformed data key');

@@ -4,7 +4,23 @@ import { unavailableProblem, type Problem } from './problem';
 /** What a client should wait before retrying a request that met a dependency that could not be reached. */
 export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
-export type Dependency = 'database' | 'temporal';
+export type Dependency = 'database' | 'temporal' | 'referral-service';
+
+/**
+ * Another service of the network could not be reached, or answered that it cannot serve right now (a connection
+ * refused or timed out, 502/503/504): the moment's failure, not the request's. Consumers retry the record until the
+ * service is back, never dead-letter it; HTTP answers 503 with Retry-After.
+ */
+export class DependencyUnavailableError extends Error {
+  override readonly name = 'DependencyUnavailableError';
+  constructor(
+    readonly dependency: Dependency,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 /** gRPC status codes (grpc/status.proto) of a call that did not reach the server, or got no answer in time. */
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -56,11 +72,18 @@ const isTemporalUnreachable = (err: Record<string, unknown>): boolean =>
  */
 export function unreachableDependency(e: unknown): Dependency | undefined {
   for (const err of chain(e)) {
+    if (err instanceof DependencyUnavailableError) return err.dependency;
     if (isTemporalUnreachable(err)) return 'temporal';
     if (isDatabaseConnectionError(err)) return 'database';
   }
   return undefined;
 }
+
+const DEPENDENCY_NAMES: Record<Dependency, string> = {
+  database: 'database',
+  temporal: 'workflow engine',
+  'referral-service': 'referral service',
+};
 
 /**
  * The 503 answer for a request that met an unreachable dependency. Safe to run again under the same
@@ -68,7 +91,7 @@ export function unreachableDependency(e: unknown): Dependency | undefined {
  * (workflow and update ids derive from the key).
  */
 export const dependencyUnavailableProblem = (dependency: Dependency, detail?: string): Problem =>
-  unavailableProblem(detail ?? `The service cannot reach its ${dependency === 'database' ? 'database' : 'workflow engine'} right now.`, {
+  unavailableProblem(detail ?? `The service cannot reach its ${DEPENDENCY_NAMES[dependency]} right now.`, {
     retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS,
     retrySafe: true,
   });
