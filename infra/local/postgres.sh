@@ -168,6 +168,8 @@ log_destination = 'stderr'
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_duration_statement = 1000
+# Per-statement counts and times for operators (CREATE EXTENSION pg_stat_statements in a database to read them).
+shared_preload_libraries = 'pg_stat_statements'
 EOF
 }
 

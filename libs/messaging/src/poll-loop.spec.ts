@@ -102,4 +102,68 @@ describe('PollLoop', () => {
     await until(() => rounds === 2);
     await loop.stop();
   });
+
+  it('ends an idle pause at once when woken', async () => {
+    let rounds = 0;
+    const loop = new PollLoop({ poll: async () => (rounds++, false), idleMs: 60_000 });
+    loop.start();
+    await until(() => rounds === 1);
+    loop.wake();
+    await until(() => rounds === 2);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(rounds).toBe(2); // one wake-up, one round: then idle again
+    await loop.stop();
+  });
+
+  it('runs one more round right after the round in flight when woken during it (wake-ups coalesce)', async () => {
+    let rounds = 0;
+    let release: (() => void) | undefined;
+    const loop = new PollLoop({
+      poll: () =>
+        new Promise<boolean>((resolve) => {
+          rounds++;
+          release = () => resolve(false);
+        }),
+      idleMs: 60_000,
+    });
+    loop.start();
+    await until(() => rounds === 1);
+    loop.wake();
+    loop.wake();
+    release?.();
+    await until(() => rounds === 2);
+    release?.();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(rounds).toBe(2);
+    await loop.stop();
+  });
+
+  it('asks an idle function before each pause', async () => {
+    let rounds = 0;
+    let idle = 60_000;
+    const loop = new PollLoop({ poll: async () => (rounds++, false), idleMs: () => idle });
+    loop.start();
+    await until(() => rounds === 1);
+    idle = 1;
+    loop.wake(); // the next pause is asked for after this round
+    await until(() => rounds >= 4);
+    await loop.stop();
+  });
+
+  it('does not cut a failure back-off short when woken', async () => {
+    let rounds = 0;
+    const loop = new PollLoop({
+      poll: async () => {
+        rounds++;
+        throw new Error('down');
+      },
+      idleMs: 60_000,
+    });
+    loop.start();
+    await until(() => rounds === 1);
+    loop.wake();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(rounds).toBe(1);
+    await loop.stop();
+  });
 });

@@ -28,3 +28,19 @@ create table if not exists inbox (
   primary key (consumer, event_id)
 );
 `;
+
+/**
+ * Version 2: the outbox says when rows are committed. A statement-level trigger notifies OUTBOX_CHANNEL
+ * (libs/messaging/src/outbox/outbox-listener.ts); PostgreSQL delivers it only when the writing transaction
+ * commits, so the relay, listening, publishes the row at once instead of on its next poll.
+ */
+export const MESSAGING_SCHEMA_V2_OUTBOX_WRITTEN = `
+create or replace function sonet_outbox_written() returns trigger language plpgsql as $$
+begin
+  perform pg_notify('sonet_outbox_written', '');
+  return null;
+end
+$$;
+drop trigger if exists outbox_written on outbox;
+create trigger outbox_written after insert on outbox for each statement execute function sonet_outbox_written();
+`;

@@ -51,6 +51,9 @@ export function startTracing(serviceName: string, version = '0.1.0', extra: Span
       httpInstrumentation,
       new PgInstrumentation({
         enhancedDatabaseReporting: false,
+        // Only statements made for something traced (a request, a consumed event, a workflow step) are spans; the
+        // outbox relay's and the dispatcher's polls, probes and metrics would otherwise each be a trace of their own.
+        requireParentSpan: true,
         // Statements carry their values inline (MikroORM): spans keep only their shape (no patient data in traces).
         requestHook: (span, { query }) => {
           const text = sanitizeSqlText(query.text);

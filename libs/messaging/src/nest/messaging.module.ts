@@ -35,8 +35,18 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     const publisher = await this.broker.publisher();
+    const db = this.orm.config;
     this.relay = new OutboxRelay(this.orm, publisher, {
-      onError: (e) => this.logger.warn({ err: e }, 'outbox relay failed a batch; retrying'),
+      onError: (e) => this.logger.warn({ err: e }, 'outbox relay failed a batch or lost its notifications; retrying'),
+      // The same database as the ORM's: commit notifications wake the relay (MESSAGING_SCHEMA_V2_OUTBOX_WRITTEN).
+      listen: {
+        host: db.get('host'),
+        port: db.get('port'),
+        user: db.get('user'),
+        password: db.get('password') as string | undefined,
+        database: db.get('dbName'),
+        connectionTimeoutMillis: 3_000,
+      },
     });
     this.relay.start();
     const relay = this.relay;

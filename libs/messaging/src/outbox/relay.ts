@@ -1,4 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { ClientConfig } from 'pg';
+import { OutboxListener } from './outbox-listener';
 import type { MessagePublisher, OutgoingRecord } from '../port';
 import { PollLoop } from '../poll-loop';
 import { startPublishSpans } from '../trace';
@@ -6,8 +8,15 @@ import { startPublishSpans } from '../trace';
 export interface RelayOptions {
   /** Rows published per transaction. */
   readonly batchSize?: number;
-  /** Pause between polls when the outbox is empty. */
+  /** Pause between polls when the outbox is empty (default 200 ms). */
   readonly idleMs?: number;
+  /**
+   * Listen for the outbox's commit notifications on this database: a row is then published as soon as it is
+   * committed, and the relay polls only every `idleWhileListeningMs` (default 1 s) for what a lost notification
+   * left behind. Needs the trigger of MESSAGING_SCHEMA_V2_OUTBOX_WRITTEN.
+   */
+  readonly listen?: ClientConfig;
+  readonly idleWhileListeningMs?: number;
   /** Advisory lock key: one relay at a time per database publishes, so per-key order holds across replicas. */
   readonly lockKey?: number;
   readonly onError?: (error: Error) => void;
@@ -34,6 +43,7 @@ export class OutboxRelay {
   private readonly idleMs: number;
   private readonly lockKey: number;
   private readonly loop: PollLoop;
+  private readonly listener: OutboxListener | undefined;
 
   constructor(
     private readonly orm: MikroORM,
@@ -43,10 +53,18 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 200;
     this.idleMs = options.idleMs ?? 200;
     this.lockKey = options.lockKey ?? 0x50_4e_4f_58; // "OUTX"
+    const idleWhileListening = options.idleWhileListeningMs ?? 1_000;
+    this.listener = options.listen
+      ? new OutboxListener({
+          connection: options.listen,
+          onWritten: () => this.loop.wake(),
+          ...(options.onError ? { onError: options.onError } : {}),
+        })
+      : undefined;
     this.loop = new PollLoop({
       // A full batch means more rows may be waiting: publish the next one at once.
       poll: async () => (await this.publishBatch()) >= this.batchSize,
-      idleMs: this.idleMs,
+      idleMs: () => (this.listener?.listening ? idleWhileListening : this.idleMs),
       // While the database or Kafka is down, try again at least every 2 s: events flow again within seconds of their return.
       maxBackoffMs: RELAY_MAX_BACKOFF_MS,
       ...(options.onError ? { onError: options.onError } : {}),
@@ -84,11 +102,18 @@ export class OutboxRelay {
 
   start(): void {
     this.loop.start();
+    this.listener?.start();
   }
 
   /** Waits for the batch in flight to finish, so a clean stop never re-sends. */
-  stop(): Promise<void> {
-    return this.loop.stop();
+  async stop(): Promise<void> {
+    await this.listener?.stop();
+    await this.loop.stop();
+  }
+
+  /** Whether commit notifications are arriving (metrics and tests). */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
   }
 
   /** Rows waiting to be published, and how long the oldest has waited (the outbox metrics). */

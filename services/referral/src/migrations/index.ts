@@ -6,6 +6,7 @@ import { Migration20261201100000_idempotency } from './Migration20261201100000_i
 import { Migration20261201130000_referral_data_key } from './Migration20261201130000_referral_data_key';
 import { Migration20261201130000_patient_contact_details } from './Migration20261201130000_patient_contact_details';
 import { Migration20261201150000_operations_watch } from './Migration20261201150000_operations_watch';
+import { Migration20261202090000_outbox_written } from './Migration20261202090000_outbox_written';
 
 /** Every migration of this service, in order. Listed explicitly so the compiled service finds them without globbing. */
 export const referralMigrations = [
@@ -17,4 +18,5 @@ export const referralMigrations = [
   Migration20261201130000_referral_data_key,
   Migration20261201130000_patient_contact_details,
   Migration20261201150000_operations_watch,
+  Migration20261202090000_outbox_written,
 ];
