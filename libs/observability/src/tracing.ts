@@ -1,6 +1,7 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { sanitizeSqlText } from './sql-text';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
@@ -49,6 +50,8 @@ export function startTracing(serviceName: string, version = '0.1.0', extra: Span
     views: [{ meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } }],
     instrumentations: [
       httpInstrumentation,
+      // The process's own health on /metrics: event-loop delay and utilisation, V8 heap by space, GC pauses.
+      new RuntimeNodeInstrumentation({ monitoringPrecision: 5_000 }),
       new PgInstrumentation({
         enhancedDatabaseReporting: false,
         // Only statements made for something traced (a request, a consumed event, a workflow step) are spans; the

@@ -9,11 +9,13 @@ export const notificationConfigSchema = baseConfigSchema
     PGDATABASE: z.string().default('notification'),
     KAFKA_CONSUMER_GROUP: z.string().default('notification.referral-events'),
     /**
-     * Events of one partition handled at once (one referral's events always in order): each is its own inbox
-     * transaction, and the offset is committed once per group of them. 1 = one by one. Times the partitions handled
+     * With KAFKA_RECORDS_PER_TRANSACTION=1: events of one partition handled at once (one referral's events always in
+     * order), each its own inbox transaction, the offset committed once per group of them. 1 = one by one. Times the partitions handled
      * at once (3), keep it below DB_POOL_MAX: each holds a connection, and the dispatcher needs one too.
      */
     KAFKA_RECORDS_CONCURRENTLY: z.coerce.number().int().positive().max(64).default(3),
+    /** Records of a partition recorded in one inbox transaction (1: one transaction per record, KAFKA_RECORDS_CONCURRENTLY at once). */
+    KAFKA_RECORDS_PER_TRANSACTION: z.coerce.number().int().positive().max(1000).default(100),
     /** The referral events topic; another one only for a benchmark that must not reach the running network. */
     REFERRAL_EVENTS_TOPIC: z.string().min(1).default(Topics.referralEvents),
 

@@ -24,6 +24,7 @@ export function startNotificationService(config: NotificationConfig): Promise<Ne
         topics: [config.REFERRAL_EVENTS_TOPIC, Topics.recordsEvents],
         registry: Events,
         recordsConcurrently: config.KAFKA_RECORDS_CONCURRENTLY,
+        recordsPerTransaction: config.KAFKA_RECORDS_PER_TRANSACTION,
         log: kafkaLog(SERVICE_NAME),
       }),
   });

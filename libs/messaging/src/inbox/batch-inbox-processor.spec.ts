@@ -50,7 +50,7 @@ let offset = 0;
 const recordOf = (e: EventEnvelope): ReceivedRecord => ({ topic: TOPIC, partition: 0, offset: String(offset++), ...toWireMessage(e) });
 const batchOf = (...records: ReceivedRecord[]): RecordBatch => ({ topic: TOPIC, partition: 0, records });
 
-const setup = (handler: InboxBatchHandler) => {
+const setup = (handler: InboxBatchHandler, extra: { batchAttempts?: number; handles?: (type: string) => boolean } = {}) => {
   const db = new FakeDatabase();
   const dead: OutgoingRecord[] = [];
   const publisher: MessagePublisher = { publish: async (r) => void dead.push(...r), disconnect: async () => undefined };
@@ -61,6 +61,7 @@ const setup = (handler: InboxBatchHandler) => {
     validateData: false,
     maxAttempts: 2,
     backoffMs: 1,
+    ...extra,
   });
   return { processor, dead };
 };
@@ -147,5 +148,33 @@ describe('the batch inbox', () => {
     await processor.handleBatch(batchOf(recordOf(e)));
     fail = false;
     expect(await processor.handleBatch(batchOf(recordOf(e)))).toEqual({ processed: 1, duplicates: 0, deadLettered: 0 });
+  });
+
+  it('with batchAttempts 1, tries a failing batch once, then each record with its own retries', async () => {
+    const poison = envelope();
+    const tries: number[] = [];
+    const { processor, dead } = setup(
+      async (items) => {
+        tries.push(items.length);
+        if (items.some((i) => i.envelope.id === poison.id)) throw new Error('not yet');
+      },
+      { batchAttempts: 1 },
+    );
+    const [a, b] = [envelope(), envelope()];
+    expect(await processor.handleBatch(batchOf(recordOf(a), recordOf(poison), recordOf(b)))).toEqual({
+      processed: 2,
+      duplicates: 0,
+      deadLettered: 1,
+    });
+    // The group of 3 once; then a, poison twice (maxAttempts 2), b.
+    expect(tries).toEqual([3, 1, 1, 1, 1]);
+    expect(dead.map((d) => d.message.headers['dlq-attempts'])).toEqual(['2']);
+  });
+
+  it('skips the types the consumer does not handle, without an inbox row or a call', async () => {
+    const seen: string[] = [];
+    const { processor } = setup(async (items) => void seen.push(...items.map((i) => i.envelope.id)), { handles: () => false });
+    expect(await processor.handleBatch(batchOf(recordOf(envelope())))).toEqual({ processed: 0, duplicates: 0, deadLettered: 0 });
+    expect(seen).toEqual([]);
   });
 });

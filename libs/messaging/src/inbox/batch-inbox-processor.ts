@@ -31,6 +31,14 @@ export type InboxBatchHandler = (items: readonly InboxBatchItem[], ctx: InboxBat
 
 export interface BatchInboxProcessorOptions extends InboxPipelineOptions {
   readonly handler: InboxBatchHandler;
+  /** Whether this consumer handles an event type; others are skipped without an inbox row (default: every type). */
+  readonly handles?: (type: string) => boolean;
+  /**
+   * Tries of a whole batch before its records are handled one at a time, each with the full maxAttempts (default:
+   * maxAttempts). 1 suits handlers whose failures belong to one record (a missing earlier event): the batch's other
+   * records are not held up by that record's retries twice over.
+   */
+  readonly batchAttempts?: number;
 }
 
 export interface BatchOutcome {
@@ -76,7 +84,7 @@ export class BatchInboxProcessor {
     let outcome: BatchOutcome = { processed: 0, duplicates: 0, deadLettered: 0 };
     const accepted: AcceptedRecord[] = [];
     for (const record of batch.records) {
-      const one = await this.pipeline.accept(record);
+      const one = await this.pipeline.accept(record, this.options.handles);
       if (one === 'dead-lettered') outcome.deadLettered++;
       else if (one !== 'skipped') accepted.push(one);
     }
@@ -103,11 +111,13 @@ export class BatchInboxProcessor {
   }
 
   private async handleWithRetries(batch: RecordBatch, accepted: readonly AcceptedRecord[]): Promise<BatchOutcome> {
-    const result = await this.pipeline.withRetries(() => this.runOnce(batch, accepted), 'batch handler failed; will retry', {
-      topic: batch.topic,
-      partition: batch.partition,
-      size: accepted.length,
-    });
+    const attempts = accepted.length > 1 ? this.options.batchAttempts : undefined;
+    const result = await this.pipeline.withRetries(
+      () => this.runOnce(batch, accepted),
+      'batch handler failed; will retry',
+      { topic: batch.topic, partition: batch.partition, size: accepted.length },
+      attempts,
+    );
     if (result.ok) return { processed: result.value, duplicates: accepted.length - result.value, deadLettered: 0 };
     const only = accepted.length === 1 ? accepted[0] : undefined;
     if (only) {

@@ -92,10 +92,11 @@ export class InboxPipeline {
     attempt: () => Promise<T>,
     warning: string,
     extra: Record<string, unknown>,
+    maxAttempts = this.maxAttempts,
   ): Promise<{ ok: true; value: T } | { ok: false; failure: HandlingFailure }> {
     let lastError: Error = new Error('not attempted');
     let attempts = 0;
-    while (attempts < this.maxAttempts) {
+    while (attempts < maxAttempts) {
       attempts++;
       try {
         return { ok: true, value: await attempt() };
@@ -114,7 +115,7 @@ export class InboxPipeline {
           throw lastError;
         }
         this.options.log?.('warn', warning, { consumer: this.options.consumer, ...extra, attempt: attempts, error: lastError.message });
-        if (attempts < this.maxAttempts) {
+        if (attempts < maxAttempts) {
           countInboxRetry(this.options.consumer);
           await sleep(this.backoffMs * 2 ** (attempts - 1));
         }

@@ -1,6 +1,7 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 import type { EventEnvelope } from '@sonet/contracts';
 import { InboxProcessor, type InboxContext, type InboxHandler } from '../inbox/inbox-processor';
+import { BatchInboxProcessor, type InboxBatchContext, type InboxBatchItem } from '../inbox/batch-inbox-processor';
 import { callNestHandler, InboxTransportBase, type InboxTransportOptions } from './inbox-transport.base';
 
 /** The context a `@EventPattern` handler receives through `@Ctx()`. */
@@ -13,7 +14,15 @@ export class InboxRpcContext extends BaseRpcContext<[InboxContext]> {
 /** Pattern for a handler that receives every event type on the subscribed topics. */
 export const ANY_EVENT = '*';
 
-export type KafkaInboxServerOptions = InboxTransportOptions;
+export interface KafkaInboxServerOptions extends InboxTransportOptions {
+  /**
+   * Handle up to this many records of a partition in one database transaction (their inbox rows in one statement,
+   * each event's handler in partition order, one commit) instead of one transaction per record. The handlers are
+   * the same `@EventPattern` methods, sharing the transaction's EntityManager; a batch that keeps failing is handled
+   * again one record at a time, so one bad record is dead-lettered alone. Takes the place of recordsConcurrently.
+   */
+  readonly recordsPerTransaction?: number;
+}
 
 /**
  * A NestJS transport strategy: `@EventPattern('<ce_type>')` handlers are fed from Kafka through the
@@ -28,6 +37,10 @@ export class KafkaInboxServer extends InboxTransportBase<KafkaInboxServerOptions
   }
 
   listen(callback: (...optionalParams: unknown[]) => unknown): void {
+    if (this.options.recordsPerTransaction && this.options.recordsPerTransaction > 1) {
+      this.listenInBatches(this.options.recordsPerTransaction, callback);
+      return;
+    }
     const processor = new InboxProcessor(this.orm, () => this.broker.publisher(), {
       ...this.processorSettings(),
       resolve: (type) => this.resolve(type),
@@ -36,6 +49,40 @@ export class KafkaInboxServer extends InboxTransportBase<KafkaInboxServerOptions
       this.subscribe().run(async (record) => {
         await processor.handle(record);
       }),
+      callback,
+    );
+  }
+
+  /** One transaction per group of a partition's records, each handed to its own handler in order. */
+  private listenInBatches(size: number, callback: (...optionalParams: unknown[]) => unknown): void {
+    const handleItems = async (items: readonly InboxBatchItem[], batch: InboxBatchContext) => {
+      for (const item of items) {
+        const handler = this.resolve(item.envelope.type);
+        if (!handler) continue;
+        await handler(item.envelope, {
+          em: batch.em,
+          topic: item.topic,
+          partition: item.partition,
+          offset: item.offset,
+          headers: item.headers,
+        });
+      }
+    };
+    const processor = new BatchInboxProcessor(this.orm, () => this.broker.publisher(), {
+      ...this.processorSettings(),
+      handles: (type) => this.resolve(type) !== undefined,
+      handler: handleItems,
+      // A failure is one record's (an event before its predecessor, a refused key): after one try of the group,
+      // each record gets its own retries, and the others are not made to wait for them.
+      batchAttempts: 1,
+    });
+    this.report(
+      this.subscribe().runBatches(
+        async (batch) => {
+          await processor.handleBatch(batch);
+        },
+        { maxBatchSize: size },
+      ),
       callback,
     );
   }
