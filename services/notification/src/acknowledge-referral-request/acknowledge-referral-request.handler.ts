@@ -2,8 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventEnvelope, ReferralRequestedData } from '@sonet/contracts';
 import { NOTIFICATION_CONFIG, palsContactFrom, type NotificationConfig } from '../config';
-import type { Notification } from '../domain/entities';
-import { planNotification, recordNotifications, type PlannedNotification } from '../domain/planned-notification';
+import { planNotification, recordNotifications, type PlannedNotification, type RecordedNotification } from '../domain/planned-notification';
 import { patientContactDetails, patientContactOf } from '../domain/patient-contact';
 import { contactsFromRequested, loadContacts, saveContacts } from '../domain/referral-contacts';
 import { safeErrorMessage } from '../domain/redaction';
@@ -43,7 +42,7 @@ export class AcknowledgeReferralRequestHandler {
     this.pals = palsContactFrom(config);
   }
 
-  async execute(em: EntityManager, event: EventEnvelope<ReferralRequestedData>): Promise<Notification[]> {
+  async execute(em: EntityManager, event: EventEnvelope<ReferralRequestedData>): Promise<RecordedNotification[]> {
     const planned = planReferralRequested(event, this.pals);
     const now = new Date();
     let recorded: Awaited<ReturnType<typeof recordNotifications>>;

@@ -2,7 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import type { ReferralRequestedData, teamRefSchema, Urgency } from '@sonet/contracts';
 import { patientContactOf, type PatientContact } from './patient-contact';
-import { ReferralContact } from './entities';
+import { nativeQuery } from '@sonet/service-kit';
+import type { ReferralContact } from './entities';
 import type { ReferralProcessEvent } from './referral-process-event';
 
 export type TeamRef = z.infer<typeof teamRefSchema>;
@@ -161,15 +162,57 @@ function toRow(c: ReferralContacts, now: Date) {
   };
 }
 
-/** The referral's contacts, or undefined when its request has not been seen yet. */
+/** The columns of referral_contact, in toRow's order (their property names are the camelCase of each). */
+const CONTACT_COLUMNS = [
+  'referral_id',
+  'urgency',
+  'patient_name',
+  'patient_email',
+  'patient_phone',
+  'patient_preferred_channel',
+  'patient_address',
+  'patient_contact_preferences',
+  'referring_practice_ods',
+  'referring_practice_email',
+  'original_team_name',
+  'original_team_ods',
+  'original_team_id',
+  'original_team_email',
+  'original_team_informed',
+  'target_team_name',
+  'target_team_ods',
+  'target_team_id',
+  'target_team_email',
+  'target_attempt',
+  'updated_at',
+] as const;
+const camel = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const JSON_COLUMNS = new Set(['patient_address', 'patient_contact_preferences']);
+
+/** The referral's contacts, or undefined when its request has not been seen yet. Plain SQL: it runs for every event. */
 export async function loadContacts(em: EntityManager, referralId: string): Promise<ReferralContacts | undefined> {
-  const row = await em.findOne(ReferralContact, { referralId });
+  const [row] = await nativeQuery<ReferralContact>(
+    em,
+    `select ${CONTACT_COLUMNS.map((c) => `${c} as "${camel(c)}"`).join(', ')} from referral_contact where referral_id = $1`,
+    [referralId],
+  );
   return row ? toContacts(row) : undefined;
 }
 
-/** Writes the contacts in the caller's transaction (flushed with the notifications). */
+/** Writes the contacts in the caller's transaction: one upsert. */
 export async function saveContacts(em: EntityManager, contacts: ReferralContacts, now: Date): Promise<void> {
-  const row = await em.findOne(ReferralContact, { referralId: contacts.referralId });
-  if (row) em.assign(row, toRow(contacts, now));
-  else em.create(ReferralContact, toRow(contacts, now));
+  const row = toRow(contacts, now) as Record<string, unknown>;
+  const values = CONTACT_COLUMNS.map((c) => {
+    const v = row[camel(c)];
+    return JSON_COLUMNS.has(c) && v !== null && v !== undefined ? JSON.stringify(v) : (v ?? null);
+  });
+  await nativeQuery(
+    em,
+    `insert into referral_contact (${CONTACT_COLUMNS.join(', ')})
+     values (${CONTACT_COLUMNS.map((c, i) => `$${i + 1}${JSON_COLUMNS.has(c) ? '::jsonb' : ''}`).join(', ')})
+     on conflict (referral_id) do update set ${CONTACT_COLUMNS.filter((c) => c !== 'referral_id')
+       .map((c) => `${c} = excluded.${c}`)
+       .join(', ')}`,
+    values,
+  );
 }

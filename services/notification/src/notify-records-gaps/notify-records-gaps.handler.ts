@@ -5,7 +5,7 @@ import type { EventEnvelope, RecordsGapsDetected } from '@sonet/contracts';
 import { PermanentError } from '@sonet/messaging';
 import type { Notification } from '../domain/entities';
 import { byEmail } from '../domain/patient-contact';
-import { planNotification, recordNotifications } from '../domain/planned-notification';
+import { planNotification, recordNotifications, type RecordedNotification } from '../domain/planned-notification';
 import { loadContacts, type ReferralContacts } from '../domain/referral-contacts';
 import { safeErrorMessage } from '../domain/redaction';
 import { renderRequest, type TemplateRequest } from '../templates';
@@ -51,7 +51,7 @@ export function planRecordsGaps(event: RecordsGapsEvent, c: ReferralContacts) {
 
 @Injectable()
 export class NotifyRecordsGapsHandler {
-  async execute(em: EntityManager, event: RecordsGapsEvent): Promise<Notification[]> {
+  async execute(em: EntityManager, event: RecordsGapsEvent): Promise<RecordedNotification[]> {
     const contacts = await loadContacts(em, event.data.referralId);
     // A referral this service never heard of: no one here to tell. Dead-lettered at once with the reason (not lost).
     if (!contacts) throw new PermanentError(`no contact details for referral ${event.data.referralId}: not a referral of this network`);

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { NOTIFICATION_CONFIG, palsContactFrom, type NotificationConfig } from '../config';
-import type { Notification } from '../domain/entities';
-import { recordNotifications } from '../domain/planned-notification';
+import { recordNotifications, type RecordedNotification } from '../domain/planned-notification';
 import { applyToContacts, loadContacts, saveContacts } from '../domain/referral-contacts';
 import type { ReferralProcessEvent } from '../domain/referral-process-event';
 import { safeErrorMessage } from '../domain/redaction';
@@ -33,7 +32,7 @@ export class NotifyReferralProgressHandler {
     this.defaults = { pals: palsContactFrom(config) };
   }
 
-  async execute(em: EntityManager, event: ReferralProcessEvent): Promise<Notification[]> {
+  async execute(em: EntityManager, event: ReferralProcessEvent): Promise<RecordedNotification[]> {
     const referralId = event.data.referralId;
     const now = new Date();
     let recorded: Awaited<ReturnType<typeof recordNotifications>>;
