@@ -3,7 +3,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import type { EventEnvelope, RecordsGapsDetected } from '@sonet/contracts';
 import { PermanentError } from '@sonet/messaging';
-import type { Notification } from '../domain/entities';
 import { byEmail } from '../domain/patient-contact';
 import { planNotification, recordNotifications, type RecordedNotification } from '../domain/planned-notification';
 import { loadContacts, type ReferralContacts } from '../domain/referral-contacts';
