@@ -1,12 +1,21 @@
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { inBatchConsumerSpans, startPublishSpans } from './trace';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  currentTraceHeaders,
+  inBatchConsumerSpans,
+  inConsumerSpan,
+  inEventConsumerSpan,
+  startPublishSpans,
+  contextFromTraceHeaders,
+} from './trace';
 
 const exporter = new InMemorySpanExporter();
 beforeAll(() => {
   trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 });
 afterAll(() => {
   trace.disable();
@@ -55,5 +64,27 @@ describe('a batch consumed in one span', () => {
       'messaging.batch.trace_id': traceId,
       'messaging.batch.span_id': batch?.spanContext().spanId,
     });
+  });
+});
+
+describe('the events of a batch handled in one transaction, each in its own span', () => {
+  it("gives what each event's handler writes that event's own trace, not the batch's first event's", async () => {
+    exporter.reset();
+    const traces = ['1bf7651916cd43dd8448eb211c80319c', '2cf7651916cd43dd8448eb211c80319c', '3df7651916cd43dd8448eb211c80319c'];
+    const events = traces.map((t, i) => ({ id: `e${i}`, type: 'referral.requested.v2', traceparent: `00-${t}-${writer}-01` }));
+    const written: string[] = [];
+    await inConsumerSpan('referral.events.v1 process batch', contextFromTraceHeaders(events[0]!), {}, async () => {
+      for (const e of events) {
+        await inEventConsumerSpan(e, { 'messaging.system': 'kafka' }, async () => {
+          await new Promise((r) => setTimeout(r, 1)); // across an await, as a handler's queries are
+          written.push(currentTraceHeaders().traceparent ?? '');
+        });
+      }
+    });
+    expect(written.map((tp) => tp.split('-')[1])).toEqual(traces);
+    const perEvent = exporter.getFinishedSpans().filter((s) => s.name === 'referral.requested.v2 process');
+    expect(perEvent.map((s) => [s.spanContext().traceId, s.parentSpanContext?.spanId, s.attributes['messaging.message.id']])).toEqual(
+      traces.map((t, i) => [t, writer, `e${i}`]),
+    );
   });
 });

@@ -79,6 +79,20 @@ export function startPublishSpans<R extends { topic: string; message: { headers:
 }
 
 /**
+ * Runs fn (the handling of one event of a batch) in a consumer span of the event's own trace: what fn writes (a
+ * notification's trace context, an outbox row's) continues that event's trace, not the batch's first event's.
+ */
+export function inEventConsumerSpan<T>(
+  event: { id: string; type: string; traceparent?: string; tracestate?: string },
+  attributes: Record<string, string | number>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return inConsumerSpan(`${event.type} process`, contextFromTraceHeaders(event), { ...attributes, 'messaging.message.id': event.id }, () =>
+    fn(),
+  );
+}
+
+/**
  * Runs fn (the handling of a whole batch) in a consumer span continuing the first event's trace, and gives every
  * other event of the batch a consumer span in its own trace, pointing at the batch span
  * (`messaging.batch.trace_id`, `messaging.batch.span_id`): each event's trace shows that it was consumed, and where.

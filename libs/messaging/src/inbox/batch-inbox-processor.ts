@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { EventEnvelope } from '@sonet/contracts';
 import type { MessagePublisher, RecordBatch } from '../port';
-import { inBatchConsumerSpans } from '../trace';
+import { contextFromTraceHeaders, inBatchConsumerSpans, inConsumerSpan } from '../trace';
 import { InboxPipeline, type AcceptedRecord, type InboxPipelineOptions } from './inbox-pipeline';
 
 /** One new event of a batch, with where it was read and what it travelled with. */
@@ -39,6 +39,11 @@ export interface BatchInboxProcessorOptions extends InboxPipelineOptions {
    * records are not held up by that record's retries twice over.
    */
   readonly batchAttempts?: number;
+  /**
+   * The handler runs each event in a span of the event's own trace (inEventConsumerSpan): then only the batch's span
+   * is made here, not one per other event pointing at it.
+   */
+  readonly spanPerEvent?: boolean;
 }
 
 export interface BatchOutcome {
@@ -100,12 +105,16 @@ export class BatchInboxProcessor {
       'messaging.batch.message_count': accepted.length,
     };
     // One span per batch, continuing the trace of its first event; the other events' traces get a span pointing at it.
-    const handled = await inBatchConsumerSpans(
-      `${batch.topic} process batch`,
-      accepted.map((a) => a.envelope),
-      attributes,
-      () => this.handleWithRetries(batch, accepted),
-    );
+    const name = `${batch.topic} process batch`;
+    const handle = () => this.handleWithRetries(batch, accepted);
+    const handled = this.options.spanPerEvent
+      ? await inConsumerSpan(name, contextFromTraceHeaders(first.envelope), attributes, handle)
+      : await inBatchConsumerSpans(
+          name,
+          accepted.map((a) => a.envelope),
+          attributes,
+          handle,
+        );
     outcome = sum(outcome, handled);
     return outcome;
   }

@@ -1,6 +1,7 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 import type { EventEnvelope } from '@sonet/contracts';
 import { InboxProcessor, type InboxContext, type InboxHandler } from '../inbox/inbox-processor';
+import { inEventConsumerSpan } from '../trace';
 import { BatchInboxProcessor, type InboxBatchContext, type InboxBatchItem } from '../inbox/batch-inbox-processor';
 import { callNestHandler, InboxTransportBase, type InboxTransportOptions } from './inbox-transport.base';
 
@@ -59,13 +60,19 @@ export class KafkaInboxServer extends InboxTransportBase<KafkaInboxServerOptions
       for (const item of items) {
         const handler = this.resolve(item.envelope.type);
         if (!handler) continue;
-        await handler(item.envelope, {
-          em: batch.em,
-          topic: item.topic,
-          partition: item.partition,
-          offset: item.offset,
-          headers: item.headers,
-        });
+        const ctx = { em: batch.em, topic: item.topic, partition: item.partition, offset: item.offset, headers: item.headers };
+        // Each event in its own trace: what its handler records (a notification's trace context) continues that trace.
+        await inEventConsumerSpan(
+          item.envelope,
+          {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': item.topic,
+            'messaging.consumer.group.name': this.options.groupId,
+            'messaging.kafka.offset': item.offset,
+          },
+          () => handler(item.envelope, ctx),
+        );
       }
     };
     const processor = new BatchInboxProcessor(this.orm, () => this.broker.publisher(), {
@@ -75,6 +82,7 @@ export class KafkaInboxServer extends InboxTransportBase<KafkaInboxServerOptions
       // A failure is one record's (an event before its predecessor, a refused key): after one try of the group,
       // each record gets its own retries, and the others are not made to wait for them.
       batchAttempts: 1,
+      spanPerEvent: true,
     });
     this.report(
       this.subscribe().runBatches(
