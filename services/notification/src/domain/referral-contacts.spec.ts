@@ -9,7 +9,15 @@ import {
 } from '@sonet/contracts';
 import { buildEvent } from '@sonet/messaging';
 import type { z } from 'zod';
-import { applyToContacts, contactsFromRequested, resolveTeam, type ReferralContacts } from './referral-contacts';
+import {
+  applyToContacts,
+  camel,
+  CONTACT_COLUMNS,
+  contactsFromRequested,
+  resolveTeam,
+  toRow,
+  type ReferralContacts,
+} from './referral-contacts';
 import type { ReferralProcessEvent } from './referral-process-event';
 
 const REFERRAL_ID = '5b8e7a57-6d3c-4f1e-8a55-2a1f7c3d9e10';
@@ -146,5 +154,12 @@ describe('the per-referral contact projection', () => {
     expect(resolveTeam({ ods: teamA.ods, name: teamA.name }, known).email).toBe('a@city.nhs.invalid');
     expect(resolveTeam({ ods: teamB.ods, name: teamB.name, teamId: 'team-b' }, known).email).toBeUndefined();
     expect(resolveTeam({ ...teamB }, known).email).toBe('b@county.nhs.invalid');
+  });
+});
+
+describe('the referral_contact row written in plain SQL', () => {
+  it('has a column for every field of the row, and no other (a field added to one and not the other would be lost)', () => {
+    const row = toRow(contactsFromRequested(requested()), new Date());
+    expect([...CONTACT_COLUMNS].map(camel).sort()).toEqual(Object.keys(row).sort());
   });
 });

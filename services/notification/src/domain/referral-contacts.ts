@@ -136,7 +136,8 @@ function toContacts(row: ReferralContact): ReferralContacts {
   };
 }
 
-function toRow(c: ReferralContacts, now: Date) {
+/** The referral_contact row of a referral's contacts (property names; the columns are their snake_case). */
+export function toRow(c: ReferralContacts, now: Date) {
   return {
     referralId: c.referralId,
     urgency: c.urgency,
@@ -163,7 +164,7 @@ function toRow(c: ReferralContacts, now: Date) {
 }
 
 /** The columns of referral_contact, in toRow's order (their property names are the camelCase of each). */
-const CONTACT_COLUMNS = [
+export const CONTACT_COLUMNS = [
   'referral_id',
   'urgency',
   'patient_name',
@@ -186,7 +187,7 @@ const CONTACT_COLUMNS = [
   'target_attempt',
   'updated_at',
 ] as const;
-const camel = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+export const camel = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 const JSON_COLUMNS = new Set(['patient_address', 'patient_contact_preferences']);
 
 /** The referral's contacts, or undefined when its request has not been seen yet. Plain SQL: it runs for every event. */
