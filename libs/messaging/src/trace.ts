@@ -87,9 +87,7 @@ export function inEventConsumerSpan<T>(
   attributes: Record<string, string | number>,
   fn: () => Promise<T>,
 ): Promise<T> {
-  return inConsumerSpan(`${event.type} process`, contextFromTraceHeaders(event), { ...attributes, 'messaging.message.id': event.id }, () =>
-    fn(),
-  );
+  return inConsumerSpan(`${event.type} process`, contextFromTraceHeaders(event), { ...attributes, 'messaging.message.id': event.id }, fn);
 }
 
 /**

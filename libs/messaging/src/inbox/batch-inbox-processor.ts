@@ -104,7 +104,8 @@ export class BatchInboxProcessor {
       'messaging.consumer.group.name': this.options.consumer,
       'messaging.batch.message_count': accepted.length,
     };
-    // One span per batch, continuing the trace of its first event; the other events' traces get a span pointing at it.
+    // One span per batch, continuing the trace of its first event; the other events' traces get a span pointing at it,
+    // unless the handler gives each event a span of its own (spanPerEvent).
     const name = `${batch.topic} process batch`;
     const handle = () => this.handleWithRetries(batch, accepted);
     const handled = this.options.spanPerEvent

@@ -312,31 +312,23 @@ describe('InboxProcessor', () => {
   });
 
   describe('when the database or Temporal cannot be reached', () => {
-    it('rejects at once without dead-lettering, so the offset is not committed and the event comes again', async () => {
-      const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    it.each([
+      ['the database refuses connections', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
+      [
+        'another service of the network is unavailable (the referral service restarting)',
+        new DependencyUnavailableError('referral-service', 'the referral service answered 503 for a data key'),
+      ],
+    ])('rejects at once without dead-lettering when %s, so the offset is not committed and the event comes again', async (_, cause) => {
       const { handler, calls } = recordingHandler(() => {
-        throw refused;
+        throw cause;
       });
 
-      await expect(processor(handler, { maxAttempts: 5 }).handle(recordOf(envelope()))).rejects.toBe(refused);
+      await expect(processor(handler, { maxAttempts: 5 }).handle(recordOf(envelope()))).rejects.toBe(cause);
 
       expect(calls).toHaveLength(1);
       expect(dlq.records).toEqual([]);
       expect(db.inbox.size).toBe(0);
       expect(db.effects).toEqual([]);
-    });
-
-    it('does the same when another service of the network is unavailable (the referral service restarting)', async () => {
-      const restarting = new DependencyUnavailableError('referral-service', 'the referral service answered 503 for a data key');
-      const { handler, calls } = recordingHandler(() => {
-        throw restarting;
-      });
-
-      await expect(processor(handler, { maxAttempts: 5 }).handle(recordOf(envelope()))).rejects.toBe(restarting);
-
-      expect(calls).toHaveLength(1);
-      expect(dlq.records).toEqual([]);
-      expect(db.inbox.size).toBe(0);
     });
   });
 

@@ -50,7 +50,6 @@ export class AcknowledgeReferralRequestHandler {
       recorded = await recordNotifications(em, planned, now);
       const existing = await loadContacts(em, event.data.referralId);
       await saveContacts(em, contactsFromRequested(event.data, existing), now);
-      await em.flush();
     } catch (e) {
       // The inbox logs this message and copies it into dead-letter headers; a database error's detail would
       // quote the row (address, name, body), so only a safe description travels on. Retried by the inbox.

@@ -57,7 +57,6 @@ export class NotifyRecordsGapsHandler {
     if (!contacts.targetTeam) throw new ReceivingTeamNotKnownError(event.data.referralId);
     try {
       const recorded = await recordNotifications(em, planRecordsGaps(event, contacts), new Date());
-      await em.flush();
       return recorded.map((r) => r.notification);
     } catch (e) {
       // A database error's detail quotes the row (address, name, body): only a safe description travels on.

@@ -43,7 +43,6 @@ export class NotifyReferralProgressHandler {
       recorded = await recordNotifications(em, planReferralProgress(event, contacts, this.defaults), now);
       const next = applyToContacts(contacts, event);
       if (next !== contacts) await saveContacts(em, next, now);
-      await em.flush();
     } catch (e) {
       if (e instanceof ReferralNotKnownError) throw e;
       // A database error's detail quotes the row (address, name, body): only a safe description travels on.
