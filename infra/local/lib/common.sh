@@ -159,7 +159,8 @@ wait_until() {
   local timeout=$1 what=$2 start=$SECONDS next=10
   shift 2
   until "$@" >/dev/null 2>&1; do
-    running_pid >/dev/null || fail_with_log "$COMPONENT exited while waiting for $what"
+    # Checked twice: while the spawned chain (setsid, nohup, the server) execs, /proc/PID/cmdline can read empty.
+    running_pid >/dev/null || { sleep 0.5; running_pid >/dev/null; } || fail_with_log "$COMPONENT exited while waiting for $what"
     if (( SECONDS - start >= timeout )); then
       fail_with_log "timed out after ${timeout}s waiting for $what"
     fi

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { checkpointMessage, CheckpointKeyring, CheckpointSigner, keyIdOf, type Checkpoint } from './checkpoint';
+import { checkpointMessage, CheckpointKeyring, CheckpointSigner, ensureSigningKeyFile, keyIdOf, type Checkpoint } from './checkpoint';
 
 const newSigner = () => new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
 const head = Buffer.alloc(32, 7);
@@ -53,5 +53,41 @@ describe('signed checkpoints', () => {
 
   it('refuses keys that are not Ed25519', () => {
     expect(() => new CheckpointSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey)).toThrow(/Ed25519/);
+  });
+});
+
+describe('the local signing key file', () => {
+  // The module object itself, so a spy on it is what checkpoint.ts calls.
+  const fs = require('node:fs') as typeof import('node:fs');
+  const { mkdtempSync, readFileSync, readdirSync, writeFileSync } = fs;
+  const { join } = require('node:path') as typeof import('node:path');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('is created once, whole, with mode 0600, and kept on the next call', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-key-'));
+    const file = join(dir, 'keys', 'signing.pem');
+    ensureSigningKeyFile(file);
+    const first = readFileSync(file, 'utf8');
+    expect(CheckpointSigner.fromPemFile(file).publicKeyPem()).toContain('PUBLIC KEY');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    ensureSigningKeyFile(file);
+    expect(readFileSync(file, 'utf8')).toBe(first);
+    expect(readdirSync(join(dir, 'keys'))).toEqual(['signing.pem']);
+  });
+
+  it('keeps the key of a process that created it first, after this one looked (no overwrite, no draft left)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-key-'));
+    const file = join(dir, 'signing.pem');
+    const theirs = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    // The other process writes its key between this one's existence check and its write.
+    jest.spyOn(fs, 'existsSync').mockImplementationOnce(() => {
+      writeFileSync(file, theirs, { mode: 0o600 });
+      return false;
+    });
+    ensureSigningKeyFile(file);
+    expect(readFileSync(file, 'utf8')).toBe(theirs);
+    expect(readdirSync(dir)).toEqual(['signing.pem']);
   });
 });

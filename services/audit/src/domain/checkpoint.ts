@@ -1,5 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { sha256 } from './chain';
 
@@ -117,11 +117,24 @@ export class CheckpointKeyring {
   }
 }
 
-/** Creates an Ed25519 key (PKCS#8 PEM, mode 0600) where there is none; used for local development and tests only. */
+/**
+ * Creates an Ed25519 key (PKCS#8 PEM, mode 0600) where there is none; used for local development and tests only.
+ * Two processes starting at once (the service and a CLI) must end up with the same key: the key is written whole to
+ * a file of this process's own, then linked into place, which fails if another process got there first (its key
+ * stands). Overwriting instead would leave a running service signing with a key the file no longer holds.
+ */
 export function ensureSigningKeyFile(file: string): void {
   if (existsSync(file)) return;
   mkdirSync(dirname(file), { recursive: true });
   const { privateKey } = generateKeyPairSync('ed25519');
-  writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const draft = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  writeFileSync(draft, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
+  try {
+    chmodSync(draft, 0o600);
+    linkSync(draft, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    rmSync(draft, { force: true });
+  }
 }
