@@ -13,7 +13,8 @@
 // Inbox: GET / (HTML), GET /api/messages (JSON; ?reference=, ?type=), GET /api/stats, DELETE /api/messages,
 // GET /_status. Accepted messages are appended to NOTIFY_STATE_DIR/messages.jsonl when set (kept across restarts).
 //
-// Env: NOTIFY_PORT (8026), NOTIFY_HOST (127.0.0.1), NOTIFY_API_KEYS (comma-separated `{name}-{serviceId}-{secret}`;
+// Env: NOTIFY_TEMPLATES_FILE (a JSON array of more templates: { id, type, version, name, subject?, body }, as a
+// deployment creates per-message templates in its Notify service), NOTIFY_PORT (8026), NOTIFY_HOST (127.0.0.1), NOTIFY_API_KEYS (comma-separated `{name}-{serviceId}-{secret}`;
 // default the development key below), NOTIFY_RATE_LIMIT_PER_MINUTE (3000), NOTIFY_DAILY_LIMIT (250000),
 // NOTIFY_CALLBACK_URL (http://127.0.0.1:8083/v1/notify/receipts; empty = no receipts), NOTIFY_CALLBACK_TOKEN,
 // NOTIFY_RECEIPT_DELAY_MS (300), NOTIFY_STATE_DIR, NOTIFY_RATE_WINDOW_SECONDS (60; tests shorten it),
@@ -34,10 +35,12 @@ import {
   validateEmail,
   validatePhone,
 } from './notify-api.mjs';
-import { TEMPLATES, DEV_API_KEY, DEV_CALLBACK_TOKEN } from './templates.mjs';
+import { TEMPLATES as GENERIC_TEMPLATES, DEV_API_KEY, DEV_CALLBACK_TOKEN, templatesFromFile } from './templates.mjs';
 import { inboxPage } from './inbox-page.mjs';
 
 const env = process.env;
+// The generic templates, and those of NOTIFY_TEMPLATES_FILE: a Notify service's own per-message templates.
+const TEMPLATES = [...GENERIC_TEMPLATES, ...(env.NOTIFY_TEMPLATES_FILE ? templatesFromFile(env.NOTIFY_TEMPLATES_FILE) : [])];
 const config = {
   port: Number(env.NOTIFY_PORT ?? 8026),
   host: env.NOTIFY_HOST ?? '127.0.0.1',

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './hospitals';
 
@@ -26,6 +28,7 @@ export interface NotifyInboxMessage {
   line_1?: string;
   postcode?: string;
   status: string;
+  template?: { id: string; version: number };
   body: string;
   subject: string | null;
   created_at: string;
@@ -39,6 +42,8 @@ export interface LocalNotifyOptions {
   readonly receiptDelayMs?: number;
   /** Answer each send this long after accepting it (a slow Notify): a client killed meanwhile never hears of it. */
   readonly responseDelayMs?: number;
+  /** Templates beyond the three generic ones (a deployment's per-message templates), as NOTIFY_TEMPLATES_FILE holds them. */
+  readonly templates?: readonly { id: string; type: 'sms' | 'email' | 'letter'; subject?: string; body: string }[];
 }
 
 /** A free TCP port on 127.0.0.1 (the server is told its port before our service, which it calls back, starts). */
@@ -77,7 +82,13 @@ export class LocalNotifyServer {
       NOTIFY_DAILY_LIMIT: String(o.dailyLimit ?? 250_000),
       NOTIFY_RECEIPT_DELAY_MS: String(o.receiptDelayMs ?? 100),
       NOTIFY_RESPONSE_DELAY_MS: String(o.responseDelayMs ?? 0),
+      NOTIFY_TEMPLATES_FILE: '',
     };
+    if (o.templates) {
+      const dir = mkdtempSync(join(tmpdir(), 'local-notify-'));
+      env.NOTIFY_TEMPLATES_FILE = join(dir, 'templates.json');
+      writeFileSync(env.NOTIFY_TEMPLATES_FILE, JSON.stringify(o.templates));
+    }
     this.child = spawn(process.execPath, [join(REPO_ROOT, 'infra/local/notify/server.mjs')], {
       env,
       stdio: ['ignore', 'ignore', 'inherit'],

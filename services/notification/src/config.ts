@@ -2,6 +2,24 @@ import { z } from 'zod';
 import { Topics } from '@sonet/contracts';
 import { baseConfigSchema, loadConfig, palsConfigSchema, palsContactOf, referralKeysConfigSchema } from '@sonet/service-kit';
 import type { PalsContact } from './templates/pals';
+import { TEMPLATE_NAMES, type TemplateName } from './templates';
+
+/** A Notify template id for some of a message's channels. */
+const messageTemplateIdsSchema = z.object({ sms: z.uuid().optional(), email: z.uuid().optional(), letter: z.uuid().optional() }).strict();
+export type MessageTemplateIds = Partial<Record<TemplateName, z.infer<typeof messageTemplateIdsSchema>>>;
+
+/** NOTIFY_MESSAGE_TEMPLATES: JSON naming messages we send, each with template ids for some of its channels. */
+export const messageTemplatesSchema = z
+  .string()
+  .transform((text, ctx): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not JSON: {"<message>": {"sms": "<Notify template id>", ...}, ...}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.partialRecord(z.enum(TEMPLATE_NAMES as [TemplateName, ...TemplateName[]]), messageTemplateIdsSchema));
 
 export const notificationConfigSchema = baseConfigSchema
   .extend({
@@ -46,6 +64,13 @@ export const notificationConfigSchema = baseConfigSchema
     NOTIFY_TEMPLATE_SMS: z.uuid().default('9c2ff95d-744a-4742-9a00-a2ad5a079da0'),
     NOTIFY_TEMPLATE_EMAIL: z.uuid().default('cc208341-0481-4d1f-86d3-58b4b864cd18'),
     NOTIFY_TEMPLATE_LETTER: z.uuid().default('1cd9b4f6-33a7-4a7b-a7cf-630e2faf844e'),
+    /**
+     * A Notify template of its own for some messages (Notify then reports, brands and versions them one by one):
+     * JSON `{"patient-referred": {"sms": "<id>", "letter": "<id>"}, ...}`, message names as in GET /v1/templates/{name}/preview.
+     * Such a template gets the generic one's personalisation (((body)); email and letter also ((subject))) and
+     * ((reference)), the referral's short reference. Channels and messages not named use the generic templates.
+     */
+    NOTIFY_MESSAGE_TEMPLATES: messageTemplatesSchema.optional(),
     /** Bearer token Notify sends with delivery receipts (set in Notify's callback settings). Unset: every receipt is 401. */
     NOTIFY_CALLBACK_TOKEN: z.string().min(16).optional(),
     /** Email through the SMTP server (default) or through Notify. */

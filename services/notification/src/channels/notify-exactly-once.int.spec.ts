@@ -27,6 +27,9 @@ import type { EmailSender } from './email.sender';
 import { NotifySender } from './notify.sender';
 import { grantedOf, NotifyRateLimiter, sendsPerWindow } from './notify-rate-limiter';
 
+/** A deployment's own Notify template for one message (NOTIFY_MESSAGE_TEMPLATES). */
+const ACKNOWLEDGEMENT_SMS = { id: '5b0b7b8e-3f7c-4b6f-9a55-0f0c4d2b7a11', type: 'sms', body: 'Ref ((reference)). ((body))' } as const;
+
 const noEmail: EmailSender = {
   send: () => Promise.reject(new Error('no email in this test')),
   verify: () => Promise.resolve(),
@@ -43,7 +46,7 @@ describe('exactly once through Notify', () => {
     Logger.overrideLogger(false);
     db = await freshDatabase('notification_notify');
     notify = await LocalNotifyServer.reserve();
-    await notify.start();
+    await notify.start({ templates: [ACKNOWLEDGEMENT_SMS] });
     config = readNotificationConfig({
       ...process.env,
       PGDATABASE: db.dbName,
@@ -61,10 +64,10 @@ describe('exactly once through Notify', () => {
     await db?.drop();
   });
 
-  async function anSms(): Promise<string> {
+  async function anSms(referralId = randomUUID()): Promise<string> {
     const plan = planNotification({
       event: { id: randomUUID(), type: 'referral.requested.v1' },
-      referralId: randomUUID(),
+      referralId,
       recipientRole: 'patient',
       contact: { preferences: ['sms'], mobile: LOCAL_NOTIFY.numbers.delivered },
       template: 'patient-acknowledgement',
@@ -80,7 +83,15 @@ describe('exactly once through Notify', () => {
     const dispatcher = new DispatchNotificationsHandler(orm, noEmail, config, sender, new NotifyRateLimiter(orm, config));
     // The first dispatcher claims the row and Notify accepts the message, then the process dies before its commit.
     const [claimed] = (await dispatcher.claim()).filter((c) => c.id === id);
-    await sender.send({ notificationId: id, channel: 'sms', to: claimed!.address!, subject: claimed!.subject, text: claimed!.smsText! });
+    await sender.send({
+      notificationId: id,
+      referralId: claimed!.referralId,
+      template: claimed!.template,
+      channel: 'sms',
+      to: claimed!.address!,
+      subject: claimed!.subject,
+      text: claimed!.smsText!,
+    });
     // The lease runs out; the row is claimed again.
     await orm.em.fork().execute(`update notification set next_attempt_at = now() where id = ?`, [id]);
     await dispatcher.dispatchBatch();
@@ -94,6 +105,36 @@ describe('exactly once through Notify', () => {
       .fork()
       .execute<{ provider_id: string }[]>('select provider_id from notification_attempt where notification_id = ?', [id]);
     expect(attempt!.provider_id).toBe((await notify.messages(id))[0]!.id);
+  });
+
+  it("sends a message through the deployment's own Notify template for it, with the referral's short reference", async () => {
+    const referralId = randomUUID();
+    const id = await anSms(referralId);
+    const own = readNotificationConfig({
+      ...process.env,
+      PGDATABASE: db.dbName,
+      NOTIFY_API_KEY: LOCAL_NOTIFY.apiKey,
+      NOTIFY_BASE_URL: notify.baseUrl,
+      NOTIFY_RATE_LIMIT_PER_MINUTE: '70',
+      NOTIFY_MESSAGE_TEMPLATES: JSON.stringify({ 'patient-acknowledgement': { sms: ACKNOWLEDGEMENT_SMS.id } }),
+    });
+    const sender = new NotifySender(own);
+    const dispatcher = new DispatchNotificationsHandler(orm, noEmail, own, sender, new NotifyRateLimiter(orm, own));
+    await eventually(async () => {
+      await dispatcher.dispatchBatch();
+      return (await notify.messages(id)).length > 0 || undefined;
+    });
+    const [message] = await notify.messages(id);
+    expect(message!.template?.id).toBe(ACKNOWLEDGEMENT_SMS.id);
+    // The template's own words around ours: the SMS text as rendered (no clinical detail), after the reference.
+    const ref = referralId.slice(0, 8).toUpperCase();
+    expect(message!.body).toMatch(new RegExp(`^Ref ${ref}\\. NHS second opinion \\(ref ${ref}\\): We have received your request`));
+    // Another channel of the same message, or another message, keeps the generic template.
+    expect(sender.templateFor({ template: 'patient-acknowledgement', channel: 'letter', referralId }).templateId).toBe(
+      LOCAL_NOTIFY.templates.letter,
+    );
+    expect(sender.templateFor({ template: 'patient-referred', channel: 'sms', referralId }).templateId).toBe(LOCAL_NOTIFY.templates.sms);
+    sender.onApplicationShutdown();
   });
 
   it('shares the rate limit between two replicas: together they never take more than the windows allow', async () => {

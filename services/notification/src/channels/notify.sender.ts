@@ -4,13 +4,18 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import axios from 'axios';
 import { NotifyClient } from 'notifications-node-client';
 import type { ContactChannel } from '@sonet/contracts';
-import { NOTIFICATION_CONFIG, type NotificationConfig } from '../config';
+import { NOTIFICATION_CONFIG, type MessageTemplateIds, type NotificationConfig } from '../config';
+import type { TemplateName } from '../templates';
+import { shortReference } from '../templates/sms.templates';
 import { redactAddresses } from '../domain/redaction';
 import { SendError } from './email.sender';
 
 /** One message for GOV.UK Notify; `reference` is our notification id (receipts and look-ups map back by it). */
 export interface NotifyMessage {
   readonly notificationId: string;
+  readonly referralId: string;
+  /** Our message (template name): it picks a Notify template of its own when NOTIFY_MESSAGE_TEMPLATES names one. */
+  readonly template: string;
   readonly channel: ContactChannel;
   /** Mobile (sms), email address (email) or the letter's address lines joined by newlines (letter). */
   readonly to: string;
@@ -58,6 +63,7 @@ export class NotifySender implements OnApplicationShutdown {
   // Connections kept open between requests: a dispatcher batch otherwise opens (and TLS-handshakes) one per message.
   private readonly agents = { httpAgent: new HttpAgent({ keepAlive: true }), httpsAgent: new HttpsAgent({ keepAlive: true }) };
   private readonly templates: Readonly<Record<ContactChannel, string>>;
+  private readonly messageTemplates: MessageTemplateIds;
 
   constructor(@Inject(NOTIFICATION_CONFIG) config: NotificationConfig) {
     if (!config.NOTIFY_API_KEY) throw new Error('NotifySender needs NOTIFY_API_KEY');
@@ -65,6 +71,15 @@ export class NotifySender implements OnApplicationShutdown {
     // The client's default axios has no timeout: a hung request would outlive the dispatcher's lease.
     this.client.setClient(axios.create({ timeout: config.NOTIFY_TIMEOUT_MS, ...this.agents }));
     this.templates = { sms: config.NOTIFY_TEMPLATE_SMS, email: config.NOTIFY_TEMPLATE_EMAIL, letter: config.NOTIFY_TEMPLATE_LETTER };
+    this.messageTemplates = config.NOTIFY_MESSAGE_TEMPLATES ?? {};
+  }
+
+  /** The Notify template for a message on a channel, and what it is filled with. */
+  templateFor(m: Pick<NotifyMessage, 'template' | 'channel' | 'referralId'>): { templateId: string; extra: Record<string, string> } {
+    const own = this.messageTemplates[m.template as TemplateName]?.[m.channel];
+    return own
+      ? { templateId: own, extra: { reference: shortReference(m.referralId) } }
+      : { templateId: this.templates[m.channel], extra: {} };
   }
 
   onApplicationShutdown(): void {
@@ -74,15 +89,15 @@ export class NotifySender implements OnApplicationShutdown {
 
   async send(m: NotifyMessage): Promise<NotifyAcceptance> {
     try {
-      const templateId = this.templates[m.channel];
+      const { templateId, extra } = this.templateFor(m);
       const reference = m.notificationId;
       const res =
         m.channel === 'sms'
-          ? await this.client.sendSms(templateId, m.to, { personalisation: { body: m.text }, reference })
+          ? await this.client.sendSms(templateId, m.to, { personalisation: { ...extra, body: m.text }, reference })
           : m.channel === 'email'
-            ? await this.client.sendEmail(templateId, m.to, { personalisation: { subject: m.subject, body: m.text }, reference })
+            ? await this.client.sendEmail(templateId, m.to, { personalisation: { ...extra, subject: m.subject, body: m.text }, reference })
             : await this.client.sendLetter(templateId, {
-                personalisation: { ...letterAddress(m.to), subject: m.subject, body: m.text },
+                personalisation: { ...extra, ...letterAddress(m.to), subject: m.subject, body: m.text },
                 reference,
               });
       return { providerId: res.data.id };

@@ -262,7 +262,16 @@ export class DispatchNotificationsHandler {
       if (earlier) return earlier.providerId;
     }
     const text = n.channel === 'sms' ? (n.smsText ?? n.bodyText) : n.bodyText;
-    return (await notify.send({ notificationId: n.id, channel: n.channel, to, subject: n.subject, text })).providerId;
+    const message = {
+      notificationId: n.id,
+      referralId: n.referralId,
+      template: n.template,
+      channel: n.channel,
+      to,
+      subject: n.subject,
+      text,
+    };
+    return (await notify.send(message)).providerId;
   }
 
   /** Not this message's fault (rate limit): it waits, and the attempt it claimed is given back. */

@@ -149,6 +149,12 @@ describe('text messages and letters through the local Notify server', () => {
       fallbacks: 0,
       channelAttempts: [{ channel: 'sms', provider: 'notify', status: 'delivered' }],
     });
+    // The same receipt again, and a contradicting one: the attempt has its outcome, so neither changes anything.
+    for (const status of ['delivered', 'permanent-failure']) {
+      const again = await postReceipt({ id: sms!.id, reference: idOf(event), status, notification_type: 'sms', to: sms!.phone_number });
+      expect(await again.json()).toEqual({ outcome: 'unchanged' });
+    }
+    expect(await viewOf(event)).toEqual(view);
   });
 
   it('falls back from a number Notify refuses to email, and to a letter when there is no email', async () => {
@@ -186,10 +192,13 @@ describe('text messages and letters through the local Notify server', () => {
       ['email', 'delivered'],
     ]);
     const [sms] = (await notify.messages(idOf(event))).filter((m) => m.type === 'sms');
-    const receipt = { id: sms!.id, reference: idOf(event), status: 'permanent-failure', notification_type: 'sms', to: sms!.phone_number };
-    const again = await postReceipt(receipt);
-    expect(again.status).toBe(200);
-    expect(await again.json()).toEqual({ outcome: 'unchanged' });
+    // Repeated, or contradicted by a late `delivered` for the channel it already left: nothing changes.
+    for (const status of ['permanent-failure', 'delivered']) {
+      const receipt = { id: sms!.id, reference: idOf(event), status, notification_type: 'sms', to: sms!.phone_number };
+      const again = await postReceipt(receipt);
+      expect(again.status).toBe(200);
+      expect(await again.json()).toEqual({ outcome: 'unchanged' });
+    }
     expect(await viewOf(event)).toEqual(view);
     expect(await notify.messages(idOf(event))).toHaveLength(2);
   });

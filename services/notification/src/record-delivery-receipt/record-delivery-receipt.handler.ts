@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LockMode } from '@mikro-orm/core';
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+import { nativeQuery } from '@sonet/service-kit';
 import type { RouteStep } from '../domain/channel';
 import { FINAL_ATTEMPT_STATUSES, Notification, NotificationAttempt, type AttemptStatus, type NotificationStatus } from '../domain/entities';
 import { fallBackOrGiveUp, recordAttempt, type RouteState } from '../dispatch-notifications/notification-outcomes';
@@ -41,7 +42,50 @@ export class RecordDeliveryReceiptHandler {
   constructor(private readonly orm: MikroORM) {}
 
   async execute(receipt: DeliveryReceipt): Promise<ReceiptOutcome> {
-    const outcome = await this.orm.em.fork().transactional(async (em) => {
+    const outcome =
+      (attemptStatusOf(receipt.status) === 'delivered' && (await this.delivered(receipt))) || (await this.applyInFull(receipt));
+    if (outcome === 'unknown') await this.countUnknown(receipt.id);
+    this.logger.log({ providerId: receipt.id, status: receipt.status, outcome }, 'delivery receipt');
+    return outcome;
+  }
+
+  /**
+   * Most receipts say `delivered` for an attempt we know: two statements, not the entities the failure path needs
+   * (ADR 21). The notification is locked first, as the dispatcher does. Undefined when Notify's id names no attempt
+   * of ours (yet): the full path tells `unknown` from `not-yet`.
+   */
+  private async delivered(receipt: DeliveryReceipt): Promise<ReceiptOutcome | undefined> {
+    return this.orm.em.fork().transactional(async (em) => {
+      const [locked] = await nativeQuery<{ id: string }>(
+        em,
+        `select n.id from notification_attempt a join notification n on n.id = a.notification_id
+          where a.provider_id = $1 for update of n`,
+        [receipt.id],
+      );
+      if (!locked) return undefined;
+      const now = new Date();
+      // The attempt takes the receipt unless it has its outcome already; the notification completes only when the
+      // attempt is for the channel it is on now and it is waiting for this receipt (a later channel's is history).
+      const [row] = await nativeQuery<{ notification: boolean }>(
+        em,
+        `with a as (
+           update notification_attempt set status = 'delivered', reason = null, updated_at = $1, completed_at = $1
+            where provider_id = $2 and status <> all ($3::text[])
+            returning notification_id, route_step),
+         n as (
+           update notification set status = 'delivered', delivered_at = $1, next_attempt_at = null, last_error = null
+             from a where notification.id = a.notification_id and notification.route_step = a.route_step and notification.status = 'sent'
+             returning notification.id)
+         select exists (select 1 from n) as notification`,
+        [now, receipt.id, [...FINAL_ATTEMPT_STATUSES]],
+      );
+      return row?.notification ? 'delivered' : 'unchanged';
+    });
+  }
+
+  /** Any receipt, through the entities: failures fall back to the next channel or give up. */
+  private async applyInFull(receipt: DeliveryReceipt): Promise<ReceiptOutcome> {
+    return this.orm.em.fork().transactional(async (em) => {
       const found = await this.attemptOf(em, receipt);
       if (!found) return 'unknown' as const;
       if (found === 'not-yet') return found;
@@ -55,9 +99,6 @@ export class RecordDeliveryReceiptHandler {
       if (FINAL_ATTEMPT_STATUSES.includes(attempt.status)) return 'unchanged' as const;
       return this.apply(em, n, attempt, receipt);
     });
-    if (outcome === 'unknown') await this.countUnknown(receipt.id);
-    this.logger.log({ providerId: receipt.id, status: receipt.status, outcome }, 'delivery receipt');
-    return outcome;
   }
 
   /**
