@@ -10,6 +10,11 @@ export const referralConfigSchema = baseConfigSchema.extend({
   /** Prebuilt workflow bundle for production workers; unset = bundle the TypeScript sources at start (tests). */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
   KAFKA_CONSUMER_GROUP: z.string().default('referral.records-outcomes'),
+  /**
+   * Notification outcomes (the stuck list) recorded this many of a partition at a time, in one transaction; records
+   * outcomes always go one per transaction (they signal workflows). 1: one transaction per notification outcome.
+   */
+  KAFKA_RECORDS_PER_TRANSACTION: z.coerce.number().int().positive().max(1000).default(100),
   /** Run the Temporal worker in this process (off for API-only replicas). */
   RUN_WORKER: z.stringbool().default(true),
   /**

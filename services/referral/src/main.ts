@@ -22,6 +22,10 @@ async function main(): Promise<void> {
       new KafkaInboxServer(app.get(MikroORM), app.get<MessageBroker>(MESSAGE_BROKER), {
         groupId: config.KAFKA_CONSUMER_GROUP,
         topics: [Topics.recordsEvents, Topics.notificationEvents],
+        // A notification outcome is a row of the stuck list: many of them in one transaction. A records outcome signals
+        // a workflow, an effect outside the database: one per transaction, never repeated by a group's retry.
+        recordsPerTransaction: config.KAFKA_RECORDS_PER_TRANSACTION,
+        groupedTopics: [Topics.notificationEvents],
         registry: Events,
         log: kafkaLog('referral'),
       }),

@@ -23,6 +23,12 @@ export interface KafkaInboxServerOptions extends InboxTransportOptions {
    * again one record at a time, so one bad record is dead-lettered alone. Takes the place of recordsConcurrently.
    */
   readonly recordsPerTransaction?: number;
+  /**
+   * With recordsPerTransaction: only these topics' records are grouped; those of the other topics go one record per
+   * transaction, in partition order. For handlers with effects outside the database (a workflow signal) that must not
+   * run again when a group is retried record by record. Unset: every topic is grouped.
+   */
+  readonly groupedTopics?: readonly string[];
 }
 
 /**
@@ -84,10 +90,15 @@ export class KafkaInboxServer extends InboxTransportBase<KafkaInboxServerOptions
       batchAttempts: 1,
       spanPerEvent: true,
     });
+    const grouped = this.options.groupedTopics ? new Set(this.options.groupedTopics) : undefined;
+    const single = grouped
+      ? new InboxProcessor(this.orm, () => this.broker.publisher(), { ...this.processorSettings(), resolve: (type) => this.resolve(type) })
+      : undefined;
     this.report(
       this.subscribe().runBatches(
         async (batch) => {
-          await processor.handleBatch(batch);
+          if (single && grouped && !grouped.has(batch.topic)) for (const record of batch.records) await single.handle(record);
+          else await processor.handleBatch(batch);
         },
         { maxBatchSize: size },
       ),

@@ -69,6 +69,9 @@ describe('the stuck list: failing local activities and undeliverable notificatio
         new KafkaInboxServer(a.get(MikroORM), a.get<MessageBroker>(MESSAGE_BROKER), {
           groupId: config.KAFKA_CONSUMER_GROUP,
           topics: [topic],
+          // As main.ts wires notification outcomes: a partition's events in one transaction.
+          recordsPerTransaction: config.KAFKA_RECORDS_PER_TRANSACTION,
+          groupedTopics: [topic],
           registry: Events,
           backoffMs: 10,
         }),
