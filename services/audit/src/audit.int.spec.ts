@@ -25,10 +25,14 @@ import type { AuditEventView } from './domain/audit-event.view';
 import type { DatabaseVerifyReport } from './verify-log/verify-log';
 import { runCli } from './cli';
 import { applyRetention } from './retention/retention';
+import { importLegacyEntries } from './retention/legacy-import';
 import { verifyDatabase } from './verify-log/verify-log';
 import { RETENTION_EVENT_TYPE } from './domain/retention-entry';
 import { PatientKeyer } from './domain/patient-identifiers';
 import { AUDIT_WRITER_ROLE } from './migrations/Migration20261125100000_hash_chain';
+import { ExportEvidenceHandler } from './export-evidence/export-evidence.handler';
+import { QueryEventsHandler, type EventsFilter } from './query-events/query-events.handler';
+import { ReferralTimelineHandler } from './referral-timeline/referral-timeline.handler';
 import { BAD_VALUES, badQueries, encode, ID_PATHS, PARAM_CASES, queryString } from '../test/bad-query.table';
 
 jest.setTimeout(120_000);
@@ -128,7 +132,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   const rowsAbout = async (referralId: string): Promise<EntryRow[]> =>
     (
       await sql.query<EntryRow>(
-        'select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry where subject = $1 order by seq',
+        'select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry where subject = $1 order by audit_entry.seq',
         [referralId],
       )
     ).rows;
@@ -672,7 +676,7 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
       await service.tick();
       [target] = (
         await sql.query<EntryRow>(
-          `select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry order by seq desc offset 3 limit 1`,
+          `select seq::text as seq, event_id, event_type, subject, canonical, recorded_at from audit_entry order by audit_entry.seq desc offset 3 limit 1`,
         )
       ).rows as [EntryRow];
     });
@@ -929,3 +933,100 @@ function configEnv(c: AuditConfig): Record<string, string> {
     NODE_ENV: 'test',
   };
 }
+
+describe('reading the chain in sequence order across a power of ten, against PostgreSQL', () => {
+  // Sequence numbers leave the database as text (a bigint does not fit a JS number). Sorted as text, "100" comes
+  // before "99": every reading in chain order must sort the numbers. Entries 1..140 here, a referral's from 61.
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let orm: MikroORM;
+  const signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
+  const keyring = CheckpointKeyring.fromPem(signer.publicKeyPem());
+  const keyer = new PatientKeyer('order-test-key-0123456789abcdefghijklm');
+  const auditLog = new AuditLog({ chain: 'sonet-audit', checkpointEvery: 7, keyer, signer });
+  const referralId = randomUUID();
+  const auditor = { subject: 'auditor-order-test', role: 'auditor' as const, organisation: 'X26' };
+  const append = (events: EventEnvelope[]) =>
+    orm.em.fork().transactional((tem) =>
+      auditLog.appendBatch(
+        tem,
+        events.map((e) => toAuditEntryDraft(e, received(e))),
+      ),
+    );
+  const others = (n: number) => Array.from({ length: n }, () => transferQueued(randomUUID(), '2026-03-01T09:00:00.000Z'));
+
+  beforeAll(async () => {
+    await ensureWriterRole();
+    db = await freshDatabase('audit_order');
+    const s = integrationSettings();
+    const config = readAuditConfig({
+      NODE_ENV: 'test',
+      PGHOST: s.pg.host,
+      PGPORT: String(s.pg.port),
+      PGOWNER_USER: s.pg.user,
+      PGOWNER_PASSWORD: s.pg.password,
+      PGDATABASE: db.dbName,
+    });
+    await runMigrations(auditOwnerOrmOptions(config));
+    orm = await MikroORM.init({ ...auditOwnerOrmOptions(config), pool: { min: 0, max: 2 } });
+    await append(others(60));
+    // Each batch shares one recording time: within it only the sequence number orders the entries.
+    for (let b = 0; b < 8; b++)
+      await append([...Array.from({ length: 5 }, () => transferQueued(referralId, '2026-03-01T10:00:00.000Z')), ...others(5)]);
+  });
+
+  afterAll(async () => {
+    await orm?.close(true);
+    await db?.drop();
+  });
+
+  const numeric = (seqs: readonly string[]) => [...seqs].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+
+  it('pages through the entries in numeric order, none skipped', async () => {
+    const handler = new QueryEventsHandler(orm.em, keyer);
+    const seqs: string[] = [];
+    for (let after: string | null = null; ;) {
+      const page = await handler.execute({ referralId, limit: 7, ...(after ? { after } : {}) } as EventsFilter, auditor);
+      seqs.push(...page.items.map((i) => i.seq));
+      after = page.next;
+      if (!after) break;
+    }
+    expect(seqs).toHaveLength(40);
+    expect(seqs).toEqual(numeric(seqs));
+    expect(seqs.some((q) => q.length === 2) && seqs.some((q) => q.length === 3)).toBe(true);
+  });
+
+  it('breaks ties in the timeline by sequence number', async () => {
+    const { items } = await new ReferralTimelineHandler(orm.em).execute(referralId, auditor);
+    expect(items.map((i) => i.seq)).toEqual(numeric(items.map((i) => i.seq)));
+  });
+
+  it('exports an evidence pack in chain order whose proof verifies, checkpoints on both sides of 100', async () => {
+    const pack = await new ExportEvidenceHandler(orm.em, auditLog, signer).execute(referralId, auditor);
+    expect(pack.entries.map((e) => e.seq)).toEqual(numeric(pack.entries.map((e) => e.seq)));
+    expect(pack.proof.map((p) => p.toSeq)).toEqual(numeric(pack.proof.map((p) => p.toSeq)));
+    expect(pack.proof.some((p) => p.toSeq.length === 2) && pack.proof.some((p) => p.toSeq.length === 3)).toBe(true);
+    expect(verifyEvidence(pack, keyring)).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it("imports a first version's log of 1,200 entries whole and in its order, 500 a page", async () => {
+    const sql = await owner(db.dbName);
+    try {
+      // The migrations leave the first version's table (renamed audit_entry_v0) for `migrate` to import: fill it.
+      const legacy = others(1200);
+      await sql.query(
+        `insert into audit_entry_v0 (event_id, event_type, source, subject, event_time, topic, partition, kafka_offset, headers, data)
+         select (e->>'id')::uuid, e->>'type', e->>'source', (e->>'subject')::uuid, (e->>'time')::timestamptz, $2, 0, o, '{}'::jsonb, e->'data'
+         from jsonb_array_elements($1::jsonb) with ordinality as t(e, o) order by o`,
+        [JSON.stringify(legacy), Topics.recordsEvents],
+      );
+      const [before] = (await sql.query<{ head: string }>('select max(seq)::text as head from audit_entry')).rows;
+      expect(await importLegacyEntries(orm, auditLog)).toBe(1200);
+      const imported = await sql.query<{ event_id: string }>('select event_id from audit_entry where seq > $1 order by audit_entry.seq', [
+        before!.head,
+      ]);
+      expect(imported.rows.map((r) => r.event_id)).toEqual(legacy.map((e) => e.id));
+    } finally {
+      await sql.end();
+    }
+  });
+});

@@ -29,6 +29,10 @@ export interface AuditEventView {
   hash: string;
 }
 
+/**
+ * The columns an entry is read with. `seq` comes back as text (a bigint does not fit a JS number): ORDER BY must name
+ * the table's column (`audit_entry.seq`), or it sorts the text, where "10" comes before "9".
+ */
 export const ENTRY_COLUMNS = `seq::text as seq, canonical, encode(hash, 'hex') as hash`;
 
 export function toAuditEventView(row: EntryRow): AuditEventView {

@@ -14,6 +14,7 @@ export interface CheckpointRow {
   entry_recorded_at: Date | string;
 }
 
+// seq as text (a bigint does not fit a JS number): ORDER BY names audit_checkpoint.seq, or it sorts the text.
 export const CHECKPOINT_COLUMNS = `chain, seq::text as seq, encode(head, 'hex') as head, signed_at, key_id, encode(signature, 'base64') as signature, kind, entry_recorded_at`;
 
 export const toCheckpoint = (r: CheckpointRow): Checkpoint => ({
@@ -31,7 +32,8 @@ export interface StoredCheckpoint {
   entryRecordedAt: Date;
 }
 
-export const checkpointQuery = (where = '') => `select ${CHECKPOINT_COLUMNS} from audit_checkpoint where chain = $1 ${where} order by seq`;
+export const checkpointQuery = (where = '') =>
+  `select ${CHECKPOINT_COLUMNS} from audit_checkpoint where chain = $1 ${where} order by audit_checkpoint.seq`;
 
 export const toStoredCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
   checkpoint: toCheckpoint(r),

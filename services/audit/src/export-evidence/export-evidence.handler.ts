@@ -34,7 +34,7 @@ export class ExportEvidenceHandler {
     const rows = await nativeQuery<PackRow>(
       em,
       `select seq::text as seq, canonical, encode(hash, 'hex') as hash, encode(prev_hash, 'hex') as prev_hash, recorded_at
-       from audit_entry where subject = $1::uuid order by seq`,
+       from audit_entry where subject = $1::uuid order by audit_entry.seq`,
       [referralId],
     );
     const proof: ProofSegment[] = [];
@@ -59,7 +59,7 @@ export class ExportEvidenceHandler {
           em,
           `select seq::text as seq, canonical from audit_entry
            where recorded_at between $1::timestamptz and $2::timestamptz and seq between $3::bigint and $4::bigint
-           order by recorded_at, seq`,
+           order by recorded_at, audit_entry.seq`,
           [new Date(first.recorded_at), cp.entryRecordedAt, first.seq, cp.checkpoint.seq],
         );
         proof.push({

@@ -113,7 +113,7 @@ export class QueryEventsHandler {
     const { sql, params } = whereOf(filter, patientKey);
     const rows = await nativeQuery<EntryRow>(
       em,
-      `select ${ENTRY_COLUMNS} from audit_entry ${sql} order by seq limit ${filter.limit + 1}`,
+      `select ${ENTRY_COLUMNS} from audit_entry ${sql} order by audit_entry.seq limit ${filter.limit + 1}`,
       params,
     );
     const page = pageOf(rows, filter.limit);

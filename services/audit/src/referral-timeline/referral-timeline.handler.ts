@@ -10,7 +10,7 @@ export interface ReferralTimeline {
 }
 
 /** Entries of one referral in the order things happened (event time, then chain order); capped for safety. */
-export const TIMELINE_SQL = `select ${ENTRY_COLUMNS} from audit_entry where subject = $1::uuid order by event_time, seq limit 10000`;
+export const TIMELINE_SQL = `select ${ENTRY_COLUMNS} from audit_entry where subject = $1::uuid order by event_time, audit_entry.seq limit 10000`;
 
 /**
  * Everything the network said about one referral, across services, in the order it happened (event time, then

@@ -31,7 +31,7 @@ export async function importLegacyEntries(orm: MikroORM, auditLog: AuditLog): Pr
     const rows = await nativeQuery<LegacyRow & { seq: string }>(
       em,
       `select seq::text as seq, event_id, event_type, source, subject, event_time, topic, partition, kafka_offset::text as kafka_offset, headers, data
-       from audit_entry_v0 where seq > $1::bigint order by seq limit 500`,
+       from audit_entry_v0 where seq > $1::bigint order by audit_entry_v0.seq limit 500`,
       [after],
     );
     if (rows.length === 0) break;
