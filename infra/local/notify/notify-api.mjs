@@ -16,14 +16,17 @@ export class NotifyError extends Error {
   }
 }
 
+/** A UUID as Notify writes them (ids of keys, services, templates). */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** `{name}-{serviceId}-{secret}`: the service id and the secret are the last two UUIDs (36 characters each). */
 export function parseApiKey(key) {
   if (typeof key !== 'string' || key.length < 74) throw new Error('an API key is {name}-{serviceId}-{secret}');
   const secret = key.slice(-36);
   const serviceId = key.slice(-73, -37);
   const name = key.slice(0, -74);
-  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  if (!uuid.test(secret) || !uuid.test(serviceId) || !name) throw new Error('an API key is {name}-{serviceId}-{secret} (two UUIDs)');
+  if (!UUID_PATTERN.test(secret) || !UUID_PATTERN.test(serviceId) || !name)
+    throw new Error('an API key is {name}-{serviceId}-{secret} (two UUIDs)');
   return { name, serviceId, secret };
 }
 

@@ -5,6 +5,7 @@
 // A deployment may add a template per message (NOTIFY_MESSAGE_TEMPLATES); the server learns such templates from
 // NOTIFY_TEMPLATES_FILE (templatesFromFile).
 import { readFileSync } from 'node:fs';
+import { UUID_PATTERN } from './notify-api.mjs';
 
 export const DEV_SERVICE_ID = 'c2676a2c-397a-41a9-8f39-bbd7ece41446';
 /** `{name}-{serviceId}-{secret}`, as Notify issues API keys. */
@@ -31,15 +32,13 @@ export const TEMPLATES = [
   },
 ];
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** More templates from a JSON file (an array of { id, type, version, name, subject?, body }), checked as Notify would hold them. */
 export function templatesFromFile(file) {
   const list = JSON.parse(readFileSync(file, 'utf8'));
   if (!Array.isArray(list)) throw new Error(`${file}: not a JSON array of templates`);
   for (const [i, t] of list.entries()) {
     const where = `${file}: template ${i}`;
-    if (!UUID.test(String(t?.id))) throw new Error(`${where}: id is not a UUID`);
+    if (!UUID_PATTERN.test(String(t?.id))) throw new Error(`${where}: id is not a UUID`);
     if (!['sms', 'email', 'letter'].includes(t.type)) throw new Error(`${where}: type is not sms, email or letter`);
     if (typeof t.body !== 'string' || !t.body) throw new Error(`${where}: no body`);
     if (t.type !== 'sms' && typeof t.subject !== 'string') throw new Error(`${where}: an ${t.type} template needs a subject`);

@@ -836,6 +836,23 @@ describe('the audit service, against PostgreSQL and Kafka', () => {
   });
 });
 
+/** A fresh audit database, migrated, and an ORM on it as the owner (no service, no Kafka). */
+async function migratedAuditDatabase(name: string): Promise<{ db: Awaited<ReturnType<typeof freshDatabase>>; orm: MikroORM }> {
+  await ensureWriterRole();
+  const db = await freshDatabase(name);
+  const s = integrationSettings();
+  const config = readAuditConfig({
+    NODE_ENV: 'test',
+    PGHOST: s.pg.host,
+    PGPORT: String(s.pg.port),
+    PGOWNER_USER: s.pg.user,
+    PGOWNER_PASSWORD: s.pg.password,
+    PGDATABASE: db.dbName,
+  });
+  await runMigrations(auditOwnerOrmOptions(config));
+  return { db, orm: await MikroORM.init({ ...auditOwnerOrmOptions(config), pool: { min: 0, max: 2 } }) };
+}
+
 describe('retention, against PostgreSQL', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let orm: MikroORM;
@@ -862,19 +879,7 @@ describe('retention, against PostgreSQL', () => {
     );
 
   beforeAll(async () => {
-    await ensureWriterRole();
-    db = await freshDatabase('audit_retention');
-    const s = integrationSettings();
-    const config = readAuditConfig({
-      NODE_ENV: 'test',
-      PGHOST: s.pg.host,
-      PGPORT: String(s.pg.port),
-      PGOWNER_USER: s.pg.user,
-      PGOWNER_PASSWORD: s.pg.password,
-      PGDATABASE: db.dbName,
-    });
-    await runMigrations(auditOwnerOrmOptions(config));
-    orm = await MikroORM.init({ ...auditOwnerOrmOptions(config), pool: { min: 0, max: 2 } });
+    ({ db, orm } = await migratedAuditDatabase('audit_retention'));
     sql = await owner(db.dbName);
     await append(6); // January 2020
     clock = new Date('2020-02-10T10:00:00.000Z');
@@ -955,19 +960,7 @@ describe('reading the chain in sequence order across a power of ten, against Pos
   const others = (n: number) => Array.from({ length: n }, () => transferQueued(randomUUID(), '2026-03-01T09:00:00.000Z'));
 
   beforeAll(async () => {
-    await ensureWriterRole();
-    db = await freshDatabase('audit_order');
-    const s = integrationSettings();
-    const config = readAuditConfig({
-      NODE_ENV: 'test',
-      PGHOST: s.pg.host,
-      PGPORT: String(s.pg.port),
-      PGOWNER_USER: s.pg.user,
-      PGOWNER_PASSWORD: s.pg.password,
-      PGDATABASE: db.dbName,
-    });
-    await runMigrations(auditOwnerOrmOptions(config));
-    orm = await MikroORM.init({ ...auditOwnerOrmOptions(config), pool: { min: 0, max: 2 } });
+    ({ db, orm } = await migratedAuditDatabase('audit_order'));
     await append(others(60));
     // Each batch shares one recording time: within it only the sequence number orders the entries.
     for (let b = 0; b < 8; b++)

@@ -43,15 +43,20 @@ export class KafkaInboxServer extends InboxTransportBase<KafkaInboxServerOptions
     return (envelope: EventEnvelope, ctx: InboxContext) => callNestHandler(nestHandler, envelope, new InboxRpcContext([ctx]));
   }
 
+  /** One transaction per record, each handed to its own handler. */
+  private recordProcessor(): InboxProcessor {
+    return new InboxProcessor(this.orm, () => this.broker.publisher(), {
+      ...this.processorSettings(),
+      resolve: (type) => this.resolve(type),
+    });
+  }
+
   listen(callback: (...optionalParams: unknown[]) => unknown): void {
     if (this.options.recordsPerTransaction && this.options.recordsPerTransaction > 1) {
       this.listenInBatches(this.options.recordsPerTransaction, callback);
       return;
     }
-    const processor = new InboxProcessor(this.orm, () => this.broker.publisher(), {
-      ...this.processorSettings(),
-      resolve: (type) => this.resolve(type),
-    });
+    const processor = this.recordProcessor();
     this.report(
       this.subscribe().run(async (record) => {
         await processor.handle(record);
@@ -91,9 +96,7 @@ export class KafkaInboxServer extends InboxTransportBase<KafkaInboxServerOptions
       spanPerEvent: true,
     });
     const grouped = this.options.groupedTopics ? new Set(this.options.groupedTopics) : undefined;
-    const single = grouped
-      ? new InboxProcessor(this.orm, () => this.broker.publisher(), { ...this.processorSettings(), resolve: (type) => this.resolve(type) })
-      : undefined;
+    const single = grouped ? this.recordProcessor() : undefined;
     this.report(
       this.subscribe().runBatches(
         async (batch) => {
