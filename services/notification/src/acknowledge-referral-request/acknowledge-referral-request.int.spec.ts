@@ -120,9 +120,12 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
   let broker: KafkaBroker;
   let publisher: MessagePublisher;
   let notificationEvents: { records: ReceivedRecord[]; stop: () => Promise<void> };
+  // A referral topic of this suite's own: on the shared one, other suites' events (keys this suite's key server does
+  // not hold) kept a partition retrying while this suite's events waited behind them.
+  const TOPIC = `test.referral-events.${uniqueSuffix()}`;
 
-  const publish = (event: EventEnvelope) => publisher.publish([{ topic: Topics.referralEvents, message: toWireMessage(event) }]);
-  /** Dead letters of this test's consumer group: the running network's notification service reads the same topic. */
+  const publish = (event: EventEnvelope) => publisher.publish([{ topic: TOPIC, message: toWireMessage(event) }]);
+  /** Dead letters of this test's consumer group. */
   const ourDeadLetters = (eventId: string) =>
     deadLetters.records.filter(
       (r) => headerText(r.headers.ce_id) === eventId && headerText(r.headers['dlq-consumer-group']) === config.KAFKA_CONSUMER_GROUP,
@@ -165,14 +168,16 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
       PALS_PHONE,
       MESSAGE_ID_DOMAIN,
       REFERRAL_SERVICE_URL: keysUrl,
+      REFERRAL_EVENTS_TOPIC: TOPIC,
     });
     await runMigrations(notificationOrmOptions(config));
-    await startGroupAtEnd(settings.kafkaBrokers, config.KAFKA_CONSUMER_GROUP, [Topics.referralEvents, Topics.recordsEvents]);
+    broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: `test-publisher-${uniqueSuffix()}` });
+    await broker.ensureTopics([TOPIC, dlqTopicOf(TOPIC)].map((name) => ({ name, partitions: 3, retentionMs: 3_600_000 })));
+    await startGroupAtEnd(settings.kafkaBrokers, config.KAFKA_CONSUMER_GROUP, [TOPIC, Topics.recordsEvents]);
     notificationEvents = await readTopicsIntoMemory(settings.kafkaBrokers, [Topics.notificationEvents]);
-    deadLetters = await readTopicsIntoMemory(settings.kafkaBrokers, [dlqTopicOf(Topics.referralEvents)]);
+    deadLetters = await readTopicsIntoMemory(settings.kafkaBrokers, [dlqTopicOf(TOPIC)]);
     app = await startNotificationService(config);
     baseUrl = await app.getUrl();
-    broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: `test-publisher-${uniqueSuffix()}` });
     publisher = await broker.publisher();
   });
 
