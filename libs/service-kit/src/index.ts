@@ -20,3 +20,4 @@ export * from './temporal/activity-failures';
 export * from './http/idempotency';
 export * from './http/openapi';
 export * from './temporal/tracing-interceptors';
+export * from './batching/group-commit';

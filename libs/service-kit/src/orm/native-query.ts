@@ -12,3 +12,16 @@ export async function nativeQuery<T>(em: EntityManager, sql: string, params: rea
   const result = await executor.executeQuery<T>(CompiledQuery.raw(sql, [...params]));
   return [...result.rows];
 }
+
+/**
+ * Bind parameters gathered while one statement is built from parts: `add` keeps a value and answers its placeholder
+ * ($n, with an optional cast), so parts written apart number their parameters without knowing of each other.
+ */
+export class SqlParams {
+  readonly values: unknown[] = [];
+
+  add(value: unknown, cast = ''): string {
+    this.values.push(value);
+    return `$${this.values.length}${cast}`;
+  }
+}

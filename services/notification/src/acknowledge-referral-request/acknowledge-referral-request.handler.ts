@@ -2,9 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventEnvelope, ReferralRequestedData } from '@sonet/contracts';
 import { NOTIFICATION_CONFIG, palsContactFrom, type NotificationConfig } from '../config';
-import { planNotification, recordNotifications, type PlannedNotification, type RecordedNotification } from '../domain/planned-notification';
+import {
+  planNotification,
+  recordNotificationsWith,
+  type PlannedNotification,
+  type RecordedNotification,
+} from '../domain/planned-notification';
 import { patientContactDetails, patientContactOf } from '../domain/patient-contact';
-import { contactsFromRequested, loadContacts, saveContacts } from '../domain/referral-contacts';
+import { contactsFromRequested, insertNewContacts, loadContacts, saveContacts } from '../domain/referral-contacts';
 import { safeErrorMessage } from '../domain/redaction';
 import { renderTemplate, type PalsContact } from '../templates';
 
@@ -45,11 +50,15 @@ export class AcknowledgeReferralRequestHandler {
   async execute(em: EntityManager, event: EventEnvelope<ReferralRequestedData>): Promise<RecordedNotification[]> {
     const planned = planReferralRequested(event, this.pals);
     const now = new Date();
-    let recorded: Awaited<ReturnType<typeof recordNotifications>>;
+    let recorded: Awaited<ReturnType<typeof recordNotificationsWith>>['recorded'];
     try {
-      recorded = await recordNotifications(em, planned, now);
-      const existing = await loadContacts(em, event.data.referralId);
-      await saveContacts(em, contactsFromRequested(event.data, existing), now);
+      // One statement for a referral seen for the first time (nearly all): its notification and its contacts.
+      const first = await recordNotificationsWith(em, planned, now, insertNewContacts(contactsFromRequested(event.data), now));
+      recorded = first.recorded;
+      if (first.alongsideRows === 0) {
+        const existing = await loadContacts(em, event.data.referralId);
+        await saveContacts(em, contactsFromRequested(event.data, existing), now);
+      }
     } catch (e) {
       // The inbox logs this message and copies it into dead-letter headers; a database error's detail would
       // quote the row (address, name, body), so only a safe description travels on. Retried by the inbox.

@@ -4,7 +4,7 @@ import { currentTraceHeaders, deriveId } from '@sonet/messaging';
 import type { TemplateName } from '../templates';
 import { renderSms } from '../templates/sms.templates';
 import { selectChannel, type ContactChannel, type ContactDetails, type RouteStep } from './channel';
-import { nativeQuery } from '@sonet/service-kit';
+import { nativeQuery, SqlParams } from '@sonet/service-kit';
 import type { Notification } from './entities';
 
 export type { RecipientRole };
@@ -67,91 +67,118 @@ export function planNotification(input: {
 /** What the handlers need of a recorded notification (ids and categories for their logs). */
 export type RecordedNotification = Pick<Notification, 'id' | 'referralId' | 'recipientRole' | 'channel' | 'status' | 'template'>;
 
+/** A data-modifying statement (with RETURNING) written in the same round trip as the notifications, in parts. */
+export type AlongsideWrite = (params: SqlParams) => string;
+
+const NOTIFICATION_COLUMNS = `id, referral_id, causation_event_id, causation_event_type, recipient_role, channel, recipient_address, fallbacks,
+  route_step, template, subject, body_text, sms_text, status, attempts, next_attempt_at, last_error, created_at, traceparent`;
+const ATTEMPT_COLUMNS =
+  'id, notification_id, route_step, channel, provider, provider_id, status, reason, tries, started_at, updated_at, completed_at';
+
+function notificationRow(p: PlannedNotification, now: Date, traceparent: string | null, $: SqlParams): string {
+  const routeStep = p.status === 'pending' ? p.skipped.length + 1 : Math.max(1, p.skipped.length);
+  const lastError = p.status === 'no-address' ? 'no address on any channel the recipient agreed to' : null;
+  return `(${[
+    $.add(p.id, '::uuid'),
+    $.add(p.referralId, '::uuid'),
+    $.add(p.causationEventId, '::uuid'),
+    $.add(p.causationEventType),
+    $.add(p.recipientRole),
+    $.add(p.channel),
+    $.add(p.address),
+    $.add(JSON.stringify(p.fallbacks), '::jsonb'),
+    $.add(routeStep, '::int'),
+    $.add(p.template),
+    $.add(p.subject),
+    $.add(p.bodyText),
+    $.add(p.smsText),
+    $.add(p.status),
+    '0',
+    $.add(p.status === 'pending' ? now : null, '::timestamptz'),
+    $.add(lastError),
+    $.add(now, '::timestamptz'),
+    $.add(traceparent),
+  ].join(', ')})`;
+}
+
+/** Channels the recipient chose but gave no address for: visible per notification as attempts that could not be made. */
+const skippedAttemptRows = (p: PlannedNotification, now: Date, $: SqlParams): string[] =>
+  p.skipped.map((channel, i) => {
+    const at = $.add(now, '::timestamptz');
+    return `(${$.add(attemptIdFor(p.id, i + 1), '::uuid')}, ${$.add(p.id, '::uuid')}, ${$.add(i + 1, '::int')}, ${$.add(channel)}, null::text, null::uuid,
+      'no-address', ${$.add(`no ${channel} address given`)}, 0, ${at}, ${at}, ${at})`;
+  });
+
 /**
  * Records planned notifications in the caller's transaction; one that already exists (same derived id) is
  * kept as it is. The unique constraint on (causation_event_id, recipient_role, template) backs this up when
- * two consumers race: the loser's insert does nothing and it finds the winner's row. Plain SQL, one insert per
- * notification (and one for the channels it could not use): this runs for every consumed event, where the ORM's
- * unit of work cost more than the statements themselves (ADR 16).
+ * two consumers race: the loser's insert does nothing and it finds the winner's row. Plain SQL in one statement:
+ * the notifications, the channels they could not use, and the caller's `alongside` write (ADR 16: this runs for
+ * every consumed event, where round trips cost more than the statements themselves).
  */
 export async function recordNotifications(
   em: EntityManager,
   planned: readonly PlannedNotification[],
   now: Date,
 ): Promise<{ notification: RecordedNotification; created: boolean }[]> {
-  const out: { notification: RecordedNotification; created: boolean }[] = [];
-  for (const p of planned) {
-    const inserted = await nativeQuery<{ id: string }>(
-      em,
-      `insert into notification (id, referral_id, causation_event_id, causation_event_type, recipient_role, channel,
-         recipient_address, fallbacks, route_step, template, subject, body_text, sms_text, status, attempts,
-         next_attempt_at, last_error, created_at, traceparent)
-       values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, 0, $15, $16, $17, $18)
-       on conflict do nothing
-       returning id`,
-      [
-        p.id,
-        p.referralId,
-        p.causationEventId,
-        p.causationEventType,
-        p.recipientRole,
-        p.channel,
-        p.address,
-        JSON.stringify(p.fallbacks),
-        p.status === 'pending' ? p.skipped.length + 1 : Math.max(1, p.skipped.length),
-        p.template,
-        p.subject,
-        p.bodyText,
-        p.smsText,
-        p.status,
-        p.status === 'pending' ? now : null,
-        p.status === 'no-address' ? 'no address on any channel the recipient agreed to' : null,
-        now,
-        currentTraceHeaders().traceparent ?? null,
-      ],
-    );
-    if (inserted.length === 0) {
-      const [existing] = await nativeQuery<RecordedNotification>(
-        em,
-        `select id, referral_id as "referralId", recipient_role as "recipientRole", channel, status, template
-         from notification where causation_event_id = $1 and recipient_role = $2 and template = $3`,
-        [p.causationEventId, p.recipientRole, p.template],
-      );
-      if (!existing) throw new Error('a notification insert did nothing, and no notification is there');
-      out.push({ notification: existing, created: false });
-      continue;
-    }
-    await recordSkippedChannels(em, p, now);
-    out.push({
-      created: true,
-      notification: {
-        id: p.id,
-        referralId: p.referralId,
-        recipientRole: p.recipientRole,
-        channel: p.channel,
-        status: p.status,
-        template: p.template,
-      },
-    });
-  }
-  return out;
+  return (await recordNotificationsWith(em, planned, now)).recorded;
 }
 
-/** Channels the recipient chose but gave no address for: visible per notification as attempts that could not be made. */
-async function recordSkippedChannels(em: EntityManager, p: PlannedNotification, now: Date): Promise<void> {
-  if (p.skipped.length === 0) return;
-  const params: unknown[] = [];
-  const rows = p.skipped.map((channel, i) => {
-    const n = params.length;
-    params.push(attemptIdFor(p.id, i + 1), p.id, i + 1, channel, `no ${channel} address given`, now);
-    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, null, null, 'no-address', $${n + 5}, 0, $${n + 6}, $${n + 6}, $${n + 6})`;
-  });
-  await nativeQuery(
+/** recordNotifications, and `alongside` in the same statement; `alongsideRows` is how many rows it returned. */
+export async function recordNotificationsWith(
+  em: EntityManager,
+  planned: readonly PlannedNotification[],
+  now: Date,
+  alongside?: AlongsideWrite,
+): Promise<{ recorded: { notification: RecordedNotification; created: boolean }[]; alongsideRows: number }> {
+  const $ = new SqlParams();
+  const traceparent = currentTraceHeaders().traceparent ?? null;
+  const parts: string[] = [];
+  if (alongside) parts.push(`x as (${alongside($)})`);
+  if (planned.length > 0) {
+    parts.push(`n as (insert into notification (${NOTIFICATION_COLUMNS})
+      values ${planned.map((p) => notificationRow(p, now, traceparent, $)).join(', ')}
+      on conflict do nothing returning id)`);
+    const skipped = planned.flatMap((p) => skippedAttemptRows(p, now, $));
+    if (skipped.length > 0)
+      parts.push(`s as (insert into notification_attempt (${ATTEMPT_COLUMNS})
+        select * from (values ${skipped.join(', ')}) as v (${ATTEMPT_COLUMNS})
+         where v.notification_id in (select id from n)
+        on conflict do nothing)`);
+  }
+  if (parts.length === 0) return { recorded: [], alongsideRows: 0 };
+  const [row] = await nativeQuery<{ created: string[] | null; alongside: number | null }>(
     em,
-    `insert into notification_attempt (id, notification_id, route_step, channel, provider, provider_id, status, reason, tries,
-       started_at, updated_at, completed_at)
-     values ${rows.join(', ')}
-     on conflict do nothing`,
-    params,
+    `with ${parts.join(',\n')}
+     select ${planned.length > 0 ? '(select array_agg(id)::text[] from n)' : 'null::text[]'} as created,
+            ${alongside ? '(select count(*)::int from x)' : 'null::int'} as alongside`,
+    $.values,
   );
+  const created = new Set(row?.created ?? []);
+  const recorded: { notification: RecordedNotification; created: boolean }[] = [];
+  for (const p of planned) {
+    if (created.has(p.id)) {
+      recorded.push({
+        created: true,
+        notification: {
+          id: p.id,
+          referralId: p.referralId,
+          recipientRole: p.recipientRole,
+          channel: p.channel,
+          status: p.status,
+          template: p.template,
+        },
+      });
+      continue;
+    }
+    const [existing] = await nativeQuery<RecordedNotification>(
+      em,
+      `select id, referral_id as "referralId", recipient_role as "recipientRole", channel, status, template
+       from notification where causation_event_id = $1 and recipient_role = $2 and template = $3`,
+      [p.causationEventId, p.recipientRole, p.template],
+    );
+    if (!existing) throw new Error('a notification insert did nothing, and no notification is there');
+    recorded.push({ notification: existing, created: false });
+  }
+  return { recorded, alongsideRows: Number(row?.alongside ?? 0) };
 }

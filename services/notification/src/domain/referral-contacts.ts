@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import type { ReferralRequestedData, teamRefSchema, Urgency } from '@sonet/contracts';
 import { patientContactOf, type PatientContact } from './patient-contact';
-import { nativeQuery } from '@sonet/service-kit';
+import { nativeQuery, SqlParams } from '@sonet/service-kit';
 import type { ReferralContact } from './entities';
 import type { ReferralProcessEvent } from './referral-process-event';
 
@@ -200,20 +200,36 @@ export async function loadContacts(em: EntityManager, referralId: string): Promi
   return row ? toContacts(row) : undefined;
 }
 
+/** The contacts as one row of values for referral_contact (CONTACT_COLUMNS' order). */
+function contactValues(contacts: ReferralContacts, now: Date, $: SqlParams): string {
+  const row = toRow(contacts, now) as Record<string, unknown>;
+  return `(${CONTACT_COLUMNS.map((c) => {
+    const v = row[camel(c)];
+    return JSON_COLUMNS.has(c) ? $.add(v !== null && v !== undefined ? JSON.stringify(v) : null, '::jsonb') : $.add(v ?? null);
+  }).join(', ')})`;
+}
+
 /** Writes the contacts in the caller's transaction: one upsert. */
 export async function saveContacts(em: EntityManager, contacts: ReferralContacts, now: Date): Promise<void> {
-  const row = toRow(contacts, now) as Record<string, unknown>;
-  const values = CONTACT_COLUMNS.map((c) => {
-    const v = row[camel(c)];
-    return JSON_COLUMNS.has(c) && v !== null && v !== undefined ? JSON.stringify(v) : (v ?? null);
-  });
+  const $ = new SqlParams();
   await nativeQuery(
     em,
     `insert into referral_contact (${CONTACT_COLUMNS.join(', ')})
-     values (${CONTACT_COLUMNS.map((c, i) => `$${i + 1}${JSON_COLUMNS.has(c) ? '::jsonb' : ''}`).join(', ')})
+     values ${contactValues(contacts, now, $)}
      on conflict (referral_id) do update set ${CONTACT_COLUMNS.filter((c) => c !== 'referral_id')
        .map((c) => `${c} = excluded.${c}`)
        .join(', ')}`,
-    values,
+    $.values,
   );
 }
+
+/**
+ * The contacts of a referral seen for the first time, as a statement to run with others (recordNotificationsWith):
+ * it returns a row when it inserted them and none when the referral has contacts already (then they are merged,
+ * loadContacts and saveContacts, as a replayed request keeps what later events added).
+ */
+export const insertNewContacts =
+  (contacts: ReferralContacts, now: Date) =>
+  ($: SqlParams): string =>
+    `insert into referral_contact (${CONTACT_COLUMNS.join(', ')}) values ${contactValues(contacts, now, $)}
+     on conflict (referral_id) do nothing returning referral_id`;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { MikroORM } from '@mikro-orm/postgresql';
 import {
   ReferralRequested,
   Topics,
@@ -201,6 +202,53 @@ describe('text messages and letters through the local Notify server', () => {
     }
     expect(await viewOf(event)).toEqual(view);
     expect(await notify.messages(idOf(event))).toHaveLength(2);
+  });
+
+  it('applies receipts arriving together in groups: each applied once, its repeat unchanged, a failure among them falling back', async () => {
+    const events = Array.from({ length: 12 }, () =>
+      referralRequested({ mobile: LOCAL_NOTIFY.numbers.delivered, contactPreferences: ['sms', 'email'], email: 'sam@example.test' }),
+    );
+    await publish(...events);
+    await Promise.all(events.map((e) => settledView(e, 'delivered')));
+    const texts = await Promise.all(events.map(async (e) => (await notify.messages(idOf(e)))[0]!));
+    // Back to "sent, waiting for its receipt", as if Notify's receipts had not come yet.
+    const em = app.get(MikroORM).em.fork();
+    const ids = events.map(idOf);
+    await em.execute(`update notification set status = 'sent', delivered_at = null where id in (${ids.map(() => '?').join(', ')})`, ids);
+    await em.execute(
+      `update notification_attempt set status = 'sent', completed_at = null where notification_id in (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    // Every text's receipt twice, all at once; the last one's first receipt says it failed for good.
+    const receipts = texts.flatMap((sms, i) => {
+      const status = i === texts.length - 1 ? 'permanent-failure' : 'delivered';
+      const r = { id: sms.id, reference: ids[i], status, notification_type: 'sms', to: sms.phone_number };
+      return [r, { ...r, status: 'delivered' }];
+    });
+    const answers = await Promise.all(
+      receipts.map(async (r) => {
+        const res = await postReceipt(r);
+        expect(res.status).toBe(200);
+        return { reference: r.reference, outcome: ((await res.json()) as { outcome: string }).outcome };
+      }),
+    );
+    for (const id of ids.slice(0, -1)) {
+      expect(
+        answers
+          .filter((a) => a.reference === id)
+          .map((a) => a.outcome)
+          .sort(),
+      ).toEqual(['delivered', 'unchanged']);
+    }
+    const failedOne = events[events.length - 1]!;
+    const outcomesOfFailed = answers.filter((a) => a.reference === idOf(failedOne)).map((a) => a.outcome);
+    // Whichever of its two receipts came first decided: delivered (the failure then unchanged), or a fallback to email.
+    expect(outcomesOfFailed.sort()).toEqual(
+      outcomesOfFailed.includes('fell-back') ? ['fell-back', 'unchanged'] : ['delivered', 'unchanged'],
+    );
+    for (const e of events.slice(0, -1)) expect((await viewOf(e))?.status).toBe('delivered');
+    const failedView = await settledView(failedOne, 'delivered');
+    expect(failedView?.channelAttempts.map((a) => a.channel)).toEqual(outcomesOfFailed.includes('fell-back') ? ['sms', 'email'] : ['sms']);
   });
 
   it('lists a patient nobody could reach for operations, with why', async () => {

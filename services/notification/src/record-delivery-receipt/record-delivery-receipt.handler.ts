@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LockMode } from '@mikro-orm/core';
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
-import { nativeQuery } from '@sonet/service-kit';
+import { GroupCommit, nativeQuery } from '@sonet/service-kit';
 import type { RouteStep } from '../domain/channel';
 import { FINAL_ATTEMPT_STATUSES, Notification, NotificationAttempt, type AttemptStatus, type NotificationStatus } from '../domain/entities';
 import { fallBackOrGiveUp, recordAttempt, type RouteState } from '../dispatch-notifications/notification-outcomes';
@@ -9,6 +9,9 @@ import type { DeliveryReceipt } from './record-delivery-receipt.command';
 
 /** `not-yet`: ours, but its send is not recorded yet (the receipt outran our commit): the caller asks Notify to retry. */
 export type ReceiptOutcome = 'delivered' | 'fell-back' | 'gave-up' | 'unchanged' | 'unknown' | 'not-yet';
+
+/** `delivered` receipts written in one transaction at most (receipts arriving while a group is written form the next). */
+const DELIVERED_GROUP_MAX = 200;
 
 /** What a receipt's status means for the attempt: letters `received` (posted) count as delivered. */
 export const attemptStatusOf = (status: DeliveryReceipt['status']): AttemptStatus =>
@@ -39,7 +42,11 @@ const routeStateOf = (n: Notification, attempt: NotificationAttempt): RouteState
 export class RecordDeliveryReceiptHandler {
   private readonly logger = new Logger(RecordDeliveryReceiptHandler.name);
 
-  constructor(private readonly orm: MikroORM) {}
+  private readonly deliveredGroups: GroupCommit<string, ReceiptOutcome | undefined>;
+
+  constructor(private readonly orm: MikroORM) {
+    this.deliveredGroups = new GroupCommit({ write: (ids) => this.writeDelivered(ids), maxItems: DELIVERED_GROUP_MAX });
+  }
 
   async execute(receipt: DeliveryReceipt): Promise<ReceiptOutcome> {
     const outcome =
@@ -50,36 +57,56 @@ export class RecordDeliveryReceiptHandler {
   }
 
   /**
-   * Most receipts say `delivered` for an attempt we know: two statements, not the entities the failure path needs
-   * (ADR 21). The notification is locked first, as the dispatcher does. Undefined when Notify's id names no attempt
-   * of ours (yet): the full path tells `unknown` from `not-yet`.
+   * Most receipts say `delivered` for an attempt we know: written in groups (ADR 21), two statements for the whole
+   * group, not the entities the failure path needs. Undefined when Notify's id names no attempt of ours (yet): the
+   * full path tells `unknown` from `not-yet`.
    */
-  private async delivered(receipt: DeliveryReceipt): Promise<ReceiptOutcome | undefined> {
-    return this.orm.em.fork().transactional(async (em) => {
-      const [locked] = await nativeQuery<{ id: string }>(
+  private delivered(receipt: DeliveryReceipt): Promise<ReceiptOutcome | undefined> {
+    return this.deliveredGroups.submit(receipt.id);
+  }
+
+  /**
+   * One transaction for a group of `delivered` receipts. The notifications are locked first, in id order, as the
+   * dispatcher locks them (so the two never deadlock). An attempt takes the receipt unless it has its outcome already;
+   * its notification completes only when the attempt is for the channel it is on now and it is waiting for this
+   * receipt (a later channel's is history). The same receipt twice in a group: the first applies it, the second
+   * finds it applied (`unchanged`), as it would one group later.
+   */
+  private async writeDelivered(providerIds: readonly string[]): Promise<(ReceiptOutcome | undefined)[]> {
+    const distinct = [...new Set(providerIds)];
+    const { known, delivered } = await this.orm.em.fork().transactional(async (em) => {
+      const locked = await nativeQuery<{ provider_id: string }>(
         em,
-        `select n.id from notification_attempt a join notification n on n.id = a.notification_id
-          where a.provider_id = $1 for update of n`,
-        [receipt.id],
+        `select a.provider_id from notification_attempt a join notification n on n.id = a.notification_id
+          where a.provider_id = any ($1::uuid[]) order by n.id for update of n`,
+        [distinct],
       );
-      if (!locked) return undefined;
+      if (locked.length === 0) return { known: new Set<string>(), delivered: new Set<string>() };
       const now = new Date();
-      // The attempt takes the receipt unless it has its outcome already; the notification completes only when the
-      // attempt is for the channel it is on now and it is waiting for this receipt (a later channel's is history).
-      const [row] = await nativeQuery<{ notification: boolean }>(
+      const rows = await nativeQuery<{ provider_id: string; notification: boolean }>(
         em,
         `with a as (
            update notification_attempt set status = 'delivered', reason = null, updated_at = $1, completed_at = $1
-            where provider_id = $2 and status <> all ($3::text[])
-            returning notification_id, route_step),
+            where provider_id = any ($2::uuid[]) and status <> all ($3::text[])
+            returning provider_id, notification_id, route_step),
          n as (
            update notification set status = 'delivered', delivered_at = $1, next_attempt_at = null, last_error = null
              from a where notification.id = a.notification_id and notification.route_step = a.route_step and notification.status = 'sent'
-             returning notification.id)
-         select exists (select 1 from n) as notification`,
-        [now, receipt.id, [...FINAL_ATTEMPT_STATUSES]],
+             returning notification.id, a.provider_id)
+         select a.provider_id, exists (select 1 from n where n.provider_id = a.provider_id) as notification from a`,
+        [now, locked.map((r) => r.provider_id), [...FINAL_ATTEMPT_STATUSES]],
       );
-      return row?.notification ? 'delivered' : 'unchanged';
+      return {
+        known: new Set(locked.map((r) => r.provider_id)),
+        delivered: new Set(rows.filter((r) => r.notification).map((r) => r.provider_id)),
+      };
+    });
+    const answered = new Set<string>();
+    return providerIds.map((id) => {
+      if (!known.has(id)) return undefined;
+      const first = !answered.has(id);
+      answered.add(id);
+      return first && delivered.has(id) ? 'delivered' : 'unchanged';
     });
   }
 
