@@ -15,6 +15,17 @@ export interface InboxContext {
   readonly offset: string;
   /** Every Kafka header as received (ce_*, traceparent and any others), for consumers that keep them verbatim. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Work for the end of the transaction, after every handler sharing it ran and before it commits: a handler leaves
+   * its writes here to have them written together with the other events' of a group (one statement, not one each).
+   * Its failure fails the transaction, as the handler's own would. Absent where a transport does not offer it.
+   */
+  readonly beforeCommit?: (work: () => Promise<void>) => void;
+}
+
+/** Runs the work left for the end of a transaction, in the order it was left (work may leave more). */
+export async function runBeforeCommit(works: (() => Promise<void>)[]): Promise<void> {
+  for (let i = 0; i < works.length; i++) await works[i]!();
 }
 
 export type InboxHandler = (envelope: EventEnvelope, ctx: InboxContext) => Promise<void>;
@@ -79,13 +90,16 @@ export class InboxProcessor {
     return this.pipeline.inTransaction([accepted], async (fresh, em) => {
       if (fresh.length === 0) return 'duplicate';
       const { record } = accepted;
+      const works: (() => Promise<void>)[] = [];
       await handler(accepted.envelope, {
         em,
         topic: record.topic,
         partition: record.partition,
         offset: record.offset,
         headers: accepted.headers,
+        beforeCommit: (work) => works.push(work),
       });
+      await runBeforeCommit(works);
       return 'processed';
     });
   }

@@ -3,7 +3,8 @@ import type { EventRegistry } from '@sonet/contracts';
 import { BatchInboxProcessor } from '../inbox/batch-inbox-processor';
 import { InboxProcessor } from '../inbox/inbox-processor';
 import type { BatchHandler, ReceivedRecord, MessageBroker } from '../port';
-import { KafkaInboxServer } from './kafka-inbox.server';
+import { KafkaInboxServer, type InboxRpcContext } from './kafka-inbox.server';
+import type { InboxBatchItem, BatchInboxProcessorOptions } from '../inbox/batch-inbox-processor';
 
 /** A broker whose subscription hands the server's batch handler to the test instead of reading Kafka. */
 function capturingBroker(): { broker: MessageBroker; handler: () => BatchHandler } {
@@ -72,5 +73,47 @@ describe('KafkaInboxServer with records grouped per transaction', () => {
     await handler()({ topic: 'b', partition: 0, records: [record('b', 1)] });
     expect(grouped).toHaveBeenCalledTimes(2);
     expect(single).not.toHaveBeenCalled();
+  });
+
+  it('runs the work handlers leave for the end once, after every handler of the group and before its commit', async () => {
+    const order: string[] = [];
+    let failWork = false;
+    jest.spyOn(BatchInboxProcessor.prototype, 'handleBatch').mockImplementation(async function (this: BatchInboxProcessor, batch) {
+      const { handler } = (this as unknown as { options: BatchInboxProcessorOptions }).options;
+      const items = batch.records.map(
+        (r): InboxBatchItem =>
+          ({ envelope: { id: `e${r.offset}`, type: 'x' }, topic: r.topic, partition: 0, offset: r.offset, headers: {} }) as never,
+      );
+      await handler(items, { em: {} as never, topic: batch.topic, partition: 0 });
+      order.push('commit');
+      return { processed: items.length, duplicates: 0, deadLettered: 0 };
+    });
+    const { broker, handler } = capturingBroker();
+    const server = new KafkaInboxServer({} as MikroORM, broker, {
+      groupId: 'g',
+      topics: ['a'],
+      registry: {} as EventRegistry,
+      recordsPerTransaction: 10,
+    });
+    server.addHandler(
+      'x',
+      async (envelope: { id: string }, ctx: InboxRpcContext) => {
+        order.push(`handle ${envelope.id}`);
+        ctx.inbox.beforeCommit!(async () => {
+          order.push(`work ${envelope.id}`);
+          if (failWork) throw new Error('write failed');
+        });
+      },
+      true,
+    );
+    server.listen(() => undefined);
+    await handler()({ topic: 'a', partition: 0, records: [record('a', 1), record('a', 2)] });
+    expect(order).toEqual(['handle e1', 'handle e2', 'work e1', 'work e2', 'commit']);
+
+    // Failing work fails the group (its transaction rolls back; the processor then tries record by record).
+    order.length = 0;
+    failWork = true;
+    await expect(handler()({ topic: 'a', partition: 0, records: [record('a', 3)] })).rejects.toThrow('write failed');
+    expect(order).toEqual(['handle e3', 'work e3']);
   });
 });

@@ -1,6 +1,6 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 import type { EventEnvelope } from '@sonet/contracts';
-import { InboxProcessor, type InboxContext, type InboxHandler } from '../inbox/inbox-processor';
+import { InboxProcessor, runBeforeCommit, type InboxContext, type InboxHandler } from '../inbox/inbox-processor';
 import { inEventConsumerSpan } from '../trace';
 import { BatchInboxProcessor, type InboxBatchContext, type InboxBatchItem } from '../inbox/batch-inbox-processor';
 import { callNestHandler, InboxTransportBase, type InboxTransportOptions } from './inbox-transport.base';
@@ -68,10 +68,20 @@ export class KafkaInboxServer extends InboxTransportBase<KafkaInboxServerOptions
   /** One transaction per group of a partition's records, each handed to its own handler in order. */
   private listenInBatches(size: number, callback: (...optionalParams: unknown[]) => unknown): void {
     const handleItems = async (items: readonly InboxBatchItem[], batch: InboxBatchContext) => {
+      // What the handlers leave for the end runs once for the whole group, before its commit.
+      const works: (() => Promise<void>)[] = [];
+      const beforeCommit = (work: () => Promise<void>) => works.push(work);
       for (const item of items) {
         const handler = this.resolve(item.envelope.type);
         if (!handler) continue;
-        const ctx = { em: batch.em, topic: item.topic, partition: item.partition, offset: item.offset, headers: item.headers };
+        const ctx = {
+          em: batch.em,
+          topic: item.topic,
+          partition: item.partition,
+          offset: item.offset,
+          headers: item.headers,
+          beforeCommit,
+        };
         // Each event in its own trace: what its handler records (a notification's trace context) continues that trace.
         await inEventConsumerSpan(
           item.envelope,
@@ -85,6 +95,7 @@ export class KafkaInboxServer extends InboxTransportBase<KafkaInboxServerOptions
           () => handler(item.envelope, ctx),
         );
       }
+      await runBeforeCommit(works);
     };
     const processor = new BatchInboxProcessor(this.orm, () => this.broker.publisher(), {
       ...this.processorSettings(),

@@ -16,7 +16,7 @@ export class AcknowledgeReferralRequestConsumer {
   /** Events from before sealing (ADR 14), still in the topic or replayed: the patient travels in clear. */
   @EventPattern<string>(ReferralRequested.type)
   async onReferralRequested(@Payload() event: EventMap['referral.requested.v1'], @Ctx() ctx: InboxRpcContext): Promise<void> {
-    await this.handler.execute(ctx.inbox.em, event);
+    await this.handler.execute(ctx.inbox.em, event, ctx.inbox.beforeCommit);
   }
 
   /**
@@ -33,6 +33,6 @@ export class AcknowledgeReferralRequestConsumer {
       this.logger.warn({ eventId: event.id, referralId, reason: patient.reason }, 'patient details erased: nobody is told');
       return;
     }
-    await this.handler.execute(ctx.inbox.em, { ...event, data: { ...event.data, patient: patient.value } });
+    await this.handler.execute(ctx.inbox.em, { ...event, data: { ...event.data, patient: patient.value } }, ctx.inbox.beforeCommit);
   }
 }

@@ -26,6 +26,8 @@ export interface PlannedNotification {
   readonly subject: string;
   readonly bodyText: string;
   readonly smsText: string | null;
+  /** The trace this notification continues, when it is written outside the trace of the event that caused it. */
+  readonly traceparent?: string | null;
 }
 
 /** The id of the attempt at one step of a notification's route. */
@@ -67,7 +69,10 @@ export function planNotification(input: {
 /** What the handlers need of a recorded notification (ids and categories for their logs). */
 export type RecordedNotification = Pick<Notification, 'id' | 'referralId' | 'recipientRole' | 'channel' | 'status' | 'template'>;
 
-/** A data-modifying statement (with RETURNING) written in the same round trip as the notifications, in parts. */
+/**
+ * A data-modifying statement written in the same round trip as the notifications, in parts; it returns a text column
+ * `key` per row it wrote (answered as `alongsideKeys`).
+ */
 export type AlongsideWrite = (params: SqlParams) => string;
 
 const NOTIFICATION_COLUMNS = `id, referral_id, causation_event_id, causation_event_type, recipient_role, channel, recipient_address, fallbacks,
@@ -97,7 +102,7 @@ function notificationRow(p: PlannedNotification, now: Date, traceparent: string 
     $.add(p.status === 'pending' ? now : null, '::timestamptz'),
     $.add(lastError),
     $.add(now, '::timestamptz'),
-    $.add(traceparent),
+    $.add(p.traceparent !== undefined ? p.traceparent : traceparent),
   ].join(', ')})`;
 }
 
@@ -124,13 +129,13 @@ export async function recordNotifications(
   return (await recordNotificationsWith(em, planned, now)).recorded;
 }
 
-/** recordNotifications, and `alongside` in the same statement; `alongsideRows` is how many rows it returned. */
+/** recordNotifications, and `alongside` in the same statement; `alongsideKeys` are the keys of the rows it wrote. */
 export async function recordNotificationsWith(
   em: EntityManager,
   planned: readonly PlannedNotification[],
   now: Date,
   alongside?: AlongsideWrite,
-): Promise<{ recorded: { notification: RecordedNotification; created: boolean }[]; alongsideRows: number }> {
+): Promise<{ recorded: { notification: RecordedNotification; created: boolean }[]; alongsideKeys: string[] }> {
   const $ = new SqlParams();
   const traceparent = currentTraceHeaders().traceparent ?? null;
   const parts: string[] = [];
@@ -146,12 +151,12 @@ export async function recordNotificationsWith(
          where v.notification_id in (select id from n)
         on conflict do nothing)`);
   }
-  if (parts.length === 0) return { recorded: [], alongsideRows: 0 };
-  const [row] = await nativeQuery<{ created: string[] | null; alongside: number | null }>(
+  if (parts.length === 0) return { recorded: [], alongsideKeys: [] };
+  const [row] = await nativeQuery<{ created: string[] | null; alongside: string[] | null }>(
     em,
     `with ${parts.join(',\n')}
      select ${planned.length > 0 ? '(select array_agg(id)::text[] from n)' : 'null::text[]'} as created,
-            ${alongside ? '(select count(*)::int from x)' : 'null::int'} as alongside`,
+            ${alongside ? '(select array_agg(key)::text[] from x)' : 'null::text[]'} as alongside`,
     $.values,
   );
   const created = new Set(row?.created ?? []);
@@ -180,5 +185,5 @@ export async function recordNotificationsWith(
     if (!existing) throw new Error('a notification insert did nothing, and no notification is there');
     recorded.push({ notification: existing, created: false });
   }
-  return { recorded, alongsideRows: Number(row?.alongside ?? 0) };
+  return { recorded, alongsideKeys: row?.alongside ?? [] };
 }

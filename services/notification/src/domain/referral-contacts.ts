@@ -224,12 +224,12 @@ export async function saveContacts(em: EntityManager, contacts: ReferralContacts
 }
 
 /**
- * The contacts of a referral seen for the first time, as a statement to run with others (recordNotificationsWith):
- * it returns a row when it inserted them and none when the referral has contacts already (then they are merged,
- * loadContacts and saveContacts, as a replayed request keeps what later events added).
+ * The contacts of referrals seen for the first time, as a statement to run with others (recordNotificationsWith): it
+ * returns the referral id (`key`) of each it inserted, and nothing for a referral that has contacts already (those
+ * are merged, loadContacts and saveContacts, as a replayed request keeps what later events added). One per referral.
  */
 export const insertNewContacts =
-  (contacts: ReferralContacts, now: Date) =>
+  (contacts: readonly ReferralContacts[], now: Date) =>
   ($: SqlParams): string =>
-    `insert into referral_contact (${CONTACT_COLUMNS.join(', ')}) values ${contactValues(contacts, now, $)}
-     on conflict (referral_id) do nothing returning referral_id`;
+    `insert into referral_contact (${CONTACT_COLUMNS.join(', ')}) values ${contacts.map((c) => contactValues(c, now, $)).join(', ')}
+     on conflict (referral_id) do nothing returning referral_id::text as key`;

@@ -5,6 +5,7 @@ import type { EventEnvelope, RecordsGapsDetected } from '@sonet/contracts';
 import { PermanentError } from '@sonet/messaging';
 import { byEmail } from '../domain/patient-contact';
 import { planNotification, recordNotifications, type RecordedNotification } from '../domain/planned-notification';
+import { flushPendingRequests } from '../domain/pending-requests';
 import { loadContacts, type ReferralContacts } from '../domain/referral-contacts';
 import { safeErrorMessage } from '../domain/redaction';
 import { renderRequest, type TemplateRequest } from '../templates';
@@ -51,6 +52,8 @@ export function planRecordsGaps(event: RecordsGapsEvent, c: ReferralContacts) {
 @Injectable()
 export class NotifyRecordsGapsHandler {
   async execute(em: EntityManager, event: RecordsGapsEvent): Promise<RecordedNotification[]> {
+    // A request earlier in this transaction (same group of events) is written before its contacts are read.
+    await flushPendingRequests(em);
     const contacts = await loadContacts(em, event.data.referralId);
     // A referral this service never heard of: no one here to tell. Dead-lettered at once with the reason (not lost).
     if (!contacts) throw new PermanentError(`no contact details for referral ${event.data.referralId}: not a referral of this network`);

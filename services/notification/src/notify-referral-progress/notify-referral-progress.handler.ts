@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { NOTIFICATION_CONFIG, palsContactFrom, type NotificationConfig } from '../config';
 import { recordNotifications, type RecordedNotification } from '../domain/planned-notification';
+import { flushPendingRequests } from '../domain/pending-requests';
 import { applyToContacts, loadContacts, saveContacts } from '../domain/referral-contacts';
 import type { ReferralProcessEvent } from '../domain/referral-process-event';
 import { safeErrorMessage } from '../domain/redaction';
@@ -37,6 +38,8 @@ export class NotifyReferralProgressHandler {
     const now = new Date();
     let recorded: Awaited<ReturnType<typeof recordNotifications>>;
     try {
+      // A request earlier in this transaction (same group of events) is written before its contacts are read.
+      await flushPendingRequests(em);
       const contacts = await loadContacts(em, referralId);
       if (!contacts) throw new ReferralNotKnownError(referralId, event.type);
       // Decided on the contacts as they were before this event (e.g. a rejected team is still known by name).

@@ -291,6 +291,24 @@ describe('referral progress notifications against PostgreSQL, Kafka and MailDev'
     });
   });
 
+  describe('when a referral is requested twice and referred at once (one group of events, written together)', () => {
+    it("records both acknowledgements, takes the second request's patient details, and tells the referred patient there", async () => {
+      const c = parties();
+      const first = requested(c);
+      const changed = { ...c, patient: `changed-${c.patient}` };
+      const second = requested(changed);
+      const cReferred = referred(c);
+      await publish(first, second, cReferred);
+      await eventually(() => allSent(cReferred.id, 2), 30_000);
+      expect(await allSent(first.id, 1)).toBeDefined();
+      expect(await allSent(second.id, 1)).toBeDefined();
+      const [row] = await sql<Record<string, unknown>>('select * from referral_contact where referral_id = ?', [c.referralId]);
+      expect(row).toMatchObject({ patient_email: changed.patient, target_team_email: c.targetTeam, target_attempt: 1 });
+      await eventually(() => mailCount(changed.patient, 2), 30_000);
+      expect((await mailTo(c.patient)).map((m) => m.subject)).toEqual(['We have received your request for a second opinion']);
+    });
+  });
+
   describe('when an event arrives for a referral this service has not seen requested', () => {
     it('retries it, then dead-letters it without recording any notification', async () => {
       const orphan = gpDeclined(randomUUID());
