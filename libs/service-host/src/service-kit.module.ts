@@ -46,6 +46,8 @@ export interface ServiceKitModuleOptions {
   readonly readiness?: ExtraReadiness;
   /** Modules the extra probes need (they must export what `readiness.inject` names, e.g. a global channel module). */
   readonly imports?: ModuleMetadata['imports'];
+  /** POST routes kept out of the HTTP request log: callbacks whose handler logs each call itself (loggerParams). */
+  readonly unloggedPosts?: readonly string[];
 }
 
 /**
@@ -68,7 +70,7 @@ export class ServiceKitModule {
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
       imports: [
-        LoggerModule.forRoot(loggerParams(serviceName, config.LOG_LEVEL)),
+        LoggerModule.forRoot(loggerParams(serviceName, config.LOG_LEVEL, options.unloggedPosts)),
         AuthModule.forRoot(verifierSettingsFrom(config)),
         MikroOrmModule.forRoot({ ...options.ormOptions, driver: PostgreSqlDriver }),
         ...(temporal

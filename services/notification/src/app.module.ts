@@ -32,6 +32,8 @@ export class NotificationAppModule {
           serviceName: SERVICE_NAME,
           config,
           ormOptions: notificationOrmOptions(config),
+          // One receipt per message sent: the handler logs each with its outcome; the request log would repeat it.
+          unloggedPosts: ['v1/notify/receipts'],
           imports: [EmailChannelModule.forRoot(config)],
           readiness: {
             inject: [EMAIL_SENDER],

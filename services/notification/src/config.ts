@@ -36,6 +36,11 @@ export const notificationConfigSchema = baseConfigSchema
     KAFKA_RECORDS_PER_TRANSACTION: z.coerce.number().int().positive().max(1000).default(100),
     /** The referral events topic; another one only for a benchmark that must not reach the running network. */
     REFERRAL_EVENTS_TOPIC: z.string().min(1).default(Topics.referralEvents),
+    /**
+     * Where notification.sent.v1 and notification.failed.v1 go; another topic only for a benchmark or a test instance
+     * whose outcomes must not reach the running network (its audit log and stuck list).
+     */
+    NOTIFICATION_EVENTS_TOPIC: z.string().min(1).default(Topics.notificationEvents),
 
     SMTP_HOST: z.string().default('127.0.0.1'),
     SMTP_PORT: z.coerce.number().int().positive().default(1025),

@@ -3,9 +3,10 @@
 //   1. A local Notify server (infra/local/notify/server.mjs) on a free port, its rate limit raised for the run.
 //   2. Its own intake: a plain loop of the official client (notifications-node-client), BENCH_CONCURRENCY sends at a
 //      time, BENCH_BASELINE messages: the most this server takes on this machine.
-//   3. The notification service (dist, a child process) with a fresh database, reading its own referral topic (so the
-//      running network never sees these events; its notification.sent.v1 events do reach notification.events.v1),
-//      fed BENCH_EVENTS distinct referral.requested.v1 events for SMS-only patients.
+//   3. The notification service (dist, a child process) with a fresh database, reading its own referral topic and
+//      writing its outcomes (notification.sent.v1) to its own notification topic, so the running network never sees
+//      these events (they would land in its audit log, and its services would spend the machine's CPU on them), fed
+//      BENCH_EVENTS distinct referral.requested.v1 events for SMS-only patients.
 // Prints both rates, their ratio (target ≥ 0.5), p50/p99 from publishing the event to Notify accepting the text,
 // and the duplicates and the lost messages counted on the Notify server (targets: 0 and 0).
 import { createRequire } from 'node:module';
@@ -31,6 +32,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const suffix = randomBytes(4).toString('hex');
 const DB = `bench_notify_${suffix}`;
 const TOPIC = `bench.referral-events.${suffix}`;
+const OUTCOMES_TOPIC = `bench.notification-events.${suffix}`;
 const API_KEY = 'sonet_local-c2676a2c-397a-41a9-8f39-bbd7ece41446-4cc1f426-3f6e-4508-a07f-1dbc6bb6566d';
 const CALLBACK_TOKEN = 'local-notify-callback-token-development-only';
 const SMS_TEMPLATE = '9c2ff95d-744a-4742-9a00-a2ad5a079da0';
@@ -198,7 +200,10 @@ async function main() {
     await db.connect();
     await db.query(`create database ${DB}`);
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [TOPIC, OUTCOMES_TOPIC].map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
     const serviceEnv = {
       PGDATABASE: DB,
       HTTP_PORT: String(servicePort),
@@ -206,6 +211,7 @@ async function main() {
       AUTH_JWKS_FILE: process.env.AUTH_JWKS_FILE ?? join(root, '.local/state/auth/jwks.json'),
       KAFKA_CONSUMER_GROUP: `notification.bench-${suffix}`,
       REFERRAL_EVENTS_TOPIC: TOPIC,
+      NOTIFICATION_EVENTS_TOPIC: OUTCOMES_TOPIC,
       NOTIFY_API_KEY: API_KEY,
       NOTIFY_BASE_URL: notifyUrl,
       NOTIFY_CALLBACK_TOKEN: CALLBACK_TOKEN,
@@ -247,7 +253,7 @@ async function main() {
   } finally {
     for (const c of children.reverse()) c.kill('SIGTERM');
     await sleep(1000);
-    await admin.deleteTopics({ topics: [TOPIC] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [TOPIC, OUTCOMES_TOPIC] }).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await db.query(`drop database if exists ${DB} with (force)`).catch(() => undefined);
     await db.end().catch(() => undefined);

@@ -25,7 +25,8 @@ export interface InboxContext {
 
 /** Runs the work left for the end of a transaction, in the order it was left (work may leave more). */
 export async function runBeforeCommit(works: (() => Promise<void>)[]): Promise<void> {
-  for (let i = 0; i < works.length; i++) await works[i]!();
+  // By index: work may leave more while it runs.
+  for (let i = 0; i < works.length; i++) await (works[i] as () => Promise<void>)();
 }
 
 export type InboxHandler = (envelope: EventEnvelope, ctx: InboxContext) => Promise<void>;

@@ -23,9 +23,14 @@ export const traceMixin = (): Record<string, string> => {
   return ctx ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {};
 };
 
-export function loggerParams(service: string, level: string): Params {
+/**
+ * `unloggedPosts`: POST routes left out of the HTTP request log (and its middleware), for machine callbacks that
+ * arrive once per message and whose handler logs each one with its outcome (GOV.UK Notify's delivery receipts).
+ */
+export function loggerParams(service: string, level: string, unloggedPosts: readonly string[] = []): Params {
   return {
     forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
+    ...(unloggedPosts.length > 0 ? { exclude: unloggedPosts.map((path) => ({ path, method: RequestMethod.POST })) } : {}),
     pinoHttp: {
       level,
       base: { service },

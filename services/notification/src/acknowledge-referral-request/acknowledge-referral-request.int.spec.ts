@@ -123,6 +123,8 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
   // A referral topic of this suite's own: on the shared one, other suites' events (keys this suite's key server does
   // not hold) kept a partition retrying while this suite's events waited behind them.
   const TOPIC = `test.referral-events.${uniqueSuffix()}`;
+  // Its outcomes on a topic of its own too (NOTIFICATION_EVENTS_TOPIC): read here, never by a running network.
+  const OUTCOMES_TOPIC = `test.notification-events.${uniqueSuffix()}`;
 
   const publish = (event: EventEnvelope) => publisher.publish([{ topic: TOPIC, message: toWireMessage(event) }]);
   /** Dead letters of this test's consumer group. */
@@ -169,12 +171,13 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
       MESSAGE_ID_DOMAIN,
       REFERRAL_SERVICE_URL: keysUrl,
       REFERRAL_EVENTS_TOPIC: TOPIC,
+      NOTIFICATION_EVENTS_TOPIC: OUTCOMES_TOPIC,
     });
     await runMigrations(notificationOrmOptions(config));
     broker = new KafkaBroker({ brokers: settings.kafkaBrokers, clientId: `test-publisher-${uniqueSuffix()}` });
-    await broker.ensureTopics([TOPIC, dlqTopicOf(TOPIC)].map((name) => ({ name, partitions: 3, retentionMs: 3_600_000 })));
+    await broker.ensureTopics([TOPIC, dlqTopicOf(TOPIC), OUTCOMES_TOPIC].map((name) => ({ name, partitions: 3, retentionMs: 3_600_000 })));
     await startGroupAtEnd(settings.kafkaBrokers, config.KAFKA_CONSUMER_GROUP, [TOPIC, Topics.recordsEvents]);
-    notificationEvents = await readTopicsIntoMemory(settings.kafkaBrokers, [Topics.notificationEvents]);
+    notificationEvents = await readTopicsIntoMemory(settings.kafkaBrokers, [OUTCOMES_TOPIC]);
     deadLetters = await readTopicsIntoMemory(settings.kafkaBrokers, [dlqTopicOf(TOPIC)]);
     app = await startNotificationService(config);
     baseUrl = await app.getUrl();
@@ -223,7 +226,7 @@ describe('notification service against PostgreSQL, Kafka and MailDev', () => {
       expect(await mailTo(email)).toHaveLength(1);
     });
 
-    it('publishes notification.sent.v1 for it on notification.events.v1', async () => {
+    it('publishes notification.sent.v1 for it on its notification events topic', async () => {
       const [sent] = await eventually(async () => {
         const s = sentEventsFor(notificationId);
         return s.length > 0 ? s : undefined;

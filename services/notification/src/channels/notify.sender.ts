@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { createSecretKey } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import axios from 'axios';
 import { NotifyClient } from 'notifications-node-client';
@@ -56,6 +57,17 @@ export function toNotifySendError(e: unknown): SendError {
   return new SendError(status ? `notify ${status} ${text}` : `notify unreachable: ${text}`, status === 400);
 }
 
+/**
+ * The official client signs every request's token (HS256) with the API key's secret, kept as a string; jsonwebtoken
+ * then tries that string as a private key first and catches the failure, on every request (a tenth of the service's
+ * thread at full rate). Given the secret as a KeyObject it signs the same token directly. Left as it is when a later
+ * client keeps the secret elsewhere.
+ */
+export function signWithKeyObject(client: NotifyClient): void {
+  const api = (client as unknown as { apiClient?: { apiKeyId?: unknown } }).apiClient;
+  if (api && typeof api.apiKeyId === 'string') api.apiKeyId = createSecretKey(Buffer.from(api.apiKeyId));
+}
+
 /** GOV.UK Notify through its official client. */
 @Injectable()
 export class NotifySender implements OnApplicationShutdown {
@@ -72,6 +84,7 @@ export class NotifySender implements OnApplicationShutdown {
     // answers without redirects; with none to follow, axios sends through Node's http directly (follow-redirects'
     // wrapper cost about a twentieth of the service's thread at full rate).
     this.client.setClient(axios.create({ timeout: config.NOTIFY_TIMEOUT_MS, maxRedirects: 0, ...this.agents }));
+    signWithKeyObject(this.client);
     this.templates = { sms: config.NOTIFY_TEMPLATE_SMS, email: config.NOTIFY_TEMPLATE_EMAIL, letter: config.NOTIFY_TEMPLATE_LETTER };
     this.messageTemplates = config.NOTIFY_MESSAGE_TEMPLATES ?? {};
   }

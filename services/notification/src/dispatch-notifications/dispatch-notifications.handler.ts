@@ -196,7 +196,7 @@ export class DispatchNotificationsHandler {
     }));
     let marked: Set<string>;
     try {
-      marked = await this.orm.em.fork().transactional((em) => markSentMany(em, outcomes, now));
+      marked = await this.orm.em.fork().transactional((em) => markSentMany(em, outcomes, now, this.config.NOTIFICATION_EVENTS_TOPIC));
     } catch (recordError) {
       // Recording the outcomes failed (database down): the leases run out and the rows are claimed again; a Notify
       // send is then found by its reference and adopted, an SMTP one re-sent with the same Message-ID.
@@ -309,7 +309,14 @@ export class DispatchNotificationsHandler {
     const outcome = await this.orm.em
       .fork()
       .transactional((em) =>
-        fallBackOrGiveUp(em, n, guard, { attempt: { ...attempt, status: 'failed' }, finalStatus: 'failed', reason: error.message }, now),
+        fallBackOrGiveUp(
+          em,
+          n,
+          guard,
+          { attempt: { ...attempt, status: 'failed' }, finalStatus: 'failed', reason: error.message },
+          now,
+          this.config.NOTIFICATION_EVENTS_TOPIC,
+        ),
       );
     if (outcome === 'fell-back') this.logger.warn(log, 'channel failed for good; falling back to the next channel');
     if (outcome === 'gave-up') this.logger.error({ ...log, permanent: error.permanent }, 'notification failed; giving up');

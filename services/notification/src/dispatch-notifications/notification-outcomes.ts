@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { context } from '@opentelemetry/api';
 import { NotificationFailed, NotificationSent } from '@sonet/contracts';
-import { appendManyToOutbox, buildEvent, contextFromTraceHeaders, deriveId, emitEvent } from '@sonet/messaging';
+import { appendManyToOutbox, appendToOutbox, buildEvent, contextFromTraceHeaders, deriveId } from '@sonet/messaging';
 import { EVENT_SOURCE } from '../config';
 import type { RouteStep } from '../domain/channel';
 import { FINAL_ATTEMPT_STATUSES, Notification, type AttemptStatus, type NotificationStatus } from '../domain/entities';
@@ -94,15 +94,6 @@ const sentEvent = (n: RouteState, now: Date) =>
     data: { ...eventData(n), sentAt: now.toISOString() },
   }) as const;
 
-/** Accepted by the channel: the notification is `sent` and notification.sent.v1 goes out with it. False when guarded out. */
-export async function markSent(em: EntityManager, n: RouteState, guard: RowGuard, attempt: AttemptRecord, now: Date): Promise<boolean> {
-  const count = await em.nativeUpdate(Notification, guard, { status: 'sent', sentAt: now, nextAttemptAt: null, lastError: null });
-  if (count === 0) return false;
-  await recordAttempt(em, n, attempt, now);
-  await emitEvent(em, NotificationSent, sentEvent(n, now));
-  return true;
-}
-
 /** One accepted send of a dispatcher's batch, guarded by the attempt its dispatcher claimed. */
 export interface SentOutcome {
   readonly n: RouteState;
@@ -114,10 +105,11 @@ export interface SentOutcome {
 }
 
 /**
- * markSent for a whole batch in three statements (status, attempts, outbox), in the caller's transaction. Each row is
- * guarded as markSent guards it (still pending, with the attempt count we claimed); returns the ids that were marked.
+ * Accepted by the channel: each notification of a dispatcher's batch is `sent` and notification.sent.v1 goes out with
+ * it (to `topic`), in three statements (status, attempts, outbox) in the caller's transaction. Each row is guarded
+ * (still pending, with the attempt count we claimed); returns the ids that were marked.
  */
-export async function markSentMany(em: EntityManager, outcomes: readonly SentOutcome[], now: Date): Promise<Set<string>> {
+export async function markSentMany(em: EntityManager, outcomes: readonly SentOutcome[], now: Date, topic: string): Promise<Set<string>> {
   if (outcomes.length === 0) return new Set();
   // In id order, so two writers locking overlapping rows (never two dispatchers: their claims are disjoint) cannot deadlock.
   const sorted = [...outcomes].sort((a, b) => (a.n.id < b.n.id ? -1 : a.n.id > b.n.id ? 1 : 0));
@@ -137,13 +129,14 @@ export async function markSentMany(em: EntityManager, outcomes: readonly SentOut
       buildEvent(NotificationSent, sentEvent(o.n, now)),
     ),
   );
-  await appendManyToOutbox(em, NotificationSent.topic, events);
+  await appendManyToOutbox(em, topic, events);
   return marked;
 }
 
 /**
  * The current channel failed for good: the next channel of the recipient's route is tried at once, or, with none
- * left, the notification ends in `finalStatus` and notification.failed.v1 goes out (operations see it as unreachable).
+ * left, the notification ends in `finalStatus` and notification.failed.v1 goes out to `topic` (operations see it as
+ * unreachable).
  */
 export async function fallBackOrGiveUp(
   em: EntityManager,
@@ -151,6 +144,7 @@ export async function fallBackOrGiveUp(
   guard: RowGuard,
   outcome: { readonly attempt: AttemptRecord; readonly finalStatus: NotificationStatus; readonly reason: string },
   now: Date,
+  topic: string,
 ): Promise<'fell-back' | 'gave-up' | 'guarded-out'> {
   // Channels the recipient agreed to but gave no address for are passed over, each recorded as such.
   const unreachable = n.fallbacks.findIndex((step) => step.address !== null);
@@ -177,12 +171,13 @@ export async function fallBackOrGiveUp(
     await recordAttempt(em, skipped, { status: 'no-address', provider: null, reason: `no ${step.channel} address given`, tries: 0 }, now);
   }
   if (next) return 'fell-back';
-  await emitEvent(em, NotificationFailed, {
+  const failed = buildEvent(NotificationFailed, {
     id: deriveId(n.id, 'failed'),
     source: EVENT_SOURCE,
     subject: n.referralId,
     time: now,
     data: { ...eventData(n), reason: outcome.reason, attempts: Math.max(1, n.attempts), failedAt: now.toISOString() },
   });
+  await appendToOutbox(em, topic, failed);
   return 'gave-up';
 }

@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { NOTIFICATION_CONFIG, type NotificationConfig } from '../config';
 import { LockMode } from '@mikro-orm/core';
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 import { GroupCommit, nativeQuery } from '@sonet/service-kit';
@@ -44,7 +45,10 @@ export class RecordDeliveryReceiptHandler {
 
   private readonly deliveredGroups: GroupCommit<string, ReceiptOutcome | undefined>;
 
-  constructor(private readonly orm: MikroORM) {
+  constructor(
+    private readonly orm: MikroORM,
+    @Inject(NOTIFICATION_CONFIG) private readonly config: NotificationConfig,
+  ) {
     this.deliveredGroups = new GroupCommit({ write: (ids) => this.writeDelivered(ids), maxItems: DELIVERED_GROUP_MAX });
   }
 
@@ -164,6 +168,7 @@ export class RecordDeliveryReceiptHandler {
       guard,
       { attempt: { ...record, status, reason }, finalStatus: status as NotificationStatus, reason },
       now,
+      this.config.NOTIFICATION_EVENTS_TOPIC,
     );
     return r === 'guarded-out' ? 'unchanged' : r;
   }
