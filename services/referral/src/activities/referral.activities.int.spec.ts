@@ -7,15 +7,19 @@ import { readReferralConfig } from '../config';
 import { Patient, Referral } from '../domain/entities';
 import { referralOrmOptions } from '../orm';
 import { workflowIdFor } from '../workflows/definitions';
+import { recordStep } from './record-step';
 import { createReferralActivities } from './referral.activities';
 import { ReferralKeyStore } from '../referral-keys/referral-key-store';
-import { openField } from '@sonet/messaging';
+import { deriveId, openField } from '@sonet/messaging';
 import { patientDetailsSchema, transferPatientSchema } from '@sonet/contracts';
 import type { TransitionRecord } from '../workflows/definitions';
 
 const PALS = { name: 'PALS', phone: '01632 960 000', email: 'pals@example.nhs.invalid', url: 'https://example.nhs.invalid/pals' };
 
 /** The activities against the real PostgreSQL: read model and outbox change together, and retries add nothing. */
+/** A step's event id, derived so each of a referral's test steps has its own. */
+const stepIdFor = (referralId: string, i: number) => deriveId(referralId, 'test-step', String(i));
+
 describe('referral activities', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let orm: MikroORM;
@@ -221,5 +225,31 @@ describe('referral activities', () => {
     );
     const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
     expect(referral.responsibleTeamOds).toBe('RTH01');
+  });
+
+  it('loses no update when steps of one referral are recorded at once: a step on a changed referral fails and its retry applies', async () => {
+    const referralId = await newReferral(true);
+    // Ten steps each counting one more attempt, all at once; each retried (as its activity would be) until recorded.
+    const count = (i: number) => async () => {
+      for (let tries = 0; ; tries++) {
+        try {
+          return await recordStep(orm, referralId, stepIdFor(referralId, i), () => ({
+            summary: `step ${i}`,
+            apply: (ref) => {
+              ref.attempt += 1;
+            },
+          }));
+        } catch (e) {
+          if (tries > 20 || !/changed while step/.test((e as Error).message)) throw e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, (_, i) => count(i)()));
+    const referral = await orm.em.fork().findOneOrFail(Referral, { id: referralId });
+    expect(referral.attempt).toBe(10);
+    const entries = await orm.em
+      .fork()
+      .execute<{ n: string }[]>('select count(*) as n from referral_timeline where referral_id = ?', [referralId]);
+    expect(Number(entries[0]!.n)).toBe(10);
   });
 });
