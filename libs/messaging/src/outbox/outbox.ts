@@ -37,16 +37,18 @@ export function buildEvent<D extends EventDefinition>(def: D, e: NewEvent<D>): E
  * Returns true when the row was new.
  */
 export async function appendToOutbox(em: EntityManager, topic: string, envelope: EventEnvelope): Promise<boolean> {
-  const wire = toWireMessage(envelope);
-  const res = await em.execute<{ id: string }[]>(
-    `insert into outbox (id, topic, key, headers, value, event_type)
-     values (?, ?, ?, ?::jsonb, ?, ?)
-     on conflict (id) do nothing
-     returning id`,
-    [envelope.id, topic, wire.key, JSON.stringify(wire.headers), wire.value.toString('utf8'), envelope.type],
-  );
+  const params: unknown[] = [];
+  const res = await em.execute<{ id: string }[]>(`${outboxInsertSql(topic, [envelope], bindTo(params))} returning id`, params);
   return res.length === 1;
 }
+
+/** A `param` for outboxInsertSql whose placeholders are em.execute's `?`, its values kept in `params`. */
+const bindTo =
+  (params: unknown[]) =>
+  (value: unknown, cast = ''): string => {
+    params.push(value);
+    return `?${cast}`;
+  };
 
 /**
  * The outbox insert for events, as a statement to run with others in one round trip (a data-modifying WITH part):
@@ -70,16 +72,7 @@ export function outboxInsertSql(
 export async function appendManyToOutbox(em: EntityManager, topic: string, envelopes: readonly EventEnvelope[]): Promise<void> {
   if (envelopes.length === 0) return;
   const params: unknown[] = [];
-  for (const envelope of envelopes) {
-    const wire = toWireMessage(envelope);
-    params.push(envelope.id, topic, wire.key, JSON.stringify(wire.headers), wire.value.toString('utf8'), envelope.type);
-  }
-  await em.execute(
-    `insert into outbox (id, topic, key, headers, value, event_type)
-     values ${envelopes.map(() => '(?, ?, ?, ?::jsonb, ?, ?)').join(', ')}
-     on conflict (id) do nothing`,
-    params,
-  );
+  await em.execute(outboxInsertSql(topic, envelopes, bindTo(params)), params);
 }
 
 /** Builds an event for a definition and appends it to the outbox on the definition's topic. */

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ReferralRequestedData } from '@sonet/contracts';
 import { currentTraceHeaders } from '@sonet/messaging';
-import { recordNotificationsWith, type PlannedNotification, type RecordedNotification } from './planned-notification';
+import { recordNotificationsWith, warnUnsendable, type PlannedNotification, type RecordedNotification } from './planned-notification';
 import { contactsFromRequested, insertNewContacts, loadContacts, saveContacts, type ReferralContacts } from './referral-contacts';
 import { safeErrorMessage } from './redaction';
 
@@ -49,15 +49,7 @@ export async function recordRequests(em: EntityManager, requests: readonly Reque
     // quote the row (address, name, body), so only a safe description travels on. Retried by the inbox.
     throw new Error(`recording notifications failed: ${safeErrorMessage(e)}`);
   }
-  for (const { notification: n, created } of recorded) {
-    if (created && n.status !== 'pending') {
-      // Ids and categories only: never the address or the name.
-      logger.warn(
-        { notificationId: n.id, referralId: n.referralId, recipientRole: n.recipientRole, channel: n.channel, status: n.status },
-        'notification recorded but not sendable',
-      );
-    }
-  }
+  warnUnsendable(logger, recorded);
   return recorded;
 }
 

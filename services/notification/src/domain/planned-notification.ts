@@ -1,3 +1,4 @@
+import type { Logger } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RecipientRole } from '@sonet/contracts';
 import { currentTraceHeaders, deriveId } from '@sonet/messaging';
@@ -68,6 +69,29 @@ export function planNotification(input: {
 
 /** What the handlers need of a recorded notification (ids and categories for their logs). */
 export type RecordedNotification = Pick<Notification, 'id' | 'referralId' | 'recipientRole' | 'channel' | 'status' | 'template'>;
+
+/** Logs the notifications just recorded that cannot be sent (no address on any channel): ids and categories only. */
+export function warnUnsendable(
+  logger: Pick<Logger, 'warn'>,
+  recorded: readonly { notification: RecordedNotification; created: boolean }[],
+) {
+  for (const { notification: n, created } of recorded) {
+    if (created && n.status !== 'pending') {
+      // Never the address or the name.
+      logger.warn(
+        {
+          notificationId: n.id,
+          referralId: n.referralId,
+          recipientRole: n.recipientRole,
+          channel: n.channel,
+          status: n.status,
+          template: n.template,
+        },
+        'notification recorded but not sendable',
+      );
+    }
+  }
+}
 
 /**
  * A data-modifying statement written in the same round trip as the notifications, in parts; it returns a text column

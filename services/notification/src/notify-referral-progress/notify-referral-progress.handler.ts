@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { NOTIFICATION_CONFIG, palsContactFrom, type NotificationConfig } from '../config';
-import { recordNotifications, type RecordedNotification } from '../domain/planned-notification';
+import { recordNotifications, warnUnsendable, type RecordedNotification } from '../domain/planned-notification';
 import { flushPendingRequests } from '../domain/pending-requests';
 import { applyToContacts, loadContacts, saveContacts } from '../domain/referral-contacts';
 import type { ReferralProcessEvent } from '../domain/referral-process-event';
@@ -51,22 +51,7 @@ export class NotifyReferralProgressHandler {
       // A database error's detail quotes the row (address, name, body): only a safe description travels on.
       throw new Error(`recording notifications failed: ${safeErrorMessage(e)}`);
     }
-    for (const { notification: n, created } of recorded) {
-      if (created && n.status !== 'pending') {
-        // Ids and categories only: never the address or the name.
-        this.logger.warn(
-          {
-            notificationId: n.id,
-            referralId: n.referralId,
-            recipientRole: n.recipientRole,
-            channel: n.channel,
-            status: n.status,
-            template: n.template,
-          },
-          'notification recorded but not sendable',
-        );
-      }
-    }
+    warnUnsendable(this.logger, recorded);
     return recorded.map((r) => r.notification);
   }
 }
