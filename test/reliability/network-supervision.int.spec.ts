@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '@sonet/testing';
 import { alive } from './processes';
 
 // `infra/local/network.sh` supervising services, tried in a sandbox: a copy of the script in a temporary root,
@@ -18,14 +18,6 @@ const server = http.createServer((req, res) => res.writeHead(req.url === '/healt
 server.listen(Number(process.env.HTTP_PORT), '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 function makeSandbox(): string {
   const root = mkdtempSync(join(tmpdir(), 'network-sandbox-'));

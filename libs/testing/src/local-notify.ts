@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './hospitals';
+import { freePort } from './ports';
 
 /** The local Notify server's development service, key and templates (infra/local/notify/templates.mjs). */
 export const LOCAL_NOTIFY = {
@@ -46,18 +46,6 @@ export interface LocalNotifyOptions {
   readonly templates?: readonly { id: string; type: 'sms' | 'email' | 'letter'; subject?: string; body: string }[];
 }
 
-/** A free TCP port on 127.0.0.1 (the server is told its port before our service, which it calls back, starts). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** The local Notify server (infra/local/notify/server.mjs) as a child process on its own port, for one test suite. */
 export class LocalNotifyServer {
   private child?: ChildProcess;
@@ -89,15 +77,26 @@ export class LocalNotifyServer {
       env.NOTIFY_TEMPLATES_FILE = join(dir, 'templates.json');
       writeFileSync(env.NOTIFY_TEMPLATES_FILE, JSON.stringify(o.templates));
     }
-    this.child = spawn(process.execPath, [join(REPO_ROOT, 'infra/local/notify/server.mjs')], {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'infra/local/notify/server.mjs')], {
       env,
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child = child;
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+      process.stderr.write(chunk);
     });
     for (let i = 0; i < 100; i++) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(
+          `the local Notify server exited (${child.signalCode ?? `code ${child.exitCode}`}) before it answered on ${this.baseUrl}\n${stderr}`,
+        );
+      }
       if (await this.healthy()) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`the local Notify server did not start on ${this.baseUrl}`);
+    throw new Error(`the local Notify server did not start on ${this.baseUrl}\n${stderr}`);
   }
 
   private async healthy(): Promise<boolean> {

@@ -1,6 +1,6 @@
-import { connect, createServer, Socket } from 'node:net';
+import { connect, Socket } from 'node:net';
 import type { ISocketFactory } from 'kafkajs';
-import { eventually, integrationSettings, uniqueSuffix } from '@sonet/testing';
+import { eventually, freePort, integrationSettings, uniqueSuffix } from '@sonet/testing';
 import type { MessagePublisher, MessageSubscriber, ReceivedRecord } from '../port';
 import { KafkaBroker } from './kafka-broker';
 
@@ -34,15 +34,6 @@ class Cut {
   }
 }
 
-/** A port nothing listens on: connections to it are refused. */
-const deadPort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
 /** Longer than a consumer's session (10 s): the broker has dropped the member by the time it is back. */
 const OUTAGE_MS = 15_000;
 
@@ -62,7 +53,8 @@ describe('a Kafka client cut off from the broker and let back', () => {
   const arrived = (value: string) => eventually(async () => (received.includes(value) ? true : undefined), 30_000, 50);
 
   beforeAll(async () => {
-    cut = new Cut(await deadPort());
+    // A port nothing listens on: connections to it are refused.
+    cut = new Cut(await freePort());
     healthy = new KafkaBroker({ brokers: kafkaBrokers, clientId: `test-reconnect-healthy-${sfx}` });
     await healthy.ensureTopics([{ name: topic, partitions: 1, retentionMs: 3_600_000 }]);
     producer = await healthy.publisher();
