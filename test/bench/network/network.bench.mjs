@@ -88,8 +88,9 @@ function shapePids() {
 }
 const TICKS = 100; // USER_HZ on Linux
 
-function sampleProcesses() {
-  const out = Object.fromEntries(Object.keys(PROCESSES).map((k) => [k, { ticks: new Map(), rssKiB: 0 }]));
+/** The measured processes, pid → name: a scan of every process's command line (costly: done every few seconds). */
+function findProcesses() {
+  const found = new Map();
   const own = SCALED ? shapePids() : undefined;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
@@ -99,7 +100,20 @@ function sampleProcesses() {
       // A process of the shape, or a child of one (PostgreSQL's backends are the postmaster's children).
       if (own && !own.has(pid) && !own.has(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])) continue;
       const name = Object.keys(PROCESSES).find((k) => PROCESSES[k](cmd, comm));
-      if (!name) continue;
+      if (name) found.set(pid, name);
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return found;
+}
+
+/** CPU ticks and RSS of the given processes (by default all, found afresh). */
+function sampleProcesses(pids = findProcesses()) {
+  const out = Object.fromEntries(Object.keys(PROCESSES).map((k) => [k, { ticks: new Map(), rssKiB: 0 }]));
+  for (const [pid, name] of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out[name].ticks.set(pid, Number(fields[11]) + Number(fields[12])); // utime + stime
       const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
@@ -119,8 +133,13 @@ async function measureProcesses(run) {
   const start = sampleProcesses();
   const t0 = Date.now();
   const peak = Object.fromEntries(Object.keys(start).map((k) => [k, start[k].rssKiB]));
+  // Peak RSS each second from the processes last found; the scan of /proc for new ones (restarted services, new
+  // PostgreSQL backends) only every tenth second, so that the load generator does not take the cores it measures.
+  let pids = findProcesses();
+  let ticks = 0;
   const timer = setInterval(() => {
-    const s = sampleProcesses();
+    if (++ticks % 10 === 0) pids = findProcesses();
+    const s = sampleProcesses(pids);
     for (const k of Object.keys(s)) peak[k] = Math.max(peak[k], s[k].rssKiB);
   }, 1000);
   try {
@@ -130,7 +149,7 @@ async function measureProcesses(run) {
     const usage = Object.fromEntries(
       Object.keys(end).map((k) => [k, { cpu: (ticksBetween(start[k].ticks, end[k].ticks) / TICKS / wall) * 100, rssMiB: peak[k] / 1024 }]),
     );
-    return { result, usage };
+    return { result, usage, wall };
   } finally {
     clearInterval(timer);
   }
@@ -260,7 +279,7 @@ async function referralLevel(concurrency) {
   const completed = [];
   const stats = { post: [], decision: [], conflicts: 0, lateAnswers: 0, errors: [] };
   const stopWatching = watcher(pending, completed);
-  const { result, usage } = await measureProcesses(async () => {
+  const { result, usage, wall } = await measureProcesses(async () => {
     const start = Date.now() + WARMUP_SECONDS * 1000;
     const until = start + SECONDS * 1000;
     await Promise.all(Array.from({ length: concurrency }, () => client(until, pending, stats)));
@@ -281,6 +300,10 @@ async function referralLevel(concurrency) {
     errors: stats.errors,
     lost: pending.size,
     usage,
+    // CPU per completed referral: every process's CPU over the level (warm-up and drain too) ÷ every referral it completed.
+    cpuMsPerReferral: Object.fromEntries(
+      Object.entries(usage).map(([k, u]) => [k, completed.length ? ((u.cpu / 100) * wall * 1000) / completed.length : NaN]),
+    ),
   };
 }
 
@@ -344,6 +367,11 @@ for (const c of LEVELS) {
       `end to end ${triple(r.e2e)}; 409s ${r.conflicts}; decisions taken by an attempt answered 503 ${r.lateAnswers}; errors ${r.errors.length}; not completed ${r.lost}`,
   );
   log(`  cpu/peak rss: ${usageLine(r.usage)}`);
+  const perReferral = Object.entries(r.cpuMsPerReferral);
+  log(
+    `  cpu per completed referral: ${perReferral.map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`).join('  ')}; ` +
+      `measured processes ${perReferral.reduce((a, [, ms]) => a + ms, 0).toFixed(0)} ms`,
+  );
   if (r.errors.length) log(`  errors: ${[...new Set(r.errors)].join(', ')}`);
 }
 const baseline = await temporalBaseline(LEVELS);
