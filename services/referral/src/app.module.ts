@@ -37,7 +37,7 @@ export class ReferralAppModule {
           ormOptions: referralOrmOptions(config),
           temporal: { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, codec },
         }),
-        DirectoryModule,
+        DirectoryModule.register(config.DIRECTORY_CACHE_TTL_MS),
       ],
       controllers: [
         RequestSecondOpinionController,

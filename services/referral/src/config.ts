@@ -41,6 +41,11 @@ export const referralConfigSchema = baseConfigSchema.extend({
   REFERRAL_KEK_FILE: z.string().default('.local/state/referral-keys/kek.key'),
   /** The services (token subjects, role system) that may read a referral's data key; anyone else gets 403. */
   REFERRAL_KEY_READERS: commaListSchema('notification,audit,records-transfer'),
+  /**
+   * How long a clinical team or organisation found in the directory is answered from memory (each request and referral
+   * decision looks one up); a re-seeded directory shows within it. 0: always read the database.
+   */
+  DIRECTORY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
   /** Rule 11: how patients reach PALS (PALS_*); carried by every event that ends a path. */
   ...palsConfigSchema.shape,
   /**

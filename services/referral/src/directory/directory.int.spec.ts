@@ -150,6 +150,41 @@ describe('directory of organisations and clinical teams', () => {
     });
   });
 
+  describe('answered from memory (DIRECTORY_CACHE_TTL_MS)', () => {
+    const wait = async (id: string) =>
+      Number((await orm.em.fork().execute<{ w: number }[]>(`select current_wait_weeks as w from clinical_team where id = ?`, [id]))[0]!.w);
+
+    afterEach(async () => {
+      await seedDirectory(orm.em.fork());
+      await orm.em.fork().execute(`delete from organisation where ods = 'Z99998'`);
+    });
+
+    it('answers a team found within the time from memory, and reads it again after', async () => {
+      const cached = new DirectoryService(orm.em, 300);
+      const seeded = (await cached.findTeam('RTH01-ONC'))!.waitWeeks;
+      await orm.em.fork().execute(`update clinical_team set current_wait_weeks = 77 where id = ?`, ['RTH01-ONC']);
+      expect(await wait('RTH01-ONC')).toBe(77);
+      expect((await cached.findTeam('RTH01-ONC'))!.waitWeeks).toBe(seeded);
+      // Without a time, every look-up reads the database.
+      expect((await new DirectoryService(orm.em).findTeam('RTH01-ONC'))!.waitWeeks).toBe(77);
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await cached.findTeam('RTH01-ONC'))!.waitWeeks).toBe(77);
+    });
+
+    it('never keeps a look-up that found nothing: an organisation added is found at once', async () => {
+      const cached = new DirectoryService(orm.em, 60_000);
+      expect(await cached.findOrganisation('Z99998')).toBeNull();
+      await orm.em
+        .fork()
+        .execute(
+          `insert into organisation (ods, name, kind, parent_ods, postcode, lat, lon, contact_email) values ('Z99998', 'New Practice', 'gp-practice', null, 'LS1 1AA', 53.8, -1.55, null)`,
+        );
+      expect(await cached.findOrganisation('Z99998')).toMatchObject({ ods: 'Z99998', name: 'New Practice', kind: 'gp-practice' });
+      // Teams and organisations are kept apart (one cache, two kinds of key).
+      expect(await cached.findTeam('Z99998')).toBeNull();
+    });
+  });
+
   describe('HTTP', () => {
     let app: NestFastifyApplication;
     let baseUrl: string;
@@ -159,7 +194,7 @@ describe('directory of organisations and clinical teams', () => {
         imports: [
           AuthModule.forRoot(verifierSettingsFrom(config)),
           MikroOrmModule.forRoot({ ...referralOrmOptions(config), driver: PostgreSqlDriver }),
-          DirectoryModule,
+          DirectoryModule.register(0),
         ],
       })
       class DirectoryTestApp {}

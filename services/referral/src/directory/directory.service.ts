@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { LRUCache } from 'lru-cache';
 import { boundingBox, type GeoPoint } from './distance';
 import type { SeedOrganisation } from './demo-region';
 import { ClinicalTeam, Organisation } from './entities';
@@ -57,17 +58,57 @@ const organisationView = (o: Organisation): DirectoryOrganisation => ({
   contactEmail: o.contactEmail ?? null,
 });
 
-/** The directory of organisations and clinical teams, read by GPs choosing a team (rule 7) and by the referral process. */
+/** How long a team or organisation found in the directory is answered from memory (0: always from the database). */
+export const DIRECTORY_CACHE_TTL_MS = Symbol('DIRECTORY_CACHE_TTL_MS');
+
+/** Most teams and organisations held in memory: a region's directory holds hundreds. */
+const DIRECTORY_CACHE_MAX = 5_000;
+
+/**
+ * The directory of organisations and clinical teams, read by GPs choosing a team (rule 7) and by the referral process.
+ * Every request and referral decision looks up a team and an organisation: those found are kept for
+ * DIRECTORY_CACHE_TTL_MS (bounded in number), so a re-seeded directory shows within that time. A look-up that finds
+ * nothing is never kept (a team added is usable at once); a search always reads the database.
+ */
 @Injectable()
 export class DirectoryService {
-  constructor(private readonly em: EntityManager) {}
+  private readonly cache: LRUCache<string, { found: DirectoryTeam | DirectoryOrganisation }> | undefined;
+
+  constructor(
+    private readonly em: EntityManager,
+    @Optional() @Inject(DIRECTORY_CACHE_TTL_MS) cacheTtlMs = 0,
+  ) {
+    this.cache =
+      cacheTtlMs > 0
+        ? new LRUCache({
+            max: DIRECTORY_CACHE_MAX,
+            ttl: cacheTtlMs,
+            // 'team:<id>' or 'organisation:<ods>'; undefined (nothing found) is not stored.
+            fetchMethod: async (key) => {
+              const [kind, id] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
+              const found = kind === 'team' ? await this.readTeam(id) : await this.readOrganisation(id);
+              return found ? { found } : undefined;
+            },
+          })
+        : undefined;
+  }
 
   async findOrganisation(ods: string): Promise<DirectoryOrganisation | null> {
+    if (!this.cache) return this.readOrganisation(ods);
+    return ((await this.cache.fetch(`organisation:${ods}`))?.found as DirectoryOrganisation | undefined) ?? null;
+  }
+
+  async findTeam(id: string): Promise<DirectoryTeam | null> {
+    if (!this.cache) return this.readTeam(id);
+    return ((await this.cache.fetch(`team:${id}`))?.found as DirectoryTeam | undefined) ?? null;
+  }
+
+  private async readOrganisation(ods: string): Promise<DirectoryOrganisation | null> {
     const organisation = await this.em.fork().findOne(Organisation, { ods });
     return organisation ? organisationView(organisation) : null;
   }
 
-  async findTeam(id: string): Promise<DirectoryTeam | null> {
+  private async readTeam(id: string): Promise<DirectoryTeam | null> {
     const em = this.em.fork();
     const team = await em.findOne(ClinicalTeam, { id }, { populate: ['site'] });
     if (!team) return null;
