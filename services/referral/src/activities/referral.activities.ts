@@ -10,6 +10,7 @@ import {
   type SealedField,
 } from '@sonet/contracts';
 import { deriveId, sealField, type DataKey } from '@sonet/messaging';
+import { nativeQuery } from '@sonet/service-kit';
 import type { ReferralKeyStore } from '../referral-keys/referral-key-store';
 import { Referral } from '../domain/entities';
 import type { ReferralActivities, TeamSnapshot, TransitionRecord } from '../workflows/definitions';
@@ -156,10 +157,15 @@ async function requestRecordsTransfer(
   keys: ReferralKeyStore,
   { referralId, target, traceparent }: { referralId: string; target?: TeamSnapshot; traceparent?: string },
 ): Promise<{ requested: boolean; at: string; transferId?: string }> {
-  const snapshot = await orm.em.fork().findOne(Referral, { id: referralId });
+  // Only what decides whether records may move (rule 4) and the attempt they belong to.
+  const [snapshot] = await nativeQuery<{ consent: boolean; consent_at: Date | null; attempt: number }>(
+    orm.em.fork(),
+    `select records_sharing_consent as consent, consent_recorded_at as consent_at, attempt from referral where id = $1`,
+    [referralId],
+  );
   if (!snapshot) throw ApplicationFailure.nonRetryable(`referral ${referralId} not found`, 'ReferralNotFound');
-  if (!snapshot.recordsSharingConsent || !snapshot.consentRecordedAt) return { requested: false, at: new Date().toISOString() };
-  const consentAt = snapshot.consentRecordedAt;
+  if (!snapshot.consent || !snapshot.consent_at) return { requested: false, at: new Date().toISOString() };
+  const consentAt = new Date(snapshot.consent_at);
   const key = await sealingKey(orm, keys, referralId);
   // Ids of the first version (no target: one transfer per referral) stay as they were for replayed executions.
   const attempt = target ? Math.max(snapshot.attempt, 1) : 1;

@@ -45,11 +45,13 @@ export class ReferralKeyStore {
   /** Creates the referral's key in the caller's transaction (the referral row is written in the same one). */
   async create(em: EntityManager, referralId: string): Promise<DataKey> {
     const key: DataKey = { kid: randomBytes(16).toString('base64url'), key: randomBytes(32) };
-    await nativeQuery(
+    const inserted = await nativeQuery<{ kid: string }>(
       em,
-      `insert into referral_data_key (referral_id, kid, wrapped, kek_id) values ($1, $2, $3, $4) on conflict (referral_id) do nothing`,
+      `insert into referral_data_key (referral_id, kid, wrapped, kek_id) values ($1, $2, $3, $4) on conflict (referral_id) do nothing returning kid`,
       [referralId, key.kid, this.wrap(referralId, key), this.kekId],
     );
+    if (inserted.length === 1) return key;
+    // The referral had a key already (a retried request): that one stands.
     const stored = await this.keyFor(em, referralId);
     if (!stored || stored === 'destroyed') throw new Error(`the data key of referral ${referralId} was destroyed`);
     return stored;

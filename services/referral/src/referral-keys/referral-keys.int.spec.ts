@@ -8,6 +8,7 @@ import { configureHttpApp, runMigrations, TEMPORAL_CLIENT } from '@sonet/service
 import { freshDatabase, integrationSettings, networkIssuerDir, randomTestNhsNumber, testTokens } from '@sonet/testing';
 import { ReferralAppModule } from '../app.module';
 import { readReferralConfig } from '../config';
+import { ReferralKeyStore } from './referral-key-store';
 import { seedDirectory } from '../directory/seed';
 import { referralOrmOptions } from '../orm';
 
@@ -144,6 +145,17 @@ describe('referral data keys and erasure (HTTP, PostgreSQL)', () => {
         expect(Buffer.from(a.body.key as string, 'base64url')).toHaveLength(32);
       }
       expect(new Set(answers.map((a) => a.body.key)).size).toBe(1);
+    });
+
+    it('keeps the first key of a referral: creating it again (a retried request) answers the stored one', async () => {
+      const keys = app.get(ReferralKeyStore);
+      const referralId = randomUUID();
+      const first = await orm.em.fork().transactional((em) => keys.create(em, referralId));
+      const again = await orm.em.fork().transactional((em) => keys.create(em, referralId));
+      expect(again.kid).toBe(first.kid);
+      expect(again.key.equals(first.key)).toBe(true);
+      const stored = await keys.keyFor(orm.em.fork(), referralId);
+      expect(stored).toEqual(first);
     });
 
     it('records every read as an access event naming the service', async () => {
