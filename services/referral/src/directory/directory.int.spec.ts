@@ -164,7 +164,10 @@ describe('directory of organisations and clinical teams', () => {
       const seeded = (await cached.findTeam('RTH01-ONC'))!.waitWeeks;
       await orm.em.fork().execute(`update clinical_team set current_wait_weeks = 77 where id = ?`, ['RTH01-ONC']);
       expect(await wait('RTH01-ONC')).toBe(77);
-      expect((await cached.findTeam('RTH01-ONC'))!.waitWeeks).toBe(seeded);
+      const kept = (await cached.findTeam('RTH01-ONC'))!;
+      expect(kept.waitWeeks).toBe(seeded);
+      // What every caller shares cannot be changed by one of them.
+      expect(Object.isFrozen(kept) && Object.isFrozen(kept.site)).toBe(true);
       // Without a time, every look-up reads the database.
       expect((await new DirectoryService(orm.em).findTeam('RTH01-ONC'))!.waitWeeks).toBe(77);
       await new Promise((r) => setTimeout(r, 400));

@@ -58,6 +58,12 @@ const organisationView = (o: Organisation): DirectoryOrganisation => ({
   contactEmail: o.contactEmail ?? null,
 });
 
+/** The object and the objects it holds, made read-only. */
+function frozen<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') frozen(v as object);
+  return Object.freeze(o);
+}
+
 /** How long a team or organisation found in the directory is answered from memory (0: always from the database). */
 export const DIRECTORY_CACHE_TTL_MS = Symbol('DIRECTORY_CACHE_TTL_MS');
 
@@ -87,7 +93,8 @@ export class DirectoryService {
             fetchMethod: async (key) => {
               const [kind, id] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
               const found = kind === 'team' ? await this.readTeam(id) : await this.readOrganisation(id);
-              return found ? { found } : undefined;
+              // Shared by every caller until it expires: frozen, so none can change what the next one reads.
+              return found ? { found: frozen(found) } : undefined;
             },
           })
         : undefined;
