@@ -130,13 +130,13 @@ const ticksBetween = (before, after) => [...after].reduce((sum, [pid, t]) => sum
 
 /** CPU (% of one core) and peak RSS per process while `run` runs. */
 async function measureProcesses(run) {
-  const start = sampleProcesses();
-  const t0 = Date.now();
-  const peak = Object.fromEntries(Object.keys(start).map((k) => [k, start[k].rssKiB]));
   // Peak RSS each second from the processes last found; the scan of /proc for new ones (restarted services, new
   // PostgreSQL backends) only every tenth second, so that the load generator does not take the cores it measures.
   let pids = findProcesses();
   let ticks = 0;
+  const start = sampleProcesses(pids);
+  const t0 = Date.now();
+  const peak = Object.fromEntries(Object.keys(start).map((k) => [k, start[k].rssKiB]));
   const timer = setInterval(() => {
     if (++ticks % 10 === 0) pids = findProcesses();
     const s = sampleProcesses(pids);

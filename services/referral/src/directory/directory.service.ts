@@ -67,6 +67,9 @@ function frozen<T extends object>(o: T): T {
 /** How long a team or organisation found in the directory is answered from memory (0: always from the database). */
 export const DIRECTORY_CACHE_TTL_MS = Symbol('DIRECTORY_CACHE_TTL_MS');
 
+/** What the directory answers from memory: a team or an organisation. */
+type DirectoryEntry = DirectoryTeam | DirectoryOrganisation;
+
 /** Most teams and organisations held in memory: a region's directory holds hundreds. */
 const DIRECTORY_CACHE_MAX = 5_000;
 
@@ -78,7 +81,8 @@ const DIRECTORY_CACHE_MAX = 5_000;
  */
 @Injectable()
 export class DirectoryService {
-  private readonly cache: LRUCache<string, { found: DirectoryTeam | DirectoryOrganisation }> | undefined;
+  /** Keyed 'team:<id>' or 'organisation:<ods>'; each look-up hands the cache its own read as the fetch context. */
+  private readonly cache: LRUCache<string, { found: DirectoryEntry }, () => Promise<DirectoryEntry | null>> | undefined;
 
   constructor(
     private readonly em: EntityManager,
@@ -89,25 +93,28 @@ export class DirectoryService {
         ? new LRUCache({
             max: DIRECTORY_CACHE_MAX,
             ttl: cacheTtlMs,
-            // 'team:<id>' or 'organisation:<ods>'; undefined (nothing found) is not stored.
-            fetchMethod: async (key) => {
-              const [kind, id] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
-              const found = kind === 'team' ? await this.readTeam(id) : await this.readOrganisation(id);
-              // Shared by every caller until it expires: frozen, so none can change what the next one reads.
+            fetchMethod: async (_key, _stale, { context: read }) => {
+              const found = await read();
+              // Shared by every caller until it expires: frozen, so none can change what the next one reads. Nothing
+              // found (undefined) is not stored.
               return found ? { found: frozen(found) } : undefined;
             },
           })
         : undefined;
   }
 
-  async findOrganisation(ods: string): Promise<DirectoryOrganisation | null> {
-    if (!this.cache) return this.readOrganisation(ods);
-    return ((await this.cache.fetch(`organisation:${ods}`))?.found as DirectoryOrganisation | undefined) ?? null;
+  findOrganisation(ods: string): Promise<DirectoryOrganisation | null> {
+    return this.remembered(`organisation:${ods}`, () => this.readOrganisation(ods));
   }
 
-  async findTeam(id: string): Promise<DirectoryTeam | null> {
-    if (!this.cache) return this.readTeam(id);
-    return ((await this.cache.fetch(`team:${id}`))?.found as DirectoryTeam | undefined) ?? null;
+  findTeam(id: string): Promise<DirectoryTeam | null> {
+    return this.remembered(`team:${id}`, () => this.readTeam(id));
+  }
+
+  /** What `read` finds, from memory while it is kept there (without a cache, always read). */
+  private async remembered<T extends DirectoryEntry>(key: string, read: () => Promise<T | null>): Promise<T | null> {
+    if (!this.cache) return read();
+    return ((await this.cache.fetch(key, { context: read }))?.found as T | undefined) ?? null;
   }
 
   private async readOrganisation(ods: string): Promise<DirectoryOrganisation | null> {
