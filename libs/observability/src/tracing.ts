@@ -59,6 +59,7 @@ export function startTracing(serviceName: string, version = '0.1.0', extra: Span
         requireParentSpan: true,
         // Statements carry their values inline (MikroORM): spans keep only their shape (no patient data in traces).
         requestHook: (span, { query }) => {
+          if (!span.isRecording()) return; // sampled out: nothing would keep the text
           const text = sanitizeSqlText(query.text);
           span.setAttribute('db.query.text', text);
           span.setAttribute('db.statement', text);

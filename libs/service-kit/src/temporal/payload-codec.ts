@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Payload, PayloadCodec } from '@temporalio/common';
@@ -15,10 +15,13 @@ const KEY_ID = 'encryption-key-id';
  */
 export class AesGcmPayloadCodec implements PayloadCodec {
   private readonly keyId: string;
+  /** Imported once: a cipher made from the raw bytes would import them again for every payload. */
+  private readonly key: KeyObject;
 
-  constructor(private readonly key: Buffer) {
+  constructor(key: Buffer) {
     if (key.length !== 32) throw new Error('the payload key must be 32 bytes (AES-256)');
     this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 16);
+    this.key = createSecretKey(key);
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {

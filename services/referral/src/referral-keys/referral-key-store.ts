@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DataKey } from '@sonet/messaging';
 import { nativeQuery } from '@sonet/service-kit';
@@ -36,10 +36,13 @@ export type StoredKey = DataKey | 'destroyed' | undefined;
  */
 export class ReferralKeyStore {
   private readonly kekId: string;
+  /** Imported once: a cipher made from the raw bytes would import them again for every key wrapped or unwrapped. */
+  private readonly kek: KeyObject;
 
-  constructor(private readonly kek: Buffer) {
+  constructor(kek: Buffer) {
     if (kek.length !== 32) throw new Error('the key-encryption key is 32 bytes');
     this.kekId = createHash('sha256').update(kek).digest('hex').slice(0, 16);
+    this.kek = createSecretKey(kek);
   }
 
   /** Creates the referral's key in the caller's transaction (the referral row is written in the same one). */
