@@ -10,7 +10,8 @@
 // In the same run, the raw Temporal baseline: a trivial workflow (no activity) started and awaited in a closed
 // loop on the same server, at the same levels, by a worker in this process; and one with a single activity.
 // Prints per level: completed referrals/s, p50/p95/p99 of POST, decision (from the POST) and end to end, 409s, and
-// CPU (% of one core) and peak RSS per process; then the baseline and the ratio peak referrals/s ÷ peak trivial
+// CPU (% of one core) and peak RSS per process, CPU per completed referral per process and for the whole machine
+// (/proc/stat: stand-ins, load generator and kernel too); then the baseline and the ratio peak referrals/s ÷ peak trivial
 // workflows/s (target ≥ 0.5). Leaves its referrals in the network (demo-like data from practice A81001).
 // BENCH_SHAPE=scale-out (`npm run bench:scale-out`): the same against `npm run start:scale-out` (its front ports,
 // its PostgreSQL and Temporal); CPU and memory are summed over a service's replicas and the Kafka nodes, and only
@@ -128,13 +129,21 @@ function sampleProcesses(pids = findProcesses()) {
 /** CPU ticks spent between two samples: a process that started in between counts whole (one that ended is lost). */
 const ticksBetween = (before, after) => [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0);
 
-/** CPU (% of one core) and peak RSS per process while `run` runs. */
+/** CPU ticks the whole machine spent busy (every core; idle and I/O wait aside), from /proc/stat. */
+function machineBusyTicks() {
+  const [, ...fields] = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields;
+  return { busy: user + nice + system + irq + softirq + steal, all: user + nice + system + idle + iowait + irq + softirq + steal };
+}
+
+/** CPU (% of one core) and peak RSS per process while `run` runs; and the whole machine's CPU (% of one core). */
 async function measureProcesses(run) {
   // Peak RSS each second from the processes last found; the scan of /proc for new ones (restarted services, new
   // PostgreSQL backends) only every tenth second, so that the load generator does not take the cores it measures.
   let pids = findProcesses();
   let ticks = 0;
   const start = sampleProcesses(pids);
+  const machineStart = machineBusyTicks();
   const t0 = Date.now();
   const peak = Object.fromEntries(Object.keys(start).map((k) => [k, start[k].rssKiB]));
   const timer = setInterval(() => {
@@ -145,11 +154,16 @@ async function measureProcesses(run) {
   try {
     const result = await run();
     const end = sampleProcesses();
+    const machineEnd = machineBusyTicks();
     const wall = (Date.now() - t0) / 1000;
     const usage = Object.fromEntries(
       Object.keys(end).map((k) => [k, { cpu: (ticksBetween(start[k].ticks, end[k].ticks) / TICKS / wall) * 100, rssMiB: peak[k] / 1024 }]),
     );
-    return { result, usage, wall };
+    const machine = {
+      cpu: ((machineEnd.busy - machineStart.busy) / TICKS / wall) * 100,
+      idle: 1 - (machineEnd.busy - machineStart.busy) / (machineEnd.all - machineStart.all),
+    };
+    return { result, usage, wall, machine };
   } finally {
     clearInterval(timer);
   }
@@ -279,7 +293,7 @@ async function referralLevel(concurrency) {
   const completed = [];
   const stats = { post: [], decision: [], conflicts: 0, lateAnswers: 0, errors: [] };
   const stopWatching = watcher(pending, completed);
-  const { result, usage, wall } = await measureProcesses(async () => {
+  const { result, usage, wall, machine } = await measureProcesses(async () => {
     const start = Date.now() + WARMUP_SECONDS * 1000;
     const until = start + SECONDS * 1000;
     await Promise.all(Array.from({ length: concurrency }, () => client(until, pending, stats)));
@@ -304,6 +318,10 @@ async function referralLevel(concurrency) {
     cpuMsPerReferral: Object.fromEntries(
       Object.entries(usage).map(([k, u]) => [k, completed.length ? ((u.cpu / 100) * wall * 1000) / completed.length : NaN]),
     ),
+    // The whole machine's: the measured processes, and what else runs (stand-ins such as the trace viewer and the
+    // mail catcher, this load generator, the kernel).
+    machineMsPerReferral: completed.length ? ((machine.cpu / 100) * wall * 1000) / completed.length : NaN,
+    machineIdle: machine.idle,
   };
 }
 
@@ -370,7 +388,8 @@ for (const c of LEVELS) {
   const perReferral = Object.entries(r.cpuMsPerReferral);
   log(
     `  cpu per completed referral: ${perReferral.map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`).join('  ')}; ` +
-      `measured processes ${perReferral.reduce((a, [, ms]) => a + ms, 0).toFixed(0)} ms`,
+      `measured processes ${perReferral.reduce((a, [, ms]) => a + ms, 0).toFixed(0)} ms; ` +
+      `whole machine ${r.machineMsPerReferral.toFixed(0)} ms (idle ${(100 * r.machineIdle).toFixed(0)} %)`,
   );
   if (r.errors.length) log(`  errors: ${[...new Set(r.errors)].join(', ')}`);
 }
