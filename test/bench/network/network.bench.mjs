@@ -129,11 +129,18 @@ function sampleProcesses(pids = findProcesses()) {
 /** CPU ticks spent between two samples: a process that started in between counts whole (one that ended is lost). */
 const ticksBetween = (before, after) => [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0);
 
-/** CPU ticks the whole machine spent busy (every core; idle and I/O wait aside), from /proc/stat. */
+/**
+ * CPU ticks the whole machine spent busy (every core), from /proc/stat: idle and I/O wait aside, and time the
+ * hypervisor took (steal), which no process here used.
+ */
 function machineBusyTicks() {
   const [, ...fields] = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).map(Number);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = fields;
-  return { busy: user + nice + system + irq + softirq + steal, all: user + nice + system + idle + iowait + irq + softirq + steal };
+  return {
+    busy: user + nice + system + irq + softirq,
+    idle: idle + iowait,
+    all: user + nice + system + idle + iowait + irq + softirq + steal,
+  };
 }
 
 /** CPU (% of one core) and peak RSS per process while `run` runs; and the whole machine's CPU (% of one core). */
@@ -161,7 +168,7 @@ async function measureProcesses(run) {
     );
     const machine = {
       cpu: ((machineEnd.busy - machineStart.busy) / TICKS / wall) * 100,
-      idle: 1 - (machineEnd.busy - machineStart.busy) / (machineEnd.all - machineStart.all),
+      idle: (machineEnd.idle - machineStart.idle) / (machineEnd.all - machineStart.all),
     };
     return { result, usage, wall, machine };
   } finally {

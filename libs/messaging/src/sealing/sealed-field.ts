@@ -3,7 +3,10 @@ import type { z } from 'zod';
 import { SEALED_FIELD_VERSION, sealedFieldAad, sealedFieldSchema, type SealedField, type SealedFieldContext } from '@sonet/contracts';
 import { PermanentError } from '../inbox/inbox-pipeline';
 
-/** A referral's data key: 32 random bytes and their id. Held by the referral service; others fetch it (ADR 14). */
+/**
+ * A referral's data key: 32 random bytes and their id. Held by the referral service; others fetch it (ADR 14). The
+ * bytes are never changed in place: sealing imports them once per Buffer.
+ */
 export interface DataKey {
   readonly kid: string;
   readonly key: Buffer;
