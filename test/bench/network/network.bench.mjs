@@ -310,6 +310,8 @@ async function referralLevel(concurrency) {
   });
   await stopWatching();
   const inWindow = completed.filter((c) => c.t0 >= result.start && c.t0 < result.until);
+  // CPU per completed referral: CPU (% of one core) over the level (warm-up and drain too) ÷ every referral it completed.
+  const perReferral = (cpu) => (completed.length ? ((cpu / 100) * wall * 1000) / completed.length : NaN);
   return {
     concurrency,
     perSecond: inWindow.length / SECONDS,
@@ -321,13 +323,10 @@ async function referralLevel(concurrency) {
     errors: stats.errors,
     lost: pending.size,
     usage,
-    // CPU per completed referral: every process's CPU over the level (warm-up and drain too) ÷ every referral it completed.
-    cpuMsPerReferral: Object.fromEntries(
-      Object.entries(usage).map(([k, u]) => [k, completed.length ? ((u.cpu / 100) * wall * 1000) / completed.length : NaN]),
-    ),
+    cpuMsPerReferral: Object.fromEntries(Object.entries(usage).map(([k, u]) => [k, perReferral(u.cpu)])),
     // The whole machine's: the measured processes, and what else runs (stand-ins such as the trace viewer and the
     // mail catcher, this load generator, the kernel).
-    machineMsPerReferral: completed.length ? ((machine.cpu / 100) * wall * 1000) / completed.length : NaN,
+    machineMsPerReferral: perReferral(machine.cpu),
     machineIdle: machine.idle,
   };
 }
