@@ -2,6 +2,8 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+# Patches of dependencies (patch-package, run by the postinstall script; docs/adr/0022).
+COPY patches ./patches
 RUN npm install --no-audit --no-fund
 COPY . .
 RUN node tools/build.mjs && npm prune --omit=dev

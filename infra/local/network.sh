@@ -34,10 +34,11 @@ CONSOLE_ENTRY="console:$CONSOLE_PORT:-"
 # Everything this script runs as a supervised process: the four services, then the console.
 PROCESSES=("${SERVICES[@]}" "$CONSOLE_ENTRY")
 
-# Installs npm dependencies when package-lock.json changed since the last install.
+# Installs npm dependencies when package-lock.json or a patch of a dependency (patches/, applied by the postinstall
+# script) changed since the last install.
 ensure_dependencies() {
   local stamp="$ROOT/.local/state/npm-install.sha" want
-  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  want="$(cat package-lock.json patches/*.patch | sha256sum | cut -d' ' -f1)"
   if [[ -d node_modules && -f $stamp && "$(<"$stamp")" == "$want" ]]; then return 0; fi
   log "installing npm dependencies from package-lock.json (first time: about a minute)..."
   # `npm ci` refuses here: the registry lacks some other-platform optional packages the lockfile names.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig, referralKeysConfigSchema } from '@sonet/service-kit';
+import { baseConfigSchema, temporalWorkerConfigSchema, loadConfig, referralKeysConfigSchema } from '@sonet/service-kit';
 
 export const recordsTransferConfigSchema = baseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().positive().default(8082),
@@ -12,6 +12,8 @@ export const recordsTransferConfigSchema = baseConfigSchema.extend({
   TEMPORAL_TASK_QUEUE: z.string().default('records-transfer'),
   /** Prebuilt workflow bundle for production workers; unset = bundle the TypeScript sources at start (tests). */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  /** Temporal's stack trace query for this service's workflows (costly; docs/adr/0022). */
+  ...temporalWorkerConfigSchema.shape,
   /** Run the Temporal worker in this process (off for API-only replicas). */
   RUN_WORKER: z.stringbool().default(true),
   /** AES-256 key (base64) for Temporal payloads; required in production. */

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { baseConfigSchema, commaListSchema, loadConfig, palsConfigSchema, TEMPORAL_MAX_CACHED_WORKFLOWS_DEFAULT } from '@sonet/service-kit';
+import {
+  baseConfigSchema,
+  temporalWorkerConfigSchema,
+  commaListSchema,
+  loadConfig,
+  palsConfigSchema,
+  TEMPORAL_MAX_CACHED_WORKFLOWS_DEFAULT,
+} from '@sonet/service-kit';
 
 export const referralConfigSchema = baseConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().positive().default(8081),
@@ -9,6 +16,8 @@ export const referralConfigSchema = baseConfigSchema.extend({
   TEMPORAL_TASK_QUEUE: z.string().default('second-opinion'),
   /** Prebuilt workflow bundle for production workers; unset = bundle the TypeScript sources at start (tests). */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  /** Temporal's stack trace query for this service's workflows (costly; docs/adr/0022). */
+  ...temporalWorkerConfigSchema.shape,
   KAFKA_CONSUMER_GROUP: z.string().default('referral.records-outcomes'),
   /**
    * Notification outcomes (the stuck list) recorded this many of a partition at a time, in one transaction; records

@@ -12,7 +12,8 @@
 // Prints per level: completed referrals/s, p50/p95/p99 of POST, decision (from the POST) and end to end, 409s, and
 // CPU (% of one core) and peak RSS per process, CPU per completed referral per process and for the whole machine
 // (/proc/stat: stand-ins, load generator and kernel too); then the baseline and the ratio peak referrals/s ÷ peak trivial
-// workflows/s (target ≥ 0.5). Leaves its referrals in the network (demo-like data from practice A81001).
+// workflows/s (target ≥ 0.5); BENCH_BASELINE=0 leaves the baseline out (A/B runs of the network alone). Leaves its
+// referrals in the network (demo-like data from practice A81001).
 // BENCH_SHAPE=scale-out (`npm run bench:scale-out`): the same against `npm run start:scale-out` (its front ports,
 // its PostgreSQL and Temporal); CPU and memory are summed over a service's replicas and the Kafka nodes, and only
 // that shape's processes are counted (its pid files), so a single-node network running beside it is left out.
@@ -40,6 +41,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 60);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 200);
+/** BENCH_BASELINE=0 leaves out the Temporal baseline (for A/B runs of the network alone): no ratio is printed. */
+const BASELINE = process.env.BENCH_BASELINE !== '0';
 const REFERRAL_API = process.env.REFERRAL_API_URL ?? `http://127.0.0.1:${SHAPE.services[0].front}`;
 const TEMPORAL = process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${SHAPE.temporal.port}`;
 const PRACTICE = 'A81001';
@@ -399,10 +402,7 @@ for (const c of LEVELS) {
   );
   if (r.errors.length) log(`  errors: ${[...new Set(r.errors)].join(', ')}`);
 }
-const baseline = await temporalBaseline(LEVELS);
 const peak = levels.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
-const trivialPeak = Math.max(...baseline.filter((b) => b.kind === 'trivial').map((b) => b.perSecond));
-const activityPeak = Math.max(...baseline.filter((b) => b.kind === 'oneActivity').map((b) => b.perSecond));
 console.log('');
 console.log(
   `${SHAPE.name} shape: ${SHAPE.services[0].replicas.length} replica(s) per service, ${SHAPE.kafka.nodes.length} Kafka node(s) (RF ${SHAPE.kafka.replicationFactor}, min ISR ${SHAPE.kafka.minInsyncReplicas})`,
@@ -412,10 +412,17 @@ console.log('|---|---|---|---|---|');
 for (const r of levels)
   console.log(`| ${r.concurrency} | ${r.perSecond.toFixed(2)} | ${secs(pct(r.decision, 99))} | ${secs(pct(r.e2e, 99))} | ${r.conflicts} |`);
 console.log('');
-console.log(
-  `Temporal baseline on the same server: trivial workflow ${trivialPeak.toFixed(1)}/s, with one activity ${activityPeak.toFixed(1)}/s`,
-);
-console.log(
-  `ratio (peak referrals/s ÷ trivial workflows/s): ${(peak.perSecond / trivialPeak).toFixed(2)} at ${peak.concurrency} clients (target ≥ 0.5); ` +
-    `end-to-end p99 at the peak ${secs(pct(peak.e2e, 99))} (target ≤ 2 s)`,
-);
+if (BASELINE) {
+  const baseline = await temporalBaseline(LEVELS);
+  const trivialPeak = Math.max(...baseline.filter((b) => b.kind === 'trivial').map((b) => b.perSecond));
+  const activityPeak = Math.max(...baseline.filter((b) => b.kind === 'oneActivity').map((b) => b.perSecond));
+  console.log(
+    `Temporal baseline on the same server: trivial workflow ${trivialPeak.toFixed(1)}/s, with one activity ${activityPeak.toFixed(1)}/s`,
+  );
+  console.log(
+    `ratio (peak referrals/s ÷ trivial workflows/s): ${(peak.perSecond / trivialPeak).toFixed(2)} at ${peak.concurrency} clients (target ≥ 0.5); ` +
+      `end-to-end p99 at the peak ${secs(pct(peak.e2e, 99))} (target ≤ 2 s)`,
+  );
+} else {
+  console.log(`no Temporal baseline (BENCH_BASELINE=0); end-to-end p99 at the peak ${secs(pct(peak.e2e, 99))}`);
+}

@@ -1,4 +1,6 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { setEnvironmentData } from 'node:worker_threads';
+import { z } from 'zod';
 import type { PayloadCodec } from '@temporalio/common';
 import type { Context } from '@temporalio/activity';
 import type { NativeConnection, Worker } from '@temporalio/worker';
@@ -23,7 +25,29 @@ export interface TemporalWorkerSettings {
   readonly maxCachedWorkflows?: number;
   /** Where activities that keep failing are reported (the stuck list): local activities are not in Temporal's. */
   readonly activityFailures?: ActivityFailureSink;
+  /**
+   * Record a stack trace for every promise a workflow creates, for Temporal's stack trace query (the UI's "Stack
+   * Trace" tab). Off by default: it costs about a quarter of the referral service's CPU (docs/adr/0022).
+   */
+  readonly workflowStackTraces?: boolean;
 }
+
+/**
+ * The key the patched Temporal worker reads in its workflow threads (patches/@temporalio+worker*): `false` leaves out
+ * the promise hook that records workflow stack traces. It is worker-thread environment data (node:worker_threads
+ * `setEnvironmentData`), which each thread copies when it is made: set before the worker is created, one value per
+ * process at a time.
+ */
+export const WORKFLOW_STACK_TRACES_KEY = 'temporalio.workflowStackTraces';
+
+/** Settings every worker service's configuration has besides where it polls. */
+export const temporalWorkerConfigSchema = z.object({
+  /**
+   * true: Temporal's stack trace query works for this service's workflows, at the cost of a stack trace recorded for
+   * every promise a workflow creates (docs/adr/0022). Default false: the query answers that stack traces are off.
+   */
+  TEMPORAL_WORKFLOW_STACK_TRACES: z.stringbool().default(false),
+});
 
 /**
  * Workflows kept in a worker's cache by default. A referral's workflow is small in memory (its state and a few
@@ -45,6 +69,7 @@ export class TemporalWorkerRunner {
 
   async start(s: TemporalWorkerSettings): Promise<void> {
     const { NativeConnection, Worker } = await import('@temporalio/worker');
+    setEnvironmentData(WORKFLOW_STACK_TRACES_KEY, s.workflowStackTraces ?? false);
     this.connection = await NativeConnection.connect({ address: s.address });
     this.worker = await Worker.create({
       connection: this.connection,
@@ -85,6 +110,7 @@ export interface TemporalWorkerConfig {
   readonly TEMPORAL_NAMESPACE: string;
   readonly TEMPORAL_TASK_QUEUE: string;
   readonly WORKFLOW_BUNDLE_PATH?: string | undefined;
+  readonly TEMPORAL_WORKFLOW_STACK_TRACES?: boolean;
 }
 
 /** Where a worker polls, from the service's configuration. */
@@ -93,6 +119,7 @@ export const workerTarget = (config: TemporalWorkerConfig) => ({
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
   workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+  workflowStackTraces: config.TEMPORAL_WORKFLOW_STACK_TRACES ?? false,
 });
 
 /**
