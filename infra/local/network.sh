@@ -38,7 +38,7 @@ PROCESSES=("${SERVICES[@]}" "$CONSOLE_ENTRY")
 # script) changed since the last install.
 ensure_dependencies() {
   local stamp="$ROOT/.local/state/npm-install.sha" want
-  want="$(cat package-lock.json patches/*.patch | sha256sum | cut -d' ' -f1)"
+  want="$({ cat package-lock.json; cat patches/*.patch 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
   if [[ -d node_modules && -f $stamp && "$(<"$stamp")" == "$want" ]]; then return 0; fi
   log "installing npm dependencies from package-lock.json (first time: about a minute)..."
   # `npm ci` refuses here: the registry lacks some other-platform optional packages the lockfile names.
